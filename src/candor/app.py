@@ -1,0 +1,188 @@
+"""Composition root: builds the homeserver's parts and the ASGI app from Settings.
+
+Errors are mapped here, once, for every route: a CandorError becomes its JSON, malformed
+input becomes the spec's 400, an unknown route M_UNRECOGNIZED, and anything else a
+logged 500 M_UNKNOWN (always a bug).
+"""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from candor.config import Settings
+from candor.core.clock import Clock, SystemClock
+from candor.core.errors import CandorError
+from candor.matrix.accounts.endpoints import router as accounts_router
+from candor.matrix.client.endpoints import router as client_router
+from candor.matrix.client.endpoints import versions_router
+from candor.matrix.context import Homeserver
+from candor.matrix.errors import Codes
+from candor.matrix.events.persister import EventPersister
+from candor.matrix.http import json_response
+from candor.matrix.ratelimit import RateLimiter
+from candor.matrix.rooms.endpoints import router as rooms_router
+from candor.matrix.sync.endpoints import router as sync_router
+from candor.matrix.sync.notifier import Notifier
+from candor.matrix.sync.typing import TypingTracker
+from candor.store.db import Database
+
+logger = logging.getLogger(__name__)
+
+CLIENT_PREFIX = "/_matrix/client/v3"
+
+
+def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserver:
+    clock = clock or SystemClock()
+    db = Database(settings.sqlalchemy_url())
+    notifier = Notifier()
+    rl = settings.rate_limit
+    return Homeserver(
+        settings=settings,
+        db=db,
+        clock=clock,
+        token_key=settings.token_key(),
+        notifier=notifier,
+        persister=EventPersister(db, clock, notifier),
+        ratelimiter=RateLimiter(
+            clock, enabled=rl.enabled, per_second=rl.per_second, burst=rl.burst
+        ),
+        typing=TypingTracker(clock),
+    )
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+    hs = build_homeserver(settings, clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await hs.persister.start()
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            await hs.persister.stop()
+            await hs.db.dispose()
+
+    app = FastAPI(
+        title="Candor",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/_candor/docs",
+        openapi_url="/_candor/openapi.json",
+        redoc_url=None,
+    )
+    app.state.homeserver = hs
+    app.state.ready = False
+    app.include_router(versions_router)
+    app.include_router(accounts_router, prefix=CLIENT_PREFIX)
+    app.include_router(rooms_router, prefix=CLIENT_PREFIX)
+    app.include_router(sync_router, prefix=CLIENT_PREFIX)
+    app.include_router(client_router, prefix=CLIENT_PREFIX)
+
+    @app.get("/health")
+    async def health(request: Request) -> Response:
+        if not request.app.state.ready:
+            return json_response({"status": "starting"}, 503)
+        return json_response({"status": "ok"})
+
+    _install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http.max_request_bytes)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CandorError)
+    async def on_candor_error(request: Request, exc: CandorError) -> Response:
+        response = json_response(exc.to_json(), exc.status)
+        response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        loc = tuple(first.get("loc", ()))
+        kind = first.get("type", "")
+        where = ".".join(str(p) for p in loc[1:]) or str(loc[0] if loc else "request")
+        if kind == "json_invalid" or (loc == ("body",) and kind == "missing"):
+            code, message = Codes.NOT_JSON, "Content not JSON."
+        elif loc and loc[0] == "body":
+            code = Codes.MISSING_PARAM if kind == "missing" else Codes.BAD_JSON
+            message = f"Invalid field {where}: {first.get('msg', 'invalid')}"
+        elif kind == "missing":
+            code, message = Codes.MISSING_PARAM, f"Missing parameter {where}"
+        else:
+            code, message = Codes.INVALID_PARAM, f"Invalid parameter {where}: {first.get('msg', '')}"
+        return json_response({"errcode": code, "error": message[:500]}, 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code in (404, 405):
+            return json_response(
+                {"errcode": Codes.UNRECOGNIZED, "error": "Unrecognized request"}, exc.status_code
+            )
+        return json_response({"errcode": Codes.UNKNOWN, "error": str(exc.detail)}, exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return json_response({"errcode": Codes.UNKNOWN, "error": "Internal server error"}, 500)
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over the limit with 413 M_TOO_LARGE, before anything parses them."""
+
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                try:
+                    too_big = int(value) > self.max_bytes
+                except ValueError:
+                    too_big = True
+                if too_big:
+                    await _too_large(send)
+                    return
+        if scope["path"].startswith("/_matrix/"):
+            # Matrix bodies are JSON whatever Content-Type a client sends (or omits).
+            headers = [(k, v) for k, v in scope.get("headers", ()) if k != b"content-type"]
+            scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise CandorError(
+                        "Request body too large", status=413, errcode=Codes.TOO_LARGE
+                    )
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+async def _too_large(send: Send) -> None:
+    body = b'{"errcode":"M_TOO_LARGE","error":"Request body too large"}'
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,36 @@
+"""Options every command shares, so each reads exactly the settings `serve` reads."""
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from candor.config import Settings, load_settings
+
+err_console = Console(stderr=True)
+
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="Data directory [env CANDOR_DATA_DIR].")
+]
+DatabaseUrlOpt = Annotated[
+    str | None,
+    typer.Option("--database-url", help="sqlite:///FILE or postgresql://… [env CANDOR_DATABASE_URL]."),
+]
+ServerNameOpt = Annotated[
+    str | None, typer.Option("--server-name", help="Server name [env CANDOR_SERVER_NAME].")
+]
+
+
+def build_settings(
+    data_dir: Path | None, database_url: str | None, server_name: str | None, **extra: Any
+) -> Settings:
+    """CLI flags > env > candor.toml > defaults; a bad value is a usage error (exit 2)."""
+    try:
+        return load_settings(
+            data_dir=data_dir, database_url=database_url, server_name=server_name, **extra
+        )
+    except (ValidationError, ValueError) as exc:
+        err_console.print(f"[red]error:[/] invalid configuration: {exc}")
+        raise typer.Exit(2) from None

@@ -1,0 +1,15 @@
+"""The `candor` command: one Typer root, one module per command group."""
+
+import typer
+
+from candor.cli import db, serve, user
+
+app = typer.Typer(
+    name="candor",
+    help="Candor: a Matrix homeserver whose private inboxes stay private.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("serve")(serve.serve)
+app.add_typer(user.app, name="user")
+app.add_typer(db.app, name="db")

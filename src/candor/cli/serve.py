@@ -1,0 +1,53 @@
+"""`candor serve`: migrate the database, then run the HTTP server."""
+
+import logging
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from candor.app import create_app
+from candor.cli.common import DatabaseUrlOpt, DataDirOpt, ServerNameOpt, build_settings, err_console
+from candor.store.migrate import upgrade
+
+
+def serve(
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    server_name: ServerNameOpt = None,
+    host: Annotated[str | None, typer.Option(help="Listen address [default 127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port [default 8008].")] = None,
+    no_rate_limit: Annotated[
+        bool, typer.Option("--no-rate-limit", help="Switch off rate limiting (benchmarks).")
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+) -> None:
+    """Run the homeserver (migrates the database first)."""
+    http: dict[str, object] = {}
+    if host is not None:
+        http["host"] = host
+    if port is not None:
+        http["port"] = port
+    extra: dict[str, object] = {}
+    if http:
+        extra["http"] = http
+    if no_rate_limit:
+        extra["rate_limit"] = {"enabled": False}
+    settings = build_settings(data_dir, database_url, server_name, **extra)
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        upgrade(settings.sqlalchemy_url())
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the DB is operational
+        err_console.print(f"[red]error:[/] cannot prepare the database: {exc}")
+        raise typer.Exit(1) from None
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=settings.http.host,
+        port=settings.http.port,
+        log_level=log_level,
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )

@@ -1,0 +1,139 @@
+"""Settings: one object, read from CLI flags > `CANDOR_*` env > `candor.toml` > defaults.
+
+Built once by the CLI and passed down (`create_app(settings)`); nothing else reads the
+environment. A start with no configuration at all works: SQLite and secrets under
+`./candor-data/`.
+"""
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from candor.core.ids import valid_server_name
+
+
+class HttpSettings(BaseModel):
+    host: str = Field("127.0.0.1", description="Address `candor serve` listens on.")
+    port: int = Field(8008, ge=0, le=65535, description="TCP port `candor serve` listens on.")
+    max_request_bytes: int = Field(
+        65536, ge=1024, description="Largest request body accepted; larger ones get M_TOO_LARGE."
+    )
+
+
+class RegistrationSettings(BaseModel):
+    enabled: bool = Field(True, description="Whether anyone may register an account.")
+
+
+class RateLimitSettings(BaseModel):
+    enabled: bool = Field(True, description="Per-user rate limiting of sends and logins.")
+    per_second: float = Field(
+        10.0, gt=0, description="Sustained requests per second allowed per user (token bucket)."
+    )
+    burst: int = Field(50, ge=1, description="Requests a user may make at once before limiting.")
+
+
+class SyncSettings(BaseModel):
+    max_timeout_ms: int = Field(
+        60000, ge=0, description="Upper bound on a /sync long-poll, whatever the client asks."
+    )
+    default_timeline_limit: int = Field(
+        10, ge=1, le=1000, description="Timeline events per room when a filter sets none."
+    )
+
+
+class Settings(BaseSettings):
+    """All of Candor's configuration; see docs/configuration.md."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CANDOR_",
+        env_nested_delimiter="__",
+        toml_file="candor.toml",
+        extra="forbid",
+    )
+
+    data_dir: Path = Field(
+        Path("candor-data"), description="Directory for the SQLite database and generated keys."
+    )
+    database_url: str | None = Field(
+        None,
+        description=(
+            "`sqlite:///path/file.db` or `postgresql://user:pass@host:port/db`; "
+            "default: SQLite at DATA_DIR/candor.db."
+        ),
+    )
+    server_name: str = Field(
+        "localhost", description="The domain in user and room ids (`@alice:SERVER_NAME`)."
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Key for hashing access tokens; default: generated once into DATA_DIR/secret.key. "
+            "All workers sharing a database must share it."
+        ),
+    )
+    http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP listener.")
+    registration: RegistrationSettings = Field(
+        default_factory=RegistrationSettings, description="Account registration."
+    )
+    rate_limit: RateLimitSettings = Field(
+        default_factory=RateLimitSettings, description="Per-user rate limits."
+    )
+    sync: SyncSettings = Field(default_factory=SyncSettings, description="/sync behaviour.")
+
+    @field_validator("server_name")
+    @classmethod
+    def _check_server_name(cls, value: str) -> str:
+        if not valid_server_name(value):
+            raise ValueError(f"not a valid Matrix server name: {value!r}")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    def sqlalchemy_url(self) -> str:
+        """The async driver URL for the configured database, in SQLAlchemy's form."""
+        url = self.database_url or f"sqlite:///{self.data_dir / 'candor.db'}"
+        for plain, driver in (
+            ("sqlite://", "sqlite+aiosqlite://"),
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+        ):
+            if url.startswith(plain):
+                return driver + url[len(plain) :]
+        if url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            return url
+        raise ValueError(f"unsupported database URL scheme: {url.split(':', 1)[0]}")
+
+    def token_key(self) -> bytes:
+        """The HMAC key for stored token hashes, created on first use in the data dir."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(secrets.token_hex(32))
+            tmp.chmod(0o600)
+            tmp.replace(path)
+        return path.read_text().strip().encode()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings with CLI flags (non-None values) taking precedence over everything."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

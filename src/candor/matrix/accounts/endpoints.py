@@ -1,0 +1,224 @@
+"""Accounts endpoints: /register, /login, /logout, /account, /profile, filters, account data.
+
+https://spec.matrix.org/v1.11/client-server-api/#client-authentication
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, Response
+
+from candor.core.canonical_json import JsonDict
+from candor.matrix.accounts.schemas import (
+    AvatarUrlBody,
+    DisplaynameBody,
+    LoginBody,
+    PasswordChangeBody,
+    RegisterBody,
+)
+from candor.matrix.accounts.service import AccountsService
+from candor.matrix.auth import HomeserverDep, RequesterDep
+from candor.matrix.constants import LoginType
+from candor.matrix.errors import NotFound
+from candor.matrix.http import empty_response, json_response, room_id_param, user_id_param
+from candor.matrix.rooms.service import RoomsService
+
+router = APIRouter()
+
+
+def get_accounts(hs: HomeserverDep) -> AccountsService:
+    return AccountsService(hs)
+
+
+def get_rooms(hs: HomeserverDep) -> RoomsService:
+    return RoomsService(hs)
+
+
+AccountsDep = Annotated[AccountsService, Depends(get_accounts)]
+RoomsDep = Annotated[RoomsService, Depends(get_rooms)]
+
+
+@router.get("/login")
+async def login_flows() -> Response:
+    """GET /login: the password flow is the only one."""
+    return json_response({"flows": [{"type": LoginType.PASSWORD}]})
+
+
+@router.post("/login")
+async def login(body: LoginBody, accounts: AccountsDep, hs: HomeserverDep) -> Response:
+    s = await accounts.login(body)
+    return json_response(
+        {
+            "user_id": s.user_id,
+            "access_token": s.access_token,
+            "device_id": s.device_id,
+            "home_server": hs.server_name,
+        }
+    )
+
+
+@router.post("/register")
+async def register(
+    body: RegisterBody,
+    accounts: AccountsDep,
+    hs: HomeserverDep,
+    kind: Annotated[str, Query(max_length=16)] = "user",
+) -> Response:
+    """POST /register: m.login.dummy in one request, or the 401 UIA round trip."""
+    if kind != "user":
+        return json_response(
+            {"errcode": "M_GUEST_ACCESS_FORBIDDEN", "error": "Guest access is disabled"}, 403
+        )
+    result = await accounts.register(body)
+    if isinstance(result, str):
+        return json_response({"user_id": result, "home_server": hs.server_name})
+    return json_response(
+        {
+            "user_id": result.user_id,
+            "access_token": result.access_token,
+            "device_id": result.device_id,
+            "home_server": hs.server_name,
+        }
+    )
+
+
+@router.get("/register/available")
+async def register_available(
+    username: Annotated[str, Query(max_length=255)], accounts: AccountsDep
+) -> Response:
+    await accounts.check_available(username)
+    return json_response({"available": True})
+
+
+@router.post("/logout")
+async def logout(requester: RequesterDep, accounts: AccountsDep) -> Response:
+    await accounts.logout(requester)
+    return empty_response()
+
+
+@router.post("/logout/all")
+async def logout_all(requester: RequesterDep, accounts: AccountsDep) -> Response:
+    await accounts.logout_all(requester)
+    return empty_response()
+
+
+@router.get("/account/whoami")
+async def whoami(requester: RequesterDep) -> Response:
+    return json_response(
+        {"user_id": requester.user_id, "device_id": requester.device_id, "is_guest": False}
+    )
+
+
+@router.post("/account/password")
+async def change_password(
+    body: PasswordChangeBody, requester: RequesterDep, accounts: AccountsDep
+) -> Response:
+    await accounts.change_password(requester, body.new_password, body.logout_devices, body.auth)
+    return empty_response()
+
+
+@router.get("/profile/{user_id}")
+async def get_profile(user_id: str, accounts: AccountsDep) -> Response:
+    return json_response(await accounts.get_profile(user_id_param(user_id)))
+
+
+@router.get("/profile/{user_id}/{field}")
+async def get_profile_field(user_id: str, field: str, accounts: AccountsDep) -> Response:
+    if field not in ("displayname", "avatar_url"):
+        raise NotFound("Unknown profile field")
+    profile = await accounts.get_profile(user_id_param(user_id))
+    if field not in profile:
+        raise NotFound("Profile field not set")
+    return json_response({field: profile[field]})
+
+
+@router.put("/profile/{user_id}/displayname")
+async def set_displayname(
+    user_id: str,
+    body: DisplaynameBody,
+    requester: RequesterDep,
+    accounts: AccountsDep,
+    rooms: RoomsDep,
+) -> Response:
+    uid = user_id_param(user_id)
+    await accounts.set_profile_field(requester, uid, "displayname", body.displayname)
+    await rooms.refresh_member_profiles(requester)
+    return empty_response()
+
+
+@router.put("/profile/{user_id}/avatar_url")
+async def set_avatar_url(
+    user_id: str,
+    body: AvatarUrlBody,
+    requester: RequesterDep,
+    accounts: AccountsDep,
+    rooms: RoomsDep,
+) -> Response:
+    uid = user_id_param(user_id)
+    await accounts.set_profile_field(requester, uid, "avatar_url", body.avatar_url)
+    await rooms.refresh_member_profiles(requester)
+    return empty_response()
+
+
+@router.post("/user/{user_id}/filter")
+async def create_filter(
+    user_id: str,
+    body: Annotated[JsonDict, Body()],
+    requester: RequesterDep,
+    accounts: AccountsDep,
+) -> Response:
+    filter_id = await accounts.add_filter(requester, user_id_param(user_id), body)
+    return json_response({"filter_id": filter_id})
+
+
+@router.get("/user/{user_id}/filter/{filter_id}")
+async def get_filter(
+    user_id: str, filter_id: str, requester: RequesterDep, accounts: AccountsDep
+) -> Response:
+    return json_response(await accounts.get_filter(requester, user_id_param(user_id), filter_id))
+
+
+@router.put("/user/{user_id}/account_data/{data_type}")
+async def set_account_data(
+    user_id: str,
+    data_type: str,
+    body: Annotated[JsonDict, Body()],
+    requester: RequesterDep,
+    accounts: AccountsDep,
+) -> Response:
+    await accounts.set_account_data(requester, user_id_param(user_id), "", data_type, body)
+    return empty_response()
+
+
+@router.get("/user/{user_id}/account_data/{data_type}")
+async def get_account_data(
+    user_id: str, data_type: str, requester: RequesterDep, accounts: AccountsDep
+) -> Response:
+    return json_response(
+        await accounts.get_account_data(requester, user_id_param(user_id), "", data_type)
+    )
+
+
+@router.put("/user/{user_id}/rooms/{room_id}/account_data/{data_type}")
+async def set_room_account_data(
+    user_id: str,
+    room_id: str,
+    data_type: str,
+    body: Annotated[JsonDict, Body()],
+    requester: RequesterDep,
+    accounts: AccountsDep,
+) -> Response:
+    await accounts.set_account_data(
+        requester, user_id_param(user_id), room_id_param(room_id), data_type, body
+    )
+    return empty_response()
+
+
+@router.get("/user/{user_id}/rooms/{room_id}/account_data/{data_type}")
+async def get_room_account_data(
+    user_id: str, room_id: str, data_type: str, requester: RequesterDep, accounts: AccountsDep
+) -> Response:
+    return json_response(
+        await accounts.get_account_data(
+            requester, user_id_param(user_id), room_id_param(room_id), data_type
+        )
+    )

@@ -1,0 +1,209 @@
+"""SQL for users, devices, access tokens, filters and account data."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from candor.core.canonical_json import JsonDict, decode_dict, encode_canonical
+from candor.store.db import upsert
+from candor.store.models.accounts import AccessToken, AccountData, Device, Filter, User
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    user_id: str
+    password_hash: str | None
+    is_admin: bool
+    displayname: str | None
+    avatar_url: str | None
+    deactivated: bool
+
+
+class UserExists(Exception):
+    """The unique key on users.user_id refused a second registration."""
+
+
+async def get_user(conn: AsyncConnection, user_id: str) -> UserRecord | None:
+    row = (
+        await conn.execute(
+            select(
+                User.user_id,
+                User.password_hash,
+                User.is_admin,
+                User.displayname,
+                User.avatar_url,
+                User.deactivated,
+            ).where(User.user_id == user_id)
+        )
+    ).first()
+    return None if row is None else UserRecord(*row)
+
+
+async def add_user(
+    conn: AsyncConnection,
+    user_id: str,
+    password_hash: str | None,
+    *,
+    is_admin: bool,
+    displayname: str | None,
+    ts: int,
+) -> None:
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                insert(User).values(
+                    user_id=user_id,
+                    password_hash=password_hash,
+                    is_admin=is_admin,
+                    displayname=displayname,
+                    created_ts=ts,
+                    deactivated=False,
+                )
+            )
+    except IntegrityError as exc:
+        raise UserExists(user_id) from exc
+
+
+async def set_password(conn: AsyncConnection, user_id: str, password_hash: str) -> None:
+    await conn.execute(update(User).where(User.user_id == user_id).values(password_hash=password_hash))
+
+
+async def set_profile_field(conn: AsyncConnection, user_id: str, field: str, value: str | None) -> None:
+    await conn.execute(update(User).where(User.user_id == user_id).values({field: value}))
+
+
+async def count_users(conn: AsyncConnection) -> int:
+    return int(await conn.scalar(select(func.count()).select_from(User)) or 0)
+
+
+# --- devices and tokens ------------------------------------------------------------------
+
+
+async def set_device(
+    conn: AsyncConnection, user_id: str, device_id: str, display_name: str | None, ts: int
+) -> None:
+    existing = await conn.scalar(
+        select(Device.device_id).where(Device.user_id == user_id, Device.device_id == device_id)
+    )
+    if existing is None:
+        await conn.execute(
+            insert(Device).values(
+                user_id=user_id,
+                device_id=device_id,
+                display_name=display_name,
+                created_ts=ts,
+                last_seen_ts=ts,
+            )
+        )
+    elif display_name is not None:
+        await conn.execute(
+            update(Device)
+            .where(Device.user_id == user_id, Device.device_id == device_id)
+            .values(display_name=display_name, last_seen_ts=ts)
+        )
+
+
+async def delete_devices(conn: AsyncConnection, user_id: str, device_ids: Sequence[str] | None) -> None:
+    """Delete devices and their tokens; `None` means every device of the user."""
+    tokens = delete(AccessToken).where(AccessToken.user_id == user_id)
+    devices = delete(Device).where(Device.user_id == user_id)
+    if device_ids is not None:
+        tokens = tokens.where(AccessToken.device_id.in_(device_ids))
+        devices = devices.where(Device.device_id.in_(device_ids))
+    await conn.execute(tokens)
+    await conn.execute(devices)
+
+
+async def list_device_ids(conn: AsyncConnection, user_id: str) -> list[str]:
+    rows = await conn.execute(select(Device.device_id).where(Device.user_id == user_id))
+    return [r[0] for r in rows]
+
+
+async def add_token(
+    conn: AsyncConnection, token_hash: str, user_id: str, device_id: str, ts: int
+) -> None:
+    await conn.execute(
+        insert(AccessToken).values(
+            token_hash=token_hash, user_id=user_id, device_id=device_id, created_ts=ts
+        )
+    )
+
+
+async def get_token_owner(conn: AsyncConnection, token_hash: str) -> tuple[str, str, bool] | None:
+    row = (
+        await conn.execute(
+            select(AccessToken.user_id, AccessToken.device_id, User.is_admin)
+            .join(User, User.user_id == AccessToken.user_id)
+            .where(AccessToken.token_hash == token_hash, User.deactivated.is_(False))
+        )
+    ).first()
+    return None if row is None else (row[0], row[1], bool(row[2]))
+
+
+# --- filters -----------------------------------------------------------------------------
+
+
+async def add_filter(conn: AsyncConnection, user_id: str, filter_json: JsonDict) -> int:
+    result = await conn.execute(
+        insert(Filter)
+        .values(user_id=user_id, filter_json=encode_canonical(filter_json).decode())
+        .returning(Filter.filter_id)
+    )
+    return int(result.scalar_one())
+
+
+async def get_filter(conn: AsyncConnection, user_id: str, filter_id: int) -> JsonDict | None:
+    raw = await conn.scalar(
+        select(Filter.filter_json).where(Filter.user_id == user_id, Filter.filter_id == filter_id)
+    )
+    return None if raw is None else decode_dict(raw)
+
+
+# --- account data ------------------------------------------------------------------------
+
+
+async def set_account_data(
+    conn: AsyncConnection, user_id: str, room_id: str, data_type: str, content: JsonDict, pos: int
+) -> None:
+    await upsert(
+        conn,
+        AccountData,
+        {
+            "user_id": user_id,
+            "room_id": room_id,
+            "type": data_type,
+            "content": encode_canonical(content).decode(),
+            "stream_pos": pos,
+        },
+        ("user_id", "room_id", "type"),
+    )
+
+
+async def get_account_data(
+    conn: AsyncConnection, user_id: str, room_id: str, data_type: str
+) -> JsonDict | None:
+    raw = await conn.scalar(
+        select(AccountData.content).where(
+            AccountData.user_id == user_id,
+            AccountData.room_id == room_id,
+            AccountData.type == data_type,
+        )
+    )
+    return None if raw is None else decode_dict(raw)
+
+
+async def list_account_data(
+    conn: AsyncConnection, user_id: str, *, after: int, upto: int
+) -> list[tuple[str, str, JsonDict]]:
+    """(room_id, type, content) changed in (after, upto]; room_id '' is global."""
+    rows = await conn.execute(
+        select(AccountData.room_id, AccountData.type, AccountData.content).where(
+            AccountData.user_id == user_id,
+            AccountData.stream_pos > after,
+            AccountData.stream_pos <= upto,
+        )
+    )
+    return [(r[0], r[1], decode_dict(r[2])) for r in rows]

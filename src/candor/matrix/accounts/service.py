@@ -1,0 +1,292 @@
+"""Accounts: registration, login, logout, passwords, profiles, filters and account data."""
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from candor.core.canonical_json import JsonDict
+from candor.core.ids import MAX_ID_LENGTH, USER_LOCALPART_RE, UserID
+from candor.core.tokens import hash_token, new_token, random_string
+from candor.matrix.accounts import repository as repo
+from candor.matrix.accounts.passwords import hash_password, verify_password
+from candor.matrix.accounts.schemas import AuthDict, LoginBody, RegisterBody
+from candor.matrix.accounts.uia import AuthRequired
+from candor.matrix.auth import ACCESS_TOKEN_PREFIX, Requester
+from candor.matrix.constants import LoginType
+from candor.matrix.context import Homeserver
+from candor.matrix.errors import (
+    Codes,
+    Forbidden,
+    InvalidParam,
+    MatrixError,
+    MissingParam,
+    NotFound,
+)
+from candor.matrix.events.persister import WriteContext
+
+logger = logging.getLogger(__name__)
+
+MAX_PASSWORD_LENGTH = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    user_id: str
+    device_id: str
+    access_token: str
+
+
+class AccountsService:
+    def __init__(self, hs: Homeserver) -> None:
+        self._hs = hs
+        self._db = hs.db
+        self._clock = hs.clock
+
+    # --- registration ----------------------------------------------------------------
+
+    def check_username(self, localpart: str) -> str:
+        """Validate a requested localpart and return the full user id."""
+        if not localpart or not USER_LOCALPART_RE.match(localpart):
+            raise MatrixError(
+                400,
+                Codes.INVALID_USERNAME,
+                "User ID may only contain a-z, 0-9, and one of ._=-/+",
+            )
+        user_id = f"@{localpart}:{self._hs.server_name}"
+        if len(user_id.encode()) > MAX_ID_LENGTH:
+            raise MatrixError(400, Codes.INVALID_USERNAME, "User ID is too long")
+        return user_id
+
+    async def check_available(self, localpart: str) -> None:
+        user_id = self.check_username(localpart)
+        async with self._db.read() as conn:
+            if await repo.get_user(conn, user_id) is not None:
+                raise MatrixError(400, Codes.USER_IN_USE, "User ID already taken")
+
+    async def register(self, body: RegisterBody) -> Session | str:
+        """Create an account; returns a login session, or just the user id with inhibit_login."""
+        if not self._hs.settings.registration.enabled:
+            raise Forbidden("Registration is disabled on this server")
+        localpart = body.username.lower() if body.username else None
+        user_id = self.check_username(localpart) if localpart else None
+        if user_id is not None:
+            async with self._db.read() as conn:
+                if await repo.get_user(conn, user_id) is not None:
+                    raise MatrixError(400, Codes.USER_IN_USE, "User ID already taken")
+        if body.auth is None or body.auth.type != LoginType.DUMMY:
+            session = body.auth.session if body.auth else None
+            raise AuthRequired([LoginType.DUMMY], session)
+        if body.password is None:
+            raise MissingParam("Missing password")
+        self._check_password(body.password)
+        if user_id is None:
+            user_id = self.check_username(random_string(9).lower().replace("_", "-"))
+        password_hash = await hash_password(body.password)
+        async with self._db.write() as conn:
+            try:
+                await repo.add_user(
+                    conn,
+                    user_id,
+                    password_hash,
+                    is_admin=False,
+                    displayname=UserID.parse(user_id).localpart,
+                    ts=self._clock.now_ms(),
+                )
+            except repo.UserExists:
+                raise MatrixError(400, Codes.USER_IN_USE, "User ID already taken") from None
+            if body.inhibit_login:
+                return user_id
+            return await self._new_session(
+                conn, user_id, body.device_id, body.initial_device_display_name
+            )
+
+    async def create_user(self, localpart: str, password: str, *, admin: bool) -> str:
+        """Operator path (`candor user create`): no UIA, registration switch ignored."""
+        user_id = self.check_username(localpart.lower())
+        self._check_password(password)
+        password_hash = await hash_password(password)
+        async with self._db.write() as conn:
+            try:
+                await repo.add_user(
+                    conn,
+                    user_id,
+                    password_hash,
+                    is_admin=admin,
+                    displayname=localpart.lower(),
+                    ts=self._clock.now_ms(),
+                )
+            except repo.UserExists:
+                raise MatrixError(400, Codes.USER_IN_USE, "User ID already taken") from None
+        return user_id
+
+    @staticmethod
+    def _check_password(password: str) -> None:
+        if not password:
+            raise MatrixError(400, Codes.WEAK_PASSWORD, "Password must not be empty")
+        if len(password) > MAX_PASSWORD_LENGTH:
+            raise InvalidParam("Password too long")
+
+    # --- login and logout ----------------------------------------------------------------
+
+    async def login(self, body: LoginBody) -> Session:
+        if body.type != LoginType.PASSWORD:
+            raise MatrixError(400, Codes.UNKNOWN, "Unknown login type")
+        user_id = self._user_from_identifier(body.identifier, body.user)
+        if body.password is None:
+            raise MissingParam("Missing password")
+        self._hs.ratelimiter.check(f"login:{user_id}")
+        await self._check_credentials(user_id, body.password)
+        async with self._db.write() as conn:
+            return await self._new_session(
+                conn, user_id, body.device_id, body.initial_device_display_name
+            )
+
+    def _user_from_identifier(self, identifier: dict[str, object] | None, user: str | None) -> str:
+        if identifier is not None:
+            if identifier.get("type") != "m.id.user":
+                raise MatrixError(400, Codes.UNKNOWN, "Only m.id.user identifiers are supported")
+            raw = identifier.get("user")
+            if not isinstance(raw, str):
+                raise MissingParam("identifier.user is required")
+            user = raw
+        if not user:
+            raise MissingParam("Missing user identifier")
+        if user.startswith("@"):
+            parsed = UserID.parse(user)
+            return f"@{parsed.localpart.lower()}:{parsed.server}"
+        return f"@{user.lower()}:{self._hs.server_name}"
+
+    async def _check_credentials(self, user_id: str, password: str) -> None:
+        async with self._db.read() as conn:
+            user = await repo.get_user(conn, user_id)
+        if (
+            user is None
+            or user.deactivated
+            or user.password_hash is None
+            or not await verify_password(user.password_hash, password)
+        ):
+            raise Forbidden("Invalid username or password")
+
+    async def _new_session(
+        self, conn: AsyncConnection, user_id: str, device_id: str | None, display_name: str | None
+    ) -> Session:
+        device_id = device_id or random_string(8).upper().replace("-", "A").replace("_", "B")
+        now = self._clock.now_ms()
+        await repo.set_device(conn, user_id, device_id, display_name, now)
+        token = new_token(ACCESS_TOKEN_PREFIX)
+        await repo.add_token(conn, hash_token(token, self._hs.token_key), user_id, device_id, now)
+        return Session(user_id, device_id, token)
+
+    async def logout(self, requester: Requester) -> None:
+        """Spec: the token is invalidated and its device deleted."""
+        async with self._db.write() as conn:
+            await repo.delete_devices(conn, requester.user_id, [requester.device_id])
+
+    async def logout_all(self, requester: Requester) -> None:
+        async with self._db.write() as conn:
+            await repo.delete_devices(conn, requester.user_id, None)
+
+    async def change_password(
+        self, requester: Requester, new_password: str, logout_devices: bool, auth: AuthDict | None
+    ) -> None:
+        if auth is None or auth.type != LoginType.PASSWORD:
+            raise AuthRequired([LoginType.PASSWORD], auth.session if auth else None)
+        claimed = self._user_from_identifier(auth.identifier, auth.user or requester.user_id)
+        if claimed != requester.user_id or auth.password is None:
+            raise AuthRequired(
+                [LoginType.PASSWORD], auth.session, failed="Invalid username or password"
+            )
+        try:
+            await self._check_credentials(requester.user_id, auth.password)
+        except MatrixError:
+            raise AuthRequired(
+                [LoginType.PASSWORD], auth.session, failed="Invalid username or password"
+            ) from None
+        self._check_password(new_password)
+        new_hash = await hash_password(new_password)
+        async with self._db.write() as conn:
+            await repo.set_password(conn, requester.user_id, new_hash)
+            if logout_devices:
+                others = [
+                    d
+                    for d in await repo.list_device_ids(conn, requester.user_id)
+                    if d != requester.device_id
+                ]
+                await repo.delete_devices(conn, requester.user_id, others)
+
+    # --- profile ---------------------------------------------------------------------
+
+    async def get_profile(self, user_id: str) -> JsonDict:
+        async with self._db.read() as conn:
+            user = await repo.get_user(conn, user_id)
+        if user is None or user.deactivated:
+            raise NotFound("Profile not found")
+        out: JsonDict = {}
+        if user.displayname is not None:
+            out["displayname"] = user.displayname
+        if user.avatar_url is not None:
+            out["avatar_url"] = user.avatar_url
+        return out
+
+    async def set_profile_field(
+        self, requester: Requester, user_id: str, field: str, value: str | None
+    ) -> None:
+        if user_id != requester.user_id and not requester.is_admin:
+            raise Forbidden("You may only change your own profile")
+        if value is not None and len(value) > 256 and field == "displayname":
+            raise InvalidParam("displayname is too long")
+        if value is not None and len(value) > 1000:
+            raise InvalidParam(f"{field} is too long")
+        async with self._db.write() as conn:
+            if await repo.get_user(conn, user_id) is None:
+                raise NotFound("Profile not found")
+            await repo.set_profile_field(conn, user_id, field, value)
+
+    # --- filters ---------------------------------------------------------------------
+
+    async def add_filter(self, requester: Requester, user_id: str, filter_json: JsonDict) -> str:
+        if user_id != requester.user_id:
+            raise Forbidden("Cannot create filters for other users")
+        async with self._db.write() as conn:
+            return str(await repo.add_filter(conn, user_id, filter_json))
+
+    async def get_filter(self, requester: Requester, user_id: str, filter_id: str) -> JsonDict:
+        if user_id != requester.user_id:
+            raise Forbidden("Cannot get filters for other users")
+        if not filter_id.isdigit() or len(filter_id) > 18:
+            raise NotFound("No such filter")
+        async with self._db.read() as conn:
+            found = await repo.get_filter(conn, user_id, int(filter_id))
+        if found is None:
+            raise NotFound("No such filter")
+        return found
+
+    # --- account data ----------------------------------------------------------------
+
+    async def set_account_data(
+        self, requester: Requester, user_id: str, room_id: str, data_type: str, content: JsonDict
+    ) -> None:
+        if user_id != requester.user_id:
+            raise Forbidden("Cannot add account data for other users")
+        if data_type in ("m.fully_read", "m.push_rules"):
+            raise MatrixError(400, Codes.BAD_JSON, f"Cannot set {data_type} through this API")
+
+        async def work(ctx: WriteContext) -> None:
+            await repo.set_account_data(
+                ctx.conn, user_id, room_id, data_type, content, ctx.next_position()
+            )
+            ctx.users.add(user_id)
+
+        await self._hs.persister.run(work)
+
+    async def get_account_data(
+        self, requester: Requester, user_id: str, room_id: str, data_type: str
+    ) -> JsonDict:
+        if user_id != requester.user_id:
+            raise Forbidden("Cannot get account data for other users")
+        async with self._db.read() as conn:
+            found = await repo.get_account_data(conn, user_id, room_id, data_type)
+        if found is None:
+            raise NotFound("Account data not found")
+        return found

@@ -1,0 +1,74 @@
+"""Matrix protocol strings, named once (no raw "m.room.member" elsewhere)."""
+
+from enum import StrEnum
+from typing import Final
+
+SPEC_VERSIONS: Final = ("v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8", "v1.9",
+                        "v1.10", "v1.11")
+ROOM_VERSION: Final = "10"
+SUPPORTED_ROOM_VERSIONS: Final = ("10",)
+
+
+class EventType(StrEnum):
+    CREATE = "m.room.create"
+    MEMBER = "m.room.member"
+    POWER_LEVELS = "m.room.power_levels"
+    JOIN_RULES = "m.room.join_rules"
+    HISTORY_VISIBILITY = "m.room.history_visibility"
+    GUEST_ACCESS = "m.room.guest_access"
+    NAME = "m.room.name"
+    TOPIC = "m.room.topic"
+    AVATAR = "m.room.avatar"
+    CANONICAL_ALIAS = "m.room.canonical_alias"
+    ENCRYPTION = "m.room.encryption"
+    ENCRYPTED = "m.room.encrypted"
+    MESSAGE = "m.room.message"
+    REDACTION = "m.room.redaction"
+    TYPING = "m.typing"
+    RECEIPT = "m.receipt"
+    DIRECT = "m.direct"
+
+
+class Membership(StrEnum):
+    JOIN = "join"
+    INVITE = "invite"
+    LEAVE = "leave"
+    BAN = "ban"
+    KNOCK = "knock"
+
+
+class JoinRule(StrEnum):
+    PUBLIC = "public"
+    INVITE = "invite"
+    KNOCK = "knock"
+    PRIVATE = "private"
+
+
+class HistoryVisibility(StrEnum):
+    WORLD_READABLE = "world_readable"
+    SHARED = "shared"
+    INVITED = "invited"
+    JOINED = "joined"
+
+
+class Preset(StrEnum):
+    PRIVATE_CHAT = "private_chat"
+    TRUSTED_PRIVATE_CHAT = "trusted_private_chat"
+    PUBLIC_CHAT = "public_chat"
+
+
+class LoginType(StrEnum):
+    PASSWORD = "m.login.password"
+    DUMMY = "m.login.dummy"
+
+
+# State that invitees see before joining (stripped state), per the spec's recommendation.
+STRIPPED_STATE_TYPES: Final = (
+    EventType.CREATE,
+    EventType.JOIN_RULES,
+    EventType.NAME,
+    EventType.AVATAR,
+    EventType.CANONICAL_ALIAS,
+    EventType.ENCRYPTION,
+    EventType.TOPIC,
+)

@@ -1,0 +1,27 @@
+"""The homeserver's long-lived parts, built once in `create_app` and shared by requests."""
+
+from dataclasses import dataclass
+
+from candor.config import Settings
+from candor.core.clock import Clock
+from candor.matrix.events.persister import EventPersister
+from candor.matrix.ratelimit import RateLimiter
+from candor.matrix.sync.notifier import Notifier
+from candor.matrix.sync.typing import TypingTracker
+from candor.store.db import Database
+
+
+@dataclass(frozen=True, slots=True)
+class Homeserver:
+    settings: Settings
+    db: Database
+    clock: Clock
+    token_key: bytes
+    notifier: Notifier
+    persister: EventPersister
+    ratelimiter: RateLimiter
+    typing: TypingTracker
+
+    @property
+    def server_name(self) -> str:
+        return self.settings.server_name

@@ -1,0 +1,80 @@
+"""Event values shared by the persister, rooms and sync (frozen, no I/O)."""
+
+from dataclasses import dataclass
+
+from candor.core.canonical_json import JsonDict
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event a service wants appended; the persister gives it id, position and depth."""
+
+    room_id: str
+    type: str
+    sender: str
+    content: JsonDict
+    state_key: str | None = None
+    redacts: str | None = None
+    # (device_id, scope, txn_id) for idempotent client sends.
+    txn: tuple[str, str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    stream_pos: int
+    event_id: str
+    room_id: str
+    type: str
+    state_key: str | None
+    sender: str
+    origin_server_ts: int
+    content: JsonDict
+    redacts: str | None = None
+    redacted_by: str | None = None
+    prev_content: JsonDict | None = None
+    txn_device: str | None = None
+    txn_id: str | None = None
+
+    @property
+    def is_state(self) -> bool:
+        return self.state_key is not None
+
+
+def serialize_event(
+    ev: StoredEvent,
+    *,
+    now_ms: int,
+    requester_device: tuple[str, str] | None = None,
+    with_room_id: bool = True,
+) -> JsonDict:
+    """The client-server format of an event (`ClientEvent`), with `unsigned` filled in.
+
+    `transaction_id` goes only to the device that sent the event, as the spec requires, so
+    clients can match their local echo.
+    """
+    out: JsonDict = {
+        "type": ev.type,
+        "content": ev.content,
+        "sender": ev.sender,
+        "event_id": ev.event_id,
+        "origin_server_ts": ev.origin_server_ts,
+    }
+    if with_room_id:
+        out["room_id"] = ev.room_id
+    if ev.state_key is not None:
+        out["state_key"] = ev.state_key
+    if ev.redacts is not None:
+        out["redacts"] = ev.redacts
+    unsigned: JsonDict = {"age": max(0, now_ms - ev.origin_server_ts)}
+    if ev.prev_content is not None:
+        unsigned["prev_content"] = ev.prev_content
+    if ev.redacted_by is not None:
+        unsigned["redacted_because"] = {"event_id": ev.redacted_by, "type": "m.room.redaction"}
+    if (
+        requester_device is not None
+        and ev.txn_id is not None
+        and requester_device == (ev.sender, ev.txn_device)
+    ):
+        unsigned["transaction_id"] = ev.txn_id
+    out["unsigned"] = unsigned
+    return out

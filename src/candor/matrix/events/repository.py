@@ -1,0 +1,347 @@
+"""SQL for events, current state, memberships, transaction ids and the stream counter.
+
+Functions take the connection of the caller's transaction; none of them commits.
+"""
+
+from collections.abc import Sequence
+
+from sqlalchemy import Row, and_, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from candor.core.canonical_json import decode_dict, encode_canonical
+from candor.matrix.constants import EventType
+from candor.matrix.events.model import StoredEvent
+from candor.store.db import upsert
+from candor.store.models.events import Event, EventTxn, StreamPosition
+from candor.store.models.rooms import CurrentState, Room, RoomMembership
+
+_EVENT_COLUMNS = (
+    Event.stream_pos,
+    Event.event_id,
+    Event.room_id,
+    Event.type,
+    Event.state_key,
+    Event.sender,
+    Event.origin_server_ts,
+    Event.content,
+    Event.redacts,
+    Event.redacted_by,
+    Event.prev_content,
+    Event.txn_device,
+    Event.txn_id,
+)
+
+
+def _to_event(row: Row[tuple[object, ...]]) -> StoredEvent:
+    m = row._mapping
+    prev = m["prev_content"]
+    return StoredEvent(
+        stream_pos=int(m["stream_pos"]),
+        event_id=str(m["event_id"]),
+        room_id=str(m["room_id"]),
+        type=str(m["type"]),
+        state_key=m["state_key"],
+        sender=str(m["sender"]),
+        origin_server_ts=int(m["origin_server_ts"]),
+        content=decode_dict(m["content"]),
+        redacts=m["redacts"],
+        redacted_by=m["redacted_by"],
+        prev_content=decode_dict(prev) if prev is not None else None,
+        txn_device=m["txn_device"],
+        txn_id=m["txn_id"],
+    )
+
+
+# --- the stream counter ------------------------------------------------------------------
+
+
+async def get_stream_position(conn: AsyncConnection) -> int:
+    pos = await conn.scalar(select(StreamPosition.position).where(StreamPosition.name == "events"))
+    return int(pos or 0)
+
+
+async def set_stream_position(conn: AsyncConnection, position: int) -> None:
+    await conn.execute(
+        update(StreamPosition).where(StreamPosition.name == "events").values(position=position)
+    )
+
+
+# --- rooms -------------------------------------------------------------------------------
+
+
+async def add_room(conn: AsyncConnection, room_id: str, creator: str, version: str, ts: int) -> None:
+    await conn.execute(
+        insert(Room).values(
+            room_id=room_id, creator=creator, room_version=version, created_ts=ts, depth=0
+        )
+    )
+
+
+async def get_room_head(conn: AsyncConnection, room_id: str) -> tuple[str | None, int] | None:
+    row = (
+        await conn.execute(select(Room.last_event_id, Room.depth).where(Room.room_id == room_id))
+    ).first()
+    return None if row is None else (row[0], int(row[1]))
+
+
+async def set_room_head(conn: AsyncConnection, room_id: str, event_id: str, depth: int) -> None:
+    await conn.execute(
+        update(Room).where(Room.room_id == room_id).values(last_event_id=event_id, depth=depth)
+    )
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+async def add_event(conn: AsyncConnection, ev: StoredEvent, depth: int, prev: str | None) -> None:
+    await conn.execute(
+        insert(Event).values(
+            stream_pos=ev.stream_pos,
+            event_id=ev.event_id,
+            room_id=ev.room_id,
+            type=ev.type,
+            state_key=ev.state_key,
+            sender=ev.sender,
+            origin_server_ts=ev.origin_server_ts,
+            depth=depth,
+            prev_event_id=prev,
+            content=encode_canonical(ev.content).decode(),
+            redacts=ev.redacts,
+            prev_content=(
+                encode_canonical(ev.prev_content).decode() if ev.prev_content is not None else None
+            ),
+            txn_device=ev.txn_device,
+            txn_id=ev.txn_id,
+        )
+    )
+
+
+async def get_event(conn: AsyncConnection, event_id: str) -> StoredEvent | None:
+    row = (await conn.execute(select(*_EVENT_COLUMNS).where(Event.event_id == event_id))).first()
+    return None if row is None else _to_event(row)
+
+
+async def get_events_by_id(conn: AsyncConnection, event_ids: Sequence[str]) -> list[StoredEvent]:
+    if not event_ids:
+        return []
+    rows = await conn.execute(
+        select(*_EVENT_COLUMNS).where(Event.event_id.in_(event_ids)).order_by(Event.stream_pos)
+    )
+    return [_to_event(r) for r in rows]
+
+
+async def redact_event(
+    conn: AsyncConnection, event_id: str, pruned: dict[str, object], redacted_by: str
+) -> None:
+    await conn.execute(
+        update(Event)
+        .where(Event.event_id == event_id)
+        .values(content=encode_canonical(pruned).decode(), redacted_by=redacted_by)
+    )
+
+
+async def list_room_events(
+    conn: AsyncConnection,
+    room_id: str,
+    *,
+    after: int,
+    upto: int,
+    descending: bool,
+    limit: int,
+) -> list[StoredEvent]:
+    """Events with `after < stream_pos <= upto`, newest first when `descending`."""
+    order = Event.stream_pos.desc() if descending else Event.stream_pos.asc()
+    rows = await conn.execute(
+        select(*_EVENT_COLUMNS)
+        .where(Event.room_id == room_id, Event.stream_pos > after, Event.stream_pos <= upto)
+        .order_by(order)
+        .limit(limit)
+    )
+    return [_to_event(r) for r in rows]
+
+
+async def list_events_in_rooms(
+    conn: AsyncConnection, room_ids: Sequence[str], *, after: int, upto: int, limit: int
+) -> list[StoredEvent]:
+    """New events across many rooms (the cheap path of an incremental /sync)."""
+    if not room_ids:
+        return []
+    rows = await conn.execute(
+        select(*_EVENT_COLUMNS)
+        .where(Event.room_id.in_(room_ids), Event.stream_pos > after, Event.stream_pos <= upto)
+        .order_by(Event.stream_pos.asc())
+        .limit(limit)
+    )
+    return [_to_event(r) for r in rows]
+
+
+async def list_state_at(
+    conn: AsyncConnection, room_id: str, before: int, *, after: int = 0
+) -> list[StoredEvent]:
+    """The room state just before position `before` (the latest event per state key).
+
+    Rooms are linear on one server, so "state at" is the last state event per key by
+    stream position. With `after`, only keys that changed in `(after, before)`.
+    """
+    latest = (
+        select(func.max(Event.stream_pos).label("pos"))
+        .where(
+            Event.room_id == room_id,
+            Event.state_key.is_not(None),
+            Event.stream_pos < before,
+            Event.stream_pos > after,
+        )
+        .group_by(Event.type, Event.state_key)
+        .subquery()
+    )
+    rows = await conn.execute(
+        select(*_EVENT_COLUMNS)
+        .join(latest, Event.stream_pos == latest.c.pos)
+        .order_by(Event.stream_pos)
+    )
+    return [_to_event(r) for r in rows]
+
+
+async def list_state_history(
+    conn: AsyncConnection, room_id: str, event_type: str, state_key: str
+) -> list[tuple[int, StoredEvent]]:
+    """Every version of one state key, oldest first (membership and visibility history)."""
+    rows = await conn.execute(
+        select(*_EVENT_COLUMNS)
+        .where(Event.room_id == room_id, Event.type == event_type, Event.state_key == state_key)
+        .order_by(Event.stream_pos)
+    )
+    return [(int(r._mapping["stream_pos"]), _to_event(r)) for r in rows]
+
+
+# --- current state and memberships -------------------------------------------------------
+
+
+async def list_current_state(
+    conn: AsyncConnection, room_id: str, types: Sequence[str] | None = None
+) -> list[StoredEvent]:
+    query = (
+        select(*_EVENT_COLUMNS)
+        .join(CurrentState, CurrentState.event_id == Event.event_id)
+        .where(CurrentState.room_id == room_id)
+    )
+    if types is not None:
+        query = query.where(CurrentState.type.in_(types))
+    rows = await conn.execute(query.order_by(Event.stream_pos))
+    return [_to_event(r) for r in rows]
+
+
+async def get_current_state_event(
+    conn: AsyncConnection, room_id: str, event_type: str, state_key: str
+) -> StoredEvent | None:
+    row = (
+        await conn.execute(
+            select(*_EVENT_COLUMNS)
+            .join(CurrentState, CurrentState.event_id == Event.event_id)
+            .where(
+                CurrentState.room_id == room_id,
+                CurrentState.type == event_type,
+                CurrentState.state_key == state_key,
+            )
+        )
+    ).first()
+    return None if row is None else _to_event(row)
+
+
+async def list_auth_state(
+    conn: AsyncConnection, room_id: str, user_ids: Sequence[str]
+) -> list[StoredEvent]:
+    """The state the auth rules need: create, power levels, join rules and some members."""
+
+    keys = or_(
+        CurrentState.type.in_(
+            (EventType.CREATE, EventType.POWER_LEVELS, EventType.JOIN_RULES, EventType.ENCRYPTION)
+        ),
+        and_(CurrentState.type == EventType.MEMBER, CurrentState.state_key.in_(user_ids)),
+    )
+    rows = await conn.execute(
+        select(*_EVENT_COLUMNS)
+        .join(CurrentState, CurrentState.event_id == Event.event_id)
+        .where(CurrentState.room_id == room_id, keys)
+    )
+    return [_to_event(r) for r in rows]
+
+
+async def set_current_state(conn: AsyncConnection, ev: StoredEvent) -> None:
+    assert ev.state_key is not None  # noqa: S101 - caller checked is_state
+    await upsert(
+        conn,
+        CurrentState,
+        {
+            "room_id": ev.room_id,
+            "type": ev.type,
+            "state_key": ev.state_key,
+            "event_id": ev.event_id,
+            "stream_pos": ev.stream_pos,
+        },
+        ("room_id", "type", "state_key"),
+    )
+
+
+async def set_membership(conn: AsyncConnection, ev: StoredEvent, membership: str) -> None:
+    assert ev.state_key is not None  # noqa: S101 - member events are state events
+    await upsert(
+        conn,
+        RoomMembership,
+        {
+            "room_id": ev.room_id,
+            "user_id": ev.state_key,
+            "membership": membership,
+            "event_id": ev.event_id,
+            "stream_pos": ev.stream_pos,
+            "forgotten": False,
+        },
+        ("room_id", "user_id"),
+    )
+
+
+# --- transaction ids ---------------------------------------------------------------------
+
+
+async def get_txn_event(
+    conn: AsyncConnection, user_id: str, device_id: str, scope: str, txn_id: str
+) -> str | None:
+    return await conn.scalar(
+        select(EventTxn.event_id).where(
+            EventTxn.user_id == user_id,
+            EventTxn.device_id == device_id,
+            EventTxn.scope == scope,
+            EventTxn.txn_id == txn_id,
+        )
+    )
+
+
+async def add_txn(
+    conn: AsyncConnection, user_id: str, txn: tuple[str, str, str], event_id: str, ts: int
+) -> None:
+    device_id, scope, txn_id = txn
+    await conn.execute(
+        insert(EventTxn).values(
+            user_id=user_id,
+            device_id=device_id,
+            scope=scope,
+            txn_id=txn_id,
+            event_id=event_id,
+            created_ts=ts,
+        )
+    )
+
+
+async def count_unread(conn: AsyncConnection, room_id: str, user_id: str, after: int) -> int:
+    """Messages (plain or encrypted) from others after position `after`."""
+    count = await conn.scalar(
+        select(func.count())
+        .select_from(Event)
+        .where(
+            Event.room_id == room_id,
+            Event.stream_pos > after,
+            Event.sender != user_id,
+            Event.type.in_((EventType.MESSAGE, EventType.ENCRYPTED)),
+        )
+    )
+    return int(count or 0)

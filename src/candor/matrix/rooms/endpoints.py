@@ -1,0 +1,259 @@
+"""Room endpoints: createRoom, membership, state, send, redact, event, members, receipts.
+
+https://spec.matrix.org/v1.11/client-server-api/#rooms
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, Response
+
+from candor.core.canonical_json import JsonDict
+from candor.matrix.auth import HomeserverDep, RequesterDep
+from candor.matrix.events.model import serialize_event
+from candor.matrix.http import empty_response, json_response, room_id_param, user_id_param
+from candor.matrix.rooms.schemas import (
+    AliasBody,
+    CreateRoomBody,
+    MembershipBody,
+    ReadMarkersBody,
+    ReasonBody,
+    TypingBody,
+)
+from candor.matrix.rooms.service import RoomsService
+
+router = APIRouter()
+
+
+def get_rooms(hs: HomeserverDep) -> RoomsService:
+    return RoomsService(hs)
+
+
+RoomsDep = Annotated[RoomsService, Depends(get_rooms)]
+OptionalReason = Annotated[ReasonBody | None, Body()]
+
+
+@router.post("/createRoom")
+async def create_room(body: CreateRoomBody, requester: RequesterDep, rooms: RoomsDep) -> Response:
+    return json_response({"room_id": await rooms.create_room(requester, body)})
+
+
+@router.post("/join/{room_id_or_alias}")
+async def join(
+    room_id_or_alias: str, requester: RequesterDep, rooms: RoomsDep, body: OptionalReason = None
+) -> Response:
+    return json_response({"room_id": await rooms.join(requester, room_id_or_alias)})
+
+
+@router.post("/rooms/{room_id}/join")
+async def join_room(
+    room_id: str, requester: RequesterDep, rooms: RoomsDep, body: OptionalReason = None
+) -> Response:
+    return json_response({"room_id": await rooms.join(requester, room_id_param(room_id))})
+
+
+@router.post("/rooms/{room_id}/leave")
+async def leave(
+    room_id: str, requester: RequesterDep, rooms: RoomsDep, body: OptionalReason = None
+) -> Response:
+    await rooms.leave(requester, room_id_param(room_id), body.reason if body else None)
+    return empty_response()
+
+
+@router.post("/rooms/{room_id}/forget")
+async def forget(room_id: str, requester: RequesterDep, rooms: RoomsDep) -> Response:
+    await rooms.forget(requester, room_id_param(room_id))
+    return empty_response()
+
+
+@router.post("/rooms/{room_id}/{action}")
+async def membership_action(
+    room_id: str, action: str, body: MembershipBody, requester: RequesterDep, rooms: RoomsDep
+) -> Response:
+    """invite, kick, ban and unban share one shape: `{"user_id", "reason"}` → `{}`."""
+    handlers = {
+        "invite": rooms.invite,
+        "kick": rooms.kick,
+        "ban": rooms.ban,
+        "unban": rooms.unban,
+    }
+    handler = handlers.get(action)
+    if handler is None:
+        return json_response({"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"}, 404)
+    await handler(requester, room_id_param(room_id), user_id_param(body.user_id), body.reason)
+    return empty_response()
+
+
+@router.get("/joined_rooms")
+async def joined_rooms(requester: RequesterDep, rooms: RoomsDep) -> Response:
+    return json_response({"joined_rooms": await rooms.joined_rooms(requester)})
+
+
+@router.get("/rooms/{room_id}/joined_members")
+async def joined_members(room_id: str, requester: RequesterDep, rooms: RoomsDep) -> Response:
+    return json_response({"joined": await rooms.joined_members(requester, room_id_param(room_id))})
+
+
+@router.get("/rooms/{room_id}/members")
+async def members(
+    room_id: str,
+    requester: RequesterDep,
+    rooms: RoomsDep,
+    hs: HomeserverDep,
+    membership: Annotated[str | None, Query(max_length=16)] = None,
+    not_membership: Annotated[str | None, Query(max_length=16)] = None,
+    at: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    events = await rooms.members(requester, room_id_param(room_id), membership, not_membership)
+    now = hs.clock.now_ms()
+    return json_response({"chunk": [serialize_event(e, now_ms=now) for e in events]})
+
+
+@router.get("/rooms/{room_id}/state")
+async def get_state(
+    room_id: str, requester: RequesterDep, rooms: RoomsDep, hs: HomeserverDep
+) -> Response:
+    events = await rooms.get_state(requester, room_id_param(room_id))
+    now = hs.clock.now_ms()
+    return json_response([serialize_event(e, now_ms=now) for e in events])
+
+
+@router.get("/rooms/{room_id}/state/{event_type}")
+async def get_state_event_empty_key(
+    room_id: str, event_type: str, requester: RequesterDep, rooms: RoomsDep
+) -> Response:
+    return json_response(
+        await rooms.get_state_event(requester, room_id_param(room_id), event_type, "")
+    )
+
+
+@router.get("/rooms/{room_id}/state/{event_type}/{state_key:path}")
+async def get_state_event(
+    room_id: str, event_type: str, state_key: str, requester: RequesterDep, rooms: RoomsDep
+) -> Response:
+    return json_response(
+        await rooms.get_state_event(requester, room_id_param(room_id), event_type, state_key)
+    )
+
+
+@router.put("/rooms/{room_id}/state/{event_type}")
+async def set_state_empty_key(
+    room_id: str,
+    event_type: str,
+    content: Annotated[JsonDict, Body()],
+    requester: RequesterDep,
+    rooms: RoomsDep,
+) -> Response:
+    event_id = await rooms.set_state(requester, room_id_param(room_id), event_type, "", content)
+    return json_response({"event_id": event_id})
+
+
+@router.put("/rooms/{room_id}/state/{event_type}/{state_key:path}")
+async def set_state(
+    room_id: str,
+    event_type: str,
+    state_key: str,
+    content: Annotated[JsonDict, Body()],
+    requester: RequesterDep,
+    rooms: RoomsDep,
+) -> Response:
+    event_id = await rooms.set_state(
+        requester, room_id_param(room_id), event_type, state_key, content
+    )
+    return json_response({"event_id": event_id})
+
+
+@router.put("/rooms/{room_id}/send/{event_type}/{txn_id}")
+async def send(
+    room_id: str,
+    event_type: str,
+    txn_id: str,
+    content: Annotated[JsonDict, Body()],
+    requester: RequesterDep,
+    rooms: RoomsDep,
+) -> Response:
+    """Idempotent per (device, txn_id): a retry returns the first event's id."""
+    event_id = await rooms.send(requester, room_id_param(room_id), event_type, txn_id, content)
+    return json_response({"event_id": event_id})
+
+
+@router.put("/rooms/{room_id}/redact/{event_id}/{txn_id}")
+async def redact(
+    room_id: str,
+    event_id: str,
+    txn_id: str,
+    requester: RequesterDep,
+    rooms: RoomsDep,
+    body: OptionalReason = None,
+) -> Response:
+    redaction_id = await rooms.redact(
+        requester, room_id_param(room_id), event_id, txn_id, body.reason if body else None
+    )
+    return json_response({"event_id": redaction_id})
+
+
+@router.get("/rooms/{room_id}/event/{event_id}")
+async def get_event(
+    room_id: str, event_id: str, requester: RequesterDep, rooms: RoomsDep, hs: HomeserverDep
+) -> Response:
+    ev = await rooms.get_event(requester, room_id, event_id)
+    return json_response(
+        serialize_event(ev, now_ms=hs.clock.now_ms(), requester_device=requester.device)
+    )
+
+
+@router.put("/rooms/{room_id}/typing/{user_id}")
+async def typing(
+    room_id: str, user_id: str, body: TypingBody, requester: RequesterDep, rooms: RoomsDep
+) -> Response:
+    await rooms.set_typing(
+        requester, room_id, user_id_param(user_id), body.typing, body.timeout or 30000
+    )
+    return empty_response()
+
+
+@router.post("/rooms/{room_id}/receipt/{receipt_type}/{event_id}")
+async def receipt(
+    room_id: str,
+    receipt_type: str,
+    event_id: str,
+    requester: RequesterDep,
+    rooms: RoomsDep,
+    body: Annotated[JsonDict | None, Body()] = None,
+) -> Response:
+    thread = (body or {}).get("thread_id")
+    await rooms.send_receipt(
+        requester, room_id, receipt_type, event_id, thread if isinstance(thread, str) else None
+    )
+    return empty_response()
+
+
+@router.post("/rooms/{room_id}/read_markers")
+async def read_markers(
+    room_id: str, body: ReadMarkersBody, requester: RequesterDep, rooms: RoomsDep
+) -> Response:
+    for receipt_type, event_id in (
+        ("m.fully_read", body.fully_read),
+        ("m.read", body.read),
+        ("m.read.private", body.read_private),
+    ):
+        if event_id is not None:
+            await rooms.send_receipt(requester, room_id, receipt_type, event_id, None)
+    return empty_response()
+
+
+@router.get("/directory/room/{alias}")
+async def resolve_alias(alias: str, rooms: RoomsDep, hs: HomeserverDep) -> Response:
+    room_id = await rooms.resolve_room(alias if alias.startswith("#") else "#" + alias)
+    return json_response({"room_id": room_id, "servers": [hs.server_name]})
+
+
+@router.put("/directory/room/{alias}")
+async def set_alias(alias: str, body: AliasBody, requester: RequesterDep, rooms: RoomsDep) -> Response:
+    await rooms.set_alias(requester, alias, body.room_id)
+    return empty_response()
+
+
+@router.delete("/directory/room/{alias}")
+async def delete_alias(alias: str, requester: RequesterDep, rooms: RoomsDep) -> Response:
+    await rooms.delete_alias(requester, alias)
+    return empty_response()

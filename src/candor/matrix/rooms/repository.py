@@ -1,0 +1,182 @@
+"""SQL for room-level lookups: memberships, aliases, receipts (events live in events/)."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from candor.matrix.constants import Membership
+from candor.store.db import upsert
+from candor.store.models.events import Receipt
+from candor.store.models.rooms import Room, RoomAlias, RoomMembership
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipRecord:
+    room_id: str
+    membership: str
+    stream_pos: int
+    forgotten: bool
+
+
+async def room_exists(conn: AsyncConnection, room_id: str) -> bool:
+    return (await conn.scalar(select(Room.room_id).where(Room.room_id == room_id))) is not None
+
+
+async def get_membership(conn: AsyncConnection, room_id: str, user_id: str) -> MembershipRecord | None:
+    row = (
+        await conn.execute(
+            select(
+                RoomMembership.room_id,
+                RoomMembership.membership,
+                RoomMembership.stream_pos,
+                RoomMembership.forgotten,
+            ).where(RoomMembership.room_id == room_id, RoomMembership.user_id == user_id)
+        )
+    ).first()
+    return None if row is None else MembershipRecord(row[0], row[1], int(row[2]), bool(row[3]))
+
+
+async def list_user_memberships(conn: AsyncConnection, user_id: str) -> list[MembershipRecord]:
+    rows = await conn.execute(
+        select(
+            RoomMembership.room_id,
+            RoomMembership.membership,
+            RoomMembership.stream_pos,
+            RoomMembership.forgotten,
+        ).where(RoomMembership.user_id == user_id)
+    )
+    return [MembershipRecord(r[0], r[1], int(r[2]), bool(r[3])) for r in rows]
+
+
+async def list_joined_rooms(conn: AsyncConnection, user_id: str) -> list[str]:
+    rows = await conn.execute(
+        select(RoomMembership.room_id).where(
+            RoomMembership.user_id == user_id, RoomMembership.membership == Membership.JOIN
+        )
+    )
+    return [r[0] for r in rows]
+
+
+async def list_room_members(
+    conn: AsyncConnection, room_id: str, membership: str | None = Membership.JOIN
+) -> list[str]:
+    query = select(RoomMembership.user_id).where(RoomMembership.room_id == room_id)
+    if membership is not None:
+        query = query.where(RoomMembership.membership == membership)
+    return [r[0] for r in await conn.execute(query.order_by(RoomMembership.user_id))]
+
+
+async def count_members(conn: AsyncConnection, room_id: str) -> dict[str, int]:
+    rows = await conn.execute(
+        select(RoomMembership.membership, func.count())
+        .where(RoomMembership.room_id == room_id)
+        .group_by(RoomMembership.membership)
+    )
+    return {r[0]: int(r[1]) for r in rows}
+
+
+async def set_forgotten(conn: AsyncConnection, room_id: str, user_id: str) -> None:
+    await conn.execute(
+        update(RoomMembership)
+        .where(RoomMembership.room_id == room_id, RoomMembership.user_id == user_id)
+        .values(forgotten=True)
+    )
+
+
+async def list_shared_room_users(conn: AsyncConnection, room_ids: Sequence[str]) -> list[str]:
+    if not room_ids:
+        return []
+    rows = await conn.execute(
+        select(RoomMembership.user_id)
+        .where(RoomMembership.room_id.in_(room_ids), RoomMembership.membership == Membership.JOIN)
+        .distinct()
+    )
+    return [r[0] for r in rows]
+
+
+# --- aliases -----------------------------------------------------------------------------
+
+
+class AliasExists(Exception):
+    pass
+
+
+async def get_alias(conn: AsyncConnection, alias: str) -> str | None:
+    return await conn.scalar(select(RoomAlias.room_id).where(RoomAlias.alias == alias))
+
+
+async def add_alias(conn: AsyncConnection, alias: str, room_id: str, creator: str) -> None:
+    try:
+        async with conn.begin_nested():
+            await conn.execute(insert(RoomAlias).values(alias=alias, room_id=room_id, creator=creator))
+    except IntegrityError as exc:
+        raise AliasExists(alias) from exc
+
+
+async def get_alias_creator(conn: AsyncConnection, alias: str) -> str | None:
+    return await conn.scalar(select(RoomAlias.creator).where(RoomAlias.alias == alias))
+
+
+async def delete_alias(conn: AsyncConnection, alias: str) -> None:
+    await conn.execute(delete(RoomAlias).where(RoomAlias.alias == alias))
+
+
+# --- receipts ----------------------------------------------------------------------------
+
+
+async def set_receipt(
+    conn: AsyncConnection,
+    room_id: str,
+    receipt_type: str,
+    user_id: str,
+    thread_id: str,
+    event_id: str,
+    ts: int,
+    pos: int,
+) -> None:
+    await upsert(
+        conn,
+        Receipt,
+        {
+            "room_id": room_id,
+            "receipt_type": receipt_type,
+            "user_id": user_id,
+            "thread_id": thread_id,
+            "event_id": event_id,
+            "ts": ts,
+            "stream_pos": pos,
+        },
+        ("room_id", "receipt_type", "user_id", "thread_id"),
+    )
+
+
+async def list_receipts(
+    conn: AsyncConnection, room_ids: Sequence[str], *, after: int, upto: int
+) -> list[tuple[str, str, str, str, str, int]]:
+    """(room_id, event_id, receipt_type, user_id, thread_id, ts) changed in (after, upto]."""
+    if not room_ids:
+        return []
+    rows = await conn.execute(
+        select(
+            Receipt.room_id,
+            Receipt.event_id,
+            Receipt.receipt_type,
+            Receipt.user_id,
+            Receipt.thread_id,
+            Receipt.ts,
+        ).where(Receipt.room_id.in_(room_ids), Receipt.stream_pos > after, Receipt.stream_pos <= upto)
+    )
+    return [(r[0], r[1], r[2], r[3], r[4], int(r[5])) for r in rows]
+
+
+async def get_read_position(conn: AsyncConnection, room_id: str, user_id: str) -> str | None:
+    return await conn.scalar(
+        select(Receipt.event_id).where(
+            Receipt.room_id == room_id,
+            Receipt.user_id == user_id,
+            Receipt.receipt_type.in_(("m.read", "m.read.private")),
+        ).order_by(Receipt.stream_pos.desc()).limit(1)
+    )

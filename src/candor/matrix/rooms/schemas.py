@@ -1,0 +1,53 @@
+"""Wire models for rooms. Matrix bodies allow extra fields (the spec lets clients send more)."""
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class StateEventBody(_Body):
+    type: StrictStr = Field(max_length=255)
+    state_key: StrictStr = Field("", max_length=255)
+    content: dict[str, object]
+
+
+class CreateRoomBody(_Body):
+    visibility: StrictStr | None = None
+    room_alias_name: StrictStr | None = Field(None, max_length=200)
+    name: StrictStr | None = None
+    topic: StrictStr | None = None
+    invite: list[StrictStr] = Field(default_factory=list, max_length=100)
+    room_version: StrictStr | None = None
+    creation_content: dict[str, object] | None = None
+    initial_state: list[StateEventBody] = Field(default_factory=list, max_length=100)
+    preset: StrictStr | None = None
+    is_direct: StrictBool = False
+    power_level_content_override: dict[str, object] | None = None
+
+
+class MembershipBody(_Body):
+    """invite, kick, ban, unban: `user_id` and an optional `reason`."""
+
+    user_id: StrictStr
+    reason: StrictStr | None = None
+
+
+class ReasonBody(_Body):
+    reason: StrictStr | None = None
+
+
+class TypingBody(_Body):
+    typing: StrictBool
+    timeout: StrictInt | None = None
+
+
+class ReadMarkersBody(_Body):
+    fully_read: StrictStr | None = Field(None, alias="m.fully_read")
+    read: StrictStr | None = Field(None, alias="m.read")
+    read_private: StrictStr | None = Field(None, alias="m.read.private")
+
+
+class AliasBody(_Body):
+    room_id: StrictStr

@@ -1,0 +1,567 @@
+"""Rooms: creation, membership, state, sending, redaction, history and receipts.
+
+Every write goes through the event persister (one batched, durable transaction); the
+auth rules in `rules.py` run inside it against the state as of that batch, so a check
+and its write can never be separated by another writer.
+"""
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from candor.core.canonical_json import JsonDict, encode
+from candor.core.ids import RoomAlias, RoomID, UserID, parse_event_id
+from candor.core.tokens import random_string
+from candor.matrix.accounts import repository as accounts_repo
+from candor.matrix.auth import Requester
+from candor.matrix.constants import (
+    ROOM_VERSION,
+    SUPPORTED_ROOM_VERSIONS,
+    EventType,
+    HistoryVisibility,
+    JoinRule,
+    Membership,
+    Preset,
+)
+from candor.matrix.context import Homeserver
+from candor.matrix.errors import (
+    BadJson,
+    Codes,
+    Forbidden,
+    InvalidParam,
+    MatrixError,
+    NotFound,
+)
+from candor.matrix.events import repository as events_repo
+from candor.matrix.events.model import NewEvent, StoredEvent
+from candor.matrix.events.persister import WriteContext
+from candor.matrix.rooms import repository as repo
+from candor.matrix.rooms.rules import (
+    AuthState,
+    auth_state_from,
+    check_membership_change,
+    check_redact,
+    check_send,
+    prune_content,
+)
+from candor.matrix.rooms.schemas import CreateRoomBody
+from candor.matrix.rooms.visibility import VisibilityContext
+
+logger = logging.getLogger(__name__)
+
+MAX_EVENT_BYTES = 65536
+
+
+async def load_auth_state(conn: AsyncConnection, room_id: str, users: list[str]) -> AuthState:
+    events = await events_repo.list_auth_state(conn, room_id, users)
+    return auth_state_from((e.type, e.state_key, e.sender, e.content) for e in events)
+
+
+async def load_visibility(conn: AsyncConnection, room_id: str, user_id: str) -> VisibilityContext:
+    members = await events_repo.list_state_history(conn, room_id, EventType.MEMBER, user_id)
+    vis = await events_repo.list_state_history(conn, room_id, EventType.HISTORY_VISIBILITY, "")
+    return VisibilityContext(
+        memberships=[(p, str(e.content.get("membership", Membership.LEAVE))) for p, e in members],
+        visibilities=[
+            (p, str(e.content.get("history_visibility", HistoryVisibility.SHARED))) for p, e in vis
+        ],
+    )
+
+
+def _check_size(ev_type: str, content: JsonDict) -> None:
+    if len(encode(content)) + len(ev_type) + 512 > MAX_EVENT_BYTES:
+        raise MatrixError(413, Codes.TOO_LARGE, "Event too large")
+
+
+class RoomsService:
+    def __init__(self, hs: Homeserver) -> None:
+        self._hs = hs
+        self._db = hs.db
+        self._clock = hs.clock
+        self._persister = hs.persister
+
+    # --- creation --------------------------------------------------------------------
+
+    async def create_room(self, requester: Requester, body: CreateRoomBody) -> str:
+        """POST /createRoom: all initial events in one atomic work item."""
+        self._hs.ratelimiter.check(requester.user_id)
+        version = body.room_version or ROOM_VERSION
+        if version not in SUPPORTED_ROOM_VERSIONS:
+            raise MatrixError(400, Codes.UNSUPPORTED_ROOM_VERSION, "Unsupported room version")
+        preset = body.preset or (
+            Preset.PUBLIC_CHAT if body.visibility == "public" else Preset.PRIVATE_CHAT
+        )
+        if preset not in tuple(Preset):
+            raise BadJson(f"Unknown preset {preset!r}")
+        invitees = [str(UserID.parse(u)) for u in body.invite]
+        alias = None
+        if body.room_alias_name is not None:
+            if not body.room_alias_name or ":" in body.room_alias_name or " " in body.room_alias_name:
+                raise InvalidParam("Invalid room_alias_name")
+            alias = str(RoomAlias.parse(f"#{body.room_alias_name}:{self._hs.server_name}"))
+        for ev in body.initial_state:
+            _check_size(ev.type, ev.content)
+        sender = requester.user_id
+        room_id = f"!{random_string(18)}:{self._hs.server_name}"
+        profile = await self._member_profile(sender)
+
+        async def work(ctx: WriteContext) -> str:
+            now = self._clock.now_ms()
+            if alias is not None:
+                try:
+                    await repo.add_alias(ctx.conn, alias, room_id, sender)
+                except repo.AliasExists:
+                    raise MatrixError(400, Codes.ROOM_IN_USE, "Room alias already taken") from None
+            await events_repo.add_room(ctx.conn, room_id, sender, version, now)
+            create: JsonDict = dict(body.creation_content or {})
+            create.update({"creator": sender, "room_version": version})
+
+            async def put(ev_type: str, content: JsonDict, state_key: str = "") -> None:
+                await ctx.append(NewEvent(room_id, ev_type, sender, content, state_key))
+
+            await put(EventType.CREATE, create)
+            await put(EventType.MEMBER, {"membership": Membership.JOIN, **profile}, sender)
+            await put(
+                EventType.POWER_LEVELS, _initial_power_levels(body, preset, invitees, sender)
+            )
+            if alias is not None:
+                await put(EventType.CANONICAL_ALIAS, {"alias": alias})
+            given = {(e.type, e.state_key) for e in body.initial_state}
+            for ev_type, content in self._preset_state(preset):
+                if (ev_type, "") not in given:
+                    await put(ev_type, content)
+            for ev in body.initial_state:
+                if ev.type in (EventType.CREATE, EventType.MEMBER, EventType.POWER_LEVELS):
+                    raise BadJson(f"{ev.type} cannot be given in initial_state")
+                await put(ev.type, ev.content, ev.state_key)
+            if body.name is not None:
+                await put(EventType.NAME, {"name": body.name})
+            if body.topic is not None:
+                await put(EventType.TOPIC, {"topic": body.topic})
+            for invitee in invitees:
+                content: JsonDict = {"membership": Membership.INVITE}
+                if body.is_direct:
+                    content["is_direct"] = True
+                await put(EventType.MEMBER, content, invitee)
+            return room_id
+
+        return await self._persister.run(work)
+
+    @staticmethod
+    def _preset_state(preset: str) -> list[tuple[str, JsonDict]]:
+        public = preset == Preset.PUBLIC_CHAT
+        return [
+            (EventType.JOIN_RULES, {"join_rule": JoinRule.PUBLIC if public else JoinRule.INVITE}),
+            (EventType.HISTORY_VISIBILITY, {"history_visibility": HistoryVisibility.SHARED}),
+            (EventType.GUEST_ACCESS, {"guest_access": "forbidden" if public else "can_join"}),
+        ]
+
+    # --- membership ------------------------------------------------------------------
+
+    async def resolve_room(self, room_id_or_alias: str) -> str:
+        if room_id_or_alias.startswith("#"):
+            alias = str(RoomAlias.parse(room_id_or_alias))
+            async with self._db.read() as conn:
+                room_id = await repo.get_alias(conn, alias)
+            if room_id is None:
+                raise NotFound("Room alias not found")
+            return room_id
+        return str(RoomID.parse(room_id_or_alias))
+
+    async def join(self, requester: Requester, room_id_or_alias: str) -> str:
+        room_id = await self.resolve_room(room_id_or_alias)
+        profile = await self._member_profile(requester.user_id)
+        await self._change_membership(
+            requester, room_id, requester.user_id, Membership.JOIN, None, profile
+        )
+        return room_id
+
+    async def leave(self, requester: Requester, room_id: str, reason: str | None) -> None:
+        await self._change_membership(requester, room_id, requester.user_id, Membership.LEAVE, reason)
+
+    async def invite(self, requester: Requester, room_id: str, target: str, reason: str | None) -> None:
+        await self._change_membership(requester, room_id, target, Membership.INVITE, reason)
+
+    async def kick(self, requester: Requester, room_id: str, target: str, reason: str | None) -> None:
+        if target == requester.user_id:
+            raise Forbidden("Use /leave to leave a room")
+        await self._change_membership(requester, room_id, target, Membership.LEAVE, reason)
+
+    async def ban(self, requester: Requester, room_id: str, target: str, reason: str | None) -> None:
+        await self._change_membership(requester, room_id, target, Membership.BAN, reason)
+
+    async def unban(self, requester: Requester, room_id: str, target: str, reason: str | None) -> None:
+        async with self._db.read() as conn:
+            current = await repo.get_membership(conn, room_id, target)
+        if current is None or current.membership != Membership.BAN:
+            raise Forbidden(f"{target} is not banned")
+        await self._change_membership(requester, room_id, target, Membership.LEAVE, reason)
+
+    async def _change_membership(
+        self,
+        requester: Requester,
+        room_id: str,
+        target: str,
+        membership: str,
+        reason: str | None,
+        extra: JsonDict | None = None,
+    ) -> str:
+        self._hs.ratelimiter.check(requester.user_id)
+        target = str(UserID.parse(target))
+        sender = requester.user_id
+        content: JsonDict = {"membership": membership, **(extra or {})}
+        if reason is not None:
+            content["reason"] = reason[:1000]
+
+        async def work(ctx: WriteContext) -> str:
+            if not await repo.room_exists(ctx.conn, room_id):
+                raise Forbidden("You are not allowed to access this room")
+            state = await load_auth_state(ctx.conn, room_id, [sender, target])
+            if membership == Membership.INVITE and target != sender:
+                if await accounts_repo.get_user(ctx.conn, target) is None:
+                    raise NotFound(f"Unknown user {target}")
+            if (
+                membership == Membership.JOIN
+                and state.membership(target) == Membership.JOIN
+                and not _has_profile_fields(content)
+            ):
+                return room_id  # already joined: joining again is a no-op
+            check_membership_change(state, sender, target, membership)
+            ev = await ctx.append(NewEvent(room_id, EventType.MEMBER, sender, content, target))
+            return ev.event_id
+
+        return await self._persister.run(work)
+
+    async def forget(self, requester: Requester, room_id: str) -> None:
+        async with self._db.write() as conn:
+            current = await repo.get_membership(conn, room_id, requester.user_id)
+            if current is None:
+                raise NotFound("You have never been in this room")
+            if current.membership in (Membership.JOIN, Membership.INVITE):
+                raise MatrixError(400, Codes.UNKNOWN, "You must leave the room before forgetting it")
+            await repo.set_forgotten(conn, room_id, requester.user_id)
+
+    async def _member_profile(self, user_id: str) -> JsonDict:
+        async with self._db.read() as conn:
+            user = await accounts_repo.get_user(conn, user_id)
+        out: JsonDict = {}
+        if user is not None and user.displayname is not None:
+            out["displayname"] = user.displayname
+        if user is not None and user.avatar_url is not None:
+            out["avatar_url"] = user.avatar_url
+        return out
+
+    async def refresh_member_profiles(self, requester: Requester) -> None:
+        """After a profile change, re-send the user's join event in each joined room."""
+        async with self._db.read() as conn:
+            rooms = await repo.list_joined_rooms(conn, requester.user_id)
+        profile = await self._member_profile(requester.user_id)
+        for room_id in rooms:
+            try:
+                await self.set_state(
+                    requester,
+                    room_id,
+                    EventType.MEMBER,
+                    requester.user_id,
+                    {"membership": Membership.JOIN, **profile},
+                )
+            except MatrixError as exc:
+                logger.info("profile update skipped in %s: %s", room_id, exc.errcode)
+
+    # --- state and messages ------------------------------------------------------------
+
+    async def set_state(
+        self,
+        requester: Requester,
+        room_id: str,
+        event_type: str,
+        state_key: str,
+        content: JsonDict,
+    ) -> str:
+        _check_size(event_type, content)
+        if event_type == EventType.MEMBER:
+            membership = content.get("membership")
+            if not isinstance(membership, str):
+                raise BadJson("membership must be a string")
+            extra = {k: v for k, v in content.items() if k not in ("membership", "reason")}
+            reason = content.get("reason")
+            return await self._change_membership(
+                requester,
+                room_id,
+                state_key,
+                membership,
+                reason if isinstance(reason, str) else None,
+                extra,
+            )
+        if event_type == EventType.CREATE:
+            raise Forbidden("The room already exists")
+        return await self._send(requester, room_id, event_type, state_key, content, None)
+
+    async def send(
+        self, requester: Requester, room_id: str, event_type: str, txn_id: str, content: JsonDict
+    ) -> str:
+        _check_size(event_type, content)
+        if event_type in (EventType.CREATE, EventType.MEMBER, EventType.POWER_LEVELS):
+            # State types sent as messages would bypass the state rules.
+            raise Forbidden(f"{event_type} must be sent as a state event")
+        return await self._send(
+            requester, room_id, event_type, None, content, (requester.device_id, "send", txn_id)
+        )
+
+    async def _send(
+        self,
+        requester: Requester,
+        room_id: str,
+        event_type: str,
+        state_key: str | None,
+        content: JsonDict,
+        txn: tuple[str, str, str] | None,
+    ) -> str:
+        self._hs.ratelimiter.check(requester.user_id)
+        sender = requester.user_id
+        room_id = str(RoomID.parse(room_id))
+
+        async def work(ctx: WriteContext) -> str:
+            if txn is not None:
+                existing = await events_repo.get_txn_event(ctx.conn, sender, *txn)
+                if existing is not None:
+                    return existing
+            state = await load_auth_state(ctx.conn, room_id, [sender])
+            check_send(state, sender, event_type, state_key, content)
+            ev = await ctx.append(NewEvent(room_id, event_type, sender, content, state_key, txn=txn))
+            return ev.event_id
+
+        return await self._persister.run(work)
+
+    async def redact(
+        self, requester: Requester, room_id: str, event_id: str, txn_id: str, reason: str | None
+    ) -> str:
+        self._hs.ratelimiter.check(requester.user_id)
+        room_id = str(RoomID.parse(room_id))
+        event_id = parse_event_id(event_id)
+        sender = requester.user_id
+        txn = (requester.device_id, "redact", txn_id)
+        content: JsonDict = {"redacts": event_id}
+        if reason is not None:
+            content["reason"] = reason[:1000]
+
+        async def work(ctx: WriteContext) -> str:
+            existing = await events_repo.get_txn_event(ctx.conn, sender, *txn)
+            if existing is not None:
+                return existing
+            target = await events_repo.get_event(ctx.conn, event_id)
+            if target is None or target.room_id != room_id:
+                raise NotFound("Event not found")
+            state = await load_auth_state(ctx.conn, room_id, [sender])
+            check_redact(state, sender, target.sender)
+            ev = await ctx.append(
+                NewEvent(room_id, EventType.REDACTION, sender, content, None, event_id, txn)
+            )
+            if target.redacted_by is None:
+                await events_repo.redact_event(
+                    ctx.conn, event_id, prune_content(target.type, target.content), ev.event_id
+                )
+            return ev.event_id
+
+        return await self._persister.run(work)
+
+    # --- reading -----------------------------------------------------------------------
+
+    async def access_room(self, conn: AsyncConnection, requester: Requester, room_id: str) -> VisibilityContext:
+        """Fetch the requester's view of a room; the same error whether missing or private."""
+        ctx = await load_visibility(conn, room_id, requester.user_id)
+        if not ctx.is_visible_at_all():
+            raise Forbidden("You are not allowed to access this room")
+        return ctx
+
+    async def get_event(self, requester: Requester, room_id: str, event_id: str) -> StoredEvent:
+        room_id = str(RoomID.parse(room_id))
+        event_id = parse_event_id(event_id)
+        async with self._db.read() as conn:
+            vis = await self.access_room(conn, requester, room_id)
+            ev = await events_repo.get_event(conn, event_id)
+        if ev is None or ev.room_id != room_id or not vis.is_visible(ev.stream_pos):
+            raise NotFound("Event not found")
+        return ev
+
+    async def _state_position(self, conn: AsyncConnection, requester: Requester, room_id: str) -> int:
+        """Members see current state; former members see the state when they left."""
+        member = await repo.get_membership(conn, room_id, requester.user_id)
+        if member is None:
+            raise Forbidden("You are not allowed to access this room")
+        if member.membership == Membership.JOIN:
+            return await events_repo.get_stream_position(conn)
+        if member.membership in (Membership.LEAVE, Membership.BAN):
+            vis = await load_visibility(conn, room_id, requester.user_id)
+            if any(m == Membership.JOIN for _, m in vis.memberships):
+                return member.stream_pos
+        raise Forbidden("You are not allowed to access this room")
+
+    async def get_state(self, requester: Requester, room_id: str) -> list[StoredEvent]:
+        room_id = str(RoomID.parse(room_id))
+        async with self._db.read() as conn:
+            pos = await self._state_position(conn, requester, room_id)
+            return await events_repo.list_state_at(conn, room_id, pos + 1)
+
+    async def get_state_event(
+        self, requester: Requester, room_id: str, event_type: str, state_key: str
+    ) -> JsonDict:
+        for ev in await self.get_state(requester, room_id):
+            if ev.type == event_type and ev.state_key == state_key:
+                return ev.content
+        raise NotFound("Event not found")
+
+    async def joined_rooms(self, requester: Requester) -> list[str]:
+        async with self._db.read() as conn:
+            return await repo.list_joined_rooms(conn, requester.user_id)
+
+    async def members(
+        self,
+        requester: Requester,
+        room_id: str,
+        membership: str | None,
+        not_membership: str | None,
+    ) -> list[StoredEvent]:
+        events = await self.get_state(requester, room_id)
+        out = []
+        for ev in events:
+            if ev.type != EventType.MEMBER:
+                continue
+            m = ev.content.get("membership")
+            if membership is not None and m != membership:
+                continue
+            if not_membership is not None and m == not_membership:
+                continue
+            out.append(ev)
+        return out
+
+    async def joined_members(self, requester: Requester, room_id: str) -> JsonDict:
+        room_id = str(RoomID.parse(room_id))
+        async with self._db.read() as conn:
+            member = await repo.get_membership(conn, room_id, requester.user_id)
+            if member is None or member.membership != Membership.JOIN:
+                raise Forbidden("You are not in this room")
+            events = await events_repo.list_current_state(conn, room_id, [EventType.MEMBER])
+        joined: JsonDict = {}
+        for ev in events:
+            if ev.content.get("membership") == Membership.JOIN and ev.state_key is not None:
+                joined[ev.state_key] = {
+                    "display_name": ev.content.get("displayname"),
+                    "avatar_url": ev.content.get("avatar_url"),
+                }
+        return joined
+
+    # --- ephemeral: typing, receipts, read markers -------------------------------------
+
+    async def set_typing(
+        self, requester: Requester, room_id: str, user_id: str, typing: bool, timeout_ms: int
+    ) -> None:
+        room_id = str(RoomID.parse(room_id))
+        if user_id != requester.user_id:
+            raise Forbidden("You may only set your own typing state")
+        async with self._db.read() as conn:
+            member = await repo.get_membership(conn, room_id, user_id)
+        if member is None or member.membership != Membership.JOIN:
+            raise Forbidden("You are not in this room")
+        self._hs.typing.set_typing(room_id, user_id, typing, timeout_ms)
+        self._hs.notifier.notify(rooms=[room_id])
+
+    async def send_receipt(
+        self,
+        requester: Requester,
+        room_id: str,
+        receipt_type: str,
+        event_id: str,
+        thread_id: str | None,
+    ) -> None:
+        room_id = str(RoomID.parse(room_id))
+        event_id = parse_event_id(event_id)
+        if receipt_type not in ("m.read", "m.read.private", "m.fully_read"):
+            raise InvalidParam("Unknown receipt type")
+        user_id = requester.user_id
+
+        async def work(ctx: WriteContext) -> None:
+            member = await repo.get_membership(ctx.conn, room_id, user_id)
+            if member is None or member.membership != Membership.JOIN:
+                raise Forbidden("You are not in this room")
+            target = await events_repo.get_event(ctx.conn, event_id)
+            if target is None or target.room_id != room_id:
+                raise NotFound("Event not found")
+            pos = ctx.next_position()
+            if receipt_type == "m.fully_read":
+                await accounts_repo.set_account_data(
+                    ctx.conn, user_id, room_id, "m.fully_read", {"event_id": event_id}, pos
+                )
+                ctx.users.add(user_id)
+                return
+            await repo.set_receipt(
+                ctx.conn, room_id, receipt_type, user_id, thread_id or "", event_id,
+                self._clock.now_ms(), pos,
+            )
+            ctx.rooms.add(room_id)
+
+        await self._persister.run(work)
+
+    # --- aliases -----------------------------------------------------------------------
+
+    async def set_alias(self, requester: Requester, alias: str, room_id: str) -> None:
+        alias = str(RoomAlias.parse(alias))
+        room_id = str(RoomID.parse(room_id))
+        if alias.split(":", 1)[1] != self._hs.server_name:
+            raise InvalidParam("Alias must be on this server")
+        async with self._db.write() as conn:
+            member = await repo.get_membership(conn, room_id, requester.user_id)
+            if member is None or member.membership != Membership.JOIN:
+                raise Forbidden("You are not in this room")
+            try:
+                await repo.add_alias(conn, alias, room_id, requester.user_id)
+            except repo.AliasExists:
+                raise MatrixError(409, Codes.UNKNOWN, "Room alias already exists") from None
+
+    async def delete_alias(self, requester: Requester, alias: str) -> None:
+        alias = str(RoomAlias.parse(alias))
+        async with self._db.write() as conn:
+            creator = await repo.get_alias_creator(conn, alias)
+            if creator is None:
+                raise NotFound("Room alias not found")
+            if creator != requester.user_id and not requester.is_admin:
+                raise Forbidden("You may only delete aliases you created")
+            await repo.delete_alias(conn, alias)
+
+
+def _has_profile_fields(content: JsonDict) -> bool:
+    """A join while joined changes the profile when it carries profile fields."""
+    return any(k in content for k in ("displayname", "avatar_url"))
+
+
+def _initial_power_levels(
+    body: CreateRoomBody, preset: str, invitees: list[str], creator: str
+) -> JsonDict:
+    """The spec's defaults, then the preset, then the client's override (top-level keys)."""
+    users: dict[str, object] = {creator: 100}
+    if preset == Preset.TRUSTED_PRIVATE_CHAT:
+        for invitee in invitees:
+            users[invitee] = 100
+    pl: JsonDict = {
+        "users": users,
+        "users_default": 0,
+        "events": {
+            EventType.NAME: 50,
+            EventType.POWER_LEVELS: 100,
+            EventType.HISTORY_VISIBILITY: 100,
+            EventType.CANONICAL_ALIAS: 50,
+            EventType.AVATAR: 50,
+            "m.room.tombstone": 100,
+            "m.room.server_acl": 100,
+            EventType.ENCRYPTION: 100,
+        },
+        "events_default": 0,
+        "state_default": 50,
+        "ban": 50,
+        "kick": 50,
+        "redact": 50,
+        "invite": 0,
+        "historical": 100,
+    }
+    pl.update(body.power_level_content_override or {})
+    return pl

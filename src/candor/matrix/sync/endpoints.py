@@ -1,0 +1,84 @@
+"""/sync and /messages. https://spec.matrix.org/v1.11/client-server-api/#get_matrixclientv3sync"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from candor.core.canonical_json import decode
+from candor.matrix.accounts.service import AccountsService
+from candor.matrix.auth import HomeserverDep, RequesterDep
+from candor.matrix.errors import BadJson, NotFound
+from candor.matrix.events.filters import EventFilter, SyncFilter
+from candor.matrix.events.model import serialize_event
+from candor.matrix.http import json_response, room_id_param
+from candor.matrix.sync.service import SyncService
+from candor.matrix.sync.tokens import SyncToken
+
+router = APIRouter()
+
+
+def get_sync(hs: HomeserverDep) -> SyncService:
+    return SyncService(hs)
+
+
+SyncDep = Annotated[SyncService, Depends(get_sync)]
+
+
+def _inline_json(raw: str) -> object:
+    try:
+        return decode(raw)
+    except ValueError:
+        raise BadJson("filter is not valid JSON") from None
+
+
+@router.get("/sync")
+async def sync(
+    requester: RequesterDep,
+    service: SyncDep,
+    hs: HomeserverDep,
+    since: Annotated[str | None, Query(max_length=64)] = None,
+    timeout: Annotated[int, Query(ge=0, le=3_600_000)] = 0,
+    filter: Annotated[str | None, Query(max_length=8192)] = None,  # noqa: A002 - spec name
+    full_state: bool = False,
+    set_presence: Annotated[str | None, Query(max_length=16)] = None,
+) -> Response:
+    if filter is None:
+        sync_filter = SyncFilter()
+    elif filter.lstrip().startswith("{"):
+        sync_filter = SyncFilter.parse(_inline_json(filter))
+    else:
+        try:
+            raw = await AccountsService(hs).get_filter(requester, requester.user_id, filter)
+        except NotFound:
+            raise BadJson("Unknown filter id") from None
+        sync_filter = SyncFilter.parse(raw)
+    token = SyncToken.parse(since) if since else None
+    return json_response(await service.sync(requester, token, timeout, sync_filter, full_state))
+
+
+@router.get("/rooms/{room_id}/messages")
+async def messages(
+    room_id: str,
+    requester: RequesterDep,
+    service: SyncDep,
+    hs: HomeserverDep,
+    from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
+    to: Annotated[str | None, Query(max_length=64)] = None,
+    dir: Annotated[str, Query(max_length=1)] = "b",  # noqa: A002 - spec name
+    limit: Annotated[int, Query(ge=0, le=100_000)] = 10,
+    filter: Annotated[str | None, Query(max_length=8192)] = None,  # noqa: A002 - spec name
+) -> Response:
+    flt = EventFilter.parse(_inline_json(filter)) if filter else EventFilter()
+    page = await service.messages(
+        requester, room_id_param(room_id), from_, to, dir, limit, flt
+    )
+    now = hs.clock.now_ms()
+    body: dict[str, object] = {
+        "chunk": [
+            serialize_event(e, now_ms=now, requester_device=requester.device) for e in page.events
+        ],
+        "start": page.start,
+    }
+    if page.end is not None:
+        body["end"] = page.end
+    return json_response(body)

@@ -1,0 +1,100 @@
+"""Engine, connections and transactions for SQLite (default) and PostgreSQL, one code path.
+
+SQLite runs in WAL mode with `synchronous=FULL`, so a commit that returned is on disk.
+SQLite allows one writer: writes in this process queue on an asyncio lock instead of
+failing with SQLITE_BUSY. pysqlite's implicit transactions are turned off so a `BEGIN` is
+real and reads inside a transaction see one snapshot. Engine-specific SQL lives here only.
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+logger = logging.getLogger(__name__)
+
+
+class Database:
+    """Owns the engine; hands out read connections and serialised write transactions."""
+
+    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.engine: AsyncEngine = create_async_engine(
+                url, pool_size=pool_size, max_overflow=8, connect_args={"timeout": 30}
+            )
+            _configure_sqlite(self.engine)
+        else:
+            self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=16)
+        self._write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction: one consistent snapshot, rolled back at the end."""
+        async with self.engine.connect() as conn:
+            await conn.begin()
+            try:
+                yield conn
+            finally:
+                await conn.rollback()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction: commits (durably) on exit, rolls back on any exception.
+
+        On SQLite the process-wide lock replaces SQLITE_BUSY retries; several processes on
+        one SQLite file are not supported (use PostgreSQL for that).
+        """
+        if self.is_sqlite:
+            async with self._write_lock, self.engine.begin() as conn:
+                yield conn
+        else:
+            async with self.engine.begin() as conn:
+                yield conn
+
+    async def advisory_xact_lock(self, conn: AsyncConnection, key: int) -> None:
+        """Serialise a critical section across workers (PostgreSQL); SQLite's lock suffices."""
+        if not self.is_sqlite:
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:  # Any: DB-API seam
+        # Let SQLAlchemy emit BEGIN itself (see the module docstring).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+async def upsert(
+    conn: AsyncConnection,
+    table: Any,  # Any: a mapped class or Table, as SQLAlchemy's insert() accepts
+    values: dict[str, object],
+    keys: tuple[str, ...],
+) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE, in each engine's dialect."""
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = dialect_insert(table).values(**values)
+    updates = {k: stmt.excluded[k] for k in values if k not in keys}
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=updates)
+    await conn.execute(stmt)

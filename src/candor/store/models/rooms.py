@@ -1,0 +1,50 @@
+"""Rooms, aliases, current state and memberships (a denormalised view of current state)."""
+
+from sqlalchemy import BigInteger, Boolean, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from candor.store.models.base import Base
+
+
+class Room(Base):
+    __tablename__ = "rooms"
+
+    room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    creator: Mapped[str] = mapped_column(String(255))
+    room_version: Mapped[str] = mapped_column(String(32))
+    created_ts: Mapped[int] = mapped_column(BigInteger)
+    # Rooms are linear on a single server: each event's prev_event is the last one.
+    last_event_id: Mapped[str | None] = mapped_column(String(255))
+    depth: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RoomAlias(Base):
+    __tablename__ = "room_aliases"
+
+    alias: Mapped[str] = mapped_column(String(255), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255), index=True)
+    creator: Mapped[str] = mapped_column(String(255))
+
+
+class CurrentState(Base):
+    __tablename__ = "current_state"
+
+    room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(255), primary_key=True)
+    state_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255))
+    stream_pos: Mapped[int] = mapped_column(BigInteger)
+
+
+class RoomMembership(Base):
+    """The current membership of each user in each room, kept with current_state."""
+
+    __tablename__ = "room_memberships"
+    __table_args__ = (Index("ix_room_memberships_user", "user_id", "membership"),)
+
+    room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    membership: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(255))
+    stream_pos: Mapped[int] = mapped_column(BigInteger)
+    forgotten: Mapped[bool] = mapped_column(Boolean, default=False)
