@@ -118,7 +118,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         elif kind == "missing":
             code, message = Codes.MISSING_PARAM, f"Missing parameter {where}"
         else:
-            code, message = Codes.INVALID_PARAM, f"Invalid parameter {where}: {first.get('msg', '')}"
+            code, message = (
+                Codes.INVALID_PARAM,
+                f"Invalid parameter {where}: {first.get('msg', '')}",
+            )
         return json_response({"errcode": code, "error": message[:500]}, 400)
 
     @app.exception_handler(StarletteHTTPException)
@@ -131,13 +134,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        logger.error("unhandled error on %s %s", request.method, request.url.path)
         return json_response({"errcode": Codes.UNKNOWN, "error": "Internal server error"}, 500)
 
 
 class BodyLimitMiddleware:
     """Refuse bodies over the limit with 413 M_TOO_LARGE, before anything parses them."""
-
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -168,9 +170,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise CandorError(
-                        "Request body too large", status=413, errcode=Codes.TOO_LARGE
-                    )
+                    raise CandorError("Request body too large", status=413, errcode=Codes.TOO_LARGE)
             return message
 
         await self.app(scope, limited_receive, send)
@@ -182,7 +182,10 @@ async def _too_large(send: Send) -> None:
         {
             "type": "http.response.start",
             "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})

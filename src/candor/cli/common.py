@@ -16,7 +16,9 @@ DataDirOpt = Annotated[
 ]
 DatabaseUrlOpt = Annotated[
     str | None,
-    typer.Option("--database-url", help="sqlite:///FILE or postgresql://… [env CANDOR_DATABASE_URL]."),
+    typer.Option(
+        "--database-url", help="sqlite:///FILE or postgresql://… [env CANDOR_DATABASE_URL]."
+    ),
 ]
 ServerNameOpt = Annotated[
     str | None, typer.Option("--server-name", help="Server name [env CANDOR_SERVER_NAME].")

@@ -20,7 +20,7 @@ def upgrade(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         run_upgrade(settings.sqlalchemy_url())
-    except Exception as exc:  # noqa: BLE001 - reported as an operational failure
+    except Exception as exc:
         err_console.print(f"[red]error:[/] migration failed: {exc}")
         raise typer.Exit(1) from None
     Console().print("database is at the latest schema")

@@ -34,11 +34,13 @@ def serve(
     if no_rate_limit:
         extra["rate_limit"] = {"enabled": False}
     settings = build_settings(data_dir, database_url, server_name, **extra)
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         upgrade(settings.sqlalchemy_url())
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the DB is operational
+    except Exception as exc:
         err_console.print(f"[red]error:[/] cannot prepare the database: {exc}")
         raise typer.Exit(1) from None
     app = create_app(settings)

@@ -28,7 +28,9 @@ async def _create(settings: Settings, name: str, password: str, admin: bool) -> 
 def create(
     name: Annotated[str, typer.Argument(help="Localpart, e.g. alice.")],
     password: Annotated[str, typer.Option("--password", help="The account's password.")],
-    admin: Annotated[bool, typer.Option("--admin", help="Make the account an administrator.")] = False,
+    admin: Annotated[
+        bool, typer.Option("--admin", help="Make the account an administrator.")
+    ] = False,
     data_dir: DataDirOpt = None,
     database_url: DatabaseUrlOpt = None,
     server_name: ServerNameOpt = None,

@@ -37,7 +37,11 @@ class _ServerScopedId:
 
     @classmethod
     def parse(cls, raw: str) -> Self:
-        if not isinstance(raw, str) or len(raw.encode()) > MAX_ID_LENGTH or not raw.startswith(cls.sigil):
+        if (
+            not isinstance(raw, str)
+            or len(raw.encode()) > MAX_ID_LENGTH
+            or not raw.startswith(cls.sigil)
+        ):
             raise InvalidId(f"Invalid {cls.__name__}: {raw!r}"[:300])
         local, sep, server = raw[1:].partition(":")
         if not sep or not local or not valid_server_name(server) or not cls._valid_local(local):

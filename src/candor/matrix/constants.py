@@ -3,8 +3,19 @@
 from enum import StrEnum
 from typing import Final
 
-SPEC_VERSIONS: Final = ("v1.1", "v1.2", "v1.3", "v1.4", "v1.5", "v1.6", "v1.7", "v1.8", "v1.9",
-                        "v1.10", "v1.11")
+SPEC_VERSIONS: Final = (
+    "v1.1",
+    "v1.2",
+    "v1.3",
+    "v1.4",
+    "v1.5",
+    "v1.6",
+    "v1.7",
+    "v1.8",
+    "v1.9",
+    "v1.10",
+    "v1.11",
+)
 ROOM_VERSION: Final = "10"
 SUPPORTED_ROOM_VERSIONS: Final = ("10",)
 

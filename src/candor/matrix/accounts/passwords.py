@@ -1,14 +1,21 @@
-"""Argon2id password hashing, run off the event loop (it is deliberately slow)."""
+"""Argon2id password hashing, run off the event loop (it is deliberately slow).
 
+Parameters follow OWASP's Argon2id recommendation (19 MiB, t=2, p=1) rather than
+argon2-cffi's 64 MiB default: a burst of logins would otherwise cost 64 MiB of RSS per
+concurrent hash. A limiter caps concurrent hashes for the same reason.
+"""
+
+import anyio
 import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_HASHER = PasswordHasher()  # argon2-cffi defaults: Argon2id, RFC 9106 low-memory profile
+_HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+_LIMITER = anyio.CapacityLimiter(2)
 
 
 async def hash_password(password: str) -> str:
-    return await anyio.to_thread.run_sync(_HASHER.hash, password)
+    return await anyio.to_thread.run_sync(_HASHER.hash, password, limiter=_LIMITER)
 
 
 async def verify_password(password_hash: str, password: str) -> bool:
@@ -18,4 +25,4 @@ async def verify_password(password_hash: str, password: str) -> bool:
         except (VerificationError, InvalidHashError):
             return False
 
-    return await anyio.to_thread.run_sync(_verify)
+    return await anyio.to_thread.run_sync(_verify, limiter=_LIMITER)

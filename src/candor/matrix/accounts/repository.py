@@ -68,10 +68,14 @@ async def add_user(
 
 
 async def set_password(conn: AsyncConnection, user_id: str, password_hash: str) -> None:
-    await conn.execute(update(User).where(User.user_id == user_id).values(password_hash=password_hash))
+    await conn.execute(
+        update(User).where(User.user_id == user_id).values(password_hash=password_hash)
+    )
 
 
-async def set_profile_field(conn: AsyncConnection, user_id: str, field: str, value: str | None) -> None:
+async def set_profile_field(
+    conn: AsyncConnection, user_id: str, field: str, value: str | None
+) -> None:
     await conn.execute(update(User).where(User.user_id == user_id).values({field: value}))
 
 
@@ -106,7 +110,9 @@ async def set_device(
         )
 
 
-async def delete_devices(conn: AsyncConnection, user_id: str, device_ids: Sequence[str] | None) -> None:
+async def delete_devices(
+    conn: AsyncConnection, user_id: str, device_ids: Sequence[str] | None
+) -> None:
     """Delete devices and their tokens; `None` means every device of the user."""
     tokens = delete(AccessToken).where(AccessToken.user_id == user_id)
     devices = delete(Device).where(Device.user_id == user_id)

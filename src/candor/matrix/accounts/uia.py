@@ -14,7 +14,9 @@ class AuthRequired(CandorError):
     status = 401
     errcode = "M_FORBIDDEN"
 
-    def __init__(self, stages: list[str], session: str | None, *, failed: str | None = None) -> None:
+    def __init__(
+        self, stages: list[str], session: str | None, *, failed: str | None = None
+    ) -> None:
         super().__init__(failed or "User-interactive authentication required")
         self.session = session or random_string(16)
         self.stages = stages

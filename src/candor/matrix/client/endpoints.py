@@ -27,7 +27,7 @@ async def capabilities(requester: RequesterDep) -> Response:
                 "m.change_password": {"enabled": True},
                 "m.room_versions": {
                     "default": ROOM_VERSION,
-                    "available": {v: "stable" for v in SUPPORTED_ROOM_VERSIONS},
+                    "available": dict.fromkeys(SUPPORTED_ROOM_VERSIONS, "stable"),
                 },
                 "m.set_displayname": {"enabled": True},
                 "m.set_avatar_url": {"enabled": True},

@@ -13,7 +13,9 @@ _NOTIFY_HIGHLIGHT: list[object] = [
 ]
 
 
-def _rule(rule_id: str, conditions: list[JsonDict], actions: list[object], **extra: object) -> JsonDict:
+def _rule(
+    rule_id: str, conditions: list[JsonDict], actions: list[object], **extra: object
+) -> JsonDict:
     return {
         "rule_id": rule_id,
         "default": True,
@@ -45,7 +47,13 @@ def default_push_rules(user_id: str) -> JsonDict:
         _rule(".m.rule.member_event", [_event_match("type", "m.room.member")], []),
         _rule(
             ".m.rule.is_user_mention",
-            [{"kind": "event_property_contains", "key": "content.m\\.mentions.user_ids", "value": user_id}],
+            [
+                {
+                    "kind": "event_property_contains",
+                    "key": "content.m\\.mentions.user_ids",
+                    "value": user_id,
+                }
+            ],
             _NOTIFY_HIGHLIGHT,
         ),
         _rule(
@@ -67,13 +75,27 @@ def default_push_rules(user_id: str) -> JsonDict:
             [_event_match("type", "m.room.server_acl"), _event_match("state_key", "")],
             [],
         ),
-        _rule(".m.rule.suppress_edits", [{"kind": "event_property_is", "key": "content.m\\.relates_to.rel_type", "value": "m.replace"}], []),
+        _rule(
+            ".m.rule.suppress_edits",
+            [
+                {
+                    "kind": "event_property_is",
+                    "key": "content.m\\.relates_to.rel_type",
+                    "value": "m.replace",
+                }
+            ],
+            [],
+        ),
     ]
     content = [
         _rule(".m.rule.contains_user_name", [], _NOTIFY_HIGHLIGHT, pattern=localpart),
     ]
     underride = [
-        _rule(".m.rule.call", [_event_match("type", "m.call.invite")], ["notify", {"set_tweak": "sound", "value": "ring"}]),
+        _rule(
+            ".m.rule.call",
+            [_event_match("type", "m.call.invite")],
+            ["notify", {"set_tweak": "sound", "value": "ring"}],
+        ),
         _rule(
             ".m.rule.encrypted_room_one_to_one",
             [{"kind": "room_member_count", "is": "2"}, _event_match("type", "m.room.encrypted")],
@@ -87,4 +109,12 @@ def default_push_rules(user_id: str) -> JsonDict:
         _rule(".m.rule.message", [_event_match("type", "m.room.message")], ["notify"]),
         _rule(".m.rule.encrypted", [_event_match("type", "m.room.encrypted")], ["notify"]),
     ]
-    return {"global": {"override": override, "content": content, "room": [], "sender": [], "underride": underride}}
+    return {
+        "global": {
+            "override": override,
+            "content": content,
+            "room": [],
+            "sender": [],
+            "underride": underride,
+        }
+    }

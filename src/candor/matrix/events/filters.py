@@ -44,7 +44,9 @@ class EventFilter:
         if not isinstance(raw, dict):
             raise BadJson("a filter must be an object")
         limit = raw.get("limit")
-        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+        if limit is not None and (
+            not isinstance(limit, int) or isinstance(limit, bool) or limit < 0
+        ):
             raise BadJson("filter limit must be a non-negative integer")
         return cls(
             limit=min(limit, MAX_LIMIT) if isinstance(limit, int) else None,

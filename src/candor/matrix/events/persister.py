@@ -10,6 +10,7 @@ are assigned in commit order and a /sync reader can never skip a late commit.
 """
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -116,10 +117,8 @@ class EventPersister:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     async def run(self, work: Callable[[WriteContext], Awaitable[T]]) -> T:
@@ -181,7 +180,9 @@ class EventPersister:
                 item.future.set_exception(value)
 
     @staticmethod
-    async def _run_item(ctx: WriteContext, item: _Item, *, savepoint: bool) -> tuple[_Item, bool, Any]:
+    async def _run_item(
+        ctx: WriteContext, item: _Item, *, savepoint: bool
+    ) -> tuple[_Item, bool, Any]:
         if not savepoint:
             try:
                 return item, True, await item.work(ctx)

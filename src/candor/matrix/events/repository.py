@@ -4,8 +4,9 @@ Functions take the connection of the caller's transaction; none of them commits.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Row, and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import decode_dict, encode_canonical
@@ -32,7 +33,7 @@ _EVENT_COLUMNS = (
 )
 
 
-def _to_event(row: Row[tuple[object, ...]]) -> StoredEvent:
+def _to_event(row: Any) -> StoredEvent:  # Any: SQLAlchemy's variadic Row type
     m = row._mapping
     prev = m["prev_content"]
     return StoredEvent(
@@ -69,7 +70,9 @@ async def set_stream_position(conn: AsyncConnection, position: int) -> None:
 # --- rooms -------------------------------------------------------------------------------
 
 
-async def add_room(conn: AsyncConnection, room_id: str, creator: str, version: str, ts: int) -> None:
+async def add_room(
+    conn: AsyncConnection, room_id: str, creator: str, version: str, ts: int
+) -> None:
     await conn.execute(
         insert(Room).values(
             room_id=room_id, creator=creator, room_version=version, created_ts=ts, depth=0

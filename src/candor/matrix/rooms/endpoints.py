@@ -248,7 +248,9 @@ async def resolve_alias(alias: str, rooms: RoomsDep, hs: HomeserverDep) -> Respo
 
 
 @router.put("/directory/room/{alias}")
-async def set_alias(alias: str, body: AliasBody, requester: RequesterDep, rooms: RoomsDep) -> Response:
+async def set_alias(
+    alias: str, body: AliasBody, requester: RequesterDep, rooms: RoomsDep
+) -> Response:
     await rooms.set_alias(requester, alias, body.room_id)
     return empty_response()
 

@@ -25,7 +25,9 @@ async def room_exists(conn: AsyncConnection, room_id: str) -> bool:
     return (await conn.scalar(select(Room.room_id).where(Room.room_id == room_id))) is not None
 
 
-async def get_membership(conn: AsyncConnection, room_id: str, user_id: str) -> MembershipRecord | None:
+async def get_membership(
+    conn: AsyncConnection, room_id: str, user_id: str
+) -> MembershipRecord | None:
     row = (
         await conn.execute(
             select(
@@ -111,7 +113,9 @@ async def get_alias(conn: AsyncConnection, alias: str) -> str | None:
 async def add_alias(conn: AsyncConnection, alias: str, room_id: str, creator: str) -> None:
     try:
         async with conn.begin_nested():
-            await conn.execute(insert(RoomAlias).values(alias=alias, room_id=room_id, creator=creator))
+            await conn.execute(
+                insert(RoomAlias).values(alias=alias, room_id=room_id, creator=creator)
+            )
     except IntegrityError as exc:
         raise AliasExists(alias) from exc
 
@@ -167,16 +171,21 @@ async def list_receipts(
             Receipt.user_id,
             Receipt.thread_id,
             Receipt.ts,
-        ).where(Receipt.room_id.in_(room_ids), Receipt.stream_pos > after, Receipt.stream_pos <= upto)
+        ).where(
+            Receipt.room_id.in_(room_ids), Receipt.stream_pos > after, Receipt.stream_pos <= upto
+        )
     )
     return [(r[0], r[1], r[2], r[3], r[4], int(r[5])) for r in rows]
 
 
 async def get_read_position(conn: AsyncConnection, room_id: str, user_id: str) -> str | None:
     return await conn.scalar(
-        select(Receipt.event_id).where(
+        select(Receipt.event_id)
+        .where(
             Receipt.room_id == room_id,
             Receipt.user_id == user_id,
             Receipt.receipt_type.in_(("m.read", "m.read.private")),
-        ).order_by(Receipt.stream_pos.desc()).limit(1)
+        )
+        .order_by(Receipt.stream_pos.desc())
+        .limit(1)
     )

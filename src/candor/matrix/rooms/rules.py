@@ -73,9 +73,7 @@ class AuthState:
         return _as_int(self.power_levels.get(key), DEFAULT_POWER_LEVELS[key])
 
 
-def check_membership_change(
-    state: AuthState, sender: str, target: str, membership: str
-) -> None:
+def check_membership_change(state: AuthState, sender: str, target: str, membership: str) -> None:
     """Raise Forbidden unless `sender` may set `target`'s membership to `membership`."""
     current = state.membership(target)
     sender_membership = state.membership(sender)

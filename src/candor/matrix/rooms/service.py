@@ -96,7 +96,11 @@ class RoomsService:
         invitees = [str(UserID.parse(u)) for u in body.invite]
         alias = None
         if body.room_alias_name is not None:
-            if not body.room_alias_name or ":" in body.room_alias_name or " " in body.room_alias_name:
+            if (
+                not body.room_alias_name
+                or ":" in body.room_alias_name
+                or " " in body.room_alias_name
+            ):
                 raise InvalidParam("Invalid room_alias_name")
             alias = str(RoomAlias.parse(f"#{body.room_alias_name}:{self._hs.server_name}"))
         for ev in body.initial_state:
@@ -121,9 +125,7 @@ class RoomsService:
 
             await put(EventType.CREATE, create)
             await put(EventType.MEMBER, {"membership": Membership.JOIN, **profile}, sender)
-            await put(
-                EventType.POWER_LEVELS, _initial_power_levels(body, preset, invitees, sender)
-            )
+            await put(EventType.POWER_LEVELS, _initial_power_levels(body, preset, invitees, sender))
             if alias is not None:
                 await put(EventType.CANONICAL_ALIAS, {"alias": alias})
             given = {(e.type, e.state_key) for e in body.initial_state}
@@ -139,10 +141,10 @@ class RoomsService:
             if body.topic is not None:
                 await put(EventType.TOPIC, {"topic": body.topic})
             for invitee in invitees:
-                content: JsonDict = {"membership": Membership.INVITE}
+                invite: JsonDict = {"membership": Membership.INVITE}
                 if body.is_direct:
-                    content["is_direct"] = True
-                await put(EventType.MEMBER, content, invitee)
+                    invite["is_direct"] = True
+                await put(EventType.MEMBER, invite, invitee)
             return room_id
 
         return await self._persister.run(work)
@@ -177,20 +179,30 @@ class RoomsService:
         return room_id
 
     async def leave(self, requester: Requester, room_id: str, reason: str | None) -> None:
-        await self._change_membership(requester, room_id, requester.user_id, Membership.LEAVE, reason)
+        await self._change_membership(
+            requester, room_id, requester.user_id, Membership.LEAVE, reason
+        )
 
-    async def invite(self, requester: Requester, room_id: str, target: str, reason: str | None) -> None:
+    async def invite(
+        self, requester: Requester, room_id: str, target: str, reason: str | None
+    ) -> None:
         await self._change_membership(requester, room_id, target, Membership.INVITE, reason)
 
-    async def kick(self, requester: Requester, room_id: str, target: str, reason: str | None) -> None:
+    async def kick(
+        self, requester: Requester, room_id: str, target: str, reason: str | None
+    ) -> None:
         if target == requester.user_id:
             raise Forbidden("Use /leave to leave a room")
         await self._change_membership(requester, room_id, target, Membership.LEAVE, reason)
 
-    async def ban(self, requester: Requester, room_id: str, target: str, reason: str | None) -> None:
+    async def ban(
+        self, requester: Requester, room_id: str, target: str, reason: str | None
+    ) -> None:
         await self._change_membership(requester, room_id, target, Membership.BAN, reason)
 
-    async def unban(self, requester: Requester, room_id: str, target: str, reason: str | None) -> None:
+    async def unban(
+        self, requester: Requester, room_id: str, target: str, reason: str | None
+    ) -> None:
         async with self._db.read() as conn:
             current = await repo.get_membership(conn, room_id, target)
         if current is None or current.membership != Membership.BAN:
@@ -217,9 +229,12 @@ class RoomsService:
             if not await repo.room_exists(ctx.conn, room_id):
                 raise Forbidden("You are not allowed to access this room")
             state = await load_auth_state(ctx.conn, room_id, [sender, target])
-            if membership == Membership.INVITE and target != sender:
-                if await accounts_repo.get_user(ctx.conn, target) is None:
-                    raise NotFound(f"Unknown user {target}")
+            if (
+                membership == Membership.INVITE
+                and target != sender
+                and await accounts_repo.get_user(ctx.conn, target) is None
+            ):
+                raise NotFound(f"Unknown user {target}")
             if (
                 membership == Membership.JOIN
                 and state.membership(target) == Membership.JOIN
@@ -238,7 +253,9 @@ class RoomsService:
             if current is None:
                 raise NotFound("You have never been in this room")
             if current.membership in (Membership.JOIN, Membership.INVITE):
-                raise MatrixError(400, Codes.UNKNOWN, "You must leave the room before forgetting it")
+                raise MatrixError(
+                    400, Codes.UNKNOWN, "You must leave the room before forgetting it"
+                )
             await repo.set_forgotten(conn, room_id, requester.user_id)
 
     async def _member_profile(self, user_id: str) -> JsonDict:
@@ -328,7 +345,9 @@ class RoomsService:
                     return existing
             state = await load_auth_state(ctx.conn, room_id, [sender])
             check_send(state, sender, event_type, state_key, content)
-            ev = await ctx.append(NewEvent(room_id, event_type, sender, content, state_key, txn=txn))
+            ev = await ctx.append(
+                NewEvent(room_id, event_type, sender, content, state_key, txn=txn)
+            )
             return ev.event_id
 
         return await self._persister.run(work)
@@ -367,7 +386,9 @@ class RoomsService:
 
     # --- reading -----------------------------------------------------------------------
 
-    async def access_room(self, conn: AsyncConnection, requester: Requester, room_id: str) -> VisibilityContext:
+    async def access_room(
+        self, conn: AsyncConnection, requester: Requester, room_id: str
+    ) -> VisibilityContext:
         """Fetch the requester's view of a room; the same error whether missing or private."""
         ctx = await load_visibility(conn, room_id, requester.user_id)
         if not ctx.is_visible_at_all():
@@ -384,7 +405,9 @@ class RoomsService:
             raise NotFound("Event not found")
         return ev
 
-    async def _state_position(self, conn: AsyncConnection, requester: Requester, room_id: str) -> int:
+    async def _state_position(
+        self, conn: AsyncConnection, requester: Requester, room_id: str
+    ) -> int:
         """Members see current state; former members see the state when they left."""
         member = await repo.get_membership(conn, room_id, requester.user_id)
         if member is None:
@@ -495,8 +518,14 @@ class RoomsService:
                 ctx.users.add(user_id)
                 return
             await repo.set_receipt(
-                ctx.conn, room_id, receipt_type, user_id, thread_id or "", event_id,
-                self._clock.now_ms(), pos,
+                ctx.conn,
+                room_id,
+                receipt_type,
+                user_id,
+                thread_id or "",
+                event_id,
+                self._clock.now_ms(),
+                pos,
             )
             ctx.rooms.add(room_id)
 

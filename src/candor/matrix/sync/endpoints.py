@@ -37,8 +37,8 @@ async def sync(
     service: SyncDep,
     hs: HomeserverDep,
     since: Annotated[str | None, Query(max_length=64)] = None,
-    timeout: Annotated[int, Query(ge=0, le=3_600_000)] = 0,
-    filter: Annotated[str | None, Query(max_length=8192)] = None,  # noqa: A002 - spec name
+    timeout: Annotated[int, Query(ge=0, le=3_600_000)] = 0,  # noqa: ASYNC109 - spec parameter
+    filter: Annotated[str | None, Query(max_length=8192)] = None,
     full_state: bool = False,
     set_presence: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
@@ -64,14 +64,12 @@ async def messages(
     hs: HomeserverDep,
     from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
     to: Annotated[str | None, Query(max_length=64)] = None,
-    dir: Annotated[str, Query(max_length=1)] = "b",  # noqa: A002 - spec name
+    dir: Annotated[str, Query(max_length=1)] = "b",
     limit: Annotated[int, Query(ge=0, le=100_000)] = 10,
-    filter: Annotated[str | None, Query(max_length=8192)] = None,  # noqa: A002 - spec name
+    filter: Annotated[str | None, Query(max_length=8192)] = None,
 ) -> Response:
     flt = EventFilter.parse(_inline_json(filter)) if filter else EventFilter()
-    page = await service.messages(
-        requester, room_id_param(room_id), from_, to, dir, limit, flt
-    )
+    page = await service.messages(requester, room_id_param(room_id), from_, to, dir, limit, flt)
     now = hs.clock.now_ms()
     body: dict[str, object] = {
         "chunk": [

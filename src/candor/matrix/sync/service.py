@@ -107,7 +107,9 @@ class SyncService:
             by_room: dict[str, list[StoredEvent]] = defaultdict(list)
             for ev in window:
                 by_room[ev.room_id].append(ev)
-            receipts = await self._receipts(conn, [m.room_id for m in memberships], after, upto, since)
+            receipts = await self._receipts(
+                conn, [m.room_id for m in memberships], after, upto, since
+            )
             account_data = await accounts_repo.list_account_data(
                 conn, user_id, after=0 if since is None else after, upto=upto
             )
@@ -144,7 +146,11 @@ class SyncService:
                         join[m.room_id] = room
                 elif m.membership == Membership.INVITE:
                     if since is None or m.stream_pos > after:
-                        invite[m.room_id] = {"invite_state": {"events": await self._stripped(conn, m.room_id, user_id)}}
+                        invite[m.room_id] = {
+                            "invite_state": {
+                                "events": await self._stripped(conn, m.room_id, user_id)
+                            }
+                        }
                 elif m.membership in (Membership.LEAVE, Membership.BAN):
                     changed = since is not None and after < m.stream_pos <= upto
                     if (changed or (flt.include_leave and not m.forgotten)) and not (
@@ -185,7 +191,9 @@ class SyncService:
         events = events[-limit:] if limit else []
         state: list[StoredEvent] = []
         if limited and events:
-            state = await events_repo.list_state_at(conn, room_id, events[0].stream_pos, after=after)
+            state = await events_repo.list_state_at(
+                conn, room_id, events[0].stream_pos, after=after
+            )
         prev = events[0].stream_pos - 1 if events else upto
         return self._room_body(requester, events, state, limited, prev, flt)
 
@@ -238,7 +246,9 @@ class SyncService:
     ) -> JsonDict:
         vis = await load_visibility(conn, m.room_id, requester.user_id)
         limit = flt.timeline.limit or self._hs.settings.sync.default_timeline_limit
-        events, more = await _visible_page(conn, m.room_id, vis, flt.timeline, after, m.stream_pos, limit)
+        events, more = await _visible_page(
+            conn, m.room_id, vis, flt.timeline, after, m.stream_pos, limit
+        )
         start = events[0].stream_pos if events else m.stream_pos + 1
         state = await events_repo.list_state_at(conn, m.room_id, start, after=after)
         body = self._room_body(requester, events, state, more, start - 1, flt)
@@ -263,7 +273,9 @@ class SyncService:
         upto: int,
         since: SyncToken | None,
     ) -> dict[str, JsonDict]:
-        rows = await rooms_repo.list_receipts(conn, room_ids, after=after if since else 0, upto=upto)
+        rows = await rooms_repo.list_receipts(
+            conn, room_ids, after=after if since else 0, upto=upto
+        )
         out: dict[str, JsonDict] = {}
         for room_id, event_id, rtype, user, thread, ts in rows:
             content = out.setdefault(room_id, {})
@@ -289,9 +301,12 @@ class SyncService:
             events.append({"type": EventType.RECEIPT, "content": receipts[room_id]})
         typing = self._hs.typing
         if flt.ephemeral.allows_type(EventType.TYPING) and (
-            since_typing < 0 and typing.typing_users(room_id) or typing.changed_since(room_id, since_typing)
+            (since_typing < 0 and typing.typing_users(room_id))
+            or typing.changed_since(room_id, since_typing)
         ):
-            events.append({"type": EventType.TYPING, "content": {"user_ids": typing.typing_users(room_id)}})
+            events.append(
+                {"type": EventType.TYPING, "content": {"user_ids": typing.typing_users(room_id)}}
+            )
         if events:
             room["ephemeral"] = {"events": events}
 
@@ -343,11 +358,15 @@ class SyncService:
             bound = parse_page_token(to_token) if to_token is not None else None
             if direction == "b":
                 lower = bound if bound is not None else 0
-                events, more = await _visible_page_desc(conn, room_id, vis, flt, lower, start, limit)
+                events, more = await _visible_page_desc(
+                    conn, room_id, vis, flt, lower, start, limit
+                )
                 end = page_token(events[-1].stream_pos - 1) if more and events else None
             else:
                 upper = min(bound, current) if bound is not None else current
-                events, more = await _visible_page(conn, room_id, vis, flt, start, upper, limit, newest=False)
+                events, more = await _visible_page(
+                    conn, room_id, vis, flt, start, upper, limit, newest=False
+                )
                 end = page_token(events[-1].stream_pos) if more and events else None
             state: list[StoredEvent] = []
         return Page(events, page_token(start), end, state)
