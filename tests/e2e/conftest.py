@@ -1,0 +1,176 @@
+"""A real `candor serve` process per test, on SQLite and on the real PostgreSQL.
+
+The fixture picks a free port, makes a fresh data dir (and, for PostgreSQL, a fresh
+database `candor_e2e_<random>` that is dropped afterwards), starts the server and polls
+`/health` for a bounded time. Tests can `kill()` it (SIGKILL by default), `start()` it
+again on the same port and data, or `restart()` it gracefully. The process is always
+terminated at teardown; its output is kept in `DATA_DIR/server.log` and shown on failure.
+"""
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+PG_ADMIN_DSN = os.environ.get("CANDOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+CANDOR = Path(sys.executable).parent / "candor"
+START_TIMEOUT_S = 30.0
+STOP_TIMEOUT_S = 10.0
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServerProcess:
+    """One `candor serve` process; `start`/`kill`/`restart` keep the port and the data."""
+
+    port: int
+    data_dir: Path
+    database_url: str
+    engine: str
+    proc: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+    _log: object = field(default=None, repr=False)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "server.log"
+
+    def log_tail(self, chars: int = 4000) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-chars:]
+        except FileNotFoundError:
+            return "(no log)"
+
+    def start(self) -> None:
+        assert self.proc is None or self.proc.poll() is not None, "server already running"
+        self.starts += 1
+        log = self.log_path.open("ab")
+        log.write(f"\n===== start #{self.starts} =====\n".encode())
+        log.flush()
+        self.proc = subprocess.Popen(
+            [
+                str(CANDOR),
+                "serve",
+                "--host", "127.0.0.1",
+                "--port", str(self.port),
+                "--data-dir", str(self.data_dir),
+                "--database-url", self.database_url,
+                "--server-name", "localhost",
+                "--no-rate-limit",
+                "--log-level", "warning",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        log.close()
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        assert self.proc is not None
+        deadline = time.monotonic() + START_TIMEOUT_S
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    raise RuntimeError(
+                        f"candor serve exited with {self.proc.returncode}:\n{self.log_tail()}"
+                    )
+                try:
+                    if client.get(f"{self.base_url}/health").status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"candor serve not ready after {START_TIMEOUT_S}s:\n{self.log_tail()}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Send `sig` and wait (bounded) for the process to exit."""
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            self.proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=STOP_TIMEOUT_S)
+            raise RuntimeError(f"server ignored signal {sig}:\n{self.log_tail()}") from None
+
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM), falling back to SIGKILL; safe to call twice."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=STOP_TIMEOUT_S)
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+async def _pg_admin(*statements: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
+    try:
+        for statement in statements:
+            await conn.execute(statement, timeout=30)
+    finally:
+        await conn.close(timeout=10)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def server(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[ServerProcess]:
+    """A running `candor serve` on a fresh database of each engine."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    db_name: str | None = None
+    if request.param == "sqlite":
+        database_url = f"sqlite:///{data_dir / 'candor.db'}"
+    else:
+        db_name = f"candor_e2e_{secrets.token_hex(6)}"
+        await _pg_admin(f'CREATE DATABASE "{db_name}"')
+        database_url = f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{db_name}"
+    srv = ServerProcess(_free_port(), data_dir, database_url, request.param)
+    try:
+        srv.start()
+        yield srv
+    finally:
+        srv.stop()
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            sys.stderr.write(f"--- {srv.log_path} ---\n{srv.log_tail()}\n")
+        if db_name is not None:
+            await _pg_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    """Keep each phase's report on the item so the fixture can show the log on failure."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
