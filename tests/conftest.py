@@ -33,8 +33,11 @@ def _worker() -> str:
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this worker, migrated to head."""
-    name = f"candor_test_{_worker()}"
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"'))
+    # The pid keeps concurrent test runs (and xdist workers) on separate databases.
+    name = f"candor_test_{_worker()}_{os.getpid()}"
+    asyncio.run(
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    )
     base = PG_ADMIN_URL.rsplit("/", 1)[0]
     url = f"{base}/{name}"
     upgrade(_async_url(url))
@@ -71,9 +74,7 @@ async def _truncate_pg(url: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
-) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
     """Every storage-touching test runs on both engines."""
     if request.param == "sqlite":
         path = tmp_path / "candor.db"
@@ -95,7 +96,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         data_dir=tmp_path / "data",
         database_url=database_url,
         server_name="test.local",
-        rate_limit={"enabled": False},  # type: ignore[arg-type]
+        rate_limit={"enabled": False},
     )
 
 

@@ -14,8 +14,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Generator
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -45,7 +45,6 @@ class ServerProcess:
     engine: str
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
-    _log: object = field(default=None, repr=False)
 
     @property
     def base_url(self) -> str:
@@ -71,13 +70,19 @@ class ServerProcess:
             [
                 str(CANDOR),
                 "serve",
-                "--host", "127.0.0.1",
-                "--port", str(self.port),
-                "--data-dir", str(self.data_dir),
-                "--database-url", self.database_url,
-                "--server-name", "localhost",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+                "--database-url",
+                self.database_url,
+                "--server-name",
+                "localhost",
                 "--no-rate-limit",
-                "--log-level", "warning",
+                "--log-level",
+                "warning",
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -142,9 +147,7 @@ async def _pg_admin(*statements: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def server(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[ServerProcess]:
+async def server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ServerProcess]:
     """A running `candor serve` on a fresh database of each engine."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
@@ -169,7 +172,9 @@ async def server(
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Keep each phase's report on the item so the fixture can show the log on failure."""
     report = yield
     setattr(item, f"rep_{report.when}", report)

@@ -8,15 +8,30 @@ from typing import cast
 
 import orjson
 
+from candor.core.errors import CandorError
+
 JsonDict = dict[str, object]
 
 
+class UnencodableJson(CandorError):
+    """Client JSON that parsed but cannot be stored (an integer past 64 bits, nesting too deep)."""
+
+    status = 400
+    errcode = "M_BAD_JSON"
+
+
 def encode_canonical(value: object) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError as exc:
+        raise UnencodableJson(f"JSON cannot be encoded: {exc}") from exc
 
 
 def encode(value: object) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError as exc:
+        raise UnencodableJson(f"JSON cannot be encoded: {exc}") from exc
 
 
 def decode(raw: bytes | str) -> object:

@@ -22,7 +22,7 @@ def new_token(prefix: str) -> str:
 
 
 def is_well_formed(token: str, prefix: str) -> bool:
-    if not token.startswith(prefix):
+    if not token.isascii() or not token.startswith(prefix):
         return False
     body, sep, check = token[len(prefix) :].rpartition("_")
     return bool(sep) and hmac.compare_digest(check, _checksum(body))

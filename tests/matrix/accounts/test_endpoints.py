@@ -23,8 +23,11 @@ async def test_login_with_user_identifier_returns_working_token(
 ) -> None:
     r = await _login(
         http,
-        {"identifier": {"type": "m.id.user", "user": "alice"}, "password": "correct horse",
-         "device_id": "PHONE"},
+        {
+            "identifier": {"type": "m.id.user", "user": "alice"},
+            "password": "correct horse",
+            "device_id": "PHONE",
+        },
     )
     assert r.status_code == 200, r.text
     body = r.json()
@@ -61,7 +64,9 @@ async def test_login_with_wrong_password_is_forbidden_and_changes_nothing(
     assert (await alice.ok("GET", "/account/whoami"))["device_id"] == alice.device_id
 
 
-async def test_login_with_bad_input_is_rejected(http: httpx.AsyncClient, alice: MatrixTestClient) -> None:
+async def test_login_with_bad_input_is_rejected(
+    http: httpx.AsyncClient, alice: MatrixTestClient
+) -> None:
     r = await http.post(f"{V3}/login", json={"type": "m.login.token", "token": "x"})
     assert r.status_code == 400
     r = await http.post(f"{V3}/login", json={"type": "m.login.password", "user": "alice"})
@@ -81,7 +86,8 @@ async def test_register_with_dummy_auth_in_one_request(http: httpx.AsyncClient) 
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["user_id"] == "@dave:test.local"
-    assert body["access_token"] and body["device_id"]
+    assert body["access_token"]
+    assert body["device_id"]
     assert body["home_server"] == "test.local"
 
 
@@ -90,7 +96,8 @@ async def test_register_uia_round_trip_returns_flows_and_session(http: httpx.Asy
     assert first.status_code == 401
     challenge = first.json()
     assert challenge["flows"] == [{"stages": ["m.login.dummy"]}]
-    assert isinstance(challenge["session"], str) and challenge["session"]
+    assert isinstance(challenge["session"], str)
+    assert challenge["session"]
     # Nothing was created by the challenge.
     avail = await http.get(f"{V3}/register/available", params={"username": "erin"})
     assert avail.json() == {"available": True}
@@ -200,7 +207,10 @@ async def test_password_change_requires_uia_then_logs_out_other_devices(
         "identifier": {"type": "m.id.user", "user": "alice"},
         "password": "correct horse",
     }
-    assert await alice.ok("POST", "/account/password", json={"new_password": "new pw", "auth": auth}) == {}
+    assert (
+        await alice.ok("POST", "/account/password", json={"new_password": "new pw", "auth": auth})
+        == {}
+    )
     assert (await _login(http, {"user": "alice", "password": "correct horse"})).status_code == 403
     assert (await _login(http, {"user": "alice", "password": "new pw"})).status_code == 200
     # This device stays logged in; the other one does not.
@@ -300,7 +310,9 @@ async def test_account_data_set_get_and_seen_in_sync(alice: MatrixTestClient) ->
     assert await alice.ok("PUT", path, json={"theme": "dark"}) == {}
     assert await alice.ok("GET", path) == {"theme": "dark"}
     sync = await alice.sync()
-    assert {"type": "org.example.pref", "content": {"theme": "dark"}} in sync["account_data"]["events"]
+    assert {"type": "org.example.pref", "content": {"theme": "dark"}} in sync["account_data"][
+        "events"
+    ]
 
 
 async def test_room_account_data_set_and_get(alice: MatrixTestClient) -> None:

@@ -95,7 +95,8 @@ class SyncFilter:
             return cls()
         if not isinstance(raw, dict):
             raise BadJson("a filter must be an object")
-        room = raw.get("room") or {}
+        room = raw.get("room")
+        room = {} if room is None else room
         if not isinstance(room, dict):
             raise BadJson("filter.room must be an object")
         include_leave = room.get("include_leave", False)

@@ -33,6 +33,7 @@ class StoredEvent:
     redacted_by: str | None = None
     prev_content: JsonDict | None = None
     txn_device: str | None = None
+    txn_scope: str | None = None
     txn_id: str | None = None
 
     @property
@@ -73,6 +74,7 @@ def serialize_event(
     if (
         requester_device is not None
         and ev.txn_id is not None
+        and ev.txn_scope == "send"
         and requester_device == (ev.sender, ev.txn_device)
     ):
         unsigned["transaction_id"] = ev.txn_id

@@ -13,7 +13,7 @@ from candor.core.canonical_json import decode_dict, encode_canonical
 from candor.matrix.constants import EventType
 from candor.matrix.events.model import StoredEvent
 from candor.store.db import upsert
-from candor.store.models.events import Event, EventTxn, StreamPosition
+from candor.store.models.events import Event, StreamPosition
 from candor.store.models.rooms import CurrentState, Room, RoomMembership
 
 _EVENT_COLUMNS = (
@@ -29,6 +29,7 @@ _EVENT_COLUMNS = (
     Event.redacted_by,
     Event.prev_content,
     Event.txn_device,
+    Event.txn_scope,
     Event.txn_id,
 )
 
@@ -49,6 +50,7 @@ def _to_event(row: Any) -> StoredEvent:  # Any: SQLAlchemy's variadic Row type
         redacted_by=m["redacted_by"],
         prev_content=decode_dict(prev) if prev is not None else None,
         txn_device=m["txn_device"],
+        txn_scope=m["txn_scope"],
         txn_id=m["txn_id"],
     )
 
@@ -74,23 +76,24 @@ async def add_room(
     conn: AsyncConnection, room_id: str, creator: str, version: str, ts: int
 ) -> None:
     await conn.execute(
-        insert(Room).values(
-            room_id=room_id, creator=creator, room_version=version, created_ts=ts, depth=0
-        )
+        insert(Room).values(room_id=room_id, creator=creator, room_version=version, created_ts=ts)
     )
 
 
 async def get_room_head(conn: AsyncConnection, room_id: str) -> tuple[str | None, int] | None:
+    """The room's latest event and its depth; (None, 0) for a room with no events yet."""
     row = (
-        await conn.execute(select(Room.last_event_id, Room.depth).where(Room.room_id == room_id))
+        await conn.execute(
+            select(Event.event_id, Event.depth)
+            .where(Event.room_id == room_id)
+            .order_by(Event.stream_pos.desc())
+            .limit(1)
+        )
     ).first()
-    return None if row is None else (row[0], int(row[1]))
-
-
-async def set_room_head(conn: AsyncConnection, room_id: str, event_id: str, depth: int) -> None:
-    await conn.execute(
-        update(Room).where(Room.room_id == room_id).values(last_event_id=event_id, depth=depth)
-    )
+    if row is not None:
+        return row[0], int(row[1])
+    exists = await conn.scalar(select(Room.room_id).where(Room.room_id == room_id))
+    return None if exists is None else (None, 0)
 
 
 # --- events ------------------------------------------------------------------------------
@@ -114,6 +117,7 @@ async def add_event(conn: AsyncConnection, ev: StoredEvent, depth: int, prev: st
                 encode_canonical(ev.prev_content).decode() if ev.prev_content is not None else None
             ),
             txn_device=ev.txn_device,
+            txn_scope=ev.txn_scope,
             txn_id=ev.txn_id,
         )
     )
@@ -310,27 +314,11 @@ async def get_txn_event(
     conn: AsyncConnection, user_id: str, device_id: str, scope: str, txn_id: str
 ) -> str | None:
     return await conn.scalar(
-        select(EventTxn.event_id).where(
-            EventTxn.user_id == user_id,
-            EventTxn.device_id == device_id,
-            EventTxn.scope == scope,
-            EventTxn.txn_id == txn_id,
-        )
-    )
-
-
-async def add_txn(
-    conn: AsyncConnection, user_id: str, txn: tuple[str, str, str], event_id: str, ts: int
-) -> None:
-    device_id, scope, txn_id = txn
-    await conn.execute(
-        insert(EventTxn).values(
-            user_id=user_id,
-            device_id=device_id,
-            scope=scope,
-            txn_id=txn_id,
-            event_id=event_id,
-            created_ts=ts,
+        select(Event.event_id).where(
+            Event.sender == user_id,
+            Event.txn_device == device_id,
+            Event.txn_scope == scope,
+            Event.txn_id == txn_id,
         )
     )
 

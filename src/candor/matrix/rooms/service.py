@@ -38,7 +38,6 @@ from candor.matrix.events.persister import WriteContext
 from candor.matrix.rooms import repository as repo
 from candor.matrix.rooms.rules import (
     AuthState,
-    auth_state_from,
     check_membership_change,
     check_redact,
     check_send,
@@ -52,9 +51,12 @@ logger = logging.getLogger(__name__)
 MAX_EVENT_BYTES = 65536
 
 
-async def load_auth_state(conn: AsyncConnection, room_id: str, users: list[str]) -> AuthState:
-    events = await events_repo.list_auth_state(conn, room_id, users)
-    return auth_state_from((e.type, e.state_key, e.sender, e.content) for e in events)
+async def _auth_state(ctx: WriteContext, room_id: str) -> AuthState:
+    """The room's auth state; an unknown room is the same 403 as a private one."""
+    try:
+        return await ctx.auth_state(room_id)
+    except NotFound:
+        raise Forbidden("You are not allowed to access this room") from None
 
 
 async def load_visibility(conn: AsyncConnection, room_id: str, user_id: str) -> VisibilityContext:
@@ -226,9 +228,7 @@ class RoomsService:
             content["reason"] = reason[:1000]
 
         async def work(ctx: WriteContext) -> str:
-            if not await repo.room_exists(ctx.conn, room_id):
-                raise Forbidden("You are not allowed to access this room")
-            state = await load_auth_state(ctx.conn, room_id, [sender, target])
+            state = await _auth_state(ctx, room_id)
             if (
                 membership == Membership.INVITE
                 and target != sender
@@ -343,14 +343,15 @@ class RoomsService:
                 existing = await events_repo.get_txn_event(ctx.conn, sender, *txn)
                 if existing is not None:
                     return existing
-            state = await load_auth_state(ctx.conn, room_id, [sender])
+            state = await _auth_state(ctx, room_id)
             check_send(state, sender, event_type, state_key, content)
             ev = await ctx.append(
                 NewEvent(room_id, event_type, sender, content, state_key, txn=txn)
             )
             return ev.event_id
 
-        return await self._persister.run(work)
+        # Checks come before the single write, so no savepoint is needed.
+        return await self._persister.run(work, savepoint=False)
 
     async def redact(
         self, requester: Requester, room_id: str, event_id: str, txn_id: str, reason: str | None
@@ -371,7 +372,7 @@ class RoomsService:
             target = await events_repo.get_event(ctx.conn, event_id)
             if target is None or target.room_id != room_id:
                 raise NotFound("Event not found")
-            state = await load_auth_state(ctx.conn, room_id, [sender])
+            state = await _auth_state(ctx, room_id)
             check_redact(state, sender, target.sender)
             ev = await ctx.append(
                 NewEvent(room_id, EventType.REDACTION, sender, content, None, event_id, txn)
@@ -380,6 +381,8 @@ class RoomsService:
                 await events_repo.redact_event(
                     ctx.conn, event_id, prune_content(target.type, target.content), ev.event_id
                 )
+                if target.state_key is not None:
+                    ctx.forget_room(room_id)  # the cached current state holds the old content
             return ev.event_id
 
         return await self._persister.run(work)

@@ -30,6 +30,8 @@ class VisibilityContext:
         return any(p >= pos and m == Membership.JOIN for p, m in self.memberships)
 
     def is_visible(self, pos: int) -> bool:
+        if any(p == pos for p, _ in self.memberships):
+            return True  # a user always sees their own membership changes (e.g. their leave)
         visibility = self._visibility_before(pos)
         if visibility == HistoryVisibility.WORLD_READABLE:
             return True

@@ -67,11 +67,12 @@ class SyncService:
             rooms = await rooms_repo.list_joined_rooms(conn, requester.user_id)
         with self._hs.notifier.listen(requester.user_id, rooms) as listener:
             while True:
+                # Clear before reading: a commit that lands during the read sets it again.
+                listener.event.clear()
                 result = await self._build(requester, since, sync_filter, False)
                 remaining = deadline - loop.time()
                 if not _is_empty(result) or remaining <= 0:
                     return result
-                listener.event.clear()
                 try:
                     await asyncio.wait_for(listener.event.wait(), remaining)
                 except TimeoutError:
@@ -301,8 +302,9 @@ class SyncService:
             events.append({"type": EventType.RECEIPT, "content": receipts[room_id]})
         typing = self._hs.typing
         if flt.ephemeral.allows_type(EventType.TYPING) and (
-            (since_typing < 0 and typing.typing_users(room_id))
-            or typing.changed_since(room_id, since_typing)
+            typing.typing_users(room_id)
+            if since_typing < 0  # initial sync: only when someone is typing
+            else typing.changed_since(room_id, since_typing)
         ):
             events.append(
                 {"type": EventType.TYPING, "content": {"user_ids": typing.typing_users(room_id)}}

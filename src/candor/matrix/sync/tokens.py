@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 from candor.matrix.errors import InvalidParam
 
-_SYNC_RE = re.compile(r"^s(\d{1,18})_(\d{1,18})$")
-_PAGE_RE = re.compile(r"^[ts](\d{1,18})(?:_\d{1,18})?$")
+_SYNC_RE = re.compile(r"s([0-9]{1,18})_([0-9]{1,18})")
+_PAGE_RE = re.compile(r"[ts]([0-9]{1,18})(?:_[0-9]{1,18})?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +20,7 @@ class SyncToken:
 
     @classmethod
     def parse(cls, raw: str) -> "SyncToken":
-        m = _SYNC_RE.match(raw)
+        m = _SYNC_RE.fullmatch(raw)
         if m is None:
             raise InvalidParam("Invalid sync token")
         return cls(int(m.group(1)), int(m.group(2)))
@@ -31,7 +31,7 @@ class SyncToken:
 
 def parse_page_token(raw: str) -> int:
     """A /messages token: a pagination token or any /sync token (its event position)."""
-    m = _PAGE_RE.match(raw)
+    m = _PAGE_RE.fullmatch(raw)
     if m is None:
         raise InvalidParam("Invalid pagination token")
     return int(m.group(1))

@@ -5,7 +5,7 @@ Every row that /sync streams carries a `stream_pos` from the single counter in
 are assigned in commit order and a reader can never skip a row committed late.
 """
 
-from sqlalchemy import BigInteger, Index, String, Text
+from sqlalchemy import BigInteger, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from candor.store.models.base import Base
@@ -16,6 +16,9 @@ class Event(Base):
     __table_args__ = (
         Index("ix_events_room_pos", "room_id", "stream_pos"),
         Index("ix_events_room_state", "room_id", "type", "state_key"),
+        # Closes the retry race: one event per (sender, device, scope, txn id), across
+        # restarts and workers. Rows without a txn id (NULLs) never conflict.
+        UniqueConstraint("sender", "txn_device", "txn_scope", "txn_id", name="uq_events_txn"),
     )
 
     stream_pos: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -34,20 +37,9 @@ class Event(Base):
     # For state events: the content this one replaced (served as unsigned.prev_content).
     prev_content: Mapped[str | None] = mapped_column(Text)
     txn_device: Mapped[str | None] = mapped_column(String(255))
+    # "send" or "redact": the spec scopes transaction ids per endpoint.
+    txn_scope: Mapped[str | None] = mapped_column(String(16))
     txn_id: Mapped[str | None] = mapped_column(String(255))
-
-
-class EventTxn(Base):
-    """Closes the retry race: one event per (user, device, scope, txn id), across restarts."""
-
-    __tablename__ = "event_txns"
-
-    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    device_id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
-    txn_id: Mapped[str] = mapped_column(String(255), primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(255))
-    created_ts: Mapped[int] = mapped_column(BigInteger)
 
 
 class Receipt(Base):

@@ -13,9 +13,6 @@ class Room(Base):
     creator: Mapped[str] = mapped_column(String(255))
     room_version: Mapped[str] = mapped_column(String(32))
     created_ts: Mapped[int] = mapped_column(BigInteger)
-    # Rooms are linear on a single server: each event's prev_event is the last one.
-    last_event_id: Mapped[str | None] = mapped_column(String(255))
-    depth: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class RoomAlias(Base):

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: e8fa7d8437a3
+Revision ID: d137292ffec8
 Revises:
-Create Date: 2026-11-29 04:53:11.297623
+Create Date: 2026-11-29 05:00:53.740782
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "e8fa7d8437a3"
+revision: str = "d137292ffec8"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -62,18 +62,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("user_id", "device_id", name=op.f("pk_devices")),
     )
     op.create_table(
-        "event_txns",
-        sa.Column("user_id", sa.String(length=255), nullable=False),
-        sa.Column("device_id", sa.String(length=255), nullable=False),
-        sa.Column("scope", sa.String(length=32), nullable=False),
-        sa.Column("txn_id", sa.String(length=255), nullable=False),
-        sa.Column("event_id", sa.String(length=255), nullable=False),
-        sa.Column("created_ts", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint(
-            "user_id", "device_id", "scope", "txn_id", name=op.f("pk_event_txns")
-        ),
-    )
-    op.create_table(
         "events",
         sa.Column("stream_pos", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("event_id", sa.String(length=255), nullable=False),
@@ -89,9 +77,11 @@ def upgrade() -> None:
         sa.Column("redacted_by", sa.String(length=255), nullable=True),
         sa.Column("prev_content", sa.Text(), nullable=True),
         sa.Column("txn_device", sa.String(length=255), nullable=True),
+        sa.Column("txn_scope", sa.String(length=16), nullable=True),
         sa.Column("txn_id", sa.String(length=255), nullable=True),
         sa.PrimaryKeyConstraint("stream_pos", name=op.f("pk_events")),
         sa.UniqueConstraint("event_id", name=op.f("uq_events_event_id")),
+        sa.UniqueConstraint("sender", "txn_device", "txn_scope", "txn_id", name="uq_events_txn"),
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index("ix_events_room_pos", ["room_id", "stream_pos"], unique=False)
@@ -154,8 +144,6 @@ def upgrade() -> None:
         sa.Column("creator", sa.String(length=255), nullable=False),
         sa.Column("room_version", sa.String(length=32), nullable=False),
         sa.Column("created_ts", sa.BigInteger(), nullable=False),
-        sa.Column("last_event_id", sa.String(length=255), nullable=True),
-        sa.Column("depth", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("room_id", name=op.f("pk_rooms")),
     )
     op.create_table(
@@ -210,7 +198,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_events_room_pos")
 
     op.drop_table("events")
-    op.drop_table("event_txns")
     op.drop_table("devices")
     op.drop_table("current_state")
     with op.batch_alter_table("account_data", schema=None) as batch_op:
