@@ -18,6 +18,7 @@ from candor.config import Settings
 from candor.core.clock import Clock, SystemClock
 from candor.core.errors import CandorError
 from candor.matrix.accounts.endpoints import router as accounts_router
+from candor.matrix.accounts.token_cache import TokenCache
 from candor.matrix.client.endpoints import router as client_router
 from candor.matrix.client.endpoints import versions_router
 from candor.matrix.context import Homeserver
@@ -52,6 +53,7 @@ def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserv
             clock, enabled=rl.enabled, per_second=rl.per_second, burst=rl.burst
         ),
         typing=TypingTracker(clock),
+        tokens=TokenCache(),
     )
 
 

@@ -13,7 +13,9 @@ import zlib
 
 
 def _checksum(body: str) -> str:
-    return base64.b32encode(zlib.crc32(body.encode()).to_bytes(4, "big")).decode()[:6].lower()
+    return (
+        base64.b32encode(zlib.crc32(body.encode()).to_bytes(4, "big")).decode()[:7].lower()
+    )  # all 32 CRC bits: every one-character typo is caught
 
 
 def new_token(prefix: str) -> str:

@@ -48,10 +48,14 @@ async def get_requester(request: Request, hs: HomeserverDep) -> Requester:
     if token is None:
         raise MissingToken
     token_hash = hash_token(token, hs.token_key)
-    async with hs.db.read() as conn:
-        owner = await accounts_repo.get_token_owner(conn, token_hash)
+    owner = hs.tokens.get(token_hash)
     if owner is None:
-        raise UnknownToken
+        generation = hs.tokens.generation
+        async with hs.db.read() as conn:
+            owner = await accounts_repo.get_token_owner(conn, token_hash)
+        if owner is None:
+            raise UnknownToken
+        hs.tokens.put(token_hash, owner, generation)
     return Requester(owner[0], owner[1], owner[2], token_hash)
 
 

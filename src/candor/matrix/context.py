@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from candor.config import Settings
 from candor.core.clock import Clock
+from candor.matrix.accounts.token_cache import TokenCache
 from candor.matrix.events.persister import EventPersister
 from candor.matrix.ratelimit import RateLimiter
 from candor.matrix.sync.notifier import Notifier
@@ -21,6 +22,7 @@ class Homeserver:
     persister: EventPersister
     ratelimiter: RateLimiter
     typing: TypingTracker
+    tokens: TokenCache
 
     @property
     def server_name(self) -> str:

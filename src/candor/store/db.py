@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -20,12 +21,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 logger = logging.getLogger(__name__)
 
+# `sqlite+candor://` is SQLAlchemy's aiosqlite dialect over the inline driver.
+registry.register("sqlite.candor", "candor.store.sqlite_inline", "InlineSQLiteDialect")
+
+
+def async_url(url: str) -> str:
+    """Route SQLite through the inline driver; other URLs are used as given."""
+    if url.startswith("sqlite+aiosqlite://"):
+        return "sqlite+candor://" + url[len("sqlite+aiosqlite://") :]
+    return url
+
 
 class Database:
     """Owns the engine; hands out read connections and serialised write transactions."""
 
     def __init__(self, url: str, *, pool_size: int = 8) -> None:
-        self.url = url
+        self.url = url = async_url(url)
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             self.engine: AsyncEngine = create_async_engine(

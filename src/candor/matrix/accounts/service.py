@@ -182,10 +182,12 @@ class AccountsService:
         """Spec: the token is invalidated and its device deleted."""
         async with self._db.write() as conn:
             await repo.delete_devices(conn, requester.user_id, [requester.device_id])
+        self._hs.tokens.forget_user(requester.user_id)
 
     async def logout_all(self, requester: Requester) -> None:
         async with self._db.write() as conn:
             await repo.delete_devices(conn, requester.user_id, None)
+        self._hs.tokens.forget_user(requester.user_id)
 
     async def change_password(
         self, requester: Requester, new_password: str, logout_devices: bool, auth: AuthDict | None
@@ -214,6 +216,7 @@ class AccountsService:
                     if d != requester.device_id
                 ]
                 await repo.delete_devices(conn, requester.user_id, others)
+        self._hs.tokens.forget_user(requester.user_id)
 
     # --- profile ---------------------------------------------------------------------
 

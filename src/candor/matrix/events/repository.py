@@ -6,7 +6,7 @@ Functions take the connection of the caller's transaction; none of them commits.
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import decode_dict, encode_canonical
@@ -58,15 +58,30 @@ def _to_event(row: Any) -> StoredEvent:  # Any: SQLAlchemy's variadic Row type
 # --- the stream counter ------------------------------------------------------------------
 
 
+# Hot-path statements are built once: SQLAlchemy then reuses their memoized cache keys and
+# compiled forms instead of rebuilding the expression tree on every send.
+_GET_POSITION = select(StreamPosition.position).where(StreamPosition.name == "events")
+_SET_POSITION = (
+    update(StreamPosition)
+    .where(StreamPosition.name == "events")
+    .values(position=bindparam("position"))
+)
+_GET_TXN = select(Event.event_id).where(
+    Event.sender == bindparam("sender"),
+    Event.txn_device == bindparam("device"),
+    Event.txn_scope == bindparam("scope"),
+    Event.txn_id == bindparam("txn_id"),
+)
+_INSERT_EVENT = insert(Event)
+
+
 async def get_stream_position(conn: AsyncConnection) -> int:
-    pos = await conn.scalar(select(StreamPosition.position).where(StreamPosition.name == "events"))
+    pos = await conn.scalar(_GET_POSITION)
     return int(pos or 0)
 
 
 async def set_stream_position(conn: AsyncConnection, position: int) -> None:
-    await conn.execute(
-        update(StreamPosition).where(StreamPosition.name == "events").values(position=position)
-    )
+    await conn.execute(_SET_POSITION, {"position": position})
 
 
 # --- rooms -------------------------------------------------------------------------------
@@ -101,25 +116,26 @@ async def get_room_head(conn: AsyncConnection, room_id: str) -> tuple[str | None
 
 async def add_event(conn: AsyncConnection, ev: StoredEvent, depth: int, prev: str | None) -> None:
     await conn.execute(
-        insert(Event).values(
-            stream_pos=ev.stream_pos,
-            event_id=ev.event_id,
-            room_id=ev.room_id,
-            type=ev.type,
-            state_key=ev.state_key,
-            sender=ev.sender,
-            origin_server_ts=ev.origin_server_ts,
-            depth=depth,
-            prev_event_id=prev,
-            content=encode_canonical(ev.content).decode(),
-            redacts=ev.redacts,
-            prev_content=(
+        _INSERT_EVENT,
+        {
+            "stream_pos": ev.stream_pos,
+            "event_id": ev.event_id,
+            "room_id": ev.room_id,
+            "type": ev.type,
+            "state_key": ev.state_key,
+            "sender": ev.sender,
+            "origin_server_ts": ev.origin_server_ts,
+            "depth": depth,
+            "prev_event_id": prev,
+            "content": encode_canonical(ev.content).decode(),
+            "redacts": ev.redacts,
+            "prev_content": (
                 encode_canonical(ev.prev_content).decode() if ev.prev_content is not None else None
             ),
-            txn_device=ev.txn_device,
-            txn_scope=ev.txn_scope,
-            txn_id=ev.txn_id,
-        )
+            "txn_device": ev.txn_device,
+            "txn_scope": ev.txn_scope,
+            "txn_id": ev.txn_id,
+        },
     )
 
 
@@ -314,12 +330,7 @@ async def get_txn_event(
     conn: AsyncConnection, user_id: str, device_id: str, scope: str, txn_id: str
 ) -> str | None:
     return await conn.scalar(
-        select(Event.event_id).where(
-            Event.sender == user_id,
-            Event.txn_device == device_id,
-            Event.txn_scope == scope,
-            Event.txn_id == txn_id,
-        )
+        _GET_TXN, {"sender": user_id, "device": device_id, "scope": scope, "txn_id": txn_id}
     )
 
 

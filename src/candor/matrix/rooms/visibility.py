@@ -39,10 +39,11 @@ class VisibilityContext:
         if membership == Membership.JOIN:
             return True
         if visibility == HistoryVisibility.SHARED:
-            # Visible to anyone who joined at or after the event (and not past a leave).
-            if not self._joined_later(pos):
-                return False
-            return membership != Membership.BAN
+            # Visible to anyone who joined at or after the event, and (as in Synapse, so
+            # that shared is never narrower than invited) to an invitee.
+            if membership == Membership.INVITE:
+                return True
+            return self._joined_later(pos) and membership != Membership.BAN
         if visibility == HistoryVisibility.INVITED:
             return membership == Membership.INVITE
         return False

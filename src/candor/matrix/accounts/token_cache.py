@@ -1,0 +1,38 @@
+"""Access-token lookups cached in memory, dropped the moment a token can stop being valid.
+
+Every authenticated request needs its token's owner; caching it saves a database read on
+the hot path. Entries are removed whenever this process logs a device out, deletes a
+device or changes a password, so revocation still takes effect on the next request.
+With several workers, those events must reach every worker's cache (the notifier's
+LISTEN/NOTIFY channel will carry them); until then, run one process per database.
+"""
+
+from collections import OrderedDict
+
+_MAX_ENTRIES = 50_000
+
+
+class TokenCache:
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, tuple[str, str, bool]] = OrderedDict()
+        # Bumped by every invalidation: a lookup that started before one must not be
+        # cached after it (it may have read a token that was deleted meanwhile).
+        self.generation = 0
+
+    def get(self, token_hash: str) -> tuple[str, str, bool] | None:
+        owner = self._entries.get(token_hash)
+        if owner is not None:
+            self._entries.move_to_end(token_hash)
+        return owner
+
+    def put(self, token_hash: str, owner: tuple[str, str, bool], generation: int) -> None:
+        if generation != self.generation:
+            return
+        self._entries[token_hash] = owner
+        if len(self._entries) > _MAX_ENTRIES:
+            self._entries.popitem(last=False)
+
+    def forget_user(self, user_id: str) -> None:
+        self.generation += 1
+        for key in [k for k, v in self._entries.items() if v[0] == user_id]:
+            del self._entries[key]
