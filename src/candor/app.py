@@ -81,11 +81,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     )
     app.state.homeserver = hs
     app.state.ready = False
-    app.include_router(versions_router)
-    app.include_router(accounts_router, prefix=CLIENT_PREFIX)
+    # Routes are matched in order: the hot paths (send, sync) come first.
     app.include_router(rooms_router, prefix=CLIENT_PREFIX)
     app.include_router(sync_router, prefix=CLIENT_PREFIX)
+    app.include_router(accounts_router, prefix=CLIENT_PREFIX)
     app.include_router(client_router, prefix=CLIENT_PREFIX)
+    app.include_router(versions_router)
 
     @app.get("/health")
     async def health(request: Request) -> Response:

@@ -25,7 +25,8 @@ class Requester:
         return (self.user_id, self.device_id)
 
 
-def get_homeserver(request: Request) -> Homeserver:
+async def get_homeserver(request: Request) -> Homeserver:
+    """Async on purpose: FastAPI runs plain `def` dependencies in a thread pool."""
     hs: Homeserver = request.app.state.homeserver
     return hs
 

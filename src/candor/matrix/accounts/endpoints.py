@@ -25,11 +25,11 @@ from candor.matrix.rooms.service import RoomsService
 router = APIRouter()
 
 
-def get_accounts(hs: HomeserverDep) -> AccountsService:
+async def get_accounts(hs: HomeserverDep) -> AccountsService:
     return AccountsService(hs)
 
 
-def get_rooms(hs: HomeserverDep) -> RoomsService:
+async def get_rooms(hs: HomeserverDep) -> RoomsService:
     return RoomsService(hs)
 
 

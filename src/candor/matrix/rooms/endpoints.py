@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query, Response
 
 from candor.core.canonical_json import JsonDict
-from candor.matrix.auth import HomeserverDep, RequesterDep
+from candor.matrix.auth import HomeserverDep, Requester, RequesterDep
 from candor.matrix.events.model import serialize_event
 from candor.matrix.http import empty_response, json_response, room_id_param, user_id_param
 from candor.matrix.rooms.schemas import (
@@ -24,12 +24,26 @@ from candor.matrix.rooms.service import RoomsService
 router = APIRouter()
 
 
-def get_rooms(hs: HomeserverDep) -> RoomsService:
+async def get_rooms(hs: HomeserverDep) -> RoomsService:
     return RoomsService(hs)
 
 
 RoomsDep = Annotated[RoomsService, Depends(get_rooms)]
 OptionalReason = Annotated[ReasonBody | None, Body()]
+
+
+@router.put("/rooms/{room_id}/send/{event_type}/{txn_id}")
+async def send(
+    room_id: str,
+    event_type: str,
+    txn_id: str,
+    content: Annotated[JsonDict, Body()],
+    requester: RequesterDep,
+    rooms: RoomsDep,
+) -> Response:
+    """Idempotent per (device, txn_id): a retry returns the first event's id."""
+    event_id = await rooms.send(requester, room_id_param(room_id), event_type, txn_id, content)
+    return json_response({"event_id": event_id})
 
 
 @router.post("/createRoom")
@@ -65,9 +79,8 @@ async def forget(room_id: str, requester: RequesterDep, rooms: RoomsDep) -> Resp
     return empty_response()
 
 
-@router.post("/rooms/{room_id}/{action}")
-async def membership_action(
-    room_id: str, action: str, body: MembershipBody, requester: RequesterDep, rooms: RoomsDep
+async def _membership_action(
+    action: str, room_id: str, body: MembershipBody, requester: Requester, rooms: RoomsService
 ) -> Response:
     """invite, kick, ban and unban share one shape: `{"user_id", "reason"}` → `{}`."""
     handlers = {
@@ -76,11 +89,38 @@ async def membership_action(
         "ban": rooms.ban,
         "unban": rooms.unban,
     }
-    handler = handlers.get(action)
-    if handler is None:
-        return json_response({"errcode": "M_UNRECOGNIZED", "error": "Unrecognized request"}, 404)
-    await handler(requester, room_id_param(room_id), user_id_param(body.user_id), body.reason)
+    await handlers[action](
+        requester, room_id_param(room_id), user_id_param(body.user_id), body.reason
+    )
     return empty_response()
+
+
+@router.post("/rooms/{room_id}/invite")
+async def invite(
+    room_id: str, body: MembershipBody, requester: RequesterDep, rooms: RoomsDep
+) -> Response:
+    return await _membership_action("invite", room_id, body, requester, rooms)
+
+
+@router.post("/rooms/{room_id}/kick")
+async def kick(
+    room_id: str, body: MembershipBody, requester: RequesterDep, rooms: RoomsDep
+) -> Response:
+    return await _membership_action("kick", room_id, body, requester, rooms)
+
+
+@router.post("/rooms/{room_id}/ban")
+async def ban(
+    room_id: str, body: MembershipBody, requester: RequesterDep, rooms: RoomsDep
+) -> Response:
+    return await _membership_action("ban", room_id, body, requester, rooms)
+
+
+@router.post("/rooms/{room_id}/unban")
+async def unban(
+    room_id: str, body: MembershipBody, requester: RequesterDep, rooms: RoomsDep
+) -> Response:
+    return await _membership_action("unban", room_id, body, requester, rooms)
 
 
 @router.get("/joined_rooms")
@@ -159,20 +199,6 @@ async def set_state(
     event_id = await rooms.set_state(
         requester, room_id_param(room_id), event_type, state_key, content
     )
-    return json_response({"event_id": event_id})
-
-
-@router.put("/rooms/{room_id}/send/{event_type}/{txn_id}")
-async def send(
-    room_id: str,
-    event_type: str,
-    txn_id: str,
-    content: Annotated[JsonDict, Body()],
-    requester: RequesterDep,
-    rooms: RoomsDep,
-) -> Response:
-    """Idempotent per (device, txn_id): a retry returns the first event's id."""
-    event_id = await rooms.send(requester, room_id_param(room_id), event_type, txn_id, content)
     return json_response({"event_id": event_id})
 
 

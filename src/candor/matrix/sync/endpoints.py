@@ -17,7 +17,7 @@ from candor.matrix.sync.tokens import SyncToken
 router = APIRouter()
 
 
-def get_sync(hs: HomeserverDep) -> SyncService:
+async def get_sync(hs: HomeserverDep) -> SyncService:
     return SyncService(hs)
 
 
