@@ -6,14 +6,14 @@ Functions take the connection of the caller's transaction; none of them commits.
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import decode_dict, encode_canonical
 from candor.matrix.constants import EventType
 from candor.matrix.events.model import StoredEvent
 from candor.store.db import upsert
-from candor.store.models.events import Event, StreamPosition
+from candor.store.models.events import Event, Receipt, StreamPosition
 from candor.store.models.rooms import CurrentState, Room, RoomMembership
 
 _EVENT_COLUMNS = (
@@ -271,25 +271,6 @@ async def get_current_state_event(
     return None if row is None else _to_event(row)
 
 
-async def list_auth_state(
-    conn: AsyncConnection, room_id: str, user_ids: Sequence[str]
-) -> list[StoredEvent]:
-    """The state the auth rules need: create, power levels, join rules and some members."""
-
-    keys = or_(
-        CurrentState.type.in_(
-            (EventType.CREATE, EventType.POWER_LEVELS, EventType.JOIN_RULES, EventType.ENCRYPTION)
-        ),
-        and_(CurrentState.type == EventType.MEMBER, CurrentState.state_key.in_(user_ids)),
-    )
-    rows = await conn.execute(
-        select(*_EVENT_COLUMNS)
-        .join(CurrentState, CurrentState.event_id == Event.event_id)
-        .where(CurrentState.room_id == room_id, keys)
-    )
-    return [_to_event(r) for r in rows]
-
-
 async def set_current_state(conn: AsyncConnection, ev: StoredEvent) -> None:
     assert ev.state_key is not None  # noqa: S101 - caller checked is_state
     await upsert(
@@ -334,14 +315,29 @@ async def get_txn_event(
     )
 
 
-async def count_unread(conn: AsyncConnection, room_id: str, user_id: str, after: int) -> int:
-    """Messages (plain or encrypted) from others after position `after`."""
+async def count_unread(conn: AsyncConnection, room_id: str, user_id: str) -> int:
+    """Messages (plain or encrypted) from others after the user's latest read receipt.
+
+    One statement: the receipt's position is a scalar subquery (0 when there is none).
+    """
+    read_pos = (
+        select(Event.stream_pos)
+        .join(Receipt, Receipt.event_id == Event.event_id)
+        .where(
+            Receipt.room_id == room_id,
+            Receipt.user_id == user_id,
+            Receipt.receipt_type.in_(("m.read", "m.read.private")),
+        )
+        .order_by(Event.stream_pos.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     count = await conn.scalar(
         select(func.count())
         .select_from(Event)
         .where(
             Event.room_id == room_id,
-            Event.stream_pos > after,
+            Event.stream_pos > func.coalesce(read_pos, 0),
             Event.sender != user_id,
             Event.type.in_((EventType.MESSAGE, EventType.ENCRYPTED)),
         )

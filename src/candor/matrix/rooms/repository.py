@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from candor.matrix.constants import Membership
 from candor.store.db import upsert
 from candor.store.models.events import Receipt
-from candor.store.models.rooms import Room, RoomAlias, RoomMembership
+from candor.store.models.rooms import RoomAlias, RoomMembership
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,10 +19,6 @@ class MembershipRecord:
     membership: str
     stream_pos: int
     forgotten: bool
-
-
-async def room_exists(conn: AsyncConnection, room_id: str) -> bool:
-    return (await conn.scalar(select(Room.room_id).where(Room.room_id == room_id))) is not None
 
 
 async def get_membership(
@@ -176,16 +172,3 @@ async def list_receipts(
         )
     )
     return [(r[0], r[1], r[2], r[3], r[4], int(r[5])) for r in rows]
-
-
-async def get_read_position(conn: AsyncConnection, room_id: str, user_id: str) -> str | None:
-    return await conn.scalar(
-        select(Receipt.event_id)
-        .where(
-            Receipt.room_id == room_id,
-            Receipt.user_id == user_id,
-            Receipt.receipt_type.in_(("m.read", "m.read.private")),
-        )
-        .order_by(Receipt.stream_pos.desc())
-        .limit(1)
-    )

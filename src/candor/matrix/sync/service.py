@@ -143,7 +143,9 @@ class SyncService:
                         room.setdefault("account_data", {"events": []})
                         room.setdefault("ephemeral", {"events": []})
                         room["unread_notifications"] = await self._unread(conn, m.room_id, user_id)
-                        room["summary"] = await self._summary(conn, m.room_id, user_id)
+                        if since is None or full_state or _has_member_events(room):
+                            # The spec lets an unchanged summary be omitted.
+                            room["summary"] = await self._summary(conn, m.room_id, user_id)
                         join[m.room_id] = room
                 elif m.membership == Membership.INVITE:
                     if since is None or m.stream_pos > after:
@@ -314,12 +316,7 @@ class SyncService:
 
     async def _unread(self, conn: AsyncConnection, room_id: str, user_id: str) -> JsonDict:
         """Messages from others after the user's read receipt (no push rules evaluated)."""
-        read_event = await rooms_repo.get_read_position(conn, room_id, user_id)
-        read_pos = 0
-        if read_event is not None:
-            ev = await events_repo.get_event(conn, read_event)
-            read_pos = ev.stream_pos if ev is not None else 0
-        count = await events_repo.count_unread(conn, room_id, user_id, read_pos)
+        count = await events_repo.count_unread(conn, room_id, user_id)
         return {"notification_count": count, "highlight_count": 0}
 
     async def _summary(self, conn: AsyncConnection, room_id: str, user_id: str) -> JsonDict:
@@ -427,6 +424,17 @@ async def _visible_page_desc(
             break
         cursor = chunk[-1].stream_pos - 1
     return out[:limit], len(out) > limit
+
+
+def _has_member_events(room: JsonDict) -> bool:
+    for section in ("timeline", "state"):
+        part = room.get(section)
+        events = part.get("events") if isinstance(part, dict) else None
+        if isinstance(events, list) and any(
+            isinstance(e, dict) and e.get("type") == EventType.MEMBER for e in events
+        ):
+            return True
+    return False
 
 
 def _room_has_content(room: JsonDict) -> bool:
