@@ -1,5 +1,6 @@
 """`candor serve`: migrate the database, then run the HTTP server."""
 
+import gc
 import logging
 from typing import Annotated
 
@@ -44,6 +45,10 @@ def serve(
         err_console.print(f"[red]error:[/] cannot prepare the database: {exc}")
         raise typer.Exit(1) from None
     app = create_app(settings)
+    # Everything built so far lives as long as the process: move it out of the garbage
+    # collector's view, so full collections (the source of tail-latency pauses) stay short.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
         app,
         host=settings.http.host,

@@ -296,3 +296,24 @@ async def test_messages_rejects_bad_params_and_non_members(
     r = await bob.request("GET", f"/rooms/{room}/messages")
     assert _err(r) == (403, "M_FORBIDDEN")
     assert _err(await http.get(f"{V3}/rooms/{room}/messages")) == (401, "M_MISSING_TOKEN")
+
+
+async def test_private_read_receipts_are_shown_only_to_their_owner(
+    alice: MatrixTestClient, bob: MatrixTestClient
+) -> None:
+    room = await alice.create_room(preset="public_chat")
+    await bob.join(room)
+    event_id = await alice.send(room, "read me privately")
+    await bob.ok("POST", f"/rooms/{room}/receipt/m.read.private/{event_id}", json={})
+
+    def private_readers(sync: dict[str, Any]) -> list[str]:
+        ephemeral = sync["rooms"]["join"][room].get("ephemeral", {}).get("events", [])
+        return [
+            user
+            for e in ephemeral
+            if e["type"] == "m.receipt"
+            for user in e["content"].get(event_id, {}).get("m.read.private", {})
+        ]
+
+    assert private_readers(await bob.sync()) == [bob.user_id]
+    assert private_readers(await alice.sync()) == []

@@ -109,7 +109,7 @@ class SyncService:
             for ev in window:
                 by_room[ev.room_id].append(ev)
             receipts = await self._receipts(
-                conn, [m.room_id for m in memberships], after, upto, since
+                conn, [m.room_id for m in memberships], after, upto, since, user_id
             )
             account_data = await accounts_repo.list_account_data(
                 conn, user_id, after=0 if since is None else after, upto=upto
@@ -275,12 +275,16 @@ class SyncService:
         after: int,
         upto: int,
         since: SyncToken | None,
+        user_id: str,
     ) -> dict[str, JsonDict]:
+        """Receipts by room in the m.receipt shape; private receipts only to their owner."""
         rows = await rooms_repo.list_receipts(
             conn, room_ids, after=after if since else 0, upto=upto
         )
         out: dict[str, JsonDict] = {}
         for room_id, event_id, rtype, user, thread, ts in rows:
+            if rtype == "m.read.private" and user != user_id:
+                continue
             content = out.setdefault(room_id, {})
             by_type = content.setdefault(event_id, {})
             assert isinstance(by_type, dict)  # noqa: S101 - built just above
