@@ -1,11 +1,12 @@
 """Options every command shares, so each reads exactly the settings `serve` reads."""
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from candor.config import Settings, load_settings
 
@@ -30,9 +31,21 @@ def build_settings(
 ) -> Settings:
     """CLI flags > env > candor.toml > defaults; a bad value is a usage error (exit 2)."""
     try:
-        return load_settings(
+        settings = load_settings(
             data_dir=data_dir, database_url=database_url, server_name=server_name, **extra
         )
-    except (ValidationError, ValueError) as exc:
-        err_console.print(f"[red]error:[/] invalid configuration: {exc}")
-        raise typer.Exit(2) from None
+        settings.sqlalchemy_url()  # an unsupported database URL scheme is a usage error too
+    except ValidationError as exc:
+        detail = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        _usage_error(detail)
+    except ValueError as exc:
+        _usage_error(str(exc))
+    return settings
+
+
+def _usage_error(detail: str) -> NoReturn:
+    """One line on stderr, no traceback, exit 2."""
+    err_console.print(f"[red]error:[/] invalid configuration: {escape(detail)}", soft_wrap=True)
+    raise typer.Exit(2) from None

@@ -5,6 +5,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from candor.app import build_homeserver
 from candor.cli.common import DatabaseUrlOpt, DataDirOpt, ServerNameOpt, build_settings, err_console
@@ -38,7 +39,13 @@ def create(
     """Create an account (registration need not be open)."""
     settings = build_settings(data_dir, database_url, server_name)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.sqlalchemy_url())
+    try:
+        upgrade(settings.sqlalchemy_url())
+    except Exception as exc:
+        err_console.print(
+            f"[red]error:[/] cannot prepare the database: {escape(str(exc))}", soft_wrap=True
+        )
+        raise typer.Exit(1) from None
     try:
         user_id = asyncio.run(_create(settings, name, password, admin))
     except CandorError as exc:
