@@ -86,6 +86,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
 
 
 @pytest.fixture
+def clean_candor_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Drop every CANDOR_* variable and run in an empty directory (no candor.toml)."""
+    for name in list(os.environ):
+        if name.startswith("CANDOR_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 

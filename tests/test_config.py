@@ -1,6 +1,5 @@
 """Settings: documented fields, the env > toml precedence, URL mapping and the token key."""
 
-import os
 import stat
 from pathlib import Path
 
@@ -9,14 +8,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from candor.config import Settings
 
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No stray CANDOR_* variable or candor.toml from the developer's shell leaks in."""
-    for name in list(os.environ):
-        if name.startswith("CANDOR_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+# Flags and the test's own settings alone configure things: no CANDOR_* variable or
+# candor.toml from the developer's shell leaks in.
+pytestmark = pytest.mark.usefixtures("clean_candor_env")
 
 
 def _undocumented(model: type[BaseModel], prefix: str = "") -> list[str]:

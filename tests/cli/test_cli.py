@@ -1,7 +1,6 @@
 """The `candor` command in-process: exit codes, one-line errors, and real effects on the database."""
 
 import asyncio
-import os
 import sqlite3
 from pathlib import Path
 
@@ -19,13 +18,9 @@ from tests.helpers.databases import empty_pg_database
 V3 = "/_matrix/client/v3"
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Flags alone configure each command: no CANDOR_* variable or candor.toml leaks in."""
-    for name in list(os.environ):
-        if name.startswith("CANDOR_"):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
+# Flags and the test's own settings alone configure things: no CANDOR_* variable or
+# candor.toml from the developer's shell leaks in.
+pytestmark = pytest.mark.usefixtures("clean_candor_env")
 
 
 @pytest.fixture

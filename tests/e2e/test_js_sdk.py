@@ -245,6 +245,19 @@ async def send_messages(client: AsyncClient, room_id: str, bodies: list[str]) ->
         assert isinstance(resp, RoomSendResponse), resp
 
 
+async def finish_js_side(js: JsClient, *, sent: int) -> list[str]:
+    """The driver's last steps: peer joined, `sent` messages out, bodies in, clean exit."""
+    await js.expect("peer_joined")
+    out = await js.expect("sent")
+    assert out["count"] == sent, out
+    received = await js.expect("received")
+    await js.expect("done")
+    code = await js.wait_exit()
+    assert code == 0, f"jsclient exited {code}{js.describe()}"
+    bodies: list[str] = received["bodies"]
+    return bodies
+
+
 async def test_js_client_creates_room_and_chats_with_nio(
     server: ServerProcess, js_deps: Path
 ) -> None:
@@ -262,23 +275,12 @@ async def test_js_client_creates_room_and_chats_with_nio(
         joined = await bob.join(room_id)
         assert isinstance(joined, JoinResponse), f"{joined}{js.describe()}"
 
-        async def js_side() -> list[str]:
-            await js.expect("peer_joined")
-            sent = await js.expect("sent")
-            assert sent["count"] == 5, sent
-            received = await js.expect("received")
-            await js.expect("done")
-            code = await js.wait_exit()
-            assert code == 0, f"jsclient exited {code}{js.describe()}"
-            bodies: list[str] = received["bodies"]
-            return bodies
-
         async def nio_side() -> list[str]:
             await send_messages(bob, room_id, nio_bodies)
             return await sync_messages_from(bob, room_id, JS_ID, 5)
 
         js_got, nio_got = await asyncio.wait_for(
-            asyncio.gather(js_side(), nio_side()), 2 * STEP_TIMEOUT_S
+            asyncio.gather(finish_js_side(js, sent=5), nio_side()), 2 * STEP_TIMEOUT_S
         )
         assert js_got == nio_bodies, f"{js_got}{js.describe()}"
         assert nio_got == js_bodies, f"{nio_got}{js.describe()}"
@@ -300,23 +302,12 @@ async def test_nio_creates_room_and_js_client_joins(server: ServerProcess, js_de
             await js.expect("synced")
             assert (await js.expect("joined"))["room_id"] == room_id
 
-            async def js_side() -> list[str]:
-                await js.expect("peer_joined")
-                sent = await js.expect("sent")
-                assert sent["count"] == 3, sent
-                received = await js.expect("received")
-                await js.expect("done")
-                code = await js.wait_exit()
-                assert code == 0, f"jsclient exited {code}{js.describe()}"
-                bodies: list[str] = received["bodies"]
-                return bodies
-
             async def nio_side() -> list[str]:
                 await send_messages(bob, room_id, nio_after)
                 return await sync_messages_from(bob, room_id, JS_ID, 3)
 
             js_got, nio_got = await asyncio.wait_for(
-                asyncio.gather(js_side(), nio_side()), 2 * STEP_TIMEOUT_S
+                asyncio.gather(finish_js_side(js, sent=3), nio_side()), 2 * STEP_TIMEOUT_S
             )
             assert js_got == nio_before + nio_after, f"{js_got}{js.describe()}"
             assert nio_got == js_bodies, f"{nio_got}{js.describe()}"

@@ -20,7 +20,7 @@ from candor.matrix.auth import HomeserverDep, RequesterDep
 from candor.matrix.constants import LoginType
 from candor.matrix.errors import NotFound
 from candor.matrix.http import empty_response, json_response, room_id_param, user_id_param
-from candor.matrix.rooms.service import RoomsService
+from candor.matrix.rooms.endpoints import RoomsDep
 
 router = APIRouter()
 
@@ -29,12 +29,7 @@ async def get_accounts(hs: HomeserverDep) -> AccountsService:
     return AccountsService(hs)
 
 
-async def get_rooms(hs: HomeserverDep) -> RoomsService:
-    return RoomsService(hs)
-
-
 AccountsDep = Annotated[AccountsService, Depends(get_accounts)]
-RoomsDep = Annotated[RoomsService, Depends(get_rooms)]
 
 
 @router.get("/login")

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -77,10 +77,6 @@ async def set_profile_field(
     conn: AsyncConnection, user_id: str, field: str, value: str | None
 ) -> None:
     await conn.execute(update(User).where(User.user_id == user_id).values({field: value}))
-
-
-async def count_users(conn: AsyncConnection) -> int:
-    return int(await conn.scalar(select(func.count()).select_from(User)) or 0)
 
 
 # --- devices and tokens ------------------------------------------------------------------

@@ -144,15 +144,6 @@ async def get_event(conn: AsyncConnection, event_id: str) -> StoredEvent | None:
     return None if row is None else _to_event(row)
 
 
-async def get_events_by_id(conn: AsyncConnection, event_ids: Sequence[str]) -> list[StoredEvent]:
-    if not event_ids:
-        return []
-    rows = await conn.execute(
-        select(*_EVENT_COLUMNS).where(Event.event_id.in_(event_ids)).order_by(Event.stream_pos)
-    )
-    return [_to_event(r) for r in rows]
-
-
 async def redact_event(
     conn: AsyncConnection, event_id: str, pruned: dict[str, object], redacted_by: str
 ) -> None:

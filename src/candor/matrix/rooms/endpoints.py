@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query, Response
 
 from candor.core.canonical_json import JsonDict
-from candor.matrix.auth import HomeserverDep, Requester, RequesterDep
+from candor.matrix.auth import HomeserverDep, RequesterDep
 from candor.matrix.events.model import serialize_event
 from candor.matrix.http import empty_response, json_response, room_id_param, user_id_param
 from candor.matrix.rooms.schemas import (
@@ -79,48 +79,39 @@ async def forget(room_id: str, requester: RequesterDep, rooms: RoomsDep) -> Resp
     return empty_response()
 
 
-async def _membership_action(
-    action: str, room_id: str, body: MembershipBody, requester: Requester, rooms: RoomsService
-) -> Response:
-    """invite, kick, ban and unban share one shape: `{"user_id", "reason"}` → `{}`."""
-    handlers = {
-        "invite": rooms.invite,
-        "kick": rooms.kick,
-        "ban": rooms.ban,
-        "unban": rooms.unban,
-    }
-    await handlers[action](
-        requester, room_id_param(room_id), user_id_param(body.user_id), body.reason
-    )
-    return empty_response()
+# invite, kick, ban and unban share one shape: `{"user_id", "reason"}` → `{}`.
 
 
 @router.post("/rooms/{room_id}/invite")
 async def invite(
     room_id: str, body: MembershipBody, requester: RequesterDep, rooms: RoomsDep
 ) -> Response:
-    return await _membership_action("invite", room_id, body, requester, rooms)
+    await rooms.invite(requester, room_id_param(room_id), user_id_param(body.user_id), body.reason)
+    return empty_response()
 
 
 @router.post("/rooms/{room_id}/kick")
 async def kick(
     room_id: str, body: MembershipBody, requester: RequesterDep, rooms: RoomsDep
 ) -> Response:
-    return await _membership_action("kick", room_id, body, requester, rooms)
+    await rooms.kick(requester, room_id_param(room_id), user_id_param(body.user_id), body.reason)
+    return empty_response()
 
 
 @router.post("/rooms/{room_id}/ban")
 async def ban(
     room_id: str, body: MembershipBody, requester: RequesterDep, rooms: RoomsDep
 ) -> Response:
-    return await _membership_action("ban", room_id, body, requester, rooms)
+    await rooms.ban(requester, room_id_param(room_id), user_id_param(body.user_id), body.reason)
+    return empty_response()
 
 
 @router.post("/rooms/{room_id}/unban")
 async def unban(
     room_id: str, body: MembershipBody, requester: RequesterDep, rooms: RoomsDep
 ) -> Response:
-    return await _membership_action("unban", room_id, body, requester, rooms)
+    await rooms.unban(requester, room_id_param(room_id), user_id_param(body.user_id), body.reason)
+    return empty_response()
 
 
 @router.get("/joined_rooms")

@@ -84,17 +84,6 @@ async def set_forgotten(conn: AsyncConnection, room_id: str, user_id: str) -> No
     )
 
 
-async def list_shared_room_users(conn: AsyncConnection, room_ids: Sequence[str]) -> list[str]:
-    if not room_ids:
-        return []
-    rows = await conn.execute(
-        select(RoomMembership.user_id)
-        .where(RoomMembership.room_id.in_(room_ids), RoomMembership.membership == Membership.JOIN)
-        .distinct()
-    )
-    return [r[0] for r in rows]
-
-
 # --- aliases -----------------------------------------------------------------------------
 
 
