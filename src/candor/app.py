@@ -22,14 +22,18 @@ from candor.matrix.accounts.token_cache import TokenCache
 from candor.matrix.client.endpoints import router as client_router
 from candor.matrix.client.endpoints import versions_router
 from candor.matrix.context import Homeserver
+from candor.matrix.devices.endpoints import router as devices_router
 from candor.matrix.errors import Codes
 from candor.matrix.events.persister import EventPersister
 from candor.matrix.http import json_response
+from candor.matrix.keys.endpoints import router as keys_router
 from candor.matrix.ratelimit import RateLimiter
+from candor.matrix.room_keys.endpoints import router as room_keys_router
 from candor.matrix.rooms.endpoints import router as rooms_router
 from candor.matrix.sync.endpoints import router as sync_router
 from candor.matrix.sync.notifier import Notifier
 from candor.matrix.sync.typing import TypingTracker
+from candor.matrix.to_device.endpoints import router as to_device_router
 from candor.store.db import Database
 
 logger = logging.getLogger(__name__)
@@ -85,6 +89,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(rooms_router, prefix=CLIENT_PREFIX)
     app.include_router(sync_router, prefix=CLIENT_PREFIX)
     app.include_router(accounts_router, prefix=CLIENT_PREFIX)
+    app.include_router(devices_router, prefix=CLIENT_PREFIX)
+    app.include_router(keys_router, prefix=CLIENT_PREFIX)
+    app.include_router(to_device_router, prefix=CLIENT_PREFIX)
+    app.include_router(room_keys_router, prefix=CLIENT_PREFIX)
     app.include_router(client_router, prefix=CLIENT_PREFIX)
     app.include_router(versions_router)
 

@@ -24,7 +24,12 @@ class HttpSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Address `candor serve` listens on.")
     port: int = Field(8008, ge=0, le=65535, description="TCP port `candor serve` listens on.")
     max_request_bytes: int = Field(
-        65536, ge=1024, description="Largest request body accepted; larger ones get M_TOO_LARGE."
+        1048576,
+        ge=1024,
+        description=(
+            "Largest request body accepted; larger ones get M_TOO_LARGE. Events and to-device "
+            "messages have their own 64 KiB limit; this bounds key uploads and key backups."
+        ),
     )
 
 
@@ -46,6 +51,16 @@ class SyncSettings(BaseModel):
     )
     default_timeline_limit: int = Field(
         10, ge=1, le=1000, description="Timeline events per room when a filter sets none."
+    )
+
+
+class EncryptionSettings(BaseModel):
+    by_default: bool = Field(
+        True,
+        description=(
+            "Put m.room.encryption (m.megolm.v1.aes-sha2) into every new room created with the "
+            "private_chat or trusted_private_chat preset or as a direct message."
+        ),
     )
 
 
@@ -87,6 +102,9 @@ class Settings(BaseSettings):
         default_factory=RateLimitSettings, description="Per-user rate limits."
     )
     sync: SyncSettings = Field(default_factory=SyncSettings, description="/sync behaviour.")
+    encryption: EncryptionSettings = Field(
+        default_factory=EncryptionSettings, description="End-to-end encryption defaults."
+    )
 
     @field_validator("server_name")
     @classmethod

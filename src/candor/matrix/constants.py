@@ -68,6 +68,23 @@ class Preset(StrEnum):
     PUBLIC_CHAT = "public_chat"
 
 
+class KeyAlgorithm(StrEnum):
+    ED25519 = "ed25519"
+    CURVE25519 = "curve25519"
+    SIGNED_CURVE25519 = "signed_curve25519"
+
+
+class CrossSigningKeyType(StrEnum):
+    MASTER = "master"
+    SELF_SIGNING = "self_signing"
+    USER_SIGNING = "user_signing"
+
+
+MEGOLM_ALGORITHM: Final = "m.megolm.v1.aes-sha2"
+# The largest to-device message content accepted, the same bound as an event's.
+MAX_TO_DEVICE_BYTES: Final = 65536
+
+
 class LoginType(StrEnum):
     PASSWORD = "m.login.password"
     DUMMY = "m.login.dummy"

@@ -1,0 +1,5 @@
+"""devices endpoints (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,5 @@
+"""keys endpoints (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

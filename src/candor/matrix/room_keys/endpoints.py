@@ -1,0 +1,5 @@
+"""room_keys endpoints (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

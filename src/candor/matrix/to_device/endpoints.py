@@ -1,0 +1,5 @@
+"""to_device endpoints (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
