@@ -75,9 +75,23 @@ def test_downgrade_then_upgrade_round_trips(empty_url: str) -> None:
     upgrade(empty_url)
     diff, tables, rows = asyncio.run(_inspect(empty_url))
 
-    assert tables_after_downgrade == set()
-    # The comparison is live: with the schema gone it reports every model table as missing.
-    assert {d[1].name for d in diff_after_downgrade if d[0] == "add_table"} == set(metadata.tables)
+    dropped = set(metadata.tables) - tables_after_downgrade
+    assert dropped, "the head migration should create tables"
+    # The comparison is live: it reports exactly the dropped tables as missing.
+    assert {d[1].name for d in diff_after_downgrade if d[0] == "add_table"} == dropped
     assert tables == set(metadata.tables)
     assert diff == []
     assert rows == [("events", 0)]
+
+
+def test_downgrade_to_base_removes_everything(empty_url: str) -> None:
+    upgrade(empty_url)
+
+    downgrade(empty_url, "base")
+    _, tables_after_downgrade, _ = asyncio.run(_inspect(empty_url))
+    upgrade(empty_url)
+    diff, tables, _ = asyncio.run(_inspect(empty_url))
+
+    assert tables_after_downgrade == set()
+    assert tables == set(metadata.tables)
+    assert diff == []
