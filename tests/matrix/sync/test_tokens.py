@@ -21,6 +21,17 @@ def test_sync_token_format_is_s_position_underscore_typing() -> None:
     assert SyncToken.parse("s0_0") == SyncToken(0, 0)
 
 
+@given(position=_positions, typing=_positions, data=st.data())
+def test_sync_token_with_to_device_part_round_trips(
+    position: int, typing: int, data: st.DataObject
+) -> None:
+    to_device = data.draw(st.integers(min_value=0, max_value=position))
+    token = SyncToken(position, typing, to_device)
+    assert str(token) == f"s{position}_{typing}_{to_device}"
+    assert SyncToken.parse(str(token)) == token
+    assert parse_page_token(str(token)) == position
+
+
 @given(position=_positions)
 def test_page_token_round_trips(position: int) -> None:
     assert parse_page_token(page_token(position)) == position
@@ -49,7 +60,9 @@ def test_a_sync_token_is_also_a_pagination_token(position: int, typing: int) -> 
         "S1_0",
         "s1_0 ",
         " s1_0",
-        "s1_0_0",
+        "s1_0_2",
+        "s1_0_",
+        "s1_0_0_0",
         "s1.5_0",
         "s0x1_0",
         "s" + "9" * 19 + "_0",
@@ -65,7 +78,7 @@ def test_malformed_sync_tokens_are_invalid_param(raw: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["", "t", "x1", "t-1", "t1_", "t1 ", "T1", "t" + "1" * 19, "t1\n", "t\u0661", "s1_2_3"]
+    "raw", ["", "t", "x1", "t-1", "t1_", "t1 ", "T1", "t" + "1" * 19, "t1\n", "t\u0661", "s1_2_3_4"]
 )
 def test_malformed_page_tokens_are_invalid_param(raw: str) -> None:
     with pytest.raises(InvalidParam) as info:

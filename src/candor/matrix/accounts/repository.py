@@ -119,6 +119,28 @@ async def delete_devices(
     await conn.execute(devices)
 
 
+async def list_devices(
+    conn: AsyncConnection, user_id: str
+) -> list[tuple[str, str | None, int | None]]:
+    """(device id, display name, last seen ts) of the user's devices."""
+    rows = await conn.execute(
+        select(Device.device_id, Device.display_name, Device.last_seen_ts)
+        .where(Device.user_id == user_id)
+        .order_by(Device.device_id)
+    )
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def set_device_display_name(
+    conn: AsyncConnection, user_id: str, device_id: str, display_name: str
+) -> None:
+    await conn.execute(
+        update(Device)
+        .where(Device.user_id == user_id, Device.device_id == device_id)
+        .values(display_name=display_name)
+    )
+
+
 async def list_device_ids(conn: AsyncConnection, user_id: str) -> list[str]:
     rows = await conn.execute(select(Device.device_id).where(Device.user_id == user_id))
     return [r[0] for r in rows]

@@ -15,6 +15,7 @@ from candor.matrix.accounts.uia import AuthRequired
 from candor.matrix.auth import ACCESS_TOKEN_PREFIX, Requester
 from candor.matrix.constants import LoginType
 from candor.matrix.context import Homeserver
+from candor.matrix.devices.service import DevicesService
 from candor.matrix.errors import (
     Codes,
     Forbidden,
@@ -179,19 +180,41 @@ class AccountsService:
         return Session(user_id, device_id, token)
 
     async def logout(self, requester: Requester) -> None:
-        """Spec: the token is invalidated and its device deleted."""
-        async with self._db.write() as conn:
-            await repo.delete_devices(conn, requester.user_id, [requester.device_id])
-        self._hs.tokens.forget_user(requester.user_id)
+        """Spec: the token is invalidated and its device deleted (with its keys)."""
+        await DevicesService(self._hs).delete(requester.user_id, [requester.device_id])
 
     async def logout_all(self, requester: Requester) -> None:
-        async with self._db.write() as conn:
-            await repo.delete_devices(conn, requester.user_id, None)
-        self._hs.tokens.forget_user(requester.user_id)
+        await DevicesService(self._hs).delete(requester.user_id, None)
+
+    async def delete_devices(
+        self, requester: Requester, device_ids: list[str], auth: AuthDict | None
+    ) -> None:
+        """DELETE /devices/{id} and POST /delete_devices: the password first (UIA)."""
+        await self.check_password_auth(requester, auth)
+        await DevicesService(self._hs).delete(requester.user_id, device_ids)
 
     async def change_password(
         self, requester: Requester, new_password: str, logout_devices: bool, auth: AuthDict | None
     ) -> None:
+        await self.check_password_auth(requester, auth)
+        self._check_password(new_password)
+        new_hash = await hash_password(new_password)
+        async with self._db.write() as conn:
+            await repo.set_password(conn, requester.user_id, new_hash)
+            others = [
+                d
+                for d in await repo.list_device_ids(conn, requester.user_id)
+                if d != requester.device_id
+            ]
+        if logout_devices and others:
+            await DevicesService(self._hs).delete(requester.user_id, others)
+
+    async def check_password_auth(self, requester: Requester, auth: AuthDict | None) -> None:
+        """User-interactive auth with the account password, for sensitive changes.
+
+        Raises AuthRequired (401 with the flows, and the error once an attempt failed)
+        until `auth` carries the requester's own, correct password.
+        """
         if auth is None or auth.type != LoginType.PASSWORD:
             raise AuthRequired([LoginType.PASSWORD], auth.session if auth else None)
         claimed = self._user_from_identifier(auth.identifier, auth.user or requester.user_id)
@@ -199,24 +222,13 @@ class AccountsService:
             raise AuthRequired(
                 [LoginType.PASSWORD], auth.session, failed="Invalid username or password"
             )
+        self._hs.ratelimiter.check(f"login:{requester.user_id}")
         try:
             await self._check_credentials(requester.user_id, auth.password)
         except MatrixError:
             raise AuthRequired(
                 [LoginType.PASSWORD], auth.session, failed="Invalid username or password"
             ) from None
-        self._check_password(new_password)
-        new_hash = await hash_password(new_password)
-        async with self._db.write() as conn:
-            await repo.set_password(conn, requester.user_id, new_hash)
-            if logout_devices:
-                others = [
-                    d
-                    for d in await repo.list_device_ids(conn, requester.user_id)
-                    if d != requester.device_id
-                ]
-                await repo.delete_devices(conn, requester.user_id, others)
-        self._hs.tokens.forget_user(requester.user_id)
 
     # --- profile ---------------------------------------------------------------------
 

@@ -1,5 +1,70 @@
-"""keys endpoints (being written)."""
+"""Key endpoints: /keys/upload, query, claim, changes, device_signing, signatures.
 
-from fastapi import APIRouter
+https://spec.matrix.org/v1.11/client-server-api/#key-management-api
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Query, Response
+
+from candor.core.canonical_json import JsonDict
+from candor.matrix.auth import HomeserverDep, RequesterDep
+from candor.matrix.http import empty_response, json_response
+from candor.matrix.keys.schemas import (
+    DeviceSigningUploadBody,
+    KeysClaimBody,
+    KeysQueryBody,
+    KeysUploadBody,
+)
+from candor.matrix.keys.service import KeysService
 
 router = APIRouter()
+
+
+async def get_keys(hs: HomeserverDep) -> KeysService:
+    return KeysService(hs)
+
+
+KeysDep = Annotated[KeysService, Depends(get_keys)]
+
+
+@router.post("/keys/upload")
+async def upload_keys(body: KeysUploadBody, requester: RequesterDep, keys: KeysDep) -> Response:
+    """POST /keys/upload: device, one-time and fallback keys of the caller's device."""
+    counts = await keys.upload(requester, body)
+    return json_response({"one_time_key_counts": counts})
+
+
+@router.post("/keys/query")
+async def query_keys(body: KeysQueryBody, requester: RequesterDep, keys: KeysDep) -> Response:
+    return json_response(await keys.query(requester, body.device_keys))
+
+
+@router.post("/keys/claim")
+async def claim_keys(body: KeysClaimBody, requester: RequesterDep, keys: KeysDep) -> Response:
+    return json_response(await keys.claim(requester, body.one_time_keys))
+
+
+@router.get("/keys/changes")
+async def key_changes(
+    requester: RequesterDep,
+    keys: KeysDep,
+    from_: Annotated[str, Query(alias="from", max_length=64)],
+    to: Annotated[str, Query(max_length=64)],
+) -> Response:
+    return json_response(await keys.changes(requester, from_, to))
+
+
+@router.post("/keys/device_signing/upload")
+async def upload_cross_signing_keys(
+    body: DeviceSigningUploadBody, requester: RequesterDep, keys: KeysDep
+) -> Response:
+    await keys.upload_cross_signing(requester, body)
+    return empty_response()
+
+
+@router.post("/keys/signatures/upload")
+async def upload_signatures(
+    body: Annotated[JsonDict, Body()], requester: RequesterDep, keys: KeysDep
+) -> Response:
+    return json_response(await keys.upload_signatures(requester, body))

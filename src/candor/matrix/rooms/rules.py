@@ -192,6 +192,33 @@ def check_redact(state: AuthState, sender: str, target_sender: str) -> None:
         raise Forbidden("You do not have permission to redact other users' events")
 
 
+def check_encryption_change(
+    current: JsonDict | None, state_key: str | None, content: JsonDict
+) -> None:
+    """An encrypted room stays encrypted (DESIGN invariant 3).
+
+    `current` is the content of the room's m.room.encryption state, if any. The new event
+    must name an algorithm and, once there is one, keep it; only its rotation parameters
+    may change. A state key other than "" would be a second, ignored setting that could
+    confuse clients, so it is refused too.
+    """
+    if state_key is None:
+        return  # sent as a message it is not state, and changes nothing
+    if state_key != "":
+        raise Forbidden("m.room.encryption takes the empty state key")
+    algorithm = content.get("algorithm")
+    if not isinstance(algorithm, str) or not algorithm:
+        raise Forbidden("m.room.encryption must name an algorithm; encryption cannot be removed")
+    if current is not None and current.get("algorithm") != algorithm:
+        raise Forbidden("The encryption algorithm of a room cannot be changed")
+
+
+def check_redact_target(target_type: str, target_state_key: str | None) -> None:
+    """Redacting m.room.encryption would strip its algorithm: unencrypting by the back door."""
+    if target_type == EventType.ENCRYPTION and target_state_key is not None:
+        raise Forbidden("The encryption of a room cannot be removed")
+
+
 def auth_state_from(
     events: Iterable[tuple[str, str | None, str, JsonDict]],
 ) -> AuthState:

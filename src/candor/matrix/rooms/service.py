@@ -15,6 +15,7 @@ from candor.core.tokens import random_string
 from candor.matrix.accounts import repository as accounts_repo
 from candor.matrix.auth import Requester
 from candor.matrix.constants import (
+    MEGOLM_ALGORITHM,
     ROOM_VERSION,
     SUPPORTED_ROOM_VERSIONS,
     EventType,
@@ -38,8 +39,10 @@ from candor.matrix.events.persister import WriteContext
 from candor.matrix.rooms import repository as repo
 from candor.matrix.rooms.rules import (
     AuthState,
+    check_encryption_change,
     check_membership_change,
     check_redact,
+    check_redact_target,
     check_send,
     prune_content,
 )
@@ -107,6 +110,12 @@ class RoomsService:
             alias = str(RoomAlias.parse(f"#{body.room_alias_name}:{self._hs.server_name}"))
         for ev in body.initial_state:
             _check_size(ev.type, ev.content)
+            if ev.type == EventType.ENCRYPTION:
+                check_encryption_change(None, ev.state_key, ev.content)
+        # Encrypted by default, as people expect of a private conversation.
+        encrypt = self._hs.settings.encryption.by_default and (
+            preset in (Preset.PRIVATE_CHAT, Preset.TRUSTED_PRIVATE_CHAT) or body.is_direct
+        )
         sender = requester.user_id
         room_id = f"!{random_string(18)}:{self._hs.server_name}"
         profile = await self._member_profile(sender)
@@ -134,6 +143,8 @@ class RoomsService:
             for ev_type, content in self._preset_state(preset):
                 if (ev_type, "") not in given:
                     await put(ev_type, content)
+            if encrypt and (EventType.ENCRYPTION, "") not in given:
+                await put(EventType.ENCRYPTION, {"algorithm": MEGOLM_ALGORITHM})
             for ev in body.initial_state:
                 if ev.type in (EventType.CREATE, EventType.MEMBER, EventType.POWER_LEVELS):
                     raise BadJson(f"{ev.type} cannot be given in initial_state")
@@ -345,6 +356,12 @@ class RoomsService:
                     return existing
             state = await _auth_state(ctx, room_id)
             check_send(state, sender, event_type, state_key, content)
+            if event_type == EventType.ENCRYPTION:
+                room = await ctx.room_state(room_id)
+                current = room.state.get((EventType.ENCRYPTION, ""))
+                check_encryption_change(
+                    current.content if current is not None else None, state_key, content
+                )
             ev = await ctx.append(
                 NewEvent(room_id, event_type, sender, content, state_key, txn=txn)
             )
@@ -374,6 +391,7 @@ class RoomsService:
                 raise NotFound("Event not found")
             state = await _auth_state(ctx, room_id)
             check_redact(state, sender, target.sender)
+            check_redact_target(target.type, target.state_key)
             ev = await ctx.append(
                 NewEvent(room_id, EventType.REDACTION, sender, content, None, event_id, txn)
             )

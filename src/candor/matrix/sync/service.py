@@ -26,6 +26,7 @@ from candor.matrix.events.model import StoredEvent, serialize_event
 from candor.matrix.rooms import repository as rooms_repo
 from candor.matrix.rooms.service import load_visibility
 from candor.matrix.rooms.visibility import VisibilityContext
+from candor.matrix.sync.e2ee import acknowledge_to_device, build_e2ee
 from candor.matrix.sync.tokens import SyncToken, page_token, parse_page_token
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class SyncService:
         full_state: bool,
     ) -> JsonDict:
         timeout_ms = min(max(timeout_ms, 0), self._hs.settings.sync.max_timeout_ms)
+        if since is not None:
+            await acknowledge_to_device(self._db, requester, since)
         if since is None or full_state or timeout_ms == 0:
             return await self._build(requester, since, sync_filter, full_state)
         loop = asyncio.get_running_loop()
@@ -160,15 +163,15 @@ class SyncService:
                         since is None and not flt.include_leave
                     ):
                         leave[m.room_id] = await self._left(conn, requester, m, after, flt)
-        return {
-            "next_batch": str(SyncToken(upto, typing_serial)),
+            e2ee = await build_e2ee(conn, requester, since, upto)
+        response: JsonDict = {
+            "next_batch": str(SyncToken(upto, typing_serial, e2ee.to_device_upto)),
             "rooms": {"join": join, "invite": invite, "leave": leave, "knock": {}},
             "account_data": {"events": global_data},
             "presence": {"events": []},
-            "to_device": {"events": []},
-            "device_lists": {"changed": [], "left": []},
-            "device_one_time_keys_count": {},
         }
+        e2ee.apply(response)
+        return response
 
     def _serialize(self, requester: Requester, events: list[StoredEvent]) -> list[JsonDict]:
         now = self._clock.now_ms()
@@ -457,4 +460,16 @@ def _is_empty(result: JsonDict) -> bool:
     assert isinstance(rooms, dict)  # noqa: S101 - built by _build
     account_data = result["account_data"]
     assert isinstance(account_data, dict)  # noqa: S101
-    return not (rooms["join"] or rooms["invite"] or rooms["leave"] or account_data["events"])
+    to_device = result["to_device"]
+    assert isinstance(to_device, dict)  # noqa: S101
+    device_lists = result["device_lists"]
+    assert isinstance(device_lists, dict)  # noqa: S101
+    return not (
+        rooms["join"]
+        or rooms["invite"]
+        or rooms["leave"]
+        or account_data["events"]
+        or to_device["events"]
+        or device_lists["changed"]
+        or device_lists["left"]
+    )

@@ -37,7 +37,11 @@ class RoomMembership(Base):
     """The current membership of each user in each room, kept with current_state."""
 
     __tablename__ = "room_memberships"
-    __table_args__ = (Index("ix_room_memberships_user", "user_id", "membership"),)
+    __table_args__ = (
+        Index("ix_room_memberships_user", "user_id", "membership"),
+        # /sync reads the memberships that changed in a room since a position.
+        Index("ix_room_memberships_room_pos", "room_id", "stream_pos"),
+    )
 
     room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(255), primary_key=True)

@@ -1,0 +1,86 @@
+"""Devices: list, rename and delete a user's devices (each login is one device).
+
+Deleting a device is more than a logout: its keys, one-time and fallback keys, the
+signatures on it and its undelivered to-device messages go too, and everyone who shares
+a room with the user learns of it (`device_lists.changed`), so their clients stop
+encrypting to a device that no longer exists. It runs in the event persister because
+that change needs a stream position.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from candor.core.canonical_json import JsonDict
+from candor.matrix.accounts import repository as accounts_repo
+from candor.matrix.auth import Requester
+from candor.matrix.context import Homeserver
+from candor.matrix.errors import NotFound
+from candor.matrix.events.persister import WriteContext
+from candor.matrix.keys import repository as keys_repo
+from candor.matrix.keys.device_lists import announce_key_change
+from candor.matrix.to_device import repository as to_device_repo
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    device_id: str
+    display_name: str | None
+    last_seen_ts: int | None
+
+    def to_json(self) -> JsonDict:
+        out: JsonDict = {"device_id": self.device_id, "display_name": self.display_name}
+        if self.last_seen_ts is not None:
+            out["last_seen_ts"] = self.last_seen_ts
+        return out
+
+
+class DevicesService:
+    def __init__(self, hs: Homeserver) -> None:
+        self._hs = hs
+        self._db = hs.db
+
+    async def list_devices(self, requester: Requester) -> list[DeviceInfo]:
+        async with self._db.read() as conn:
+            rows = await accounts_repo.list_devices(conn, requester.user_id)
+        return [DeviceInfo(*r) for r in rows]
+
+    async def get_device(self, requester: Requester, device_id: str) -> DeviceInfo:
+        for device in await self.list_devices(requester):
+            if device.device_id == device_id:
+                return device
+        raise NotFound("Unknown device")
+
+    async def rename(self, requester: Requester, device_id: str, display_name: str | None) -> None:
+        """The name is served to others in /keys/query, so a rename is a device-list change."""
+        user_id = requester.user_id
+
+        async def work(ctx: WriteContext) -> None:
+            if device_id not in await accounts_repo.list_device_ids(ctx.conn, user_id):
+                raise NotFound("Unknown device")
+            if display_name is None:
+                return
+            await accounts_repo.set_device_display_name(ctx.conn, user_id, device_id, display_name)
+            await announce_key_change(ctx, user_id)
+
+        await self._hs.persister.run(work)
+
+    async def delete(self, user_id: str, device_ids: Sequence[str] | None) -> None:
+        """Delete devices (None: all of them) with their tokens, keys and pending messages.
+
+        The caller has authorised this (logout is its own authority; deleting another
+        device took user-interactive auth). Unknown device ids are ignored.
+        """
+
+        async def work(ctx: WriteContext) -> None:
+            existing = await accounts_repo.list_device_ids(ctx.conn, user_id)
+            doomed = existing if device_ids is None else [d for d in existing if d in device_ids]
+            # Tokens are deleted even without a device row: a token outlives nothing.
+            await accounts_repo.delete_devices(ctx.conn, user_id, device_ids)
+            if not doomed:
+                return
+            await keys_repo.delete_device_keys(ctx.conn, user_id, doomed)
+            await to_device_repo.delete_for_devices(ctx.conn, user_id, doomed)
+            await announce_key_change(ctx, user_id)
+
+        await self._hs.persister.run(work)
+        self._hs.tokens.forget_user(user_id)

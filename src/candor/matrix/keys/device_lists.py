@@ -1,0 +1,55 @@
+"""Device-list tracking: who must re-fetch whose keys (`device_lists` in /sync, /keys/changes).
+
+A change of a user's devices or keys is a row at a stream position; a user learns of it
+while they share a room with the changed user. Starting to share a room counts as a
+change (the newcomer's keys are news), and a user who no longer shares any room is
+`left`, so clients stop tracking them and stop encrypting to their devices.
+https://spec.matrix.org/v1.11/client-server-api/#tracking-the-device-list-for-a-user
+"""
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from candor.matrix.constants import Membership
+from candor.matrix.events.persister import WriteContext
+from candor.matrix.keys import repository as repo
+from candor.matrix.rooms import repository as rooms_repo
+
+
+async def announce_key_change(ctx: WriteContext, user_id: str) -> None:
+    """Record a change of `user_id`'s devices or keys and wake everyone who shares a room."""
+    await repo.add_device_list_change(ctx.conn, user_id, ctx.next_position())
+    ctx.rooms.update(await rooms_repo.list_joined_rooms(ctx.conn, user_id))
+    ctx.users.add(user_id)
+
+
+async def device_list_delta(
+    conn: AsyncConnection, user_id: str, after: int, upto: int
+) -> tuple[list[str], list[str]]:
+    """(changed, left) for `user_id` between two stream positions."""
+    window = await repo.list_window_changes(conn, user_id, after, upto)
+    if not window.key_changes and not window.memberships:
+        return [], []  # the common case: one query, nothing to do
+    shared = await repo.list_users_sharing_rooms(conn, user_id)
+    changed = {u for u in window.key_changes if u in shared}
+    if user_id in window.key_changes:
+        changed.add(user_id)
+    left_candidates: set[str] = set()
+    rooms_joined: list[str] = []
+    rooms_left: list[str] = []
+    for room_id, member, membership in window.memberships:
+        if member == user_id:
+            if membership == Membership.JOIN:
+                rooms_joined.append(room_id)
+            elif membership in (Membership.LEAVE, Membership.BAN):
+                rooms_left.append(room_id)
+        elif membership == Membership.JOIN:
+            changed.add(member)
+        elif membership in (Membership.LEAVE, Membership.BAN):
+            left_candidates.add(member)
+    if rooms_joined:
+        changed |= await repo.list_joined_members(conn, rooms_joined) - {user_id}
+    if rooms_left:
+        left_candidates |= await repo.list_joined_members(conn, rooms_left)
+    changed = {u for u in changed if u in shared or u == user_id}
+    left = left_candidates - shared - {user_id}
+    return sorted(changed), sorted(left)

@@ -1,0 +1,83 @@
+"""The end-to-end encryption parts of a /sync response.
+
+`to_device.events` holds the device's pending to-device messages (at most
+`TO_DEVICE_LIMIT`); they stay on the server until a later request acknowledges them by
+sending the token of the response that delivered them (its to-device part), and are
+then deleted. `device_lists` says whose keys to re-fetch, and the key counts tell the
+client when to upload more one-time keys or a new fallback key.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from candor.core.canonical_json import JsonDict
+from candor.matrix.auth import Requester
+from candor.matrix.keys import repository as keys_repo
+from candor.matrix.keys.device_lists import device_list_delta
+from candor.matrix.sync.tokens import SyncToken
+from candor.matrix.to_device import repository as to_device_repo
+from candor.store.db import Database
+
+TO_DEVICE_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class E2eeSections:
+    to_device: list[JsonDict]
+    # The position up to which this response delivered to-device messages, if any.
+    to_device_upto: int | None
+    changed: list[str]
+    left: list[str]
+    one_time_key_counts: dict[str, int]
+    unused_fallback_key_types: list[str]
+
+    def is_empty(self) -> bool:
+        """Whether a long-poll has anything to return (key counts alone are not news)."""
+        return not (self.to_device or self.changed or self.left)
+
+    def apply(self, response: JsonDict) -> None:
+        response["to_device"] = {"events": self.to_device}
+        response["device_lists"] = {"changed": self.changed, "left": self.left}
+        response["device_one_time_keys_count"] = self.one_time_key_counts
+        response["device_unused_fallback_key_types"] = self.unused_fallback_key_types
+
+
+async def acknowledge_to_device(db: Database, requester: Requester, since: SyncToken) -> None:
+    """Delete what the response that produced `since` delivered: the client has it now."""
+    if since.to_device is not None:
+        async with db.write() as conn:
+            await to_device_repo.delete_delivered(
+                conn, requester.user_id, requester.device_id, since.to_device
+            )
+
+
+async def build_e2ee(
+    conn: AsyncConnection, requester: Requester, since: SyncToken | None, upto: int
+) -> E2eeSections:
+    user_id, device_id = requester.user_id, requester.device_id
+    if since is None:
+        delivered_upto = 0
+    elif since.to_device is not None:
+        delivered_upto = since.to_device
+    else:
+        # A token without a to-device part came from a response that delivered nothing,
+        # so every message up to its position was delivered and acknowledged before.
+        delivered_upto = min(since.position, upto)
+    pending = await to_device_repo.list_pending(
+        conn, user_id, device_id, after=delivered_upto, upto=upto, limit=TO_DEVICE_LIMIT
+    )
+    changed: list[str] = []
+    left: list[str] = []
+    if since is not None:
+        changed, left = await device_list_delta(conn, user_id, min(since.position, upto), upto)
+    counts, unused = await keys_repo.count_keys(conn, user_id, device_id)
+    counts.setdefault("signed_curve25519", 0)
+    return E2eeSections(
+        to_device=[{"sender": m.sender, "type": m.type, "content": m.content} for m in pending],
+        to_device_upto=pending[-1].stream_pos if pending else None,
+        changed=changed,
+        left=left,
+        one_time_key_counts=counts,
+        unused_fallback_key_types=unused,
+    )
