@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from candor.config import Settings
+from candor.core.canonical_json import encode as json_dumps
 from candor.core.clock import Clock, SystemClock
 from candor.core.errors import CandorError
 from candor.matrix.accounts.endpoints import router as accounts_router
@@ -137,6 +138,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc.__cause__, CandorError):
+            # FastAPI wraps errors raised while it reads the body (the body middleware's
+            # size and NUL checks) in a generic 400; answer with the real error.
+            return await on_candor_error(request, exc.__cause__)
         if exc.status_code in (404, 405):
             return json_response(
                 {"errcode": Codes.UNRECOGNIZED, "error": "Unrecognized request"}, exc.status_code
@@ -169,30 +174,47 @@ class BodyLimitMiddleware:
                 if too_big:
                     await _too_large(send)
                     return
+        if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
+            await _send_error(send, 400, Codes.INVALID_PARAM, "NUL characters are not allowed")
+            return
         if scope["path"].startswith("/_matrix/"):
             # Matrix bodies are JSON whatever Content-Type a client sends (or omits).
             headers = [(k, v) for k, v in scope.get("headers", ()) if k != b"content-type"]
             scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
         seen = 0
+        tail = b""
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, tail
             message = await receive()
             if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                seen += len(chunk)
                 if seen > self.max_bytes:
                     raise CandorError("Request body too large", status=413, errcode=Codes.TOO_LARGE)
+                # PostgreSQL text cannot hold NUL, and no Matrix string needs one: refuse
+                # the escaped form anywhere in the body (it may straddle two chunks).
+                window = (tail + chunk).lower()
+                if b"\\u0000" in window:
+                    raise CandorError(
+                        "NUL characters are not allowed", status=400, errcode=Codes.BAD_JSON
+                    )
+                tail = window[-5:]
             return message
 
         await self.app(scope, limited_receive, send)
 
 
 async def _too_large(send: Send) -> None:
-    body = b'{"errcode":"M_TOO_LARGE","error":"Request body too large"}'
+    await _send_error(send, 413, Codes.TOO_LARGE, "Request body too large")
+
+
+async def _send_error(send: Send, status: int, errcode: Codes, message: str) -> None:
+    body = json_dumps({"errcode": errcode.value, "error": message})
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
