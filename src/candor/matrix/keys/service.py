@@ -138,7 +138,8 @@ class KeysService:
             # Someone else's signature on a master key is the signer's business only.
             if sig.signer_user_id in (sig.target_user_id, requester.user_id):
                 extra.setdefault((sig.target_user_id, sig.target_key_id), []).append(sig)
-        device_keys: dict[str, JsonDict] = {u: {} for u in users}
+        # Users without devices with keys (or unknown users) are absent, not empty.
+        device_keys: dict[str, JsonDict] = {}
         for d in devices:
             keys = _with_signatures(d.keys, extra.get((d.user_id, d.device_id), []))
             if d.display_name is not None:
@@ -146,7 +147,7 @@ class KeysService:
                 unsigned = dict(unsigned) if isinstance(unsigned, dict) else {}
                 unsigned["device_display_name"] = d.display_name
                 keys["unsigned"] = unsigned
-            device_keys[d.user_id][d.device_id] = keys
+            device_keys.setdefault(d.user_id, {})[d.device_id] = keys
         out: JsonDict = {"device_keys": device_keys, "failures": {}}
         sections = {
             CrossSigningKeyType.MASTER: "master_keys",
