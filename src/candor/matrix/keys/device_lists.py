@@ -27,8 +27,15 @@ async def device_list_delta(
 ) -> tuple[list[str], list[str]]:
     """(changed, left) for `user_id` between two stream positions."""
     window = await repo.list_window_changes(conn, user_id, after, upto)
+    return await resolve_device_lists(conn, user_id, window)
+
+
+async def resolve_device_lists(
+    conn: AsyncConnection, user_id: str, window: repo.WindowChanges
+) -> tuple[list[str], list[str]]:
+    """(changed, left) from the changes read for a window (see `list_window_changes`)."""
     if not window.key_changes and not window.memberships:
-        return [], []  # the common case: one query, nothing to do
+        return [], []  # the common case: nothing more to read
     shared = await repo.list_users_sharing_rooms(conn, user_id)
     changed = {u for u in window.key_changes if u in shared}
     if user_id in window.key_changes:

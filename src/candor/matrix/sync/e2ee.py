@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from candor.core.canonical_json import JsonDict
+from candor.core.canonical_json import JsonDict, decode_dict
 from candor.matrix.auth import Requester
+from candor.matrix.constants import KeyAlgorithm
 from candor.matrix.keys import repository as keys_repo
-from candor.matrix.keys.device_lists import device_list_delta
+from candor.matrix.keys.device_lists import resolve_device_lists
 from candor.matrix.sync.tokens import SyncToken
 from candor.matrix.to_device import repository as to_device_repo
 from candor.store.db import Database
@@ -64,20 +65,27 @@ async def build_e2ee(
         # A token without a to-device part came from a response that delivered nothing,
         # so every message up to its position was delivered and acknowledged before.
         delivered_upto = min(since.position, upto)
-    pending = await to_device_repo.list_pending(
-        conn, user_id, device_id, after=delivered_upto, upto=upto, limit=TO_DEVICE_LIMIT
+    rows = await keys_repo.list_sync_rows(
+        conn,
+        user_id,
+        device_id,
+        # An initial sync reports no device-list changes: an empty window.
+        after=upto if since is None else min(since.position, upto),
+        delivered=delivered_upto,
+        upto=upto,
+        limit=TO_DEVICE_LIMIT,
     )
-    changed: list[str] = []
-    left: list[str] = []
-    if since is not None:
-        changed, left = await device_list_delta(conn, user_id, min(since.position, upto), upto)
-    counts, unused = await keys_repo.count_keys(conn, user_id, device_id)
-    counts.setdefault("signed_curve25519", 0)
+    changed, left = await resolve_device_lists(conn, user_id, rows.window)
+    counts = dict(rows.one_time_key_counts)
+    counts.setdefault(KeyAlgorithm.SIGNED_CURVE25519, 0)
     return E2eeSections(
-        to_device=[{"sender": m.sender, "type": m.type, "content": m.content} for m in pending],
-        to_device_upto=pending[-1].stream_pos if pending else None,
+        to_device=[
+            {"sender": sender, "type": ev_type, "content": decode_dict(content)}
+            for _, sender, ev_type, content in rows.to_device
+        ],
+        to_device_upto=rows.to_device[-1][0] if rows.to_device else None,
         changed=changed,
         left=left,
         one_time_key_counts=counts,
-        unused_fallback_key_types=unused,
+        unused_fallback_key_types=rows.unused_fallback_key_types,
     )

@@ -1,21 +1,11 @@
 """SQL for to-device messages and their transaction ids."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from candor.core.canonical_json import JsonDict, decode_dict
 from candor.store.models.keys import ToDeviceMessage, ToDeviceTxn
-
-
-@dataclass(frozen=True, slots=True)
-class PendingMessage:
-    stream_pos: int
-    sender: str
-    type: str
-    content: JsonDict
 
 
 async def has_txn(conn: AsyncConnection, user_id: str, device_id: str, txn_id: str) -> bool:
@@ -62,28 +52,6 @@ async def add_messages(
                 for user_id, device_id, raw in rows
             ],
         )
-
-
-async def list_pending(
-    conn: AsyncConnection, user_id: str, device_id: str, *, after: int, upto: int, limit: int
-) -> list[PendingMessage]:
-    rows = await conn.execute(
-        select(
-            ToDeviceMessage.stream_pos,
-            ToDeviceMessage.sender,
-            ToDeviceMessage.type,
-            ToDeviceMessage.content,
-        )
-        .where(
-            ToDeviceMessage.user_id == user_id,
-            ToDeviceMessage.device_id == device_id,
-            ToDeviceMessage.stream_pos > after,
-            ToDeviceMessage.stream_pos <= upto,
-        )
-        .order_by(ToDeviceMessage.stream_pos)
-        .limit(limit)
-    )
-    return [PendingMessage(r[0], r[1], r[2], decode_dict(r[3])) for r in rows]
 
 
 async def delete_delivered(conn: AsyncConnection, user_id: str, device_id: str, upto: int) -> None:
