@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -219,15 +219,16 @@ async def get_account_data(
     return None if raw is None else decode_dict(raw)
 
 
+_ACCOUNT_DATA = select(AccountData.room_id, AccountData.type, AccountData.content).where(
+    AccountData.user_id == bindparam("user_id"),
+    AccountData.stream_pos > bindparam("after"),
+    AccountData.stream_pos <= bindparam("upto"),
+)
+
+
 async def list_account_data(
     conn: AsyncConnection, user_id: str, *, after: int, upto: int
 ) -> list[tuple[str, str, JsonDict]]:
     """(room_id, type, content) changed in (after, upto]; room_id '' is global."""
-    rows = await conn.execute(
-        select(AccountData.room_id, AccountData.type, AccountData.content).where(
-            AccountData.user_id == user_id,
-            AccountData.stream_pos > after,
-            AccountData.stream_pos <= upto,
-        )
-    )
+    rows = await conn.execute(_ACCOUNT_DATA, {"user_id": user_id, "after": after, "upto": upto})
     return [(r[0], r[1], decode_dict(r[2])) for r in rows]

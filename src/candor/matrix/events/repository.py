@@ -6,7 +6,7 @@ Functions take the connection of the caller's transaction; none of them commits.
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import String, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import decode_dict, encode_canonical
@@ -174,6 +174,18 @@ async def list_room_events(
     return [_to_event(r) for r in rows]
 
 
+_EVENTS_IN_ROOMS = (
+    select(*_EVENT_COLUMNS)
+    .where(
+        Event.room_id.in_(bindparam("room_ids", expanding=True)),
+        Event.stream_pos > bindparam("after"),
+        Event.stream_pos <= bindparam("upto"),
+    )
+    .order_by(Event.stream_pos.asc())
+    .limit(bindparam("limit"))
+)
+
+
 async def list_events_in_rooms(
     conn: AsyncConnection, room_ids: Sequence[str], *, after: int, upto: int, limit: int
 ) -> list[StoredEvent]:
@@ -181,10 +193,8 @@ async def list_events_in_rooms(
     if not room_ids:
         return []
     rows = await conn.execute(
-        select(*_EVENT_COLUMNS)
-        .where(Event.room_id.in_(room_ids), Event.stream_pos > after, Event.stream_pos <= upto)
-        .order_by(Event.stream_pos.asc())
-        .limit(limit)
+        _EVENTS_IN_ROOMS,
+        {"room_ids": list(room_ids), "after": after, "upto": upto, "limit": limit},
     )
     return [_to_event(r) for r in rows]
 
@@ -306,11 +316,13 @@ async def get_txn_event(
     )
 
 
-async def count_unread(conn: AsyncConnection, room_id: str, user_id: str) -> int:
-    """Messages (plain or encrypted) from others after the user's latest read receipt.
+# Counting stops here: the cost of a /sync must not grow with a room's unread history.
+MAX_UNREAD_COUNT = 1000
 
-    One statement: the receipt's position is a scalar subquery (0 when there is none).
-    """
+
+def _build_count_unread() -> Any:  # Any: a SQLAlchemy Select
+    room_id = bindparam("room_id", type_=String)
+    user_id = bindparam("user_id", type_=String)
     read_pos = (
         select(Event.stream_pos)
         .join(Receipt, Receipt.event_id == Event.event_id)
@@ -323,14 +335,29 @@ async def count_unread(conn: AsyncConnection, room_id: str, user_id: str) -> int
         .limit(1)
         .scalar_subquery()
     )
-    count = await conn.scalar(
-        select(func.count())
-        .select_from(Event)
+    unread = (
+        select(Event.stream_pos)
         .where(
             Event.room_id == room_id,
             Event.stream_pos > func.coalesce(read_pos, 0),
             Event.sender != user_id,
             Event.type.in_((EventType.MESSAGE, EventType.ENCRYPTED)),
         )
+        .limit(MAX_UNREAD_COUNT)
+        .subquery()
     )
+    return select(func.count()).select_from(unread)
+
+
+_COUNT_UNREAD = _build_count_unread()
+
+
+async def count_unread(conn: AsyncConnection, room_id: str, user_id: str) -> int:
+    """Messages (plain or encrypted) from others after the user's latest read receipt.
+
+    One prebuilt statement (it runs for every room in every /sync that has news): the
+    receipt's position is a scalar subquery (0 when there is none), and the count stops at
+    MAX_UNREAD_COUNT, which clients show as "999+" anyway.
+    """
+    count = await conn.scalar(_COUNT_UNREAD, {"room_id": room_id, "user_id": user_id})
     return int(count or 0)

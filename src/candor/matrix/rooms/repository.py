@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -37,15 +37,16 @@ async def get_membership(
     return None if row is None else MembershipRecord(row[0], row[1], int(row[2]), bool(row[3]))
 
 
+_USER_MEMBERSHIPS = select(
+    RoomMembership.room_id,
+    RoomMembership.membership,
+    RoomMembership.stream_pos,
+    RoomMembership.forgotten,
+).where(RoomMembership.user_id == bindparam("user_id"))
+
+
 async def list_user_memberships(conn: AsyncConnection, user_id: str) -> list[MembershipRecord]:
-    rows = await conn.execute(
-        select(
-            RoomMembership.room_id,
-            RoomMembership.membership,
-            RoomMembership.stream_pos,
-            RoomMembership.forgotten,
-        ).where(RoomMembership.user_id == user_id)
-    )
+    rows = await conn.execute(_USER_MEMBERSHIPS, {"user_id": user_id})
     return [MembershipRecord(r[0], r[1], int(r[2]), bool(r[3])) for r in rows]
 
 
@@ -142,22 +143,25 @@ async def set_receipt(
     )
 
 
+_RECEIPTS = select(
+    Receipt.room_id,
+    Receipt.event_id,
+    Receipt.receipt_type,
+    Receipt.user_id,
+    Receipt.thread_id,
+    Receipt.ts,
+).where(
+    Receipt.room_id.in_(bindparam("room_ids", expanding=True)),
+    Receipt.stream_pos > bindparam("after"),
+    Receipt.stream_pos <= bindparam("upto"),
+)
+
+
 async def list_receipts(
     conn: AsyncConnection, room_ids: Sequence[str], *, after: int, upto: int
 ) -> list[tuple[str, str, str, str, str, int]]:
     """(room_id, event_id, receipt_type, user_id, thread_id, ts) changed in (after, upto]."""
     if not room_ids:
         return []
-    rows = await conn.execute(
-        select(
-            Receipt.room_id,
-            Receipt.event_id,
-            Receipt.receipt_type,
-            Receipt.user_id,
-            Receipt.thread_id,
-            Receipt.ts,
-        ).where(
-            Receipt.room_id.in_(room_ids), Receipt.stream_pos > after, Receipt.stream_pos <= upto
-        )
-    )
+    rows = await conn.execute(_RECEIPTS, {"room_ids": list(room_ids), "after": after, "upto": upto})
     return [(r[0], r[1], r[2], r[3], r[4], int(r[5])) for r in rows]
