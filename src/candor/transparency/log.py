@@ -1,0 +1,165 @@
+"""The append-only log: one sequencer batches appends; proofs are read from tiles.
+
+Appends queue here and run in batches, one database transaction per batch, so many
+concurrent appends cost one commit (and one fsync) while each caller learns its entry's
+index only once that commit is durable. Under several workers on PostgreSQL an advisory
+transaction lock lets one batch run at a time, and each batch starts from the committed
+size, so indices never collide or skip. An append touches the rightmost tile of each
+level (O(log n) rows); a proof plans the complete subtrees it needs (`merkle.py`), reads
+the few tiles that hold them in one query and never rebuilds the tree.
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from candor.store.db import Database
+from candor.transparency import repository as repo
+from candor.transparency.merkle import (
+    Composite,
+    ProofError,
+    consistency_plan,
+    fold,
+    inclusion_plan,
+    leaf_hash,
+    nodes_of,
+    root_plan,
+)
+from candor.transparency.tiles import (
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    TileID,
+    append_leaves,
+    node_from_tiles,
+    tiles_needed,
+)
+
+logger = logging.getLogger(__name__)
+
+_ADVISORY_KEY = 0x544C4F47  # "TLOG"
+MAX_BATCH_LEAVES = 4096
+
+
+@dataclass
+class _Item:
+    leaves: list[bytes]
+    future: "asyncio.Future[int]"
+
+
+class TransparencyLog:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="tlog-sequencer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def append(self, leaf: bytes) -> int:
+        """Append one entry; returns its index once the append is durable."""
+        return await self.append_many([leaf])
+
+    async def append_many(self, leaves: Sequence[bytes]) -> int:
+        """Append entries in order; returns the first one's index once durable."""
+        if not leaves:
+            raise ValueError("nothing to append")
+        if self._task is None:
+            raise RuntimeError("transparency log not started")
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Item(list(leaves), future))
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            items = [await self._queue.get()]
+            count = len(items[0].leaves)
+            while not self._queue.empty() and count < MAX_BATCH_LEAVES:
+                item = self._queue.get_nowait()
+                items.append(item)
+                count += len(item.leaves)
+            try:
+                firsts = await self._append_batch(items)
+            except asyncio.CancelledError:
+                for item in items:
+                    if not item.future.done():
+                        item.future.cancel()
+                raise
+            except Exception as exc:
+                logger.exception("transparency log batch of %d entries failed", count)
+                for item in items:
+                    if not item.future.done():
+                        item.future.set_exception(exc)
+                continue
+            self.batches += 1
+            for item, first in zip(items, firsts, strict=True):
+                if not item.future.done():
+                    item.future.set_result(first)
+
+    async def _append_batch(self, items: list[_Item]) -> list[int]:
+        leaves = [leaf for item in items for leaf in item.leaves]
+        hashes = [leaf_hash(leaf) for leaf in leaves]
+        async with self._db.write() as conn:
+            await self._db.advisory_xact_lock(conn, _ADVISORY_KEY)
+            size = await repo.get_size(conn)
+            rightmost = await repo.get_tiles(conn, _rightmost_tiles(size))
+            tiles = append_leaves(size, {t.level: b for t, b in rightmost.items()}, hashes)
+            await repo.set_tiles(conn, tiles)
+            await repo.add_entries(conn, size, list(zip(leaves, hashes, strict=True)))
+            await repo.set_size(conn, size + len(leaves))
+        firsts: list[int] = []
+        for item in items:
+            firsts.append(size)
+            size += len(item.leaves)
+        return firsts
+
+    # --- reading ---------------------------------------------------------------------
+
+    async def size(self) -> int:
+        async with self._db.read() as conn:
+            return await repo.get_size(conn)
+
+    async def root(self, size: int) -> bytes:
+        return (await self._resolve(size, [root_plan(size)]))[0]
+
+    async def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        return await self._resolve(size, inclusion_plan(index, size))
+
+    async def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
+        return await self._resolve(new_size, consistency_plan(old_size, new_size))
+
+    async def index_of(self, leaf_hash_value: bytes) -> int | None:
+        async with self._db.read() as conn:
+            return await repo.get_index_of(conn, leaf_hash_value)
+
+    async def _resolve(self, size: int, plans: list[Composite]) -> list[bytes]:
+        nodes = nodes_of(plans)
+        async with self._db.read() as conn:
+            committed = await repo.get_size(conn)
+            if size > committed:
+                raise ProofError(f"the log has {committed} entries, not {size}")
+            tiles = await repo.get_tiles(conn, tiles_needed(nodes))
+        hashes = {node: node_from_tiles(node, tiles) for node in nodes}
+        return [fold([hashes[n] for n in plan]) for plan in plans]
+
+
+def _rightmost_tiles(size: int) -> list[TileID]:
+    """The partial tile of each level that an append continues (none for a full level)."""
+    out = []
+    level = 0
+    count = size
+    while count > 0:
+        if count % TILE_WIDTH:
+            out.append(TileID(level, count // TILE_WIDTH))
+        count >>= TILE_HEIGHT
+        level += 1
+    return out
