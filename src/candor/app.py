@@ -36,6 +36,10 @@ from candor.matrix.sync.notifier import Notifier
 from candor.matrix.sync.typing import TypingTracker
 from candor.matrix.to_device.endpoints import router as to_device_router
 from candor.store.db import Database
+from candor.transparency.endpoints import router as transparency_router
+from candor.transparency.keys import load_or_create_signer
+from candor.transparency.log import TransparencyLog
+from candor.transparency.service import TileService, TransparencyService
 
 logger = logging.getLogger(__name__)
 
@@ -64,15 +68,27 @@ def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserv
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     hs = build_homeserver(settings, clock)
+    tlog = TransparencyLog(hs.db)
+    transparency = TransparencyService(
+        hs.db,
+        tlog,
+        load_or_create_signer(settings.data_dir, settings.transparency_origin()),
+        hs.clock,
+        settings.transparency.checkpoint_interval_ms,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await hs.persister.start()
+        await tlog.start()
+        await transparency.start()
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
+            await transparency.stop()
+            await tlog.stop()
             await hs.persister.stop()
             await hs.db.dispose()
 
@@ -85,6 +101,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.homeserver = hs
+    app.state.transparency = transparency
+    app.state.tlog = tlog
+    app.state.tiles = TileService(hs.db, tlog)
     app.state.ready = False
     # Routes are matched in order: the hot paths (send, sync) come first.
     app.include_router(rooms_router, prefix=CLIENT_PREFIX)
@@ -96,6 +115,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(room_keys_router, prefix=CLIENT_PREFIX)
     app.include_router(client_router, prefix=CLIENT_PREFIX)
     app.include_router(versions_router)
+    app.include_router(transparency_router)
 
     @app.get("/health")
     async def health(request: Request) -> Response:
@@ -134,7 +154,7 @@ def _install_error_handlers(app: FastAPI) -> None:
                 Codes.INVALID_PARAM,
                 f"Invalid parameter {where}: {first.get('msg', '')}",
             )
-        return json_response({"errcode": code, "error": message[:500]}, 400)
+        return json_response({"errcode": _errcode(request, code), "error": message[:500]}, 400)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -144,7 +164,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             return await on_candor_error(request, exc.__cause__)
         if exc.status_code in (404, 405):
             return json_response(
-                {"errcode": Codes.UNRECOGNIZED, "error": "Unrecognized request"}, exc.status_code
+                {
+                    "errcode": _errcode(request, Codes.UNRECOGNIZED),
+                    "error": "Unrecognized request",
+                },
+                exc.status_code,
             )
         return json_response({"errcode": Codes.UNKNOWN, "error": str(exc.detail)}, exc.status_code)
 
@@ -152,6 +176,13 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         logger.error("unhandled error on %s %s", request.method, request.url.path)
         return json_response({"errcode": Codes.UNKNOWN, "error": "Internal server error"}, 500)
+
+
+def _errcode(request: Request, code: Codes) -> str:
+    """Candor's own APIs use the same error shape with `CANDOR_…` codes."""
+    if request.url.path.startswith("/_candor/"):
+        return "CANDOR_" + code.value.removeprefix("M_")
+    return code.value
 
 
 class BodyLimitMiddleware:

@@ -64,6 +64,19 @@ class EncryptionSettings(BaseModel):
     )
 
 
+class TransparencySettings(BaseModel):
+    origin: str | None = Field(
+        None,
+        description=(
+            "The log's origin line (and signing key name); default: SERVER_NAME/candor-log. "
+            "Changing it starts a different log as far as witnesses are concerned."
+        ),
+    )
+    checkpoint_interval_ms: int = Field(
+        1000, ge=10, description="How often a new signed checkpoint is made while the log grows."
+    )
+
+
 class Settings(BaseSettings):
     """All of Candor's configuration; see docs/configuration.md."""
 
@@ -105,6 +118,9 @@ class Settings(BaseSettings):
     encryption: EncryptionSettings = Field(
         default_factory=EncryptionSettings, description="End-to-end encryption defaults."
     )
+    transparency: TransparencySettings = Field(
+        default_factory=TransparencySettings, description="The access transparency log."
+    )
 
     @field_validator("server_name")
     @classmethod
@@ -137,6 +153,9 @@ class Settings(BaseSettings):
         if url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             return url
         raise ValueError(f"unsupported database URL scheme: {url.split(':', 1)[0]}")
+
+    def transparency_origin(self) -> str:
+        return self.transparency.origin or f"{self.server_name}/candor-log"
 
     def token_key(self) -> bytes:
         """The HMAC key for stored token hashes, created on first use in the data dir."""
