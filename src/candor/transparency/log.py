@@ -12,8 +12,10 @@ the few tiles that hold them in one query and never rebuilds the tree.
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.store.db import Database
 from candor.transparency import repository as repo
@@ -42,10 +44,16 @@ _ADVISORY_KEY = 0x544C4F47  # "TLOG"
 MAX_BATCH_LEAVES = 4096
 
 
+# Writes that must commit with an entry (the full access record behind a commitment):
+# called inside the batch's transaction with the entry's index.
+EntryWriter = Callable[[AsyncConnection, int], Awaitable[None]]
+
+
 @dataclass
 class _Item:
     leaves: list[bytes]
     future: "asyncio.Future[int]"
+    write: EntryWriter | None = None
 
 
 class TransparencyLog:
@@ -65,18 +73,22 @@ class TransparencyLog:
                 await self._task
             self._task = None
 
-    async def append(self, leaf: bytes) -> int:
-        """Append one entry; returns its index once the append is durable."""
-        return await self.append_many([leaf])
+    async def append(self, leaf: bytes, write: EntryWriter | None = None) -> int:
+        """Append one entry; returns its index once the append is durable.
 
-    async def append_many(self, leaves: Sequence[bytes]) -> int:
+        `write` runs in the same transaction as the append, so what it writes exists if
+        and only if the entry does.
+        """
+        return await self.append_many([leaf], write)
+
+    async def append_many(self, leaves: Sequence[bytes], write: EntryWriter | None = None) -> int:
         """Append entries in order; returns the first one's index once durable."""
         if not leaves:
             raise ValueError("nothing to append")
         if self._task is None:
             raise RuntimeError("transparency log not started")
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Item(list(leaves), future))
+        self._queue.put_nowait(_Item(list(leaves), future, write))
         return await future
 
     async def _run(self) -> None:
@@ -116,10 +128,12 @@ class TransparencyLog:
             await repo.set_tiles(conn, tiles)
             await repo.add_entries(conn, size, list(zip(leaves, hashes, strict=True)))
             await repo.set_size(conn, size + len(leaves))
-        firsts: list[int] = []
-        for item in items:
-            firsts.append(size)
-            size += len(item.leaves)
+            firsts: list[int] = []
+            for item in items:
+                firsts.append(size)
+                if item.write is not None:
+                    await item.write(conn, size)
+                size += len(item.leaves)
         return firsts
 
     # --- reading ---------------------------------------------------------------------

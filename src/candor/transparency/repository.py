@@ -6,7 +6,14 @@ from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.store.db import upsert
-from candor.store.models.transparency import TlogCheckpoint, TlogEntry, TlogSize, TlogTile
+from candor.store.models.transparency import (
+    AccessRecordRow,
+    AccessRecordSubject,
+    TlogCheckpoint,
+    TlogEntry,
+    TlogSize,
+    TlogTile,
+)
 from candor.transparency.tiles import TileID
 
 _SIZE_ROW = 1
@@ -89,3 +96,40 @@ async def get_latest_checkpoint(conn: AsyncConnection) -> tuple[int, bytes, str]
         )
     ).first()
     return None if row is None else (int(row[0]), bytes(row[1]), row[2])
+
+
+# --- access records ---------------------------------------------------------------------
+
+
+async def add_access_record(
+    conn: AsyncConnection,
+    index: int,
+    salt: bytes,
+    record_json: str,
+    ts: int,
+    subjects: Sequence[str],
+) -> None:
+    await conn.execute(
+        insert(AccessRecordRow).values(
+            index=index, salt=salt, record_json=record_json, created_ts=ts
+        )
+    )
+    await conn.execute(
+        insert(AccessRecordSubject), [{"user_id": u, "index": index} for u in sorted(set(subjects))]
+    )
+
+
+async def list_access_records(
+    conn: AsyncConnection, user_id: str, *, before: int | None, limit: int
+) -> list[tuple[int, bytes, str]]:
+    """(index, salt, record JSON) of the records concerning `user_id`, newest first."""
+    query = (
+        select(AccessRecordRow.index, AccessRecordRow.salt, AccessRecordRow.record_json)
+        .join(AccessRecordSubject, AccessRecordSubject.index == AccessRecordRow.index)
+        .where(AccessRecordSubject.user_id == user_id)
+        .order_by(AccessRecordRow.index.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(AccessRecordRow.index < before)
+    return [(int(r[0]), bytes(r[1]), r[2]) for r in await conn.execute(query)]

@@ -6,7 +6,7 @@ few rows. `tlog_entries` keeps each leaf's bytes (for entry bundles and audits) 
 leaf hash, unique, so a proof can also be asked for by leaf hash.
 """
 
-from sqlalchemy import BigInteger, Integer, LargeBinary, Text
+from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from candor.store.models.base import Base
@@ -48,3 +48,23 @@ class TlogCheckpoint(Base):
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)
     created_ts: Mapped[int] = mapped_column(BigInteger)
+
+
+class AccessRecordRow(Base):
+    """The full record behind a log entry, readable by the people it concerns."""
+
+    __tablename__ = "access_records"
+
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+    record_json: Mapped[str] = mapped_column(Text)
+    created_ts: Mapped[int] = mapped_column(BigInteger)
+
+
+class AccessRecordSubject(Base):
+    """Whose data a record concerns: the index behind "who accessed my data"."""
+
+    __tablename__ = "access_record_subjects"
+
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -1,0 +1,90 @@
+"""`record_access`: the one call every reader of a person's data makes first (fail closed).
+
+A partner app's read, an administrator's read and a data export each call
+`record_access` and release data only after it returned: it validates the record,
+appends its salted commitment to the log and stores the full record in the same
+transaction, and returns the entry's index once durable. If anything fails, it raises,
+and the access must fail with it (DESIGN invariant 2).
+"""
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from candor.core.canonical_json import JsonDict, decode_dict
+from candor.core.clock import Clock
+from candor.store.db import Database
+from candor.transparency import repository as repo
+from candor.transparency.log import TransparencyLog
+from candor.transparency.records import (
+    SALT_BYTES,
+    AccessRecord,
+    ActorKind,
+    check_record,
+    commitment,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRecord:
+    index: int
+    salt: bytes
+    record: JsonDict
+    record_json: str
+
+    @property
+    def leaf(self) -> bytes:
+        """The log entry this record must match: anyone can recompute it."""
+        return commitment(self.salt, self.record_json.encode())
+
+
+class AccessLog:
+    def __init__(self, db: Database, log: TransparencyLog, clock: Clock) -> None:
+        self._db = db
+        self._log = log
+        self._clock = clock
+
+    async def record_access(
+        self,
+        *,
+        actor_kind: ActorKind,
+        actor_id: str,
+        basis: str,
+        subjects: Sequence[str],
+        resource: JsonDict,
+        action: str,
+    ) -> int:
+        """Record an access before it happens; returns the log index once durable."""
+        record = AccessRecord(
+            actor_kind,
+            actor_id,
+            basis,
+            tuple(sorted(set(subjects))),
+            resource,
+            action,
+            self._clock.now_ms(),
+        )
+        check_record(record)
+        raw = record.canonical()
+        salt = secrets.token_bytes(SALT_BYTES)
+
+        async def write(conn: AsyncConnection, index: int) -> None:
+            await repo.add_access_record(
+                conn,
+                index,
+                salt,
+                raw.decode(),
+                record.ts_ms,
+                record.subjects,
+            )
+
+        return await self._log.append(commitment(salt, raw), write)
+
+    async def list_for_user(
+        self, user_id: str, *, before: int | None = None, limit: int = 100
+    ) -> list[StoredRecord]:
+        async with self._db.read() as conn:
+            rows = await repo.list_access_records(conn, user_id, before=before, limit=limit)
+        return [StoredRecord(i, salt, decode_dict(raw), raw) for i, salt, raw in rows]

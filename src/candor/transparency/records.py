@@ -1,0 +1,80 @@
+"""Access records: who read whose data, why, and the commitment the public log holds.
+
+The log's leaf for a record is a salted hash of the record's canonical JSON, so the
+public log reveals nothing about who talks to whom, while each person concerned can be
+shown the record, its salt and a proof that the log holds exactly that commitment.
+Pure: validation and hashing only.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from enum import StrEnum
+
+from candor.core.canonical_json import JsonDict, encode_canonical
+from candor.core.errors import CandorError
+
+COMMITMENT_DOMAIN = b"candor/access-record/v1\x00"
+SALT_BYTES = 32
+MAX_SUBJECTS = 10_000
+
+
+class ActorKind(StrEnum):
+    PARTNER_APP = "partner_app"
+    ADMIN = "admin"
+    SYSTEM = "system"
+
+
+class AccessRefused(CandorError):
+    """The access cannot be recorded as asked, so it must not happen."""
+
+    status = 400
+    errcode = "CANDOR_ACCESS_REFUSED"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRecord:
+    actor_kind: ActorKind
+    actor_id: str
+    # The grant id for a partner app, the stated justification for an administrator.
+    basis: str
+    subjects: tuple[str, ...]
+    resource: JsonDict
+    action: str
+    ts_ms: int
+
+    def to_json(self) -> JsonDict:
+        return {
+            "v": 1,
+            "actor": {"kind": self.actor_kind.value, "id": self.actor_id},
+            "basis": self.basis,
+            "subjects": list(self.subjects),
+            "resource": self.resource,
+            "action": self.action,
+            "ts": self.ts_ms,
+        }
+
+    def canonical(self) -> bytes:
+        return encode_canonical(self.to_json())
+
+
+def check_record(record: AccessRecord) -> None:
+    """Refuse what may not be recorded, hence may not happen: before anything is written."""
+    if not record.actor_id or len(record.actor_id) > 255:
+        raise AccessRefused("An access names who is acting")
+    if not record.action or len(record.action) > 64:
+        raise AccessRefused("An access names its action")
+    if record.actor_kind is ActorKind.ADMIN and not record.basis.strip():
+        raise AccessRefused("An administrator must state a justification to read a person's data")
+    if record.actor_kind is ActorKind.PARTNER_APP and not record.basis:
+        raise AccessRefused("A partner app reads only under a grant")
+    if len(record.basis) > 2000:
+        raise AccessRefused("The justification is too long (2,000 characters at most)")
+    if not record.subjects or len(record.subjects) > MAX_SUBJECTS:
+        raise AccessRefused("An access names the people whose data it reads")
+
+
+def commitment(salt: bytes, record_json: bytes) -> bytes:
+    """The log leaf: SHA-256 over a domain tag, the salt and the record's canonical JSON."""
+    if len(salt) != SALT_BYTES:
+        raise ValueError("the salt is 32 bytes")
+    return hashlib.sha256(COMMITMENT_DOMAIN + salt + record_json).digest()
