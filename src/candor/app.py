@@ -20,6 +20,7 @@ from candor.core.clock import Clock, SystemClock
 from candor.core.errors import CandorError
 from candor.matrix.accounts.endpoints import router as accounts_router
 from candor.matrix.accounts.token_cache import TokenCache
+from candor.matrix.admin.endpoints import router as admin_router
 from candor.matrix.client.endpoints import router as client_router
 from candor.matrix.client.endpoints import versions_router
 from candor.matrix.context import Homeserver
@@ -28,6 +29,7 @@ from candor.matrix.errors import Codes
 from candor.matrix.events.persister import EventPersister
 from candor.matrix.http import json_response
 from candor.matrix.keys.endpoints import router as keys_router
+from candor.matrix.privacy.endpoints import router as privacy_router
 from candor.matrix.ratelimit import RateLimiter
 from candor.matrix.room_keys.endpoints import router as room_keys_router
 from candor.matrix.rooms.endpoints import router as rooms_router
@@ -36,6 +38,7 @@ from candor.matrix.sync.notifier import Notifier
 from candor.matrix.sync.typing import TypingTracker
 from candor.matrix.to_device.endpoints import router as to_device_router
 from candor.store.db import Database
+from candor.transparency.access import AccessLog
 from candor.transparency.endpoints import router as transparency_router
 from candor.transparency.keys import load_or_create_signer
 from candor.transparency.log import TransparencyLog
@@ -51,6 +54,7 @@ def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserv
     db = Database(settings.sqlalchemy_url())
     notifier = Notifier()
     rl = settings.rate_limit
+    tlog = TransparencyLog(db)
     return Homeserver(
         settings=settings,
         db=db,
@@ -63,19 +67,21 @@ def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserv
         ),
         typing=TypingTracker(clock),
         tokens=TokenCache(),
+        tlog=tlog,
+        access=AccessLog(db, tlog, clock),
+        transparency=TransparencyService(
+            db,
+            tlog,
+            load_or_create_signer(settings.data_dir, settings.transparency_origin()),
+            clock,
+            settings.transparency.checkpoint_interval_ms,
+        ),
     )
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     hs = build_homeserver(settings, clock)
-    tlog = TransparencyLog(hs.db)
-    transparency = TransparencyService(
-        hs.db,
-        tlog,
-        load_or_create_signer(settings.data_dir, settings.transparency_origin()),
-        hs.clock,
-        settings.transparency.checkpoint_interval_ms,
-    )
+    tlog, transparency = hs.tlog, hs.transparency
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -116,6 +122,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(client_router, prefix=CLIENT_PREFIX)
     app.include_router(versions_router)
     app.include_router(transparency_router)
+    app.include_router(admin_router)
+    app.include_router(privacy_router)
 
     @app.get("/health")
     async def health(request: Request) -> Response:
@@ -131,7 +139,11 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CandorError)
     async def on_candor_error(request: Request, exc: CandorError) -> Response:
-        response = json_response(exc.to_json(), exc.status)
+        body = exc.to_json()
+        errcode = body.get("errcode")
+        if isinstance(errcode, str) and errcode.startswith("M_") and _is_candor_api(request):
+            body["errcode"] = "CANDOR_" + errcode.removeprefix("M_")
+        response = json_response(body, exc.status)
         response.headers.update(exc.headers)
         return response
 
@@ -178,9 +190,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         return json_response({"errcode": Codes.UNKNOWN, "error": "Internal server error"}, 500)
 
 
+def _is_candor_api(request: Request) -> bool:
+    return request.url.path.startswith("/_candor/")
+
+
 def _errcode(request: Request, code: Codes) -> str:
     """Candor's own APIs use the same error shape with `CANDOR_…` codes."""
-    if request.url.path.startswith("/_candor/"):
+    if _is_candor_api(request):
         return "CANDOR_" + code.value.removeprefix("M_")
     return code.value
 

@@ -10,6 +10,9 @@ from candor.matrix.ratelimit import RateLimiter
 from candor.matrix.sync.notifier import Notifier
 from candor.matrix.sync.typing import TypingTracker
 from candor.store.db import Database
+from candor.transparency.access import AccessLog
+from candor.transparency.log import TransparencyLog
+from candor.transparency.service import TransparencyService
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +26,9 @@ class Homeserver:
     ratelimiter: RateLimiter
     typing: TypingTracker
     tokens: TokenCache
+    tlog: TransparencyLog
+    access: AccessLog
+    transparency: TransparencyService
 
     @property
     def server_name(self) -> str:

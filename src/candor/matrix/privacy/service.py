@@ -1,0 +1,55 @@
+"""A person's view of the transparency log: every access to their data, with proof.
+
+Each record comes with its salt (so the person can recompute the public commitment), its
+leaf index, and an inclusion proof against the latest signed checkpoint, so the page can
+show that the log really holds exactly this record. A record newer than the checkpoint
+gets its proof with the next one (within a second).
+"""
+
+import base64
+from dataclasses import dataclass
+
+from candor.core.canonical_json import JsonDict
+from candor.matrix.auth import Requester
+from candor.matrix.context import Homeserver
+from candor.transparency.checkpoint import Checkpoint
+from candor.transparency.merkle import leaf_hash, verify_inclusion
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class MyAccesses:
+    checkpoint: str
+    records: list[JsonDict]
+
+
+class PrivacyService:
+    def __init__(self, hs: Homeserver) -> None:
+        self._hs = hs
+
+    async def my_accesses(self, requester: Requester, limit: int = 100) -> MyAccesses:
+        note = await self._hs.transparency.latest_checkpoint()
+        checkpoint = Checkpoint.parse(note.split("\n\n", 1)[0] + "\n")
+        records = await self._hs.access.list_for_user(requester.user_id, limit=limit)
+        out: list[JsonDict] = []
+        for stored in records:
+            entry = leaf_hash(stored.leaf)
+            item: JsonDict = {
+                "index": stored.index,
+                "record": stored.record,
+                "salt": _b64(stored.salt),
+                "leaf_hash": _b64(entry),
+                "proof": None,
+                "verified": False,
+            }
+            if stored.index < checkpoint.size:
+                hashes = await self._hs.tlog.inclusion_proof(stored.index, checkpoint.size)
+                item["proof"] = {"size": checkpoint.size, "hashes": [_b64(h) for h in hashes]}
+                item["verified"] = verify_inclusion(
+                    stored.index, checkpoint.size, entry, hashes, checkpoint.root_hash
+                )
+            out.append(item)
+        return MyAccesses(note, out)
