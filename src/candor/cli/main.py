@@ -2,7 +2,7 @@
 
 import typer
 
-from candor.cli import db, serve, user
+from candor.cli import audit, db, serve, user
 
 app = typer.Typer(
     name="candor",
@@ -13,3 +13,4 @@ app = typer.Typer(
 app.command("serve")(serve.serve)
 app.add_typer(user.app, name="user")
 app.add_typer(db.app, name="db")
+app.add_typer(audit.app, name="audit")

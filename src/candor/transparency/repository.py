@@ -133,3 +133,10 @@ async def list_access_records(
     if before is not None:
         query = query.where(AccessRecordRow.index < before)
     return [(int(r[0]), bytes(r[1]), r[2]) for r in await conn.execute(query)]
+
+
+async def list_checkpoints(conn: AsyncConnection) -> list[tuple[int, bytes]]:
+    rows = await conn.execute(
+        select(TlogCheckpoint.size, TlogCheckpoint.root_hash).order_by(TlogCheckpoint.size)
+    )
+    return [(int(r[0]), bytes(r[1])) for r in rows]

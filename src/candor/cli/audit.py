@@ -1,0 +1,114 @@
+"""`candor audit`: check the transparency log, as a witness or as its operator."""
+
+import asyncio
+import base64
+import json
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress
+
+from candor.cli.common import DatabaseUrlOpt, DataDirOpt, ServerNameOpt, build_settings, err_console
+from candor.store.db import Database
+from candor.transparency.audit import AuditReport, audit
+from candor.transparency.witness import (
+    WitnessError,
+    WitnessState,
+    accept,
+    check_key,
+    needs_proof,
+    open_signed,
+)
+
+app = typer.Typer(help="Check the transparency log.", no_args_is_help=True)
+API = "/_candor/transparency/v1"
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
+    return typer.Exit(1)
+
+
+@app.command()
+def verify(
+    server: Annotated[str, typer.Option("--server", help="The Candor server's base URL.")],
+    state: Annotated[
+        Path | None,
+        typer.Option("--state", help="Where the witness keeps the last checkpoint it accepted."),
+    ] = None,
+) -> None:
+    """Act as a witness: check the latest checkpoint's signature and that it extends the last
+    one seen (kept in --state); exit 1 on a fork, a rollback or a bad signature."""
+    old: WitnessState | None = None
+    if state is not None and state.exists():
+        try:
+            old = WitnessState.from_json(json.loads(state.read_text()))
+        except (ValueError, WitnessError) as exc:
+            raise _fail(f"cannot read {state}: {exc}") from None
+    try:
+        with httpx.Client(base_url=server.rstrip("/"), timeout=30) as client:
+            vkey = _get(client, f"{API}/key").text.strip()
+            note = _get(client, f"{API}/checkpoint").text
+            new = open_signed(note, check_key(old, vkey))
+            proof: list[bytes] | None = None
+            if old is not None and needs_proof(old, new):
+                body = _get(
+                    client, f"{API}/proof/consistency", params={"from": old.size, "to": new.size}
+                ).json()
+                proof = [base64.b64decode(h) for h in body["hashes"]]
+            accepted = accept(old, vkey, note, proof)
+    except WitnessError as exc:
+        raise _fail(str(exc)) from None
+    except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        raise _fail(f"cannot fetch from {server}: {exc}") from None
+    if state is not None:
+        tmp = state.with_suffix(".tmp")
+        tmp.write_text(json.dumps(accepted.to_json(), indent=2) + "\n")
+        tmp.replace(state)
+    grown = "" if old is None else f" (was {old.size}, consistent)"
+    Console().print(f"ok: checkpoint of size {accepted.size} verified{grown}")
+
+
+def _get(client: httpx.Client, path: str, params: dict[str, int] | None = None) -> httpx.Response:
+    response = client.get(path, params=params)
+    if response.status_code != 200:
+        raise WitnessError(f"{path} answered {response.status_code}: {response.text[:200]}")
+    return response
+
+
+@app.command()
+def check(
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    server_name: ServerNameOpt = None,
+) -> None:
+    """Operator side: recompute the whole tree from the stored entries and compare it with
+    the stored tiles and checkpoints, reporting every row that differs."""
+    settings = build_settings(data_dir, database_url, server_name)
+    try:
+        report = asyncio.run(_check(settings.sqlalchemy_url()))
+    except Exception as exc:  # an unreadable row is tampering too, or an unreachable database
+        raise _fail(f"cannot read the log: {type(exc).__name__}: {str(exc)[:300]}") from None
+    if not report.ok:
+        for problem in report.problems:
+            err_console.print(f"[red]tampered:[/] {escape(problem)}", soft_wrap=True)
+        raise typer.Exit(1)
+    Console().print(f"ok: {report.size} entries, tiles and checkpoints agree")
+
+
+async def _check(url: str) -> AuditReport:
+    db = Database(url)
+    try:
+        with Progress(console=err_console, transient=True) as progress:
+            task = progress.add_task("recomputing the tree", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            return await audit(db, advance)
+    finally:
+        await db.dispose()
