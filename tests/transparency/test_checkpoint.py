@@ -9,7 +9,6 @@ and belongs to the witness tests.
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,8 +24,9 @@ from candor.transparency.checkpoint import (
     sign_checkpoint,
 )
 from candor.transparency.note import NoteError, Signer, Verifier, open_note, sign_note
+from tests.helpers.testdata import shared_testdata
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "transparency"
+VECTORS = shared_testdata("transparency")
 CHECKPOINTS: Any = json.loads((VECTORS / "checkpoint_vectors.json").read_text())
 
 LOG = Signer.parse(CHECKPOINTS["_meta"]["test_log_key"]["skey"])

@@ -7,7 +7,6 @@ transparency-dev's probes (mostly mutated, invalid proofs) and a 100-leaf sumdb 
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,8 +30,9 @@ from candor.transparency.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from tests.helpers.testdata import shared_testdata
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "transparency"
+VECTORS = shared_testdata("transparency")
 
 
 def load(name: str) -> Any:

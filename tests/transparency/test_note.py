@@ -8,7 +8,6 @@ real sum.golang.org tree head).
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,8 +33,9 @@ from candor.transparency.note import (
     sign_note,
     valid_key_name,
 )
+from tests.helpers.testdata import shared_testdata
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "transparency"
+VECTORS = shared_testdata("transparency")
 NOTES: Any = json.loads((VECTORS / "signed_note_vectors.json").read_text())
 
 PETER_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"

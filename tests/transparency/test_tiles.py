@@ -2,7 +2,6 @@
 give exactly the tree's hashes, however the appends are batched."""
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,16 +28,9 @@ from candor.transparency.tiles import (
     tiles_for_size,
     tiles_needed,
 )
+from tests.helpers.testdata import shared_testdata
 
-VECTORS = json.loads(
-    (
-        Path(__file__).resolve().parents[3]
-        / "shared"
-        / "testdata"
-        / "transparency"
-        / "tlog_tiles_vectors.json"
-    ).read_text()
-)
+VECTORS = json.loads(shared_testdata("transparency", "tlog_tiles_vectors.json").read_text())
 
 
 @pytest.mark.parametrize("case", VECTORS["index_paths"], ids=lambda c: str(c["n"]))
