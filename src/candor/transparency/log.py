@@ -12,6 +12,7 @@ the few tiles that hold them in one query and never rebuilds the tree.
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
@@ -20,7 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from candor.store.db import Database
 from candor.transparency import repository as repo
 from candor.transparency.merkle import (
+    HASH_SIZE,
     Composite,
+    Node,
     ProofError,
     consistency_plan,
     fold,
@@ -34,7 +37,10 @@ from candor.transparency.tiles import (
     TILE_WIDTH,
     TileID,
     append_leaves,
+    locate,
+    node_from_levels,
     node_from_tiles,
+    tile_levels,
     tiles_needed,
 )
 
@@ -42,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 _ADVISORY_KEY = 0x544C4F47  # "TLOG"
 MAX_BATCH_LEAVES = 4096
+MAX_CACHED_TILES = 4096  # about 64 MiB of hashes with their inner levels
 
 
 # Writes that must commit with an entry (the full access record behind a commitment):
@@ -62,6 +69,9 @@ class TransparencyLog:
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
+        # Full tiles never change: their inner levels are kept, so a proof over old parts
+        # of the tree needs neither a query nor hashing.
+        self._full_tiles: OrderedDict[TileID, list[list[bytes]]] = OrderedDict()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="tlog-sequencer")
@@ -157,12 +167,27 @@ class TransparencyLog:
 
     async def _resolve(self, size: int, plans: list[Composite]) -> list[bytes]:
         nodes = nodes_of(plans)
+        wanted = tiles_needed(nodes)
+        missing = [t for t in wanted if t not in self._full_tiles]
         async with self._db.read() as conn:
             committed = await repo.get_size(conn)
             if size > committed:
                 raise ProofError(f"the log has {committed} entries, not {size}")
-            tiles = await repo.get_tiles(conn, tiles_needed(nodes))
-        hashes = {node: node_from_tiles(node, tiles) for node in nodes}
+            tiles = await repo.get_tiles(conn, missing)
+        for tile, blob in tiles.items():
+            if len(blob) == TILE_WIDTH * HASH_SIZE:
+                self._full_tiles[tile] = tile_levels(blob)
+        while len(self._full_tiles) > MAX_CACHED_TILES:
+            self._full_tiles.popitem(last=False)
+        hashes: dict[Node, bytes] = {}
+        for node in nodes:
+            tile = locate(node)[0]
+            levels = self._full_tiles.get(tile)
+            if levels is not None:
+                self._full_tiles.move_to_end(tile)
+                hashes[node] = node_from_levels(node, levels)
+            else:
+                hashes[node] = node_from_tiles(node, tiles)
         return [fold([hashes[n] for n in plan]) for plan in plans]
 
 

@@ -137,6 +137,27 @@ def node_from_tiles(node: Node, tiles: Mapping[TileID, bytes]) -> bytes:
     return perfect_root([blob[i : i + HASH_SIZE] for i in range(start, end, HASH_SIZE)])
 
 
+def tile_levels(blob: bytes) -> list[list[bytes]]:
+    """Every level inside a full tile: 256 hashes, then 128, … then its root (255 SHA-256).
+
+    Full tiles never change, so a reader can compute this once and answer any node in
+    the tile without hashing again.
+    """
+    level = [blob[i : i + HASH_SIZE] for i in range(0, len(blob), HASH_SIZE)]
+    levels = [level]
+    while len(level) > 1:
+        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+        levels.append(level)
+    return levels
+
+
+def node_from_levels(node: Node, levels: list[list[bytes]]) -> bytes:
+    """A node from a full tile's precomputed levels (see `tile_levels`)."""
+    _, position, count = locate(node)
+    within = count.bit_length() - 1
+    return levels[within][position >> within]
+
+
 def append_leaves(
     size: int, rightmost: Mapping[int, bytes], leaf_hashes: Sequence[bytes]
 ) -> dict[TileID, bytes]:
