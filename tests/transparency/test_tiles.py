@@ -21,8 +21,10 @@ from candor.transparency.tiles import (
     TileID,
     append_leaves,
     index_path,
+    node_from_levels,
     node_from_tiles,
     parse_tile_path,
+    tile_levels,
     tile_path,
     tile_width,
     tiles_for_size,
@@ -140,3 +142,13 @@ def test_a_node_past_the_end_of_its_tile_is_not_there() -> None:
 def test_a_rightmost_tile_of_the_wrong_width_is_refused() -> None:
     with pytest.raises(ValueError, match="wide"):
         append_leaves(5, {0: b"x" * 32}, [b"y" * 32])
+
+
+def test_a_full_tiles_inner_levels_answer_every_node_in_it() -> None:
+    tree, store = build([600])
+    levels = tile_levels(store[TileID(0, 1)])
+
+    assert [len(level) for level in levels] == [256, 128, 64, 32, 16, 8, 4, 2, 1]
+    for level in range(8):
+        for index in range(256 >> level, 512 >> level):
+            assert node_from_levels(Node(level, index), levels) == tree.node(Node(level, index))
