@@ -121,3 +121,13 @@ async def test_a_stopped_log_refuses_every_access(env: Env) -> None:
 
     with pytest.raises(RuntimeError):
         await admin_read(env)
+
+
+async def test_a_persons_records_page_newest_first(env: Env) -> None:
+    indices = [await admin_read(env, f"case {i}") for i in range(5)]
+
+    first = await env.access.list_for_user(ALICE, limit=2)
+    rest = await env.access.list_for_user(ALICE, before=first[-1].index, limit=10)
+
+    assert [r.index for r in first] == indices[::-1][:2]
+    assert [r.index for r in rest] == indices[::-1][2:]
