@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from candor.store.db import Database
 from candor.transparency import repository as repo
 from candor.transparency.merkle import MemoryTree, leaf_hash
-from candor.transparency.tiles import TILE_HEIGHT, TileID, tiles_for_size
+from candor.transparency.tiles import TILE_HEIGHT, TILE_WIDTH, TileID, tiles_for_size
 
 PAGE = 10_000
 
@@ -53,7 +53,7 @@ async def audit(db: Database, progress: Callable[[int, int], None] | None = None
     for tile in tile_ids:
         level = tile.level * TILE_HEIGHT
         hashes = tree.levels[level] if level < len(tree.levels) else []
-        want = b"".join(hashes[tile.index * 256 : (tile.index + 1) * 256])
+        want = b"".join(hashes[tile.index * TILE_WIDTH : (tile.index + 1) * TILE_WIDTH])
         got = stored.get(tile)
         if got is None or got[: len(want)] != want:
             report.problems.append(f"tile {tile.level}/{tile.index} differs from the entries")

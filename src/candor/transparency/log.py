@@ -158,6 +158,16 @@ class TransparencyLog:
     async def inclusion_proof(self, index: int, size: int) -> list[bytes]:
         return await self._resolve(size, inclusion_plan(index, size))
 
+    async def inclusion_proofs(self, indices: Sequence[int], size: int) -> list[list[bytes]]:
+        """Several proofs at one size with one read: a person's page shows many at once."""
+        plans = [inclusion_plan(index, size) for index in indices]
+        hashes = await self._resolve(size, [part for plan in plans for part in plan])
+        out: list[list[bytes]] = []
+        for plan in plans:
+            out.append(hashes[: len(plan)])
+            hashes = hashes[len(plan) :]
+        return out
+
     async def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
         return await self._resolve(new_size, consistency_plan(old_size, new_size))
 

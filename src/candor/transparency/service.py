@@ -101,9 +101,18 @@ class TransparencyService:
         return note
 
     async def latest_checkpoint(self) -> str:
+        return (await self.latest_tree_head())[2]
+
+    async def latest_tree_head(self) -> tuple[int, bytes, str]:
+        """(size, root hash, signed note) of the latest checkpoint, as stored when signed."""
         async with self._db.read() as conn:
             latest = await repo.get_latest_checkpoint(conn)
-        return latest[2] if latest is not None else await self.make_checkpoint()
+        if latest is None:
+            await self.make_checkpoint()
+            async with self._db.read() as conn:
+                latest = await repo.get_latest_checkpoint(conn)
+        assert latest is not None  # noqa: S101 - make_checkpoint stored one
+        return latest
 
     async def inclusion(
         self, index: int | None, leaf_hash_b64: str | None, size: int

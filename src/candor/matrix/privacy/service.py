@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from candor.core.canonical_json import JsonDict
 from candor.matrix.auth import Requester
 from candor.matrix.context import Homeserver
-from candor.transparency.checkpoint import Checkpoint
 from candor.transparency.merkle import leaf_hash, verify_inclusion
 
 
@@ -31,9 +30,12 @@ class PrivacyService:
         self._hs = hs
 
     async def my_accesses(self, requester: Requester, limit: int = 100) -> MyAccesses:
-        note = await self._hs.transparency.latest_checkpoint()
-        checkpoint = Checkpoint.parse(note.split("\n\n", 1)[0] + "\n")
+        size, root, note = await self._hs.transparency.latest_tree_head()
         records = await self._hs.access.list_for_user(requester.user_id, limit=limit)
+        provable = [r.index for r in records if r.index < size]
+        proofs = dict(
+            zip(provable, await self._hs.tlog.inclusion_proofs(provable, size), strict=True)
+        )
         out: list[JsonDict] = []
         for stored in records:
             entry = leaf_hash(stored.leaf)
@@ -45,11 +47,9 @@ class PrivacyService:
                 "proof": None,
                 "verified": False,
             }
-            if stored.index < checkpoint.size:
-                hashes = await self._hs.tlog.inclusion_proof(stored.index, checkpoint.size)
-                item["proof"] = {"size": checkpoint.size, "hashes": [_b64(h) for h in hashes]}
-                item["verified"] = verify_inclusion(
-                    stored.index, checkpoint.size, entry, hashes, checkpoint.root_hash
-                )
+            hashes = proofs.get(stored.index)
+            if hashes is not None:
+                item["proof"] = {"size": size, "hashes": [_b64(h) for h in hashes]}
+                item["verified"] = verify_inclusion(stored.index, size, entry, hashes, root)
             out.append(item)
         return MyAccesses(note, out)
