@@ -1,7 +1,7 @@
 """Imports every model module so `Base.metadata` is complete (for Alembic and tests)."""
 
-from candor.store.models import accounts, events, keys, rooms, transparency
+from candor.store.models import accounts, events, keys, rooms, transparency, web_sessions
 from candor.store.models.base import Base
 
-__all__ = ["Base", "accounts", "events", "keys", "rooms", "transparency"]
+__all__ = ["Base", "accounts", "events", "keys", "rooms", "transparency", "web_sessions"]
 metadata = Base.metadata
