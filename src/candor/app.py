@@ -55,6 +55,7 @@ def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserv
     notifier = Notifier()
     rl = settings.rate_limit
     tlog = TransparencyLog(db)
+    access = AccessLog(db, tlog, clock)
     return Homeserver(
         settings=settings,
         db=db,
@@ -68,10 +69,11 @@ def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserv
         typing=TypingTracker(clock),
         tokens=TokenCache(),
         tlog=tlog,
-        access=AccessLog(db, tlog, clock),
+        access=access,
         transparency=TransparencyService(
             db,
             tlog,
+            access,
             load_or_create_signer(settings.data_dir, settings.transparency_origin()),
             clock,
             settings.transparency.checkpoint_interval_ms,

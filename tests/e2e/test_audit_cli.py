@@ -108,8 +108,11 @@ async def test_the_witness_follows_the_log_and_catches_rollbacks_and_other_keys(
 
     await tamper(
         server,
-        "UPDATE tlog_entries SET leaf = CAST(leaf || X'00' AS BLOB) WHERE \"index\" = 2",
-        "UPDATE tlog_entries SET leaf = leaf || '\\x00'::bytea WHERE \"index\" = 2",
+        # entry 2 in bundle 0 (after two entries of 2 + 32 bytes and its own length) → zeros
+        "UPDATE tlog_bundles SET entries = CAST(substr(entries, 1, 70) || zeroblob(32) || "
+        'substr(entries, 103) AS BLOB) WHERE "index" = 0',
+        "UPDATE tlog_bundles SET entries = overlay(entries placing "
+        "decode(repeat('00', 32), 'hex') from 71 for 32) WHERE \"index\" = 0",
     )
     edited_entry = candor("audit", "check", *db_args(server))
     await tamper(

@@ -10,10 +10,12 @@ import pytest
 
 from candor.app import create_app
 from candor.config import Settings
+from candor.transparency.access import AccessLog
 from candor.transparency.checkpoint import open_checkpoint
 from candor.transparency.log import TransparencyLog
 from candor.transparency.merkle import MemoryTree, leaf_hash, verify_consistency, verify_inclusion
 from candor.transparency.note import Verifier
+from candor.transparency.records import ActorKind
 from candor.transparency.service import TransparencyService
 
 API = "/_candor/transparency/v1"
@@ -25,6 +27,7 @@ class Log:
     http: httpx.AsyncClient
     service: TransparencyService
     tlog: TransparencyLog
+    access: AccessLog
     tree: MemoryTree
     leaves: list[bytes]
 
@@ -40,7 +43,7 @@ async def log(settings: Settings) -> AsyncIterator[Log]:
         async with httpx.AsyncClient(transport=transport, base_url="http://test.local") as http:
             service: TransparencyService = app.state.transparency
             tlog: TransparencyLog = app.state.tlog
-            yield Log(http, service, tlog, MemoryTree(), [])
+            yield Log(http, service, tlog, app.state.homeserver.access, MemoryTree(), [])
 
 
 async def grow(log: Log, n: int) -> None:
@@ -55,6 +58,38 @@ async def grow(log: Log, n: int) -> None:
 
 def b64(raw: bytes) -> str:
     return base64.b64encode(raw).decode()
+
+
+async def test_an_access_records_entry_is_found_by_its_leaf_hash(log: Log) -> None:
+    await grow(log, 10)
+    index = await log.access.record_access(
+        actor_kind=ActorKind.ADMIN,
+        actor_id="@root:test.local",
+        basis="abuse report 7",
+        subjects=["@alice:test.local"],
+        resource={"room_id": "!r:test.local", "from": 1, "to": 2},
+        action="read_messages",
+    )
+    (entry,) = await log.tlog.entries(index, index + 1)
+    await log.service.make_checkpoint()
+
+    by_hash = await log.http.get(
+        f"{API}/proof/inclusion", params={"leaf_hash": b64(leaf_hash(entry)), "size": index + 1}
+    )
+    by_index = await log.http.get(
+        f"{API}/proof/inclusion", params={"index": index, "size": index + 1}
+    )
+    # Only access records are indexed by hash: a bare entry (as this test appends) is not.
+    bare = await log.http.get(
+        f"{API}/proof/inclusion",
+        params={"leaf_hash": b64(leaf_hash(log.leaves[3])), "size": index + 1},
+    )
+
+    assert by_hash.status_code == 200
+    assert by_hash.json() == by_index.json()
+    assert by_hash.json()["index"] == index == 10
+    assert bare.status_code == 404
+    assert bare.json()["errcode"] == "CANDOR_NOT_FOUND"
 
 
 async def test_the_first_checkpoint_is_the_signed_empty_tree(log: Log) -> None:
@@ -75,13 +110,6 @@ async def test_proofs_verify_against_the_published_checkpoints(log: Log) -> None
 
     assert (new.size, new.root_hash) == (N, log.tree.root())
     by_index = (await log.http.get(f"{API}/proof/inclusion", params={"index": 7, "size": N})).json()
-    by_hash = (
-        await log.http.get(
-            f"{API}/proof/inclusion",
-            params={"leaf_hash": b64(leaf_hash(log.leaves[7])), "size": N},
-        )
-    ).json()
-    assert by_index == by_hash
     assert by_index["leaf_hash"] == b64(leaf_hash(log.leaves[7]))
     proof = [base64.b64decode(h) for h in by_index["hashes"]]
     assert verify_inclusion(7, N, leaf_hash(log.leaves[7]), proof, new.root_hash)

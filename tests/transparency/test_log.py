@@ -64,8 +64,8 @@ async def test_roots_and_proofs_equal_the_reference_tree(log: TransparencyLog) -
         assert proof == tree.inclusion_proof(index, size)
         assert verify_inclusion(index, size, leaf_hash(by_index[index]), proof, tree.root(size))
         assert await log.consistency_proof(old, size) == tree.consistency_proof(old, size)
-    assert await log.index_of(leaf_hash(by_index[777])) == 777
-    assert await log.index_of(b"\x00" * 32) is None
+    assert await log.leaf_hashes(250, 777) == [leaf_hash(by_index[i]) for i in range(250, 777)]
+    assert await log.entries(250, 777) == [by_index[i] for i in range(250, 777)]
 
 
 async def test_sizes_the_log_never_reached_are_refused(log: TransparencyLog) -> None:

@@ -110,7 +110,10 @@ def build(sizes: list[int]) -> tuple[MemoryTree, dict[TileID, bytes]]:
         for _ in range(batch):
             tree.append(tree.size.to_bytes(8, "big"))
             hashes.append(tree.levels[0][-1])
-        store.update(append_leaves(size, rightmost, hashes))
+        appended = append_leaves(size, rightmost, hashes)
+        store.update(appended.tiles)
+        for tile, levels in appended.full.items():
+            assert levels == tile_levels(store[tile])
     return tree, store
 
 
@@ -148,7 +151,7 @@ def test_a_full_tiles_inner_levels_answer_every_node_in_it() -> None:
     tree, store = build([600])
     levels = tile_levels(store[TileID(0, 1)])
 
-    assert [len(level) for level in levels] == [256, 128, 64, 32, 16, 8, 4, 2, 1]
+    assert [len(level) // 32 for level in levels] == [256, 128, 64, 32, 16, 8, 4, 2, 1]
     for level in range(8):
         for index in range(256 >> level, 512 >> level):
             assert node_from_levels(Node(level, index), levels) == tree.node(Node(level, index))

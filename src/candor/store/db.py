@@ -109,3 +109,18 @@ async def upsert(
     updates = {k: stmt.excluded[k] for k in values if k not in keys}
     stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=updates)
     await conn.execute(stmt)
+
+
+async def upsert_many(
+    conn: AsyncConnection,
+    table: Any,  # Any: a mapped class or Table, as SQLAlchemy's insert() accepts
+    rows: list[dict[str, object]],
+    keys: tuple[str, ...],
+) -> None:
+    """`upsert` for many rows of the same columns, as one executemany."""
+    if not rows:
+        return
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = dialect_insert(table)
+    updates = {k: stmt.excluded[k] for k in rows[0] if k not in keys}
+    await conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=updates), rows)

@@ -18,6 +18,7 @@ from candor.core.clock import Clock
 from candor.store.db import Database
 from candor.transparency import repository as repo
 from candor.transparency.log import TransparencyLog
+from candor.transparency.merkle import leaf_hash
 from candor.transparency.records import (
     SALT_BYTES,
     AccessRecord,
@@ -70,17 +71,25 @@ class AccessLog:
         raw = record.canonical()
         salt = secrets.token_bytes(SALT_BYTES)
 
+        leaf = commitment(salt, raw)
+
         async def write(conn: AsyncConnection, index: int) -> None:
             await repo.add_access_record(
                 conn,
                 index,
                 salt,
+                leaf_hash(leaf),
                 raw.decode(),
                 record.ts_ms,
                 record.subjects,
             )
 
-        return await self._log.append(commitment(salt, raw), write)
+        return await self._log.append(leaf, write)
+
+    async def index_of(self, leaf_hash_value: bytes) -> int | None:
+        """The log index of the record whose entry has this leaf hash, or None."""
+        async with self._db.read() as conn:
+            return await repo.find_access_record(conn, leaf_hash_value)
 
     async def list_for_user(
         self, user_id: str, *, before: int | None = None, limit: int = 100

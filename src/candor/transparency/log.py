@@ -1,12 +1,19 @@
-"""The append-only log: one sequencer batches appends; proofs are read from tiles.
+"""The append-only log: one sequencer batches appends; proofs come from tiles in memory.
 
 Appends queue here and run in batches, one database transaction per batch, so many
 concurrent appends cost one commit (and one fsync) while each caller learns its entry's
 index only once that commit is durable. Under several workers on PostgreSQL an advisory
 transaction lock lets one batch run at a time, and each batch starts from the committed
-size, so indices never collide or skip. An append touches the rightmost tile of each
-level (O(log n) rows); a proof plans the complete subtrees it needs (`merkle.py`), reads
-the few tiles that hold them in one query and never rebuilds the tree.
+size, so indices never collide or skip.
+
+The sequencer keeps the log's head in memory once committed: the size, the rightmost
+partial tile of each level and the partial entry bundle. A batch then reads one row
+(the size, to notice another worker's appends) and writes O(log n) rows: the entries go
+into bundles of 256 and their hashes into tiles, so no row is written per entry. Full tiles never change, so their inner levels are kept in an
+LRU cache; the sequencer fills it as tiles complete. A proof at a size this process has
+seen committed plans the complete subtrees it needs (`merkle.py`) and, when they are in
+memory, answers without a query; otherwise it reads the few tiles it lacks in one query.
+Nothing ever rebuilds the tree.
 """
 
 import asyncio
@@ -15,6 +22,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from hashlib import sha256
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,15 +36,17 @@ from candor.transparency.merkle import (
     consistency_plan,
     fold,
     inclusion_plan,
-    leaf_hash,
     nodes_of,
     root_plan,
 )
 from candor.transparency.tiles import (
+    MAX_ENTRY,
     TILE_HEIGHT,
     TILE_WIDTH,
     TileID,
+    append_bundles,
     append_leaves,
+    bundle_entries,
     locate,
     node_from_levels,
     node_from_tiles,
@@ -48,7 +58,7 @@ logger = logging.getLogger(__name__)
 
 _ADVISORY_KEY = 0x544C4F47  # "TLOG"
 MAX_BATCH_LEAVES = 4096
-MAX_CACHED_TILES = 4096  # about 64 MiB of hashes with their inner levels
+DEFAULT_CACHED_TILES = 4096  # 16 KiB each with their inner levels: 64 MiB
 
 
 # Writes that must commit with an entry (the full access record behind a commitment):
@@ -63,15 +73,24 @@ class _Item:
     write: EntryWriter | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Head:
+    """The committed log's rightmost edge: what the next append continues."""
+
+    size: int
+    tiles: dict[TileID, bytes]  # the rightmost partial tile of each level
+    bundle: bytes  # the partial entry bundle (empty at a multiple of 256)
+
+
 class TransparencyLog:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, cached_tiles: int = DEFAULT_CACHED_TILES) -> None:
         self._db = db
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._head: _Head | None = None
+        self._cache_limit = cached_tiles
+        self._full_tiles: OrderedDict[TileID, list[bytes]] = OrderedDict()
         self.batches = 0
-        # Full tiles never change: their inner levels are kept, so a proof over old parts
-        # of the tree needs neither a query nor hashing.
-        self._full_tiles: OrderedDict[TileID, list[list[bytes]]] = OrderedDict()
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="tlog-sequencer")
@@ -95,6 +114,8 @@ class TransparencyLog:
         """Append entries in order; returns the first one's index once durable."""
         if not leaves:
             raise ValueError("nothing to append")
+        if any(len(leaf) > MAX_ENTRY for leaf in leaves):
+            raise ValueError(f"an entry is at most {MAX_ENTRY} bytes")
         if self._task is None:
             raise RuntimeError("transparency log not started")
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -112,11 +133,13 @@ class TransparencyLog:
             try:
                 firsts = await self._append_batch(items)
             except asyncio.CancelledError:
+                self._head = None
                 for item in items:
                     if not item.future.done():
                         item.future.cancel()
                 raise
             except Exception as exc:
+                self._head = None  # the transaction's outcome is unknown: reload next time
                 logger.exception("transparency log batch of %d entries failed", count)
                 for item in items:
                     if not item.future.done():
@@ -129,26 +152,44 @@ class TransparencyLog:
 
     async def _append_batch(self, items: list[_Item]) -> list[int]:
         leaves = [leaf for item in items for leaf in item.leaves]
-        hashes = [leaf_hash(leaf) for leaf in leaves]
+        hashes = [sha256(b"\x00" + leaf).digest() for leaf in leaves]  # merkle.leaf_hash
         async with self._db.write() as conn:
             await self._db.advisory_xact_lock(conn, _ADVISORY_KEY)
             size = await repo.get_size(conn)
-            rightmost = await repo.get_tiles(conn, _rightmost_tiles(size))
-            tiles = append_leaves(size, {t.level: b for t, b in rightmost.items()}, hashes)
-            await repo.set_tiles(conn, tiles)
-            await repo.add_entries(conn, size, list(zip(leaves, hashes, strict=True)))
-            await repo.set_size(conn, size + len(leaves))
+            head = self._head
+            if head is None or head.size != size:
+                head = await _load_head(conn, size)  # first batch, or another worker's
+            appended = append_leaves(size, {t.level: b for t, b in head.tiles.items()}, hashes)
+            bundles = append_bundles(size, head.bundle, leaves)
+            await repo.set_tiles(conn, appended.tiles)
+            await repo.set_bundles(conn, bundles)
+            new_size = size + len(leaves)
+            await repo.set_size(conn, new_size)
             firsts: list[int] = []
+            at = size
             for item in items:
-                firsts.append(size)
+                firsts.append(at)
                 if item.write is not None:
-                    await item.write(conn, size)
-                size += len(item.leaves)
+                    await item.write(conn, at)
+                at += len(item.leaves)
+        # Committed: advance the head and keep the tiles that became full.
+        tiles = {t: appended.tiles.get(t) or head.tiles[t] for t in _rightmost_tiles(new_size)}
+        bundle = bundles[new_size // TILE_WIDTH] if new_size % TILE_WIDTH else b""
+        self._head = _Head(new_size, tiles, bundle)
+        for tile, levels in appended.full.items():
+            self._cache(tile, levels)
         return firsts
+
+    def _cache(self, tile: TileID, levels: list[bytes]) -> None:
+        self._full_tiles[tile] = levels
+        self._full_tiles.move_to_end(tile)
+        while len(self._full_tiles) > self._cache_limit:
+            self._full_tiles.popitem(last=False)
 
     # --- reading ---------------------------------------------------------------------
 
     async def size(self) -> int:
+        """The committed size, read from the database (another worker may be ahead)."""
         async with self._db.read() as conn:
             return await repo.get_size(conn)
 
@@ -171,24 +212,69 @@ class TransparencyLog:
     async def consistency_proof(self, old_size: int, new_size: int) -> list[bytes]:
         return await self._resolve(new_size, consistency_plan(old_size, new_size))
 
-    async def index_of(self, leaf_hash_value: bytes) -> int | None:
+    async def leaf_hashes(self, start: int, end: int) -> list[bytes]:
+        """Leaf hashes of entries start … end-1 (from the level-0 tiles)."""
+        if not 0 <= start <= end:
+            raise ProofError("bad range")
+        if start == end:
+            return []
+        first, last = start // TILE_WIDTH, (end - 1) // TILE_WIDTH
+        blobs = await self._tiles(end, [TileID(0, i) for i in range(first, last + 1)])
+        joined = b"".join(blobs[TileID(0, i)] for i in range(first, last + 1))
+        offset = first * TILE_WIDTH
+        return [
+            joined[(i - offset) * HASH_SIZE : (i - offset + 1) * HASH_SIZE]
+            for i in range(start, end)
+        ]
+
+    async def entries(self, start: int, end: int) -> list[bytes]:
+        """The entries start … end-1 themselves, from their bundles."""
+        if not 0 <= start <= end:
+            raise ProofError("bad range")
+        if start == end:
+            return []
+        first, last = start // TILE_WIDTH, (end - 1) // TILE_WIDTH
         async with self._db.read() as conn:
-            return await repo.get_index_of(conn, leaf_hash_value)
+            committed = await repo.get_size(conn)
+            if end > committed:
+                raise ProofError(f"the log has {committed} entries, not {end}")
+            bundles = await repo.get_bundles(conn, list(range(first, last + 1)))
+        out: list[bytes] = []
+        for i in range(first, last + 1):
+            out.extend(bundle_entries(bundles[i]))
+        offset = first * TILE_WIDTH
+        return out[start - offset : end - offset]
+
+    async def _tiles(self, size: int, wanted: Sequence[TileID]) -> dict[TileID, bytes]:
+        """Level hashes of the wanted tiles as of `size` (full ones from the cache)."""
+        found: dict[TileID, bytes] = {}
+        missing: list[TileID] = []
+        head = self._head
+        known = head is not None and size <= head.size
+        for tile in wanted:
+            levels = self._full_tiles.get(tile)
+            if levels is not None:
+                found[tile] = levels[0]
+            elif known and head is not None and tile in head.tiles:
+                found[tile] = head.tiles[tile]
+            else:
+                missing.append(tile)
+        if missing or not known:
+            async with self._db.read() as conn:
+                committed = await repo.get_size(conn)
+                if size > committed:
+                    raise ProofError(f"the log has {committed} entries, not {size}")
+                found.update(await repo.get_tiles(conn, missing))
+        return found
 
     async def _resolve(self, size: int, plans: list[Composite]) -> list[bytes]:
         nodes = nodes_of(plans)
-        wanted = tiles_needed(nodes)
-        missing = [t for t in wanted if t not in self._full_tiles]
-        async with self._db.read() as conn:
-            committed = await repo.get_size(conn)
-            if size > committed:
-                raise ProofError(f"the log has {committed} entries, not {size}")
-            tiles = await repo.get_tiles(conn, missing)
-        for tile, blob in tiles.items():
+        fetched = await self._tiles(
+            size, [t for t in tiles_needed(nodes) if t not in self._full_tiles]
+        )
+        for tile, blob in fetched.items():
             if len(blob) == TILE_WIDTH * HASH_SIZE:
-                self._full_tiles[tile] = tile_levels(blob)
-        while len(self._full_tiles) > MAX_CACHED_TILES:
-            self._full_tiles.popitem(last=False)
+                self._cache(tile, tile_levels(blob))
         hashes: dict[Node, bytes] = {}
         for node in nodes:
             tile = locate(node)[0]
@@ -197,8 +283,19 @@ class TransparencyLog:
                 self._full_tiles.move_to_end(tile)
                 hashes[node] = node_from_levels(node, levels)
             else:
-                hashes[node] = node_from_tiles(node, tiles)
+                try:
+                    hashes[node] = node_from_tiles(node, fetched)
+                except KeyError:
+                    raise ProofError(f"the log has no tile {tile} at size {size}") from None
         return [fold([hashes[n] for n in plan]) for plan in plans]
+
+
+async def _load_head(conn: AsyncConnection, size: int) -> _Head:
+    tiles = await repo.get_tiles(conn, _rightmost_tiles(size))
+    bundle = b""
+    if size % TILE_WIDTH:
+        bundle = (await repo.get_bundles(conn, [size // TILE_WIDTH]))[size // TILE_WIDTH]
+    return _Head(size, tiles, bundle)
 
 
 def _rightmost_tiles(size: int) -> list[TileID]:

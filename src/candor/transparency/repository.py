@@ -1,16 +1,16 @@
-"""SQL for the transparency log: entries, tiles, the committed size and checkpoints."""
+"""SQL for the transparency log: entry bundles, tiles, the leaf index, size, checkpoints."""
 
 from collections.abc import Sequence
 
 from sqlalchemy import bindparam, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from candor.store.db import upsert
+from candor.store.db import upsert, upsert_many
 from candor.store.models.transparency import (
     AccessRecordRow,
     AccessRecordSubject,
+    TlogBundle,
     TlogCheckpoint,
-    TlogEntry,
     TlogSize,
     TlogTile,
 )
@@ -23,6 +23,12 @@ _SIZE_ROW = 1
 _GET_SIZE = select(TlogSize.size).where(TlogSize.id == _SIZE_ROW)
 _GET_TILES = select(TlogTile.level, TlogTile.index, TlogTile.hashes).where(
     tuple_(TlogTile.level, TlogTile.index).in_(bindparam("ids", expanding=True))
+)
+_GET_TILE = select(TlogTile.hashes).where(
+    TlogTile.level == bindparam("level"), TlogTile.index == bindparam("index")
+)
+_GET_BUNDLES = select(TlogBundle.index, TlogBundle.entries).where(
+    TlogBundle.index.in_(bindparam("ids", expanding=True))
 )
 
 
@@ -39,47 +45,53 @@ async def get_tiles(conn: AsyncConnection, tiles: Sequence[TileID]) -> dict[Tile
     """The stored content of the given tiles (absent ones are left out), in one query."""
     if not tiles:
         return {}
+    if len(tiles) == 1:
+        # The common case of a proof that missed the cache: the plain key lookup.
+        blob = await conn.scalar(_GET_TILE, {"level": tiles[0].level, "index": tiles[0].index})
+        return {} if blob is None else {tiles[0]: bytes(blob)}
     rows = await conn.execute(_GET_TILES, {"ids": [(t.level, t.index) for t in tiles]})
     return {TileID(r[0], r[1]): bytes(r[2]) for r in rows}
 
 
-async def set_tiles(conn: AsyncConnection, tiles: dict[TileID, bytes]) -> None:
-    for tile, hashes in tiles.items():
-        await upsert(
-            conn,
-            TlogTile,
-            {"level": tile.level, "index": tile.index, "hashes": hashes},
-            ("level", "index"),
-        )
-
-
-async def add_entries(
-    conn: AsyncConnection, first: int, entries: Sequence[tuple[bytes, bytes]]
-) -> None:
-    """(leaf, leaf hash) pairs at indices first, first + 1, …"""
-    await conn.execute(
-        insert(TlogEntry),
-        [
-            {"index": first + i, "leaf": leaf, "leaf_hash": leaf_hash}
-            for i, (leaf, leaf_hash) in enumerate(entries)
-        ],
-    )
-
-
-async def get_index_of(conn: AsyncConnection, leaf_hash: bytes) -> int | None:
-    index = await conn.scalar(select(TlogEntry.index).where(TlogEntry.leaf_hash == leaf_hash))
-    return None if index is None else int(index)
-
-
-async def list_entries(
-    conn: AsyncConnection, start: int, end: int
-) -> list[tuple[int, bytes, bytes]]:
+async def get_tile_range(conn: AsyncConnection, level: int, first: int, end: int) -> list[bytes]:
+    """Tiles first … end-1 of one level, in order (for audits and leaf-hash pages)."""
     rows = await conn.execute(
-        select(TlogEntry.index, TlogEntry.leaf, TlogEntry.leaf_hash)
-        .where(TlogEntry.index >= start, TlogEntry.index < end)
-        .order_by(TlogEntry.index)
+        select(TlogTile.hashes)
+        .where(TlogTile.level == level, TlogTile.index >= first, TlogTile.index < end)
+        .order_by(TlogTile.index)
     )
-    return [(int(r[0]), bytes(r[1]), bytes(r[2])) for r in rows]
+    return [bytes(r[0]) for r in rows]
+
+
+async def set_tiles(conn: AsyncConnection, tiles: dict[TileID, bytes]) -> None:
+    await upsert_many(
+        conn,
+        TlogTile,
+        [{"level": t.level, "index": t.index, "hashes": h} for t, h in tiles.items()],
+        ("level", "index"),
+    )
+
+
+async def get_bundles(conn: AsyncConnection, indices: Sequence[int]) -> dict[int, bytes]:
+    if not indices:
+        return {}
+    rows = await conn.execute(_GET_BUNDLES, {"ids": list(indices)})
+    return {int(r[0]): bytes(r[1]) for r in rows}
+
+
+async def get_bundle_range(conn: AsyncConnection, first: int, end: int) -> list[bytes]:
+    rows = await conn.execute(
+        select(TlogBundle.entries)
+        .where(TlogBundle.index >= first, TlogBundle.index < end)
+        .order_by(TlogBundle.index)
+    )
+    return [bytes(r[0]) for r in rows]
+
+
+async def set_bundles(conn: AsyncConnection, bundles: dict[int, bytes]) -> None:
+    await upsert_many(
+        conn, TlogBundle, [{"index": i, "entries": b} for i, b in bundles.items()], ("index",)
+    )
 
 
 async def add_checkpoint(
@@ -108,18 +120,27 @@ async def add_access_record(
     conn: AsyncConnection,
     index: int,
     salt: bytes,
+    leaf_hash: bytes,
     record_json: str,
     ts: int,
     subjects: Sequence[str],
 ) -> None:
     await conn.execute(
         insert(AccessRecordRow).values(
-            index=index, salt=salt, record_json=record_json, created_ts=ts
+            index=index, salt=salt, leaf_hash=leaf_hash, record_json=record_json, created_ts=ts
         )
     )
     await conn.execute(
         insert(AccessRecordSubject), [{"user_id": u, "index": index} for u in sorted(set(subjects))]
     )
+
+
+async def find_access_record(conn: AsyncConnection, leaf_hash: bytes) -> int | None:
+    """The index of the record whose log entry has this leaf hash."""
+    index = await conn.scalar(
+        select(AccessRecordRow.index).where(AccessRecordRow.leaf_hash == leaf_hash)
+    )
+    return None if index is None else int(index)
 
 
 async def list_access_records(

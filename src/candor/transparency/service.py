@@ -17,11 +17,18 @@ from candor.core.clock import Clock
 from candor.core.errors import CandorError
 from candor.store.db import Database
 from candor.transparency import repository as repo
+from candor.transparency.access import AccessLog
 from candor.transparency.checkpoint import Checkpoint, sign_checkpoint
 from candor.transparency.log import TransparencyLog
 from candor.transparency.merkle import ProofError
 from candor.transparency.note import Signer
-from candor.transparency.tiles import TILE_WIDTH, TileID, parse_tile_path, tile_width
+from candor.transparency.tiles import (
+    TILE_WIDTH,
+    TileID,
+    bundle_prefix,
+    parse_tile_path,
+    tile_width,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +56,17 @@ class InclusionProof:
 
 class TransparencyService:
     def __init__(
-        self, db: Database, log: TransparencyLog, signer: Signer, clock: Clock, interval_ms: int
+        self,
+        db: Database,
+        log: TransparencyLog,
+        access: AccessLog,
+        signer: Signer,
+        clock: Clock,
+        interval_ms: int,
     ) -> None:
         self._db = db
         self._log = log
+        self._access = access
         self._signer = signer
         self._clock = clock
         self._interval = interval_ms / 1000
@@ -122,7 +136,7 @@ class TransparencyService:
         if index is None:
             assert leaf_hash_b64 is not None  # noqa: S101 - checked just above
             wanted = _decode_hash(leaf_hash_b64)
-            found = await self._log.index_of(wanted)
+            found = await self._access.index_of(wanted)
             if found is None:
                 raise TransparencyError(404, "CANDOR_NOT_FOUND", "No entry has this leaf hash")
             index = found
@@ -130,9 +144,8 @@ class TransparencyService:
             hashes = await self._log.inclusion_proof(index, size)
         except ProofError as exc:
             raise invalid(str(exc)) from None
-        async with self._db.read() as conn:
-            entries = await repo.list_entries(conn, index, index + 1)
-        return InclusionProof(index, size, entries[0][2], hashes)
+        (entry,) = await self._log.leaf_hashes(index, index + 1)
+        return InclusionProof(index, size, entry, hashes)
 
     async def consistency(self, old_size: int, new_size: int) -> list[bytes]:
         try:
@@ -143,10 +156,10 @@ class TransparencyService:
     async def leaf_hashes(self, start: int, end: int) -> list[bytes]:
         if not 0 <= start < end or end - start > MAX_LEAVES_PAGE:
             raise invalid(f"Ask for 1..{MAX_LEAVES_PAGE} leaves with 0 <= start < end")
-        if end > await self._log.size():
-            raise invalid("end is past the log's size")
-        async with self._db.read() as conn:
-            return [h for _, _, h in await repo.list_entries(conn, start, end)]
+        try:
+            return await self._log.leaf_hashes(start, end)
+        except ProofError:
+            raise invalid("end is past the log's size") from None
 
 
 def _decode_hash(value: str) -> bytes:
@@ -182,9 +195,8 @@ class TileService:
         return tiles[TileID(level, index)][: width * 32]
 
     async def _entries(self, index: int, width: int, size: int) -> bytes:
-        start = index * TILE_WIDTH
-        if size - start < width:
+        if size - index * TILE_WIDTH < width:
             raise TransparencyError(404, "CANDOR_NOT_FOUND", "No such entry bundle at this size")
         async with self._db.read() as conn:
-            entries = await repo.list_entries(conn, start, start + width)
-        return b"".join(len(leaf).to_bytes(2, "big") + leaf for _, leaf, _ in entries)
+            bundles = await repo.get_bundles(conn, [index])
+        return bundle_prefix(bundles[index], width)

@@ -12,6 +12,7 @@ standard tile clients. Pure functions, no I/O.
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from hashlib import sha256
 
 from candor.transparency.merkle import HASH_SIZE, Node, node_hash
 
@@ -137,60 +138,130 @@ def node_from_tiles(node: Node, tiles: Mapping[TileID, bytes]) -> bytes:
     return perfect_root([blob[i : i + HASH_SIZE] for i in range(start, end, HASH_SIZE)])
 
 
-def tile_levels(blob: bytes) -> list[list[bytes]]:
-    """Every level inside a full tile: 256 hashes, then 128, … then its root (255 SHA-256).
+def tile_levels(blob: bytes) -> list[bytes]:
+    """Every level inside a full tile, each as one buffer: 256 hashes, 128, … 1 (255 SHA-256).
 
-    Full tiles never change, so a reader can compute this once and answer any node in
-    the tile without hashing again.
+    Full tiles never change, so a reader computes this once and answers any node in the
+    tile by slicing, without hashing again. One buffer per level (not a list of hashes)
+    keeps a cached tile at 16 KiB.
     """
-    level = [blob[i : i + HASH_SIZE] for i in range(0, len(blob), HASH_SIZE)]
-    levels = [level]
-    while len(level) > 1:
-        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+    levels = [bytes(blob)]
+    level = levels[0]
+    pair = 2 * HASH_SIZE
+    while len(level) > HASH_SIZE:
+        # A left and right sibling are adjacent: hash 0x01 || the 64 bytes (= node_hash).
+        level = b"".join(
+            [sha256(b"\x01" + level[i : i + pair]).digest() for i in range(0, len(level), pair)]
+        )
         levels.append(level)
     return levels
 
 
-def node_from_levels(node: Node, levels: list[list[bytes]]) -> bytes:
+def node_from_levels(node: Node, levels: Sequence[bytes]) -> bytes:
     """A node from a full tile's precomputed levels (see `tile_levels`)."""
     _, position, count = locate(node)
     within = count.bit_length() - 1
-    return levels[within][position >> within]
+    start = (position >> within) * HASH_SIZE
+    return levels[within][start : start + HASH_SIZE]
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """What an append wrote: every tile it touched, and the levels of those it filled."""
+
+    tiles: dict[TileID, bytes]
+    full: dict[TileID, list[bytes]]
 
 
 def append_leaves(
     size: int, rightmost: Mapping[int, bytes], leaf_hashes: Sequence[bytes]
-) -> dict[TileID, bytes]:
+) -> Appended:
     """Tiles to write after appending `leaf_hashes` to a tree of `size` leaves.
 
     `rightmost[L]` is the current content of level L's rightmost partial tile (absent or
     empty when that level has none). Returns the new content of every tile the append
-    touched: the rightmost tile of each level, and any that became full on the way.
+    touched (the rightmost tile of each level, and any that became full on the way) and,
+    for each tile that became full, its inner levels: hashing the tile's root computes
+    them anyway, and keeping them spares a reader the same 255 hashes later.
     """
-    written: dict[TileID, bytearray] = {}
+    written: dict[TileID, bytes] = {}
+    full: dict[TileID, list[bytes]] = {}
+    tile_bytes = TILE_WIDTH * HASH_SIZE
+    carry = b"".join(leaf_hashes)  # the new hashes of the current level
+    level = 0
+    while carry:
+        if level > MAX_LEVEL:
+            raise ValueError("the tree is too tall")
+        before = size >> (TILE_HEIGHT * level)
+        width = before % TILE_WIDTH
+        start = bytes(rightmost.get(level, b""))[: width * HASH_SIZE] if width else b""
+        if len(start) != width * HASH_SIZE:
+            raise ValueError(f"the rightmost tile of level {level} is not {width} wide")
+        buf = start + carry
+        roots = []
+        for n, at in enumerate(range(0, len(buf), tile_bytes)):
+            tile = TileID(level, before // TILE_WIDTH + n)
+            chunk = written[tile] = buf[at : at + tile_bytes]
+            if len(chunk) == tile_bytes:
+                # The tile is full: its root is the next hash of the level above.
+                levels = full[tile] = tile_levels(chunk)
+                roots.append(levels[-1])
+        carry = b"".join(roots)
+        level += 1
+    return Appended(written, full)
 
-    def tile_for(level: int, count_before: int) -> tuple[TileID, bytearray]:
-        tile = TileID(level, count_before // TILE_WIDTH)
-        if tile not in written:
-            width = count_before % TILE_WIDTH
-            start = bytes(rightmost.get(level, b""))[: width * HASH_SIZE] if width else b""
-            if len(start) != width * HASH_SIZE:
-                raise ValueError(f"the rightmost tile of level {level} is not {width} wide")
-            written[tile] = bytearray(start)
-        return tile, written[tile]
 
-    counts = [size >> (TILE_HEIGHT * level) for level in range(MAX_LEVEL + 1)]
-    for h in leaf_hashes:
-        level, carry = 0, h
-        while True:
-            _, buf = tile_for(level, counts[level])
-            buf.extend(carry)
-            counts[level] += 1
-            if counts[level] % TILE_WIDTH:
-                break
-            # The tile is full: its root is the next hash of the level above.
-            carry = perfect_root(
-                [bytes(buf[i : i + HASH_SIZE]) for i in range(0, len(buf), HASH_SIZE)]
-            )
-            level += 1
-    return {tile: bytes(buf) for tile, buf in written.items()}
+# --- entry bundles -----------------------------------------------------------------------
+
+MAX_ENTRY = 0xFFFF  # a bundle prefixes each entry with its length as a big-endian uint16
+
+
+def bundle_entries(blob: bytes) -> list[bytes]:
+    """The entries of a C2SP entry bundle (ValueError if it is not well formed)."""
+    out: list[bytes] = []
+    i = 0
+    while i < len(blob):
+        if i + 2 > len(blob):
+            raise ValueError("truncated entry length")
+        n = int.from_bytes(blob[i : i + 2], "big")
+        if i + 2 + n > len(blob):
+            raise ValueError("truncated entry")
+        out.append(blob[i + 2 : i + 2 + n])
+        i += 2 + n
+    return out
+
+
+def bundle_prefix(blob: bytes, count: int) -> bytes:
+    """The first `count` entries of a bundle, still in bundle form (a partial bundle)."""
+    i = 0
+    for _ in range(count):
+        if i + 2 > len(blob):
+            raise ValueError("the bundle holds fewer entries")
+        i += 2 + int.from_bytes(blob[i : i + 2], "big")
+    if i > len(blob):
+        raise ValueError("the bundle holds fewer entries")
+    return blob[:i]
+
+
+def append_bundles(size: int, rightmost: bytes, leaves: Sequence[bytes]) -> dict[int, bytes]:
+    """Entry bundles to write after appending `leaves` to a log of `size` entries.
+
+    `rightmost` is the current partial bundle (empty when `size` is a multiple of 256).
+    """
+    if len(bundle_entries(rightmost)) != size % TILE_WIDTH:
+        raise ValueError(f"the rightmost bundle does not hold {size % TILE_WIDTH} entries")
+    if any(len(leaf) > MAX_ENTRY for leaf in leaves):
+        raise ValueError(f"an entry is at most {MAX_ENTRY} bytes")
+    encoded = [len(leaf).to_bytes(2, "big") + leaf for leaf in leaves]
+    written: dict[int, bytes] = {}
+    first = size % TILE_WIDTH  # entries already in the rightmost bundle
+    taken = 0
+    bundle = size // TILE_WIDTH
+    while taken < len(encoded):
+        room = TILE_WIDTH - first
+        head = rightmost if first else b""
+        written[bundle] = head + b"".join(encoded[taken : taken + room])
+        taken += room
+        first = 0
+        bundle += 1
+    return written

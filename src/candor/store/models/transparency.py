@@ -1,9 +1,12 @@
-"""The transparency log's storage: entries, hash tiles, the tree size and checkpoints.
+"""The transparency log's storage: entry bundles, hash tiles, the size and checkpoints.
 
-The tree itself lives in C2SP tiles (`tlog_tiles`: up to 256 hashes of one level per
-row), so an append rewrites only the rightmost tile of each level and a proof reads a
-few rows. `tlog_entries` keeps each leaf's bytes (for entry bundles and audits) and its
-leaf hash, unique, so a proof can also be asked for by leaf hash.
+Everything is stored in C2SP tlog-tiles form, 256 to a row: `tlog_bundles` holds the
+entries themselves (entry bundles) and `tlog_tiles` the tree (up to 256 hashes of one
+level per row, leaf hashes at level 0). An append rewrites only the rightmost row of
+each, a proof reads a few rows, and a leaf costs about 70 bytes. Like the C2SP static
+logs, the log keeps no map from leaf hash to index (at scale, its random inserts cost
+more than the rest of an append); `access_records` indexes the leaf hash of each record,
+and every entry Candor writes is one.
 """
 
 from sqlalchemy import BigInteger, Integer, LargeBinary, String, Text
@@ -12,12 +15,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from candor.store.models.base import Base
 
 
-class TlogEntry(Base):
-    __tablename__ = "tlog_entries"
+class TlogBundle(Base):
+    """Entry bundle `index`: entries 256·index … as uint16 length + bytes, 1..256 of them."""
+
+    __tablename__ = "tlog_bundles"
 
     index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    leaf: Mapped[bytes] = mapped_column(LargeBinary)
-    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    entries: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class TlogTile(Base):
@@ -57,6 +61,8 @@ class AccessRecordRow(Base):
 
     index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # The entry's leaf hash: finds a record (and its index) from a public log entry.
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     record_json: Mapped[str] = mapped_column(Text)
     created_ts: Mapped[int] = mapped_column(BigInteger)
 
