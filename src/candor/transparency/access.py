@@ -10,8 +10,7 @@ and the access must fail with it (DESIGN invariant 2).
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from sqlalchemy.ext.asyncio import AsyncConnection
+from typing import Any
 
 from candor.core.canonical_json import JsonDict, decode_dict
 from candor.core.clock import Clock
@@ -72,19 +71,14 @@ class AccessLog:
         salt = secrets.token_bytes(SALT_BYTES)
 
         leaf = commitment(salt, raw)
+        entry_hash = leaf_hash(leaf)
 
-        async def write(conn: AsyncConnection, index: int) -> None:
-            await repo.add_access_record(
-                conn,
-                index,
-                salt,
-                leaf_hash(leaf),
-                raw.decode(),
-                record.ts_ms,
-                record.subjects,
+        def rows(index: int) -> list[tuple[Any, dict[str, object]]]:
+            return repo.access_record_rows(
+                index, salt, entry_hash, raw.decode(), record.ts_ms, record.subjects
             )
 
-        return await self._log.append(leaf, write)
+        return await self._log.append(leaf, rows)
 
     async def index_of(self, leaf_hash_value: bytes) -> int | None:
         """The log index of the record whose entry has this leaf hash, or None."""

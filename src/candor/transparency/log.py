@@ -20,9 +20,10 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -61,16 +62,18 @@ MAX_BATCH_LEAVES = 4096
 DEFAULT_CACHED_TILES = 4096  # 16 KiB each with their inner levels: 64 MiB
 
 
-# Writes that must commit with an entry (the full access record behind a commitment):
-# called inside the batch's transaction with the entry's index.
-EntryWriter = Callable[[AsyncConnection, int], Awaitable[None]]
+# Rows that must commit with an entry (the full access record behind a commitment): given
+# the entry's index, the (mapped class, row) pairs to insert in the batch's transaction.
+# Rows, not a callback that runs statements: a batch inserts all its items' rows with one
+# executemany per table, which kept `record_access` fast with 100 appenders at once.
+EntryRows = Callable[[int], Sequence[tuple[Any, dict[str, object]]]]
 
 
 @dataclass
 class _Item:
     leaves: list[bytes]
     future: "asyncio.Future[int]"
-    write: EntryWriter | None = None
+    rows: EntryRows | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,15 +105,15 @@ class TransparencyLog:
                 await self._task
             self._task = None
 
-    async def append(self, leaf: bytes, write: EntryWriter | None = None) -> int:
+    async def append(self, leaf: bytes, rows: EntryRows | None = None) -> int:
         """Append one entry; returns its index once the append is durable.
 
-        `write` runs in the same transaction as the append, so what it writes exists if
-        and only if the entry does.
+        `rows` are inserted in the same transaction as the append, so they exist if and
+        only if the entry does. If they cannot be inserted, the whole batch fails.
         """
-        return await self.append_many([leaf], write)
+        return await self.append_many([leaf], rows)
 
-    async def append_many(self, leaves: Sequence[bytes], write: EntryWriter | None = None) -> int:
+    async def append_many(self, leaves: Sequence[bytes], rows: EntryRows | None = None) -> int:
         """Append entries in order; returns the first one's index once durable."""
         if not leaves:
             raise ValueError("nothing to append")
@@ -119,7 +122,7 @@ class TransparencyLog:
         if self._task is None:
             raise RuntimeError("transparency log not started")
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Item(list(leaves), future, write))
+        self._queue.put_nowait(_Item(list(leaves), future, rows))
         return await future
 
     async def _run(self) -> None:
@@ -166,12 +169,14 @@ class TransparencyLog:
             new_size = size + len(leaves)
             await repo.set_size(conn, new_size)
             firsts: list[int] = []
+            extra: list[tuple[Any, dict[str, object]]] = []
             at = size
             for item in items:
                 firsts.append(at)
-                if item.write is not None:
-                    await item.write(conn, at)
+                if item.rows is not None:
+                    extra.extend(item.rows(at))
                 at += len(item.leaves)
+            await repo.insert_rows(conn, extra)
         # Committed: advance the head and keep the tiles that became full.
         tiles = {t: appended.tiles.get(t) or head.tiles[t] for t in _rightmost_tiles(new_size)}
         bundle = bundles[new_size // TILE_WIDTH] if new_size % TILE_WIDTH else b""

@@ -1,6 +1,7 @@
 """SQL for the transparency log: entry bundles, tiles, the leaf index, size, checkpoints."""
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import bindparam, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -94,6 +95,15 @@ async def set_bundles(conn: AsyncConnection, bundles: dict[int, bytes]) -> None:
     )
 
 
+async def insert_rows(conn: AsyncConnection, rows: Sequence[tuple[Any, dict[str, object]]]) -> None:
+    """Insert (mapped class, row) pairs with one executemany per table, in order of first use."""
+    by_table: dict[Any, list[dict[str, object]]] = {}
+    for table, row in rows:
+        by_table.setdefault(table, []).append(row)
+    for table, table_rows in by_table.items():
+        await conn.execute(insert(table), table_rows)
+
+
 async def add_checkpoint(
     conn: AsyncConnection, size: int, root_hash: bytes, note: str, ts: int
 ) -> None:
@@ -116,23 +126,21 @@ async def get_latest_checkpoint(conn: AsyncConnection) -> tuple[int, bytes, str]
 # --- access records ---------------------------------------------------------------------
 
 
-async def add_access_record(
-    conn: AsyncConnection,
-    index: int,
-    salt: bytes,
-    leaf_hash: bytes,
-    record_json: str,
-    ts: int,
-    subjects: Sequence[str],
-) -> None:
-    await conn.execute(
-        insert(AccessRecordRow).values(
-            index=index, salt=salt, leaf_hash=leaf_hash, record_json=record_json, created_ts=ts
-        )
-    )
-    await conn.execute(
-        insert(AccessRecordSubject), [{"user_id": u, "index": index} for u in sorted(set(subjects))]
-    )
+def access_record_rows(
+    index: int, salt: bytes, leaf_hash: bytes, record_json: str, ts: int, subjects: Sequence[str]
+) -> list[tuple[Any, dict[str, object]]]:
+    """The rows that store an access record with its entry (see `TransparencyLog.append`)."""
+    record: dict[str, object] = {
+        "index": index,
+        "salt": salt,
+        "leaf_hash": leaf_hash,
+        "record_json": record_json,
+        "created_ts": ts,
+    }
+    return [
+        (AccessRecordRow, record),
+        *((AccessRecordSubject, {"user_id": u, "index": index}) for u in sorted(set(subjects))),
+    ]
 
 
 async def find_access_record(conn: AsyncConnection, leaf_hash: bytes) -> int | None:
