@@ -2,7 +2,8 @@
 
 Errors are mapped here, once, for every route: a CandorError becomes its JSON, malformed
 input becomes the spec's 400, an unknown route M_UNRECOGNIZED, and anything else a
-logged 500 M_UNKNOWN (always a bug).
+logged 500 M_UNKNOWN (always a bug). On web page paths (outside the APIs) the same
+errors render the HTML error page instead, and a page that needs a login redirects there.
 """
 
 import logging
@@ -12,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from candor.config import Settings
@@ -43,6 +45,14 @@ from candor.transparency.endpoints import router as transparency_router
 from candor.transparency.keys import load_or_create_signer
 from candor.transparency.log import TransparencyLog
 from candor.transparency.service import TileService, TransparencyService
+from candor.web.errors import error_page, is_web_path, on_login_required
+from candor.web.pages import LoginRequired
+from candor.web.routes.auth import router as web_auth_router
+from candor.web.routes.home import router as web_home_router
+from candor.web.routes.privacy import router as web_privacy_router
+from candor.web.security import SecurityHeadersMiddleware
+from candor.web.sessions import WebKeys
+from candor.web.templating import STATIC_DIR
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +136,12 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
     app.include_router(transparency_router)
     app.include_router(admin_router)
     app.include_router(privacy_router)
+    # Web pages (HTML, cookie sessions): not part of the API, so not in the OpenAPI document.
+    app.state.web_keys = WebKeys.derive(hs.token_key)
+    app.include_router(web_home_router)
+    app.include_router(web_auth_router)
+    app.include_router(web_privacy_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/health")
     async def health(request: Request) -> Response:
@@ -134,13 +150,18 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         return json_response({"status": "ok"})
 
     _install_error_handlers(app)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http.max_request_bytes)
     return app
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(LoginRequired, on_login_required)
+
     @app.exception_handler(CandorError)
     async def on_candor_error(request: Request, exc: CandorError) -> Response:
+        if is_web_path(request.url.path):
+            return error_page(request, exc.status, exc.message, exc.headers)
         body = exc.to_json()
         errcode = body.get("errcode")
         if isinstance(errcode, str) and errcode.startswith("M_") and _is_candor_api(request):
@@ -151,6 +172,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if is_web_path(request.url.path):
+            return error_page(request, 400)
         errors = exc.errors()
         first = errors[0] if errors else {}
         loc = tuple(first.get("loc", ()))
@@ -176,6 +199,8 @@ def _install_error_handlers(app: FastAPI) -> None:
             # FastAPI wraps errors raised while it reads the body (the body middleware's
             # size and NUL checks) in a generic 400; answer with the real error.
             return await on_candor_error(request, exc.__cause__)
+        if is_web_path(request.url.path):
+            return error_page(request, exc.status_code, headers=exc.headers)
         if exc.status_code in (404, 405):
             return json_response(
                 {
@@ -189,6 +214,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         logger.error("unhandled error on %s %s", request.method, request.url.path)
+        if is_web_path(request.url.path):
+            return error_page(request, 500)
         return json_response({"errcode": Codes.UNKNOWN, "error": "Internal server error"}, 500)
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import JsonDict
+from candor.core.errors import CandorError
 from candor.core.ids import MAX_ID_LENGTH, USER_LOCALPART_RE, UserID
 from candor.core.tokens import hash_token, new_token, random_string
 from candor.matrix.accounts import repository as repo
@@ -142,6 +143,23 @@ class AccountsService:
             return await self._new_session(
                 conn, user_id, body.device_id, body.initial_device_display_name
             )
+
+    async def authenticate(self, username: str, password: str) -> str:
+        """Check a web login (a localpart or a full `@user:server` id); returns the user id.
+
+        Every failure (a malformed or unknown id, a deactivated account, a wrong password)
+        is the same Forbidden, so the answer never tells whether an account exists. The
+        per-user rate limit is the Matrix login's: one budget for both doors.
+        """
+        try:
+            user_id = self._user_from_identifier(None, username.strip())
+        except CandorError:
+            raise Forbidden("Invalid username or password") from None
+        if len(password) > MAX_PASSWORD_LENGTH:
+            raise Forbidden("Invalid username or password")
+        self._hs.ratelimiter.check(f"login:{user_id}")
+        await self._check_credentials(user_id, password)
+        return user_id
 
     def _user_from_identifier(self, identifier: dict[str, object] | None, user: str | None) -> str:
         if identifier is not None:

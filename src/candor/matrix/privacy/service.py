@@ -23,6 +23,9 @@ def _b64(raw: bytes) -> str:
 class MyAccesses:
     checkpoint: str
     records: list[JsonDict]
+    # The checkpoint's tree size and origin line, so a page can name what it proved against.
+    size: int
+    origin: str
 
 
 class PrivacyService:
@@ -30,8 +33,14 @@ class PrivacyService:
         self._hs = hs
 
     async def my_accesses(self, requester: Requester, limit: int = 100) -> MyAccesses:
+        return await self.accesses_of(requester.user_id, limit)
+
+    async def accesses_of(self, user_id: str, limit: int = 100) -> MyAccesses:
+        """The records concerning `user_id`, newest first, each checked against the latest
+        checkpoint. The caller has authenticated `user_id` (a Matrix token, a web session).
+        """
         size, root, note = await self._hs.transparency.latest_tree_head()
-        records = await self._hs.access.list_for_user(requester.user_id, limit=limit)
+        records = await self._hs.access.list_for_user(user_id, limit=limit)
         provable = [r.index for r in records if r.index < size]
         proofs = dict(
             zip(provable, await self._hs.tlog.inclusion_proofs(provable, size), strict=True)
@@ -52,4 +61,4 @@ class PrivacyService:
                 item["proof"] = {"size": size, "hashes": [_b64(h) for h in hashes]}
                 item["verified"] = verify_inclusion(stored.index, size, entry, hashes, root)
             out.append(item)
-        return MyAccesses(note, out)
+        return MyAccesses(note, out, size, self._hs.transparency.origin)

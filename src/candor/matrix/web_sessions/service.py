@@ -1,0 +1,109 @@
+"""Web sessions: a browser login that lives on the server, so logging out really ends it.
+
+A session is a random `cdr_ws_` token; only its keyed SHA-256 is stored (DESIGN invariant
+6), so a database dump yields no cookie anyone can replay. Logging in always mints a new
+token and deletes the one the browser held (no session fixation); logging out deletes
+the row, after which the old cookie is worth nothing. The cookie itself (signing, flags)
+is the web layer's business; this service sees only tokens.
+"""
+
+from dataclasses import dataclass
+
+from candor.core.errors import CandorError
+from candor.core.tokens import hash_token, is_well_formed, new_token
+from candor.matrix.accounts.service import AccountsService
+from candor.matrix.context import Homeserver
+from candor.matrix.errors import Forbidden
+from candor.matrix.web_sessions import repository as repo
+
+SESSION_TOKEN_PREFIX = "cdr_ws_"  # noqa: S105 - the token kind prefix, not a secret
+SESSION_LIFETIME_MS = 14 * 24 * 3600 * 1000
+# last_seen is informative only: refresh it at most this often, not on every page view.
+LAST_SEEN_GRANULARITY_MS = 10 * 60 * 1000
+
+
+class LoginFailed(CandorError):
+    """Wrong username or password, told apart from nothing else (no account enumeration)."""
+
+    status = 400
+    errcode = "CANDOR_LOGIN_FAILED"
+
+    def __init__(self) -> None:
+        super().__init__("Invalid username or password")
+
+
+@dataclass(frozen=True, slots=True)
+class NewWebSession:
+    token: str
+    user_id: str
+    expires_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class WebSessionInfo:
+    user_id: str
+    is_admin: bool
+    expires_ms: int
+
+
+class WebSessionsService:
+    def __init__(self, hs: Homeserver) -> None:
+        self._hs = hs
+        self._db = hs.db
+        self._clock = hs.clock
+
+    def _hash(self, token: str) -> str:
+        return hash_token(token, self._hs.token_key)
+
+    async def login(
+        self, username: str, password: str, *, replacing: str | None = None
+    ) -> NewWebSession:
+        """Check the password and start a fresh session; `replacing` (the browser's
+        current session token, if any) is ended in the same transaction.
+
+        Raises LoginFailed for bad credentials and LimitExceeded past the login rate
+        limit; nothing is written in either case.
+        """
+        try:
+            user_id = await AccountsService(self._hs).authenticate(username, password)
+        except Forbidden:
+            raise LoginFailed from None
+        token = new_token(SESSION_TOKEN_PREFIX)
+        now = self._clock.now_ms()
+        expires = now + SESSION_LIFETIME_MS
+        async with self._db.write() as conn:
+            if replacing is not None:
+                await repo.delete_web_session(conn, self._hash(replacing))
+            await repo.delete_expired_web_sessions(conn, now)
+            await repo.add_web_session(
+                conn, self._hash(token), user_id, created_ts=now, expires_ts=expires
+            )
+        return NewWebSession(token, user_id, expires)
+
+    async def get(self, token: str) -> WebSessionInfo | None:
+        """The live session behind `token`, or None (unknown, expired, logged out, or the
+        account deactivated)."""
+        if not is_well_formed(token, SESSION_TOKEN_PREFIX):
+            return None
+        token_hash = self._hash(token)
+        now = self._clock.now_ms()
+        async with self._db.read() as conn:
+            row = await repo.get_web_session(conn, token_hash, now_ts=now)
+        if row is None:
+            return None
+        if row.last_seen_ts is None or now - row.last_seen_ts >= LAST_SEEN_GRANULARITY_MS:
+            async with self._db.write() as conn:
+                await repo.set_web_session_last_seen(conn, token_hash, now)
+        return WebSessionInfo(row.user_id, row.is_admin, row.expires_ts)
+
+    async def logout(self, token: str) -> bool:
+        """End the session; True if there was one. Idempotent."""
+        if not is_well_formed(token, SESSION_TOKEN_PREFIX):
+            return False
+        async with self._db.write() as conn:
+            return await repo.delete_web_session(conn, self._hash(token))
+
+    async def count_sessions(self, user_id: str) -> int:
+        """How many sessions (live or not yet swept) a person has; for audits and tests."""
+        async with self._db.read() as conn:
+            return await repo.count_web_sessions(conn, user_id)

@@ -1,0 +1,32 @@
+"""`GET /privacy/accesses`: "Who accessed my data", each record checked against the log."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from starlette.responses import Response
+
+from candor.matrix.auth import HomeserverDep
+from candor.matrix.privacy.service import PrivacyService
+from candor.web.accesses import accesses_view
+from candor.web.pages import CurrentUserDep, PageDep
+
+router = APIRouter(include_in_schema=False)
+
+PAGE_LIMIT = 100
+
+
+async def get_privacy(hs: HomeserverDep) -> PrivacyService:
+    return PrivacyService(hs)
+
+
+PrivacyDep = Annotated[PrivacyService, Depends(get_privacy)]
+
+
+@router.get("/privacy/accesses")
+async def accesses(page: PageDep, user: CurrentUserDep, privacy: PrivacyDep) -> Response:
+    found = await privacy.accesses_of(user.user_id, PAGE_LIMIT)
+    return page.render(
+        "privacy/accesses.html",
+        view=accesses_view(found, PAGE_LIMIT),
+        server_url=str(page.request.base_url).rstrip("/"),
+    )
