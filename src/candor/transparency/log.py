@@ -91,6 +91,7 @@ class TransparencyLog:
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._head: _Head | None = None
+        self._seen_size = 0  # the largest committed size read from the database
         self._cache_limit = cached_tiles
         self._full_tiles: OrderedDict[TileID, list[bytes]] = OrderedDict()
         self.batches = 0
@@ -256,6 +257,7 @@ class TransparencyLog:
         missing: list[TileID] = []
         head = self._head
         known = head is not None and size <= head.size
+        seen = size <= self._seen_size  # committed once, so committed for good
         for tile in wanted:
             levels = self._full_tiles.get(tile)
             if levels is not None:
@@ -264,28 +266,36 @@ class TransparencyLog:
                 found[tile] = head.tiles[tile]
             else:
                 missing.append(tile)
-        if missing or not known:
+        if missing or not (known or seen):
             async with self._db.read() as conn:
-                committed = await repo.get_size(conn)
-                if size > committed:
-                    raise ProofError(f"the log has {committed} entries, not {size}")
+                if not (known or seen):
+                    committed = await repo.get_size(conn)
+                    if size > committed:
+                        raise ProofError(f"the log has {committed} entries, not {size}")
+                    self._seen_size = max(self._seen_size, committed)
                 found.update(await repo.get_tiles(conn, missing))
         return found
 
     async def _resolve(self, size: int, plans: list[Composite]) -> list[bytes]:
         nodes = nodes_of(plans)
-        fetched = await self._tiles(
-            size, [t for t in tiles_needed(nodes) if t not in self._full_tiles]
-        )
-        for tile, blob in fetched.items():
-            if len(blob) == TILE_WIDTH * HASH_SIZE:
-                self._cache(tile, tile_levels(blob))
-        hashes: dict[Node, bytes] = {}
-        for node in nodes:
-            tile = locate(node)[0]
+        # The full tiles this proof reads, held here: caching the fetched ones (or the
+        # sequencer, while this awaits) may evict the others from the LRU cache.
+        full: dict[TileID, list[bytes]] = {}
+        for tile in tiles_needed(nodes):
             levels = self._full_tiles.get(tile)
             if levels is not None:
                 self._full_tiles.move_to_end(tile)
+                full[tile] = levels
+        fetched = await self._tiles(size, [t for t in tiles_needed(nodes) if t not in full])
+        for tile, blob in fetched.items():
+            if len(blob) == TILE_WIDTH * HASH_SIZE:
+                full[tile] = tile_levels(blob)
+                self._cache(tile, full[tile])
+        hashes: dict[Node, bytes] = {}
+        for node in nodes:
+            tile = locate(node)[0]
+            levels = full.get(tile)
+            if levels is not None:
                 hashes[node] = node_from_levels(node, levels)
             else:
                 try:
