@@ -29,7 +29,9 @@ def test_an_admin_read_in_plain_language() -> None:
     assert row.index == 7
     assert (row.who, row.actor_id) == ("An administrator", "@root:test.local")
     assert row.what == "read messages in a conversation"
-    assert row.resource == "Conversation !r:test.local, events 3 to 9 (4 messages and events)"
+    assert row.resource == (
+        "4 messages and events in conversation !r:test.local (stream positions 3 to 9)"
+    )
     assert (row.why_label, row.why) == ("Justification given", "abuse report #12")
     assert row.when == "14 November 2023, 22:13:20 UTC"
     assert row.when_iso == "2023-11-14T22:13:20Z"
@@ -79,9 +81,10 @@ def test_an_unfamiliar_or_broken_record_still_reads() -> None:
     [
         (
             {"room_id": "!r:x", "from": 5, "to": 5, "count": 1},
-            "Conversation !r:x, event 5 (1 message or event)",
+            "1 message or event in conversation !r:x (stream position 5)",
         ),
-        ({"room_id": "!r:x", "from": 1, "to": 2}, "Conversation !r:x, events 1 to 2"),
+        ({"room_id": "!r:x", "from": 1, "to": 2}, "Conversation !r:x (stream positions 1 to 2)"),
+        ({"room_id": "!r:x", "count": 3}, "3 messages and events in conversation !r:x"),
         ({"room_id": "!r:x"}, "Conversation !r:x"),
         ({"room_id": "!r:x", "from": True, "to": 2}, "Conversation !r:x"),
         ({"export": "all", "format": "json"}, "export: all; format: json"),

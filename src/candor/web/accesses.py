@@ -85,17 +85,24 @@ def human_time(ts_ms: int) -> tuple[str, str]:
 
 
 def describe_resource(resource: JsonDict) -> str:
-    """Which data: a room and the event range read, or the record's fields as given."""
+    """Which data: a room and the span read, or the record's fields as given.
+
+    `from`/`to` are the server's stream positions (shared by all rooms), so they are
+    named as such rather than passed off as a count; `count` is the number read.
+    """
     room = _str(resource.get("room_id"))
     first, last, count = (_int(resource.get(k)) for k in ("from", "to", "count"))
-    if room and first is not None and last is not None:
-        span = f"events {first} to {last}" if first != last else f"event {first}"
+    if room:
+        text = f"conversation {room}"
         if count is not None:
             noun = "message or event" if count == 1 else "messages and events"
-            span += f" ({count} {noun})"
-        return f"Conversation {room}, {span}"
-    if room:
-        return f"Conversation {room}"
+            text = f"{count} {noun} in {text}"
+        else:
+            text = text[0].upper() + text[1:]
+        if first is not None and last is not None:
+            span = f"position {first}" if first == last else f"positions {first} to {last}"
+            text += f" (stream {span})"
+        return text
     parts = [f"{key}: {resource[key]}" for key in sorted(resource)]
     return "; ".join(parts) or "not stated"
 
