@@ -67,7 +67,7 @@ async def audit(db: Database, progress: Callable[[int, int], None] | None = None
                 stored = await repo.get_tile_range(conn, level, first, end)
             for number in range(first, end):
                 expected = b"".join(hashes[number * TILE_WIDTH : (number + 1) * TILE_WIDTH])
-                got = stored[number - first] if number - first < len(stored) else None
+                got = stored.get(number)
                 if got is None:
                     report.problems.append(f"tile {level}/{number} is missing")
                 elif got[: len(expected)] != expected:

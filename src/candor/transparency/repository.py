@@ -54,14 +54,16 @@ async def get_tiles(conn: AsyncConnection, tiles: Sequence[TileID]) -> dict[Tile
     return {TileID(r[0], r[1]): bytes(r[2]) for r in rows}
 
 
-async def get_tile_range(conn: AsyncConnection, level: int, first: int, end: int) -> list[bytes]:
-    """Tiles first … end-1 of one level, in order (for audits and leaf-hash pages)."""
+async def get_tile_range(
+    conn: AsyncConnection, level: int, first: int, end: int
+) -> dict[int, bytes]:
+    """The stored tiles among first … end-1 of one level, by index (for audits)."""
     rows = await conn.execute(
-        select(TlogTile.hashes)
-        .where(TlogTile.level == level, TlogTile.index >= first, TlogTile.index < end)
-        .order_by(TlogTile.index)
+        select(TlogTile.index, TlogTile.hashes).where(
+            TlogTile.level == level, TlogTile.index >= first, TlogTile.index < end
+        )
     )
-    return [bytes(r[0]) for r in rows]
+    return {int(r[0]): bytes(r[1]) for r in rows}
 
 
 async def set_tiles(conn: AsyncConnection, tiles: dict[TileID, bytes]) -> None:
