@@ -105,6 +105,10 @@ class TransparencyLog:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        # Appends still queued never ran: cancel them like the batch in flight, or their
+        # callers would wait forever.
+        while not self._queue.empty():
+            self._queue.get_nowait().future.cancel()
 
     async def append(self, leaf: bytes, rows: EntryRows | None = None) -> int:
         """Append one entry; returns its index once the append is durable.
