@@ -33,6 +33,7 @@ from candor.transparency.tiles import (
 logger = logging.getLogger(__name__)
 
 MAX_LEAVES_PAGE = 1000
+_CHECKPOINT_LOCK = 0x544C4350  # "TLCP"
 
 
 class TransparencyError(CandorError):
@@ -108,6 +109,9 @@ class TransparencyService:
         root = await self._log.root(size)
         note = sign_checkpoint(Checkpoint(self.origin, size, root), self._signer)
         async with self._db.write() as conn:
+            # Workers sign at once: the lock lets the second one see the first one's row
+            # instead of breaking the size's primary key (SQLite's write lock does it there).
+            await self._db.advisory_xact_lock(conn, _CHECKPOINT_LOCK)
             existing = await repo.get_latest_checkpoint(conn)
             if existing is not None and existing[0] >= size:
                 return existing[2]  # another worker signed this size first
