@@ -150,8 +150,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         return json_response({"status": "ok"})
 
     _install_error_handlers(app)
-    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http.max_request_bytes)
+    # Outside the body limit, so the pages it refuses carry the headers too.
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 
@@ -248,10 +249,14 @@ class BodyLimitMiddleware:
                 except ValueError:
                     too_big = True
                 if too_big:
-                    await _too_large(send)
+                    await _refuse(
+                        scope, receive, send, 413, Codes.TOO_LARGE, "Request body too large"
+                    )
                     return
         if "\x00" in scope["path"] or b"%00" in scope.get("query_string", b""):
-            await _send_error(send, 400, Codes.INVALID_PARAM, "NUL characters are not allowed")
+            await _refuse(
+                scope, receive, send, 400, Codes.INVALID_PARAM, "NUL characters are not allowed"
+            )
             return
         if scope["path"].startswith("/_matrix/"):
             # Matrix bodies are JSON whatever Content-Type a client sends (or omits).
@@ -281,8 +286,14 @@ class BodyLimitMiddleware:
         await self.app(scope, limited_receive, send)
 
 
-async def _too_large(send: Send) -> None:
-    await _send_error(send, 413, Codes.TOO_LARGE, "Request body too large")
+async def _refuse(
+    scope: Scope, receive: Receive, send: Send, status: int, errcode: Codes, message: str
+) -> None:
+    """Answer before the app sees the request: the error page on web paths, else JSON."""
+    if is_web_path(scope["path"]):
+        await error_page(Request(scope), status, message)(scope, receive, send)
+        return
+    await _send_error(send, status, errcode, message)
 
 
 async def _send_error(send: Send, status: int, errcode: Codes, message: str) -> None:

@@ -129,3 +129,24 @@ async def test_web_pages_are_not_in_the_api_document(web: WebEnv) -> None:
     paths = set(r.json()["paths"])
     assert paths
     assert not {"/", "/login", "/logout", "/privacy/accesses"} & paths
+
+
+async def test_requests_refused_before_routing_get_the_error_page_too(web: WebEnv) -> None:
+    browser = web.browser()
+
+    nul = await browser.http.get("/login", params={"next": "/\x00"})
+    huge = await browser.http.post(
+        "/login",
+        content=b"a=" + b"x" * (2 * 1024 * 1024),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    api = await web.api.get("/_matrix/client/versions", params={"x": "\x00"})
+
+    assert (nul.status_code, huge.status_code) == (400, 413)
+    for r in (nul, huge):
+        assert r.headers["content-type"].startswith("text/html")
+        _assert_security_headers(r.headers)
+    assert "NUL characters are not allowed" in nul.text
+    assert "<h1>Too much data</h1>" in huge.text
+    assert api.status_code == 400
+    assert api.json()["errcode"] == "M_INVALID_PARAM"
