@@ -293,3 +293,13 @@ async def test_too_many_attempts_are_slowed_down(tmp_path: Path, database_url: s
     assert "Too many login attempts" in limited.text
     assert int(limited.headers["retry-after"]) > 0
     assert browser.session_cookie is None
+
+
+async def test_logging_out_without_a_session_just_goes_to_the_login_page(web: WebEnv) -> None:
+    browser = web.browser()
+    token = await browser.csrf_token("/login")
+
+    r = await browser.post_form("/logout", {"csrf_token": token})
+
+    assert r.status_code == 303
+    assert r.headers["location"] == "/login?logged_out=1"

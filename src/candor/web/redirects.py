@@ -6,7 +6,7 @@ tabs and newlines before parsing, so only a plain absolute path on this site pas
 Pure.
 """
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 MAX_NEXT_LENGTH = 2000
 DEFAULT_NEXT = "/"
@@ -16,10 +16,9 @@ def safe_next(raw: str | None) -> str:
     """`raw` if it is a local path (with optional query), else "/"."""
     if not raw or len(raw) > MAX_NEXT_LENGTH or not raw.isascii() or not raw.isprintable():
         return DEFAULT_NEXT
+    # A single leading "/" (not "//", no backslash anywhere) leaves no room for a scheme
+    # or an authority: urlsplit of such a string has neither (the property test checks).
     if not raw.startswith("/") or raw.startswith("//") or "\\" in raw:
-        return DEFAULT_NEXT
-    parts = urlsplit(raw)
-    if parts.scheme or parts.netloc:
         return DEFAULT_NEXT
     return raw
 
