@@ -1,5 +1,7 @@
 """Accounts endpoints over HTTP: register, login, logout, password, profile, filters, data."""
 
+import time
+
 import httpx
 
 from tests.helpers.matrix import V3, MatrixTestClient
@@ -346,3 +348,26 @@ async def test_account_data_bad_input_changes_nothing(
     r = await http.put(f"{V3}{path}", json={"v": 3})
     assert (r.status_code, r.json()["errcode"]) == (401, "M_MISSING_TOKEN")
     assert await alice.ok("GET", path) == {"v": 1}
+
+
+async def test_a_missing_account_costs_a_login_as_much_time_as_a_wrong_password(
+    http: httpx.AsyncClient, alice: MatrixTestClient
+) -> None:
+    """Timing must not tell whether an account exists: both run argon2 (tens of ms)."""
+
+    async def fastest(user: str) -> float:
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            r = await _login(
+                http, {"identifier": {"type": "m.id.user", "user": user}, "password": "wrong"}
+            )
+            times.append(time.perf_counter() - start)
+            assert r.status_code == 403
+            assert r.json()["error"] == "Invalid username or password"
+        return min(times)
+
+    missing, wrong = await fastest("nobody-here"), await fastest("alice")
+
+    # Without the dummy check a missing account answered in about a tenth of the time.
+    assert missing > wrong * 0.5

@@ -5,6 +5,8 @@ argon2-cffi's 64 MiB default: a burst of logins would otherwise cost 64 MiB of R
 concurrent hash. A limiter caps concurrent hashes for the same reason.
 """
 
+import functools
+
 import anyio
 import anyio.to_thread
 from argon2 import PasswordHasher
@@ -26,3 +28,18 @@ async def verify_password(password_hash: str, password: str) -> bool:
             return False
 
     return await anyio.to_thread.run_sync(_verify, limiter=_LIMITER)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return _HASHER.hash("candor: no such account")
+
+
+async def verify_nothing(password: str) -> None:
+    """Spend a real verification's time on a login for an account that does not exist.
+
+    Without it a login for a missing user answers before argon2 would have run, and the
+    time tells whether the account exists.
+    """
+    dummy = await anyio.to_thread.run_sync(_dummy_hash, limiter=_LIMITER)
+    await verify_password(dummy, password)

@@ -10,7 +10,7 @@ from candor.core.errors import CandorError
 from candor.core.ids import MAX_ID_LENGTH, USER_LOCALPART_RE, UserID
 from candor.core.tokens import hash_token, new_token, random_string
 from candor.matrix.accounts import repository as repo
-from candor.matrix.accounts.passwords import hash_password, verify_password
+from candor.matrix.accounts.passwords import hash_password, verify_nothing, verify_password
 from candor.matrix.accounts.schemas import AuthDict, LoginBody, RegisterBody
 from candor.matrix.accounts.uia import AuthRequired
 from candor.matrix.auth import ACCESS_TOKEN_PREFIX, Requester
@@ -179,12 +179,10 @@ class AccountsService:
     async def _check_credentials(self, user_id: str, password: str) -> None:
         async with self._db.read() as conn:
             user = await repo.get_user(conn, user_id)
-        if (
-            user is None
-            or user.deactivated
-            or user.password_hash is None
-            or not await verify_password(user.password_hash, password)
-        ):
+        if user is None or user.password_hash is None:
+            await verify_nothing(password)  # the same time as a wrong password
+            raise Forbidden("Invalid username or password")
+        if not await verify_password(user.password_hash, password) or user.deactivated:
             raise Forbidden("Invalid username or password")
 
     async def _new_session(
