@@ -303,3 +303,27 @@ async def test_logging_out_without_a_session_just_goes_to_the_login_page(web: We
 
     assert r.status_code == 303
     assert r.headers["location"] == "/login?logged_out=1"
+
+
+async def test_a_new_password_ends_every_browser_session(
+    web: WebEnv, alice: MatrixTestClient
+) -> None:
+    browser = web.browser()
+    await browser.login("alice")
+    assert (await browser.get("/privacy/accesses")).status_code == 200
+    challenge = (
+        await alice.request("POST", "/account/password", json={"new_password": "new pw"})
+    ).json()
+    auth = {
+        "type": "m.login.password",
+        "session": challenge["session"],
+        "identifier": {"type": "m.id.user", "user": "alice"},
+        "password": PASSWORD,
+    }
+
+    await alice.ok("POST", "/account/password", json={"new_password": "new pw", "auth": auth})
+
+    assert await web.sessions.count_sessions(alice.user_id) == 0
+    r = await browser.get("/privacy/accesses")
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/login")

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from candor.core.canonical_json import JsonDict, decode_dict, encode_canonical
 from candor.store.db import upsert
 from candor.store.models.accounts import AccessToken, AccountData, Device, Filter, User
+from candor.store.models.web_sessions import WebSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,3 +233,9 @@ async def list_account_data(
     """(room_id, type, content) changed in (after, upto]; room_id '' is global."""
     rows = await conn.execute(_ACCOUNT_DATA, {"user_id": user_id, "after": after, "upto": upto})
     return [(r[0], r[1], decode_dict(r[2])) for r in rows]
+
+
+async def delete_web_sessions_of(conn: AsyncConnection, user_id: str) -> int:
+    """End every browser session of a user (a changed password must log them out)."""
+    result = await conn.execute(delete(WebSession).where(WebSession.user_id == user_id))
+    return int(result.rowcount or 0)

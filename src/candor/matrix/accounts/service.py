@@ -217,6 +217,8 @@ class AccountsService:
         new_hash = await hash_password(new_password)
         async with self._db.write() as conn:
             await repo.set_password(conn, requester.user_id, new_hash)
+            # Browser sessions hold no device to keep: a new password ends all of them.
+            await repo.delete_web_sessions_of(conn, requester.user_id)
             others = [
                 d
                 for d in await repo.list_device_ids(conn, requester.user_id)
