@@ -4,7 +4,7 @@ tree at every size, its own or the other's; a tiny tile cache, a failed batch an
 across bundle and tile boundaries change nothing."""
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import pytest
@@ -139,24 +139,36 @@ async def test_proofs_are_right_with_a_tiny_tile_cache(db: Database, cached_tile
         await log.stop()
 
 
+Rows = list[tuple[type[AccessRecordSubject], dict[str, object]]]
+
+
+def clashing(index: int) -> Rows:
+    """The same subject row twice: the batch's insert breaks its primary key."""
+    row: dict[str, object] = {"user_id": "@alice:test.local", "index": index}
+    return [(AccessRecordSubject, row), (AccessRecordSubject, row)]
+
+
+def raising(index: int) -> Rows:
+    """Rows that cannot even be built: the batch fails before its inserts."""
+    raise RuntimeError(f"no record for entry {index}")
+
+
+@pytest.mark.parametrize(
+    ("rows", "error"), [(clashing, IntegrityError), (raising, RuntimeError)], ids=["db", "python"]
+)
 async def test_after_a_failed_batch_the_next_append_lands_at_the_right_index(
-    log: TransparencyLog,
+    log: TransparencyLog, rows: Callable[[int], Rows], error: type[Exception]
 ) -> None:
     rng = random.Random(8)
     tree = MemoryTree()
-
-    def clashing(index: int) -> list[tuple[type[AccessRecordSubject], dict[str, object]]]:
-        # The same subject row twice: the batch's insert breaks its primary key.
-        row: dict[str, object] = {"user_id": "@alice:test.local", "index": index}
-        return [(AccessRecordSubject, row), (AccessRecordSubject, row)]
 
     for n in (255, 3):
         leaves = batch_of(tree.size, n)
         assert await log.append_many(leaves) == tree.size
         for leaf in leaves:
             tree.append(leaf)
-        with pytest.raises(IntegrityError):
-            await log.append_many(batch_of(10_000, 40), clashing)
+        with pytest.raises(error):
+            await log.append_many(batch_of(10_000, 40), rows)
         assert await log.size() == tree.size
 
         assert await log.append(b"next") == tree.size
