@@ -39,6 +39,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from candor.app import freeze_startup_heap
 from candor.core.clock import SystemClock
 from candor.store.db import Database
 from candor.store.migrate import upgrade
@@ -122,6 +123,7 @@ async def candor_run(url: str, sqlite_path: Path | None, opts: argparse.Namespac
     db = Database(url)
     tlog = TransparencyLog(db)
     await tlog.start()
+    freeze_startup_heap()  # as `candor serve` does once started
     signer = Signer.parse(generate_key("bench.local/candor-log")[0])
     rng = random.Random(7)
     out: JsonDict = {"sizes": {}}

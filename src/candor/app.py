@@ -6,6 +6,7 @@ logged 500 M_UNKNOWN (always a bug). On web page paths (outside the APIs) the sa
 errors render the HTML error page instead, and a page that needs a login redirects there.
 """
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -91,7 +92,23 @@ def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserv
     )
 
 
-def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
+def freeze_startup_heap() -> None:
+    """Move everything alive after startup out of the garbage collector's sight.
+
+    Why: modules, SQLAlchemy metadata and routes are hundreds of thousands of objects that
+    live as long as the process; every full collection walked them all and stalled the
+    event loop for 35-45 ms (measured in `bench/tlog.py`: the p99 of `record_access` with
+    100 appenders). Frozen objects are never collected, so this runs once, when startup is
+    done. https://docs.python.org/3/library/gc.html#gc.freeze
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def create_app(
+    settings: Settings, clock: Clock | None = None, *, freeze_heap: bool = False
+) -> FastAPI:
+    """The ASGI app. `freeze_heap` is for a long-lived server (`candor serve`), not tests."""
     hs = build_homeserver(settings, clock)
     tlog, transparency = hs.tlog, hs.transparency
 
@@ -100,6 +117,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> FastAPI:
         await hs.persister.start()
         await tlog.start()
         await transparency.start()
+        if freeze_heap:
+            freeze_startup_heap()
         app.state.ready = True
         try:
             yield

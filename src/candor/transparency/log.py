@@ -37,7 +37,6 @@ from candor.transparency.merkle import (
     consistency_plan,
     fold,
     inclusion_plan,
-    nodes_of,
     root_plan,
 )
 from candor.transparency.tiles import (
@@ -49,16 +48,14 @@ from candor.transparency.tiles import (
     append_leaves,
     bundle_entries,
     locate,
-    node_from_levels,
-    node_from_tiles,
     tile_levels,
-    tiles_needed,
 )
 
 logger = logging.getLogger(__name__)
 
 _ADVISORY_KEY = 0x544C4F47  # "TLOG"
 MAX_BATCH_LEAVES = 4096
+MAX_LEVEL_TILES = 8  # tile levels of a 2**64-leaf tree
 DEFAULT_CACHED_TILES = 4096  # 16 KiB each with their inner levels: 64 MiB
 
 
@@ -94,6 +91,7 @@ class TransparencyLog:
         self._seen_size = 0  # the largest committed size read from the database
         self._cache_limit = cached_tiles
         self._full_tiles: OrderedDict[TileID, list[bytes]] = OrderedDict()
+        self._partials: dict[TileID, list[bytes]] = {}
         self.batches = 0
 
     async def start(self) -> None:
@@ -190,6 +188,21 @@ class TransparencyLog:
             self._cache(tile, levels)
         return firsts
 
+    def _partial_levels(self, tile: TileID, blob: bytes) -> list[bytes]:
+        """A partial tile's levels, kept while the tile keeps this width.
+
+        Proofs near the log's right edge read the same few partial tiles again and again;
+        hashing up to 255 nodes for each proof cost more than the rest of the proof.
+        """
+        known = self._partials.get(tile)
+        if known is not None and len(known[0]) == len(blob):
+            return known
+        levels = tile_levels(blob)
+        if len(self._partials) >= 4 * (MAX_LEVEL_TILES + 1):
+            self._partials.clear()
+        self._partials[tile] = levels
+        return levels
+
     def _cache(self, tile: TileID, levels: list[bytes]) -> None:
         self._full_tiles[tile] = levels
         self._full_tiles.move_to_end(tile)
@@ -281,31 +294,38 @@ class TransparencyLog:
         return found
 
     async def _resolve(self, size: int, plans: list[Composite]) -> list[bytes]:
-        nodes = nodes_of(plans)
+        # Hot path (every proof): each node is located once, and when every tile is in
+        # memory at a size known to be committed, nothing is awaited at all.
+        where = {node: locate(node) for plan in plans for node in plan}
+        cache = self._full_tiles
         # The full tiles this proof reads, held here: caching the fetched ones (or the
         # sequencer, while this awaits) may evict the others from the LRU cache.
         full: dict[TileID, list[bytes]] = {}
-        for tile in tiles_needed(nodes):
-            levels = self._full_tiles.get(tile)
+        missing: list[TileID] = []
+        for tile in {w[0] for w in where.values()}:
+            levels = cache.get(tile)
             if levels is not None:
-                self._full_tiles.move_to_end(tile)
+                cache.move_to_end(tile)
                 full[tile] = levels
-        fetched = await self._tiles(size, [t for t in tiles_needed(nodes) if t not in full])
-        for tile, blob in fetched.items():
-            if len(blob) == TILE_WIDTH * HASH_SIZE:
-                full[tile] = tile_levels(blob)
-                self._cache(tile, full[tile])
-        hashes: dict[Node, bytes] = {}
-        for node in nodes:
-            tile = locate(node)[0]
-            levels = full.get(tile)
-            if levels is not None:
-                hashes[node] = node_from_levels(node, levels)
             else:
-                try:
-                    hashes[node] = node_from_tiles(node, fetched)
-                except KeyError:
-                    raise ProofError(f"the log has no tile {tile} at size {size}") from None
+                missing.append(tile)
+        head = self._head
+        if missing or not ((head is not None and size <= head.size) or size <= self._seen_size):
+            fetched = await self._tiles(size, sorted(missing))
+            for tile, blob in fetched.items():
+                if len(blob) == TILE_WIDTH * HASH_SIZE:
+                    full[tile] = tile_levels(blob)
+                    self._cache(tile, full[tile])
+                else:
+                    full[tile] = self._partial_levels(tile, blob)
+        hashes: dict[Node, bytes] = {}
+        for node, (tile, position, count) in where.items():
+            levels = full.get(tile)
+            within = count.bit_length() - 1
+            start = (position >> within) * HASH_SIZE
+            if levels is None or within >= len(levels) or start + HASH_SIZE > len(levels[within]):
+                raise ProofError(f"the log has no tile {tile} at size {size}")
+            hashes[node] = levels[within][start : start + HASH_SIZE]
         return [fold([hashes[n] for n in plan]) for plan in plans]
 
 

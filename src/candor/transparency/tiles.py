@@ -139,19 +139,23 @@ def node_from_tiles(node: Node, tiles: Mapping[TileID, bytes]) -> bytes:
 
 
 def tile_levels(blob: bytes) -> list[bytes]:
-    """Every level inside a full tile, each as one buffer: 256 hashes, 128, … 1 (255 SHA-256).
+    """Every level inside a tile, each as one buffer: 256 hashes, 128, … 1 (255 SHA-256).
 
     Full tiles never change, so a reader computes this once and answers any node in the
     tile by slicing, without hashing again. One buffer per level (not a list of hashes)
-    keeps a cached tile at 16 KiB.
+    keeps a cached tile at 16 KiB. For a partial tile, each level holds only the complete
+    nodes (an odd last hash waits for its sibling).
     """
     levels = [bytes(blob)]
     level = levels[0]
     pair = 2 * HASH_SIZE
-    while len(level) > HASH_SIZE:
+    while len(level) >= pair:
         # A left and right sibling are adjacent: hash 0x01 || the 64 bytes (= node_hash).
         level = b"".join(
-            [sha256(b"\x01" + level[i : i + pair]).digest() for i in range(0, len(level), pair)]
+            [
+                sha256(b"\x01" + level[i : i + pair]).digest()
+                for i in range(0, len(level) - pair + 1, pair)
+            ]
         )
         levels.append(level)
     return levels

@@ -1,0 +1,30 @@
+"""The composition root's own behaviour (beyond routes, which their domains test)."""
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from candor.app import create_app
+from candor.config import Settings
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    yield
+    gc.unfreeze()  # give the test process its heap back
+
+
+@pytest.mark.usefixtures("unfrozen")
+async def test_a_server_freezes_its_startup_heap_and_a_test_app_does_not(
+    settings: Settings,
+) -> None:
+    gc.unfreeze()
+    test_app = create_app(settings)
+    async with test_app.router.lifespan_context(test_app):
+        assert gc.get_freeze_count() == 0
+
+    server_app = create_app(settings, freeze_heap=True)
+    async with server_app.router.lifespan_context(server_app):
+        # Everything alive at startup (modules, metadata, routes) is out of the collector's way.
+        assert gc.get_freeze_count() > 10_000
