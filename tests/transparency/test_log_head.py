@@ -240,3 +240,21 @@ async def test_ranges_past_the_size_are_refused_by_a_worker_that_never_appended(
         await workers.two.leaf_hashes(290, 301)
     with pytest.raises(ProofError, match="has 300 entries, not 301"):
         await workers.two.root(301)
+
+
+async def test_proofs_at_the_growing_edge_stay_right_as_partial_tiles_come_and_go(
+    log: TransparencyLog,
+) -> None:
+    """Each proof at the edge reads the head's partial tiles; their levels are kept only
+    while a tile keeps its width, and the memo is cleared as the edge moves on."""
+    tree = MemoryTree()
+    rng = random.Random(5)
+    for batch in range(45):  # the level-0 partial tile changes with every batch
+        leaves = [f"{batch}/{i}".encode() for i in range(300)]
+        await log.append_many(leaves)
+        for leaf in leaves:
+            tree.append(leaf)
+        size = tree.size
+        index = rng.randrange(size)
+        assert await log.inclusion_proof(index, size) == tree.inclusion_proof(index, size)
+        assert await log.root(size) == tree.root(size)
