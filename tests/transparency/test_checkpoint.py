@@ -3,8 +3,7 @@
 The vectors are read from ../shared/testdata/transparency (never copied): 22 bodies to parse
 (strict C2SP rules, including two that transparency-dev/formats accepts leniently) and 15
 signed checkpoints (the 8-leaf test tree under a published test key, tampered variants and the
-real sum.golang.org tree head). The `witness_add_checkpoint` section needs consistency proofs
-and belongs to the witness tests.
+real sum.golang.org tree head). The `witness_add_checkpoint` section is in test_witness_vectors.py.
 """
 
 import base64

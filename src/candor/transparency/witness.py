@@ -90,3 +90,65 @@ def accept(
                 f"fork: the tree of size {new.size} does not extend the one of size {old.size}"
             )
     return WitnessState(vkey, new.size, new.root_hash, note)
+
+
+# --- tlog-witness add-checkpoint (https://c2sp.org/tlog-witness) ---------------------------
+
+
+class ProofRejected(WitnessError):
+    """The consistency proof does not prove the step (tlog-witness answers 422)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AddCheckpoint:
+    """An add-checkpoint request: the size the witness last saw, a proof, a new checkpoint."""
+
+    old_size: int
+    proof: list[bytes]
+    note: str
+
+
+def parse_add_checkpoint(body: str) -> AddCheckpoint:
+    """`old N`, one base64 proof hash per line, an empty line, then the signed checkpoint.
+
+    WitnessError for a malformed body (tlog-witness answers 400).
+    """
+    head, sep, note = body.partition("\n\n")
+    lines = head.split("\n")
+    if not sep or not lines[0].startswith("old "):
+        raise WitnessError("an add-checkpoint body starts with 'old N' and a blank line")
+    size_text = lines[0].removeprefix("old ")
+    if not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
+        raise WitnessError("the old size is not a decimal number")
+    proof: list[bytes] = []
+    for line in lines[1:]:
+        try:
+            raw = base64.b64decode(line, validate=True)
+        except ValueError:
+            raise WitnessError("a proof line is not base64") from None
+        if len(raw) != 32:
+            raise WitnessError("a proof line is not a 32-byte hash")
+        proof.append(raw)
+    if len(proof) > 63:
+        raise WitnessError("the proof has more hashes than any tree needs")
+    return AddCheckpoint(int(size_text), proof, note)
+
+
+def check_step(request: AddCheckpoint, old_root: bytes, new: Checkpoint) -> None:
+    """Does the proof take the witness from (old size, old root) to `new`?
+
+    The witness protocol's rules: from size 0 the proof must be empty; at the same size
+    it must be empty and the roots equal; otherwise it must verify (RFC 9162 §2.1.4.2).
+    """
+    if request.old_size > new.size:
+        raise WitnessError(f"the old size {request.old_size} is past the checkpoint's {new.size}")
+    if request.old_size == 0:
+        ok = not request.proof
+    elif request.old_size == new.size:
+        ok = not request.proof and old_root == new.root_hash
+    else:
+        ok = verify_consistency(request.old_size, new.size, old_root, new.root_hash, request.proof)
+    if not ok:
+        raise ProofRejected(
+            f"the proof does not show that {new.size} entries extend {request.old_size}"
+        )
