@@ -203,7 +203,7 @@ async def record_access_latency(
 
 def pymerkle_run(workdir: Path, opts: argparse.Namespace) -> JsonDict:
     try:
-        from pymerkle import SqliteTree  # type: ignore[import-untyped]  # noqa: PLC0415 - optional
+        from pymerkle import SqliteTree  # noqa: PLC0415 - optional (the bench extra)
     except ImportError:
         return {"skipped": "pymerkle is not installed (pip install -e '.[bench]')"}
     import pymerkle  # noqa: PLC0415 - optional, for its version only
