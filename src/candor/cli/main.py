@@ -2,7 +2,7 @@
 
 import typer
 
-from candor.cli import audit, db, serve, user
+from candor.cli import audit, db, partner, serve, user
 
 app = typer.Typer(
     name="candor",
@@ -14,3 +14,4 @@ app.command("serve")(serve.serve)
 app.add_typer(user.app, name="user")
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
+app.add_typer(partner.app, name="partner")

@@ -1,7 +1,24 @@
 """Imports every model module so `Base.metadata` is complete (for Alembic and tests)."""
 
-from candor.store.models import accounts, events, keys, rooms, transparency, web_sessions
+from candor.store.models import (
+    accounts,
+    events,
+    keys,
+    partners,
+    rooms,
+    transparency,
+    web_sessions,
+)
 from candor.store.models.base import Base
 
-__all__ = ["Base", "accounts", "events", "keys", "rooms", "transparency", "web_sessions"]
+__all__ = [
+    "Base",
+    "accounts",
+    "events",
+    "keys",
+    "partners",
+    "rooms",
+    "transparency",
+    "web_sessions",
+]
 metadata = Base.metadata

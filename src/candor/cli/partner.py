@@ -1,0 +1,158 @@
+"""`candor partner`: register, approve and suspend partner apps (operator side)."""
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from candor.app import build_homeserver
+from candor.cli.common import DatabaseUrlOpt, DataDirOpt, ServerNameOpt, build_settings, err_console
+from candor.config import Settings
+from candor.core.errors import CandorError
+from candor.matrix.context import Homeserver
+from candor.partners.apps.rules import AgreementTerms
+from candor.partners.apps.service import App, PartnerAppsService
+from candor.store.migrate import upgrade
+
+app = typer.Typer(help="Manage partner apps.", no_args_is_help=True)
+T = TypeVar("T")
+
+
+def _run(settings: Settings, work: Callable[[Homeserver], Awaitable[T]]) -> T:
+    """Prepare the database, run one service call, and turn errors into one line (exit 1)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        upgrade(settings.sqlalchemy_url())
+    except Exception as exc:
+        err_console.print(
+            f"[red]error:[/] cannot prepare the database: {escape(str(exc))}", soft_wrap=True
+        )
+        raise typer.Exit(1) from None
+
+    async def main() -> T:
+        hs = build_homeserver(settings)
+        try:
+            return await work(hs)
+        finally:
+            await hs.db.dispose()
+
+    try:
+        return asyncio.run(main())
+    except CandorError as exc:
+        err_console.print(f"[red]error:[/] {escape(exc.message)}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def create(
+    name: Annotated[str, typer.Option("--name", help="The app's name, as people will see it.")],
+    redirect_uri: Annotated[
+        list[str], typer.Option("--redirect-uri", help="An exact OAuth redirect URI (repeat).")
+    ],
+    scope: Annotated[
+        str, typer.Option("--scope", help='Scopes, space-separated: "profile share inbox.read".')
+    ],
+    domain: Annotated[
+        list[str] | None,
+        typer.Option("--domain", help="A web domain the app's links may use (repeat)."),
+    ] = None,
+    public: Annotated[
+        bool, typer.Option("--public", help="A public client (no secret; PKCE only).")
+    ] = False,
+    homepage: Annotated[str | None, typer.Option("--homepage", help="The app's homepage.")] = None,
+    contact: Annotated[str, typer.Option("--contact", help="Who to contact.")] = "unknown",
+    purpose: Annotated[
+        str, typer.Option("--purpose", help="The agreement's purpose, in plain words.")
+    ] = "Not stated yet",
+    data_used: Annotated[str, typer.Option("--data-used", help="The data the app uses.")] = (
+        "What the scopes allow"
+    ),
+    retention_days: Annotated[int, typer.Option("--retention-days")] = 30,
+    reporting_days: Annotated[int, typer.Option("--reporting-days")] = 14,
+    as_json: Annotated[
+        bool, typer.Option("--json", help='Print {"client_id": …, "client_secret": …}.')
+    ] = False,
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    server_name: ServerNameOpt = None,
+) -> None:
+    """Register an app. It starts pending: no token until `candor partner approve ID`."""
+    settings = build_settings(data_dir, database_url, server_name)
+    uris = list(redirect_uri)
+    terms = AgreementTerms(purpose, data_used, retention_days, reporting_days)
+
+    async def work(hs: Homeserver) -> tuple[App, str | None]:
+        new = await PartnerAppsService(hs).create(
+            name=name,
+            homepage=homepage or uris[0],
+            contact=contact,
+            redirect_uris=uris,
+            domains=domain or [],
+            scopes=scope,
+            public=public,
+            terms=terms,
+            owner=None,
+        )
+        return new.app, new.client_secret
+
+    created, secret = _run(settings, work)
+    if as_json:
+        print(json.dumps({"client_id": created.client_id, "client_secret": secret}))  # noqa: T201 - machine output
+        return
+    out = Console()
+    out.print(f"created [bold]{escape(created.name)}[/] ({created.status})")
+    out.print(f"client_id     {created.client_id}")
+    if secret is not None:
+        out.print(f"client_secret {secret}  [dim](shown once)[/]")
+
+
+def _status_command(action: str) -> Callable[..., None]:
+    def command(
+        client_id: Annotated[str, typer.Argument(help="The app's client_id.")],
+        data_dir: DataDirOpt = None,
+        database_url: DatabaseUrlOpt = None,
+        server_name: ServerNameOpt = None,
+    ) -> None:
+        settings = build_settings(data_dir, database_url, server_name)
+
+        async def work(hs: Homeserver) -> App:
+            service = PartnerAppsService(hs)
+            return await (service.approve if action == "approve" else service.suspend)(client_id)
+
+        changed = _run(settings, work)
+        Console().print(f"{escape(changed.name)} ({changed.client_id}) is {changed.status}")
+
+    return command
+
+
+app.command("approve", help="Approve a pending (or suspended) app: it may get tokens.")(
+    _status_command("approve")
+)
+app.command("suspend", help="Suspend an app: all its tokens end at once.")(
+    _status_command("suspend")
+)
+
+
+@app.command("list")
+def list_apps(
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    server_name: ServerNameOpt = None,
+) -> None:
+    """Every registered app and its status."""
+    settings = build_settings(data_dir, database_url, server_name)
+
+    async def work(hs: Homeserver) -> list[App]:
+        return await PartnerAppsService(hs).list_all()
+
+    table = Table("client_id", "name", "status", "scopes", "domains")
+    for a in _run(settings, work):
+        table.add_row(
+            a.client_id, escape(a.name), a.status, " ".join(a.scopes), " ".join(a.domains)
+        )
+    Console().print(table)

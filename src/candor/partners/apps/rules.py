@@ -1,0 +1,123 @@
+"""What a partner app may register: names, exact redirect URIs, web domains, scopes and an
+agreement. Pure checks; each raises `invalid(...)` with a message a developer can act on.
+
+Redirect URIs must be absolute https URLs without a fragment (RFC 6749 §3.1.2), except on
+loopback hosts (http://127.0.0.1, http://[::1], http://localhost) for development, as RFC
+8252 §7.3 allows for native apps. They are matched byte for byte, never by prefix.
+"""
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from candor.partners.errors import invalid
+
+SCOPES: dict[str, str] = {
+    "profile": "See your user ID and display name",
+    "share": "Let you share recommendations from the app into your conversations",
+    "inbox.read": (
+        "Ask to read conversations you choose — only when everyone in the conversation agrees"
+    ),
+}
+CLIENT_TYPES = ("confidential", "public")
+PRIVACY_MODES = ("k_anonymity", "differential_privacy")
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+MAX_URIS = 10
+MAX_DOMAINS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementTerms:
+    purpose: str
+    data_used: str
+    retention_days: int = 30
+    reporting_days: int = 14
+    privacy: str = "k_anonymity"
+    k_threshold: int = 10
+    epsilon: float | None = None
+
+
+def check_text(field: str, value: str, *, max_len: int, min_len: int = 1) -> str:
+    value = value.strip()
+    if not min_len <= len(value) <= max_len:
+        raise invalid(f"{field} must be {min_len} to {max_len} characters")
+    if any(ord(c) < 32 for c in value):
+        raise invalid(f"{field} must not contain control characters")
+    return value
+
+
+def check_scopes(scopes: str | list[str]) -> list[str]:
+    names = scopes.split() if isinstance(scopes, str) else list(scopes)
+    if not names:
+        raise invalid("Ask for at least one scope: " + ", ".join(SCOPES))
+    unknown = [s for s in names if s not in SCOPES]
+    if unknown:
+        raise invalid(f"Unknown scope {unknown[0]!r}; known scopes: " + ", ".join(SCOPES))
+    return sorted(set(names), key=list(SCOPES).index)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_redirect_uri(uri: str) -> str:
+    if len(uri) > 2000 or any(c.isspace() or ord(c) < 32 for c in uri):
+        raise invalid("A redirect URI must be one line of at most 2000 characters")
+    parts = urlsplit(uri)
+    host = parts.hostname or ""
+    if parts.fragment or "#" in uri:
+        raise invalid("A redirect URI must not have a fragment")
+    if parts.scheme == "https" and host:
+        return uri
+    if parts.scheme == "http" and is_loopback(host):
+        return uri
+    raise invalid("A redirect URI must be an absolute https URL (http only on loopback hosts)")
+
+
+def check_domain(domain: str) -> str:
+    domain = domain.strip().lower().rstrip(".")
+    labels = domain.split(".")
+    well_formed = len(domain) <= 253 and len(labels) >= 2
+    if not (well_formed and all(_LABEL.match(label) for label in labels)) and not is_loopback(
+        domain
+    ):
+        raise invalid(f"{domain!r} is not a domain name (like example.com)")
+    return domain
+
+
+def host_is_on(host: str, domains: list[str]) -> bool:
+    """A host is on a registered domain if it is the domain or a subdomain of it."""
+    host = host.lower().rstrip(".")
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
+def check_agreement(terms: AgreementTerms) -> AgreementTerms:
+    check_text("purpose", terms.purpose, max_len=2000)
+    check_text("data used", terms.data_used, max_len=2000)
+    if not 1 <= terms.retention_days <= 3650:
+        raise invalid("retention must be 1 to 3650 days")
+    if not 1 <= terms.reporting_days <= 366:
+        raise invalid("the reporting period must be 1 to 366 days")
+    if terms.privacy not in PRIVACY_MODES:
+        raise invalid("privacy must be one of " + ", ".join(PRIVACY_MODES))
+    if not 2 <= terms.k_threshold <= 1000:
+        raise invalid("k must be 2 to 1000")
+    if terms.privacy == "differential_privacy" and not (
+        terms.epsilon is not None and 0.01 <= terms.epsilon <= 10
+    ):
+        raise invalid("differential privacy needs an epsilon between 0.01 and 10")
+    return AgreementTerms(
+        terms.purpose.strip(),
+        terms.data_used.strip(),
+        terms.retention_days,
+        terms.reporting_days,
+        terms.privacy,
+        terms.k_threshold,
+        terms.epsilon if terms.privacy == "differential_privacy" else None,
+    )
