@@ -44,7 +44,7 @@ def _run(settings: Settings, work: Callable[[Homeserver], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except CandorError as exc:
-        err_console.print(f"[red]error:[/] {escape(exc.message)}")
+        err_console.print(f"[red]error:[/] {escape(exc.message)}", soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -108,7 +108,8 @@ def create(
     out.print(f"created [bold]{escape(created.name)}[/] ({created.status})")
     out.print(f"client_id     {created.client_id}")
     if secret is not None:
-        out.print(f"client_secret {secret}  [dim](shown once)[/]")
+        # soft_wrap: a secret broken over two lines would be copied wrong.
+        out.print(f"client_secret {secret}  [dim](shown once)[/]", soft_wrap=True)
 
 
 def _status_command(action: str) -> Callable[..., None]:

@@ -69,8 +69,11 @@ def is_loopback(host: str) -> bool:
 def check_redirect_uri(uri: str) -> str:
     if len(uri) > 2000 or any(c.isspace() or ord(c) < 32 for c in uri):
         raise invalid("A redirect URI must be one line of at most 2000 characters")
-    parts = urlsplit(uri)
-    host = parts.hostname or ""
+    try:
+        parts = urlsplit(uri)
+        host = parts.hostname or ""
+    except ValueError:  # a malformed bracketed host: "http://[::1", "http://[zz]/"
+        raise invalid("A redirect URI must be a well-formed absolute URL") from None
     if parts.fragment or "#" in uri:
         raise invalid("A redirect URI must not have a fragment")
     if parts.scheme == "https" and host:

@@ -1,0 +1,212 @@
+"""What a partner app may register: exact https (or loopback http) redirect URIs without
+fragments, real domain names, known scopes and an agreement within bounds."""
+
+import string
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from candor.partners.apps.rules import (
+    SCOPES,
+    AgreementTerms,
+    check_agreement,
+    check_domain,
+    check_redirect_uri,
+    check_scopes,
+    check_text,
+    host_is_on,
+    is_loopback,
+)
+from candor.partners.errors import PartnerError
+
+LABEL = st.text(string.ascii_lowercase + string.digits, min_size=1, max_size=20)
+DOMAIN = st.lists(LABEL, min_size=2, max_size=4).map(".".join)
+PATH = st.text(string.ascii_letters + string.digits + "/-._~%!$&'()*+,;=:@", max_size=40)
+QUERY = st.text(string.ascii_letters + string.digits + "=&-_", max_size=20)
+LOOPBACK = st.sampled_from(["127.0.0.1", "localhost", "[::1]", "127.3.4.5"])
+PORT = st.one_of(st.just(""), st.integers(1, 65535).map(lambda p: f":{p}"))
+
+
+def refused(fn: object, *args: object) -> str:
+    assert callable(fn)
+    with pytest.raises(PartnerError) as caught:
+        fn(*args)
+    assert caught.value.status == 400
+    assert caught.value.errcode == "CANDOR_INVALID_PARAM"
+    return caught.value.message
+
+
+# --- redirect URIs --------------------------------------------------------------------------
+
+
+@given(host=DOMAIN, port=PORT, path=PATH, query=QUERY)
+def test_an_https_uri_is_kept_byte_for_byte(host: str, port: str, path: str, query: str) -> None:
+    uri = f"https://{host}{port}/{path}" + (f"?{query}" if query else "")
+
+    assert check_redirect_uri(uri) == uri
+
+
+@given(host=LOOPBACK, port=PORT, path=PATH)
+def test_http_is_allowed_on_loopback_hosts_only(host: str, port: str, path: str) -> None:
+    uri = f"http://{host}{port}/{path}"
+
+    assert check_redirect_uri(uri) == uri
+
+
+@given(host=DOMAIN.filter(lambda d: d != "localhost"), path=PATH)
+def test_plain_http_elsewhere_is_refused(host: str, path: str) -> None:
+    refused(check_redirect_uri, f"http://{host}/{path}")
+
+
+@given(host=st.one_of(DOMAIN, LOOPBACK), path=PATH, fragment=st.text(max_size=10))
+def test_a_fragment_is_never_allowed(host: str, path: str, fragment: str) -> None:
+    scheme = "http" if host in {"127.0.0.1", "localhost", "[::1]", "127.3.4.5"} else "https"
+    message = refused(check_redirect_uri, f"{scheme}://{host}/{path}#{fragment}")
+    assert "fragment" in message or "one line" in message
+
+
+@given(st.text(max_size=80))
+def test_any_text_is_accepted_only_as_https_or_loopback_http(text: str) -> None:
+    """Never a crash, whatever the input: either refused (400) or returned unchanged."""
+    try:
+        out = check_redirect_uri(text)
+    except PartnerError as exc:
+        status = exc.status
+    else:
+        status = 200
+        assert out == text
+        assert "#" not in text
+        assert text.startswith(("https://", "http://"))
+    assert status in (200, 400)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "",
+        "/callback",
+        "example.com/callback",
+        "ftp://example.com/cb",
+        "javascript:alert(1)",
+        "https://",
+        "https:///path",
+        "http://example.com/cb",
+        "http://localhost.evil.example/cb",
+        "http://127.0.0.1@evil.example/cb",
+        "https://example.com/cb#",
+        "https://example.com/c b",
+        "https://example.com/cb\n",
+        "http://[::1",
+        "http://[zz]/cb",
+        "https://example.com/" + "a" * 2000,
+    ],
+)
+def test_malformed_or_unsafe_redirect_uris_are_refused(uri: str) -> None:
+    refused(check_redirect_uri, uri)
+
+
+def test_loopback_detection() -> None:
+    assert is_loopback("localhost")
+    assert is_loopback("127.0.0.1")
+    assert is_loopback("::1")
+    assert not is_loopback("localhost.example")
+    assert not is_loopback("10.0.0.1")
+    assert not is_loopback("")
+
+
+# --- domains --------------------------------------------------------------------------------
+
+
+@given(DOMAIN)
+def test_domain_names_are_accepted(domain: str) -> None:
+    if any(label.startswith("-") or label.endswith("-") for label in domain.split(".")):
+        return
+    assert check_domain(domain) == domain
+
+
+@given(DOMAIN)
+def test_domains_are_normalised_to_lower_case_without_the_final_dot(domain: str) -> None:
+    assert check_domain(" " + domain.upper() + ". ") == domain
+
+
+@given(
+    left=DOMAIN,
+    bad=st.sampled_from(list("/:@_ #?!*\\")),
+)
+def test_a_domain_with_any_other_character_is_refused(left: str, bad: str) -> None:
+    refused(check_domain, left + bad + "x")
+
+
+@pytest.mark.parametrize(
+    "domain",
+    ["", "com", "-a.example", "a-.example", "a..example", "a" * 64 + ".example", "https://a.b"],
+)
+def test_malformed_domains_are_refused(domain: str) -> None:
+    refused(check_domain, domain)
+
+
+def test_host_is_on_a_domain_or_its_subdomains_only() -> None:
+    assert host_is_on("example.com", ["example.com"])
+    assert host_is_on("WWW.Example.com.", ["example.com"])
+    assert not host_is_on("evilexample.com", ["example.com"])
+    assert not host_is_on("example.com.evil.net", ["example.com"])
+    assert not host_is_on("example.com", [])
+
+
+# --- scopes, text, agreement ----------------------------------------------------------------
+
+
+def test_scopes_are_deduplicated_in_canonical_order() -> None:
+    assert check_scopes("inbox.read profile profile") == ["profile", "inbox.read"]
+    assert check_scopes(["share", "profile"]) == ["profile", "share"]
+    assert check_scopes(" ".join(SCOPES)) == list(SCOPES)
+
+
+@pytest.mark.parametrize("scopes", ["", "   ", [], "profile admin", ["inbox.write"]])
+def test_unknown_or_no_scopes_are_refused(scopes: str | list[str]) -> None:
+    refused(check_scopes, scopes)
+
+
+def test_text_is_trimmed_and_bounded() -> None:
+    assert check_text("name", "  Flix  ", max_len=10) == "Flix"
+    with pytest.raises(PartnerError):
+        check_text("name", "   ", max_len=10)
+    with pytest.raises(PartnerError, match="control"):
+        check_text("name", "a\x07b", max_len=10)
+
+
+def test_text_length_bounds() -> None:
+    with pytest.raises(PartnerError):
+        check_text("name", "x" * 11, max_len=10)
+
+
+def test_an_agreement_within_bounds_is_kept() -> None:
+    terms = check_agreement(AgreementTerms(" Recommend films ", " Shares and clicks "))
+    assert terms == AgreementTerms("Recommend films", "Shares and clicks")
+
+
+def test_epsilon_is_kept_only_with_differential_privacy() -> None:
+    dp = check_agreement(AgreementTerms("p", "d", privacy="differential_privacy", epsilon=1.0))
+    k = check_agreement(AgreementTerms("p", "d", epsilon=1.0))
+    assert dp.epsilon == 1.0
+    assert k.epsilon is None
+
+
+@pytest.mark.parametrize(
+    "terms",
+    [
+        AgreementTerms("", "d"),
+        AgreementTerms("p", ""),
+        AgreementTerms("p", "d", retention_days=0),
+        AgreementTerms("p", "d", retention_days=3651),
+        AgreementTerms("p", "d", reporting_days=0),
+        AgreementTerms("p", "d", reporting_days=367),
+        AgreementTerms("p", "d", privacy="none"),
+        AgreementTerms("p", "d", k_threshold=1),
+        AgreementTerms("p", "d", privacy="differential_privacy"),
+        AgreementTerms("p", "d", privacy="differential_privacy", epsilon=50.0),
+    ],
+)
+def test_agreements_out_of_bounds_are_refused(terms: AgreementTerms) -> None:
+    refused(check_agreement, terms)
