@@ -41,6 +41,7 @@ from candor.matrix.sync.notifier import Notifier
 from candor.matrix.sync.typing import TypingTracker
 from candor.matrix.to_device.endpoints import router as to_device_router
 from candor.partners.apps.endpoints import router as partners_router
+from candor.partners.consent.endpoints import router as consent_router
 from candor.store.db import Database
 from candor.transparency.access import AccessLog
 from candor.transparency.endpoints import router as transparency_router
@@ -157,6 +158,7 @@ def create_app(
     app.include_router(admin_router)
     app.include_router(privacy_router)
     app.include_router(partners_router)
+    app.include_router(consent_router)
     # Web pages (HTML, cookie sessions): not part of the API, so not in the OpenAPI document.
     app.state.web_keys = WebKeys.derive(hs.token_key)
     app.include_router(web_home_router)

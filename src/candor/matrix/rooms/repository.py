@@ -7,9 +7,10 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from candor.matrix.constants import Membership
+from candor.core.canonical_json import decode_dict
+from candor.matrix.constants import EventType, Membership
 from candor.store.db import upsert
-from candor.store.models.events import Receipt
+from candor.store.models.events import Event, Receipt
 from candor.store.models.rooms import RoomAlias, RoomMembership
 
 
@@ -165,3 +166,64 @@ async def list_receipts(
         return []
     rows = await conn.execute(_RECEIPTS, {"room_ids": list(room_ids), "after": after, "upto": upto})
     return [(r[0], r[1], r[2], r[3], r[4], int(r[5])) for r in rows]
+
+
+# --- room facts for other domains (partners/consent) -------------------------------------
+
+
+async def list_joined_members(
+    conn: AsyncConnection, room_ids: Sequence[str]
+) -> dict[str, frozenset[str]]:
+    """Joined members of each room (a room with none is absent)."""
+    if not room_ids:
+        return {}
+    rows = await conn.execute(
+        select(RoomMembership.room_id, RoomMembership.user_id).where(
+            RoomMembership.room_id.in_(list(room_ids)),
+            RoomMembership.membership == Membership.JOIN,
+        )
+    )
+    out: dict[str, set[str]] = {}
+    for room_id, user_id in rows:
+        out.setdefault(room_id, set()).add(user_id)
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+async def get_membership_positions(
+    conn: AsyncConnection, room_ids: Sequence[str]
+) -> dict[str, int]:
+    """The stream position of each room's latest membership event (any user, any kind)."""
+    if not room_ids:
+        return {}
+    rows = await conn.execute(
+        select(RoomMembership.room_id, func.max(RoomMembership.stream_pos))
+        .where(RoomMembership.room_id.in_(list(room_ids)))
+        .group_by(RoomMembership.room_id)
+    )
+    return {r[0]: int(r[1]) for r in rows}
+
+
+async def list_membership_events_since(
+    conn: AsyncConnection, room_id: str, after: int
+) -> list[tuple[str, str, str | None]]:
+    """(user, membership, previous membership) of each member event after `after`, in order."""
+    rows = await conn.execute(
+        select(Event.state_key, Event.content, Event.prev_content)
+        .where(
+            Event.room_id == room_id,
+            Event.type == EventType.MEMBER,
+            Event.stream_pos > after,
+        )
+        .order_by(Event.stream_pos)
+    )
+    out: list[tuple[str, str, str | None]] = []
+    for state_key, content, prev in rows:
+        before = decode_dict(prev).get("membership") if prev is not None else None
+        out.append(
+            (
+                str(state_key),
+                str(decode_dict(content).get("membership")),
+                None if before is None else str(before),
+            )
+        )
+    return out

@@ -1,0 +1,84 @@
+"""What another domain may learn about a room without a requester: members, encryption, positions.
+
+The partner consent domain decides on these facts (who is joined, whether the room is
+encrypted, where its latest membership event is), so they are read on the caller's
+connection: a grant's row and the room's facts then come from one snapshot. Posting a
+notice runs inside an event-persister work item (`WriteContext`), the single writer of
+room state, so a check on the facts and the notice cannot be separated by a membership
+change (the persister's lock, an advisory lock on PostgreSQL, closes that race).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from candor.core.canonical_json import JsonDict
+from candor.matrix.constants import EventType
+from candor.matrix.events import repository as events_repo
+from candor.matrix.events.model import NewEvent
+from candor.matrix.events.persister import WriteContext
+from candor.matrix.rooms import repository as repo
+
+
+@dataclass(frozen=True, slots=True)
+class RoomFacts:
+    room_id: str
+    joined: frozenset[str]
+    encrypted: bool
+    # The stream position of the room's latest membership event (join, leave, ban…).
+    membership_pos: int
+
+
+async def room_facts(conn: AsyncConnection, room_ids: Sequence[str]) -> dict[str, RoomFacts]:
+    """Facts of each known room; an unknown room (or one nobody ever joined) is absent."""
+    positions = await repo.get_membership_positions(conn, room_ids)
+    joined = await repo.list_joined_members(conn, list(positions))
+    out = {}
+    for room_id, pos in positions.items():
+        encryption = await events_repo.get_current_state_event(
+            conn, room_id, EventType.ENCRYPTION, ""
+        )
+        out[room_id] = RoomFacts(
+            room_id=room_id,
+            joined=joined.get(room_id, frozenset()),
+            # Any m.room.encryption state means the clients encrypt: the server holds
+            # ciphertext only (DESIGN invariant 3). Its algorithm cannot be removed.
+            encrypted=encryption is not None,
+            membership_pos=pos,
+        )
+    return out
+
+
+async def membership_events_since(
+    conn: AsyncConnection, room_id: str, after: int
+) -> list[tuple[str, str, str | None]]:
+    """(user, membership, previous membership) of the room's member events after `after`."""
+    return await repo.list_membership_events_since(conn, room_id, after)
+
+
+async def stream_position(conn: AsyncConnection) -> int:
+    """The events stream position as committed (every event at or below it is visible)."""
+    return await events_repo.get_stream_position(conn)
+
+
+async def append_notice(
+    ctx: WriteContext, room_id: str, sender: str, content: JsonDict
+) -> tuple[str, int]:
+    """Append an `m.room.message` in `sender`'s name inside the caller's persister work item.
+
+    The room's power levels for messages are not checked: this is a notice the server
+    owes every member (a consent request), not chat, and it must reach them all.
+    """
+    ev = await ctx.append(NewEvent(room_id, EventType.MESSAGE, sender, content, None))
+    return ev.event_id, ev.stream_pos
+
+
+async def joined_rooms(conn: AsyncConnection, user_id: str) -> list[str]:
+    return await repo.list_joined_rooms(conn, user_id)
+
+
+async def room_name(conn: AsyncConnection, room_id: str) -> str | None:
+    ev = await events_repo.get_current_state_event(conn, room_id, EventType.NAME, "")
+    name = None if ev is None else ev.content.get("name")
+    return name if isinstance(name, str) and name else None

@@ -1,0 +1,168 @@
+"""SQL for room grants and each member's answer. Functions take the caller's connection."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from candor.store.models.partners import RoomGrant, RoomGrantMember
+
+
+@dataclass(frozen=True, slots=True)
+class GrantRow:
+    grant_id: str
+    client_id: str
+    room_id: str
+    requested_by: str
+    status: str
+    days: int
+    created_ts: int
+    live_ts: int | None
+    expires_ts: int | None
+    ended_ts: int | None
+    ended_reason: str | None
+    window_from: int | None
+    members_pos: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    grant_id: str
+    user_id: str
+    decision: str
+    include_history: bool
+    decided_ts: int | None
+
+
+_GRANT_COLUMNS = (
+    RoomGrant.grant_id,
+    RoomGrant.client_id,
+    RoomGrant.room_id,
+    RoomGrant.requested_by,
+    RoomGrant.status,
+    RoomGrant.days,
+    RoomGrant.created_ts,
+    RoomGrant.live_ts,
+    RoomGrant.expires_ts,
+    RoomGrant.ended_ts,
+    RoomGrant.ended_reason,
+    RoomGrant.window_from,
+    RoomGrant.members_pos,
+)
+
+
+def _grant(r: tuple[object, ...]) -> GrantRow:
+    return GrantRow(*r)  # type: ignore[arg-type]  # columns in field order
+
+
+async def add_grant(conn: AsyncConnection, row: GrantRow) -> None:
+    await conn.execute(
+        insert(RoomGrant).values(
+            {c.key: getattr(row, c.key) for c in _GRANT_COLUMNS},
+        )
+    )
+
+
+async def add_members(conn: AsyncConnection, rows: Sequence[MemberRow]) -> None:
+    await conn.execute(
+        insert(RoomGrantMember),
+        [
+            {
+                "grant_id": m.grant_id,
+                "user_id": m.user_id,
+                "decision": m.decision,
+                "include_history": m.include_history,
+                "decided_ts": m.decided_ts,
+            }
+            for m in rows
+        ],
+    )
+
+
+async def get_grant(conn: AsyncConnection, grant_id: str) -> GrantRow | None:
+    row = (
+        await conn.execute(select(*_GRANT_COLUMNS).where(RoomGrant.grant_id == grant_id))
+    ).first()
+    return None if row is None else _grant(tuple(row))
+
+
+async def list_grants_of_member(
+    conn: AsyncConnection, user_id: str, *, client_id: str | None = None
+) -> list[GrantRow]:
+    """Grants `user_id` was asked about, newest first (optionally for one app)."""
+    query = (
+        select(*_GRANT_COLUMNS)
+        .join(RoomGrantMember, RoomGrantMember.grant_id == RoomGrant.grant_id)
+        .where(RoomGrantMember.user_id == user_id)
+    )
+    if client_id is not None:
+        query = query.where(RoomGrant.client_id == client_id)
+    rows = await conn.execute(query.order_by(RoomGrant.created_ts.desc(), RoomGrant.grant_id))
+    return [_grant(tuple(r)) for r in rows]
+
+
+async def list_open_grants(
+    conn: AsyncConnection, client_id: str, room_id: str, statuses: Sequence[str]
+) -> list[GrantRow]:
+    rows = await conn.execute(
+        select(*_GRANT_COLUMNS).where(
+            RoomGrant.client_id == client_id,
+            RoomGrant.room_id == room_id,
+            RoomGrant.status.in_(list(statuses)),
+        )
+    )
+    return [_grant(tuple(r)) for r in rows]
+
+
+async def list_members(
+    conn: AsyncConnection, grant_ids: Sequence[str]
+) -> dict[str, list[MemberRow]]:
+    if not grant_ids:
+        return {}
+    rows = await conn.execute(
+        select(
+            RoomGrantMember.grant_id,
+            RoomGrantMember.user_id,
+            RoomGrantMember.decision,
+            RoomGrantMember.include_history,
+            RoomGrantMember.decided_ts,
+        )
+        .where(RoomGrantMember.grant_id.in_(list(grant_ids)))
+        .order_by(RoomGrantMember.user_id)
+    )
+    out: dict[str, list[MemberRow]] = {}
+    for r in rows:
+        out.setdefault(r[0], []).append(MemberRow(r[0], r[1], r[2], bool(r[3]), r[4]))
+    return out
+
+
+async def set_decision(
+    conn: AsyncConnection, grant_id: str, user_id: str, decision: str, history: bool, ts: int
+) -> None:
+    await conn.execute(
+        update(RoomGrantMember)
+        .where(RoomGrantMember.grant_id == grant_id, RoomGrantMember.user_id == user_id)
+        .values(decision=decision, include_history=history, decided_ts=ts)
+    )
+
+
+async def set_status(
+    conn: AsyncConnection,
+    grant_id: str,
+    *,
+    expected: str,
+    status: str,
+    **values: object,
+) -> bool:
+    """Move a grant from `expected` to `status`; False if another writer moved it first.
+
+    The `status = expected` condition makes each transition a compare-and-set, so two
+    concurrent answers cannot both act on the same pending grant.
+    """
+    result = await conn.execute(
+        update(RoomGrant)
+        .where(RoomGrant.grant_id == grant_id, RoomGrant.status == expected)
+        .values(status=status, **values)
+    )
+    return bool(result.rowcount)

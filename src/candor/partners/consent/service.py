@@ -1,0 +1,470 @@
+"""Room grants: asking every member to let an app read a room, and who may read what now.
+
+DESIGN invariant 1 (all-party consent): an app reads a room only while a grant that every
+currently joined member accepted is live. The decisions are `rules.py`'s; this module
+loads the facts and writes the outcome. Every read of a grant goes through `_observe`,
+which re-checks the room's membership and the clock, so a membership change or the end
+of the duration ends a grant at once even though nothing wrote to it (it is then also
+written down, "eagerly where convenient"). The Inbox API asks `live_grants` and
+`live_grant`, which fail closed: an unknown app, a suspended one, or any doubt → nothing.
+
+A request runs inside an event-persister work item: the room's members are read, the
+grant is written and the notice is posted in one transaction under the persister's lock,
+so no membership change can slip between the check and the grant, and two requests for
+the same (app, room) cannot both pass the duplicate check.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from candor.core.canonical_json import JsonDict
+from candor.core.ids import RoomID
+from candor.core.tokens import random_string
+from candor.matrix.context import Homeserver
+from candor.matrix.events.persister import WriteContext
+from candor.matrix.rooms.facts import (
+    append_notice,
+    joined_rooms,
+    membership_events_since,
+    room_facts,
+    room_name,
+    stream_position,
+)
+from candor.partners.apps.service import App, PartnerAppsService
+from candor.partners.consent import repository as repo
+from candor.partners.consent.repository import GrantRow, MemberRow
+from candor.partners.consent.rules import (
+    INBOX_SCOPE,
+    OPEN,
+    Decision,
+    Observation,
+    Status,
+    check_app,
+    check_days,
+    decided_status,
+    expiry,
+    grant_ended,
+    grant_exists,
+    membership_changed,
+    not_pending,
+    observe,
+    room_encrypted,
+    window_start,
+)
+from candor.partners.errors import PartnerError, invalid, not_found
+
+MAX_ID_LENGTH = 64
+
+
+@dataclass(frozen=True, slots=True)
+class LiveGrant:
+    """What the Inbox API may serve: events of `room_id` with `stream_pos >= window_from`."""
+
+    grant_id: str
+    client_id: str
+    room_id: str
+    members: tuple[str, ...]
+    window_from: int
+    expires_ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class MemberAnswer:
+    user_id: str
+    decision: str
+    include_history: bool
+    decided_ts: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Grant:
+    grant_id: str
+    client_id: str
+    app_name: str
+    room_id: str
+    room_name: str | None
+    requested_by: str
+    status: str
+    days: int
+    created_ts: int
+    live_ts: int | None
+    expires_ts: int | None
+    ended_ts: int | None
+    ended_reason: str | None
+    members: tuple[MemberAnswer, ...]
+
+    def answer_of(self, user_id: str) -> MemberAnswer | None:
+        return next((m for m in self.members if m.user_id == user_id), None)
+
+
+@dataclass(frozen=True, slots=True)
+class ShareOptions:
+    """What the web form offers: the rooms one may share and the apps one may share with."""
+
+    rooms: tuple[tuple[str, str | None], ...]  # (room id, name), unencrypted, joined
+    apps: tuple[App, ...]  # approved apps that asked for inbox.read
+
+
+def _not_found() -> PartnerError:
+    # The same answer for a missing room or grant and one the person is not part of.
+    return not_found("No such room or grant, or you are not one of its members")
+
+
+class ConsentService:
+    def __init__(self, hs: Homeserver) -> None:
+        self._hs = hs
+        self._db = hs.db
+        self._clock = hs.clock
+        self._apps = PartnerAppsService(hs)
+
+    # --- asking ---------------------------------------------------------------------------
+
+    async def request(
+        self,
+        user_id: str,
+        room_id: str,
+        client_id: str,
+        *,
+        days: int | None,
+        include_history: bool,
+        answer_url: str,
+    ) -> Grant:
+        """Ask every joined member of `room_id` to let `client_id` read it for `days`.
+
+        Everything is checked before anything is written. The asker's request is their
+        acceptance; if they are the only member, the grant is live at once. A notice in
+        the room (in the asker's name, since it is their request) tells every member.
+        """
+        room_id = str(RoomID.parse(room_id))
+        days = check_days(days)
+        if not client_id or len(client_id) > MAX_ID_LENGTH:
+            raise invalid("client_id must be an app's id")
+        app = await self._apps.find(client_id)
+        if app is None:
+            raise not_found("No such app")
+        check_app(app.status, app.scopes)
+        self._hs.ratelimiter.check(user_id)
+
+        async def work(ctx: WriteContext) -> str:
+            conn = ctx.conn
+            facts = (await room_facts(conn, [room_id])).get(room_id)
+            if facts is None or user_id not in facts.joined:
+                raise _not_found()
+            if facts.encrypted:
+                raise room_encrypted()
+            # Serialised by the persister's lock: no other request can pass this check
+            # for the same (app, room) until this one commits.
+            existing = await repo.list_open_grants(conn, client_id, room_id, list(OPEN))
+            for grant, seen in (await self._observe(conn, existing)).items():
+                if seen.status in OPEN:
+                    raise grant_exists(grant.grant_id)
+            now = self._clock.now_ms()
+            grant_id = "grant_" + random_string(16)
+            members = sorted(facts.joined)
+            decisions = {
+                u: Decision.ACCEPTED if u == user_id else Decision.PENDING for u in members
+            }
+            status = decided_status(decisions)
+            notice = _notice(user_id, app, days, include_history, status, answer_url, grant_id)
+            _, pos = await append_notice(ctx, room_id, user_id, notice)
+            live = status == Status.LIVE
+            await repo.add_grant(
+                conn,
+                GrantRow(
+                    grant_id=grant_id,
+                    client_id=client_id,
+                    room_id=room_id,
+                    requested_by=user_id,
+                    status=status,
+                    days=days,
+                    created_ts=now,
+                    live_ts=now if live else None,
+                    expires_ts=expiry(now, days) if live else None,
+                    ended_ts=None,
+                    ended_reason=None,
+                    # The notice is the last event before the grant: the window opens after it.
+                    window_from=window_start([include_history], pos + 1) if live else None,
+                    members_pos=facts.membership_pos,
+                ),
+            )
+            await repo.add_members(
+                conn,
+                [
+                    MemberRow(
+                        grant_id,
+                        u,
+                        decisions[u],
+                        include_history if u == user_id else False,
+                        now if u == user_id else None,
+                    )
+                    for u in members
+                ],
+            )
+            return grant_id
+
+        grant_id = await self._hs.persister.run(work)
+        return await self.get(user_id, grant_id)
+
+    # --- answering ------------------------------------------------------------------------
+
+    async def accept(self, user_id: str, grant_id: str, include_history: bool | None) -> Grant:
+        """Accept a pending grant; the last acceptance makes it live (and starts its clock).
+
+        `include_history` None keeps the member's earlier choice. The window opens at the
+        stream position when it goes live, or at 0 only if every member ticked the box.
+        """
+        async with self._db.write() as conn:
+            grant, members, seen = await self._access(conn, user_id, grant_id)
+            if seen.status != Status.PENDING:
+                raise not_pending(seen.status)
+            mine = next(m for m in members if m.user_id == user_id)
+            history = mine.include_history if include_history is None else include_history
+            now = self._clock.now_ms()
+            await repo.set_decision(conn, grant_id, user_id, Decision.ACCEPTED, history, now)
+            decisions = {m.user_id: m.decision for m in members} | {user_id: Decision.ACCEPTED}
+            if decided_status(decisions) == Status.LIVE:
+                histories = [
+                    history if m.user_id == user_id else m.include_history for m in members
+                ]
+                facts = (await room_facts(conn, [grant.room_id]))[grant.room_id]
+                pos = await stream_position(conn)
+                moved = await repo.set_status(
+                    conn,
+                    grant_id,
+                    expected=Status.PENDING,
+                    status=Status.LIVE,
+                    live_ts=now,
+                    expires_ts=expiry(now, grant.days),
+                    window_from=window_start(histories, pos + 1),
+                    # Only profile updates can lie between the recorded position and this
+                    # one (`_observe` just checked): any later change is after it.
+                    members_pos=facts.membership_pos,
+                )
+                if not moved:
+                    raise not_pending("no longer pending")
+        return await self.get(user_id, grant_id)
+
+    async def decline(self, user_id: str, grant_id: str) -> Grant:
+        """Decline a pending grant: one member's no ends it for everyone."""
+        async with self._db.write() as conn:
+            _, _, seen = await self._access(conn, user_id, grant_id)
+            if seen.status != Status.PENDING:
+                raise not_pending(seen.status)
+            now = self._clock.now_ms()
+            await repo.set_decision(conn, grant_id, user_id, Decision.DECLINED, False, now)
+            await self._end(
+                conn, grant_id, Status.PENDING, Status.DECLINED, f"declined by {user_id}"
+            )
+        return await self.get(user_id, grant_id)
+
+    async def revoke(self, user_id: str, grant_id: str) -> Grant:
+        """Any member ends a pending or live grant, at once."""
+        async with self._db.write() as conn:
+            _, _, seen = await self._access(conn, user_id, grant_id)
+            if seen.status not in OPEN:
+                raise grant_ended(seen.status)
+            await self._end(conn, grant_id, seen.status, Status.REVOKED, f"revoked by {user_id}")
+        return await self.get(user_id, grant_id)
+
+    # --- reading --------------------------------------------------------------------------
+
+    async def get(self, user_id: str, grant_id: str) -> Grant:
+        async with self._db.write() as conn:
+            grant, _, _ = await self._access(conn, user_id, grant_id)
+            return (await self._views(conn, [grant]))[0]
+
+    async def list_for(self, user_id: str) -> list[Grant]:
+        """Every grant `user_id` was asked about, newest first, each as it stands now."""
+        async with self._db.write() as conn:
+            grants = await repo.list_grants_of_member(conn, user_id)
+            await self._observe(conn, grants)
+            return await self._views(conn, grants)
+
+    async def share_options(self, user_id: str) -> ShareOptions:
+        async with self._db.read() as conn:
+            room_ids = await joined_rooms(conn, user_id)
+            facts = await room_facts(conn, room_ids)
+            rooms = [
+                (r, await room_name(conn, r))
+                for r in sorted(room_ids)
+                if r in facts and not facts[r].encrypted
+            ]
+        apps = [a for a in await self._apps.list_approved() if INBOX_SCOPE in a.scopes]
+        return ShareOptions(tuple(rooms), tuple(apps))
+
+    async def live_grants(self, client_id: str, user_id: str) -> list[LiveGrant]:
+        """Rooms `client_id` may read now for `user_id`: live, unexpired, membership unchanged.
+
+        Fails closed: an unknown, unapproved app or one without `inbox.read` gets nothing.
+        """
+        if not await self._app_may_read(client_id):
+            return []
+        async with self._db.write() as conn:
+            rows = await repo.list_grants_of_member(conn, user_id, client_id=client_id)
+            live = [g for g in rows if g.status == Status.LIVE]
+            seen = await self._observe(conn, live)
+            members = await repo.list_members(conn, [g.grant_id for g in live])
+        return [
+            LiveGrant(
+                grant_id=g.grant_id,
+                client_id=g.client_id,
+                room_id=g.room_id,
+                members=tuple(m.user_id for m in members[g.grant_id]),
+                window_from=int(g.window_from or 0),
+                expires_ts=int(g.expires_ts or 0),
+            )
+            for g in live
+            if seen[g].status == Status.LIVE
+        ]
+
+    async def live_grant(self, client_id: str, room_id: str, user_id: str) -> LiveGrant | None:
+        """The live grant for one room, checked now (membership, expiry, app), or None."""
+        found = [g for g in await self.live_grants(client_id, user_id) if g.room_id == room_id]
+        return found[0] if found else None
+
+    # --- internals ------------------------------------------------------------------------
+
+    async def _app_may_read(self, client_id: str) -> bool:
+        app = await self._apps.find(client_id)
+        return app is not None and app.status == "approved" and INBOX_SCOPE in app.scopes
+
+    async def _access(
+        self, conn: AsyncConnection, user_id: str, grant_id: str
+    ) -> tuple[GrantRow, list[MemberRow], Observation]:
+        """The grant, its members and its status now; 404 unless `user_id` is a member."""
+        grant = await repo.get_grant(conn, grant_id) if len(grant_id) <= MAX_ID_LENGTH else None
+        members = [] if grant is None else (await repo.list_members(conn, [grant_id]))[grant_id]
+        if grant is None or all(m.user_id != user_id for m in members):
+            raise _not_found()
+        seen = (await self._observe(conn, [grant]))[grant]
+        return grant, members, seen
+
+    async def _observe(
+        self, conn: AsyncConnection, grants: Sequence[GrantRow]
+    ) -> dict[GrantRow, Observation]:
+        """Each grant's status now; a grant found ended is written down as ended."""
+        open_ = [g for g in grants if g.status in OPEN]
+        members = await repo.list_members(conn, [g.grant_id for g in open_])
+        facts = await room_facts(conn, sorted({g.room_id for g in open_}))
+        now = self._clock.now_ms()
+        out: dict[GrantRow, Observation] = {}
+        for g in grants:
+            if g.status not in OPEN:
+                out[g] = Observation(Status(g.status), None)
+                continue
+            f = facts.get(g.room_id)
+            base = int(g.members_pos or 0)
+            changed = f is None or (
+                f.membership_pos > base
+                and membership_changed(await membership_events_since(conn, g.room_id, base))
+            )
+            seen = observe(
+                g.status,
+                members=frozenset(m.user_id for m in members[g.grant_id]),
+                joined=frozenset() if f is None else f.joined,
+                changed=changed,
+                expires_ts=g.expires_ts,
+                now_ms=now,
+            )
+            if seen.reason is not None:
+                await self._end(conn, g.grant_id, g.status, seen.status, seen.reason)
+            out[g] = seen
+        return out
+
+    async def _end(
+        self, conn: AsyncConnection, grant_id: str, expected: str, status: str, reason: str
+    ) -> None:
+        await repo.set_status(
+            conn,
+            grant_id,
+            expected=expected,
+            status=status,
+            ended_ts=self._clock.now_ms(),
+            ended_reason=reason,
+        )
+
+    async def _views(self, conn: AsyncConnection, grants: Sequence[GrantRow]) -> list[Grant]:
+        # Re-read: `_observe` may just have ended some of them.
+        rows = [await repo.get_grant(conn, g.grant_id) for g in grants]
+        current = [g for g in rows if g is not None]
+        members = await repo.list_members(conn, [g.grant_id for g in current])
+        names: dict[str, str] = {}
+        rooms: dict[str, str | None] = {}
+        for g in current:
+            if g.client_id not in names:
+                app = await self._apps.find(g.client_id)
+                names[g.client_id] = app.name if app is not None else g.client_id
+            if g.room_id not in rooms:
+                rooms[g.room_id] = await room_name(conn, g.room_id)
+        return [
+            Grant(
+                grant_id=g.grant_id,
+                client_id=g.client_id,
+                app_name=names[g.client_id],
+                room_id=g.room_id,
+                room_name=rooms[g.room_id],
+                requested_by=g.requested_by,
+                status=g.status,
+                days=g.days,
+                created_ts=g.created_ts,
+                live_ts=g.live_ts,
+                expires_ts=g.expires_ts,
+                ended_ts=g.ended_ts,
+                ended_reason=g.ended_reason,
+                members=tuple(
+                    MemberAnswer(m.user_id, m.decision, m.include_history, m.decided_ts)
+                    for m in members.get(g.grant_id, [])
+                ),
+            )
+            for g in current
+        ]
+
+
+def _notice(
+    asker: str,
+    app: App,
+    days: int,
+    include_history: bool,
+    status: str,
+    answer_url: str,
+    grant_id: str,
+) -> JsonDict:
+    """The room notice: which app, what it would read, for how long, where to answer."""
+    if status == Status.LIVE:
+        what = (
+            "every message in this room, earlier history included"
+            if include_history
+            else "the messages sent in this room from now on"
+        )
+        body = (
+            f"{asker} shared this room with the app \u201c{app.name}\u201d for {days} days: "
+            f"it may read {what}, and who is a member. Anyone joining or leaving ends it. "
+            f"Revoke it at any time at {answer_url}"
+        )
+    else:
+        what = (
+            "the messages in this room, including earlier history only if every member "
+            "ticks that box"
+            if include_history
+            else "the messages sent in this room from the moment every member has accepted"
+        )
+        body = (
+            f"{asker} asks everyone in this room to let the app \u201c{app.name}\u201d read "
+            f"{what}, and who is a member, for {days} days. It starts only if every member "
+            f"accepts; anyone may decline it or later revoke it, and anyone joining or "
+            f"leaving ends it. Accept or decline at {answer_url}"
+        )
+    return {
+        "msgtype": "m.notice",
+        "body": body,
+        "org.candor.grant": {
+            "grant_id": grant_id,
+            "client_id": app.client_id,
+            "app_name": app.name,
+            "days": days,
+            "status": status,
+            "answer_url": answer_url,
+        },
+    }
