@@ -42,6 +42,8 @@ from candor.matrix.sync.typing import TypingTracker
 from candor.matrix.to_device.endpoints import router as to_device_router
 from candor.partners.apps.endpoints import router as partners_router
 from candor.partners.consent.endpoints import router as consent_router
+from candor.partners.oauth.endpoints import partner_router as partner_api_router
+from candor.partners.oauth.endpoints import router as oauth_router
 from candor.store.db import Database
 from candor.transparency.access import AccessLog
 from candor.transparency.endpoints import router as transparency_router
@@ -50,8 +52,10 @@ from candor.transparency.log import TransparencyLog
 from candor.transparency.service import TileService, TransparencyService
 from candor.web.errors import error_page, is_web_path, on_login_required
 from candor.web.pages import LoginRequired
+from candor.web.routes.apps import router as web_apps_router
 from candor.web.routes.auth import router as web_auth_router
 from candor.web.routes.home import router as web_home_router
+from candor.web.routes.oauth import router as web_oauth_router
 from candor.web.routes.privacy import router as web_privacy_router
 from candor.web.security import SecurityHeadersMiddleware
 from candor.web.sessions import WebKeys
@@ -158,12 +162,16 @@ def create_app(
     app.include_router(admin_router)
     app.include_router(privacy_router)
     app.include_router(partners_router)
+    app.include_router(oauth_router)
+    app.include_router(partner_api_router)
     app.include_router(consent_router)
     # Web pages (HTML, cookie sessions): not part of the API, so not in the OpenAPI document.
     app.state.web_keys = WebKeys.derive(hs.token_key)
     app.include_router(web_home_router)
     app.include_router(web_auth_router)
     app.include_router(web_privacy_router)
+    app.include_router(web_oauth_router)
+    app.include_router(web_apps_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/health")

@@ -14,8 +14,8 @@ from candor.web.pages import LoginRequired
 from candor.web.redirects import login_url
 from candor.web.templating import templates
 
-API_PREFIXES = ("/_", "/.well-known/")
-API_PATHS = frozenset({"/health"})
+API_PREFIXES = ("/_", "/.well-known/", "/partner/")
+API_PATHS = frozenset({"/health", "/oauth/token", "/oauth/revoke", "/oauth/introspect"})
 
 TITLES = {
     400: "That request could not be understood",

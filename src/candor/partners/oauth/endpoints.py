@@ -1,0 +1,110 @@
+"""OAuth 2.0 endpoints (token, revocation, introspection, RFC 8414 metadata), the bearer
+dependency every partner API uses (`require_scope`), and `GET /partner/v1/me`.
+
+The OAuth endpoints answer in RFC 6749 §5.2 form (`{"error", "error_description"}`), as
+authlib makes them (`server.py`): that is the OAuth wire format, so it is not wrapped in
+Candor's `CANDOR_…` shape. The partner API proper (`/partner/v1/…`) uses `CANDOR_…` codes.
+The authorization endpoint is a web page: `candor.web.routes.oauth`.
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+
+from candor.matrix.auth import HomeserverDep
+from candor.matrix.errors import LimitExceeded
+from candor.matrix.http import json_response
+from candor.partners.errors import PartnerError
+from candor.partners.oauth.schemas import MeResponse
+from candor.partners.oauth.server import OAuthServer
+from candor.partners.oauth.service import OAuthService, PartnerToken
+
+router = APIRouter(tags=["oauth"])
+partner_router = APIRouter(prefix="/partner/v1", tags=["partner"])
+
+
+async def get_oauth(hs: HomeserverDep) -> OAuthService:
+    return OAuthService(hs)
+
+
+OAuthDep = Annotated[OAuthService, Depends(get_oauth)]
+
+
+def issuer_of(request: Request) -> str:
+    """The issuer is the server's public base URL, as the client reached it."""
+    return str(request.base_url).rstrip("/")
+
+
+async def get_server(request: Request, oauth: OAuthDep) -> OAuthServer:
+    return OAuthServer(oauth, issuer_of(request))
+
+
+ServerDep = Annotated[OAuthServer, Depends(get_server)]
+
+
+def bearer_token(request: Request) -> str:
+    """The `Authorization: Bearer …` credential, or 401 CANDOR_MISSING_TOKEN."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise PartnerError(401, "CANDOR_MISSING_TOKEN", "Missing bearer access token")
+    return token.strip()
+
+
+def require_scope(scope: str) -> Callable[..., Awaitable[PartnerToken]]:
+    """A dependency: the request's valid bearer token, which must carry `scope`.
+
+    401 CANDOR_MISSING_TOKEN / CANDOR_UNKNOWN_TOKEN, 403 CANDOR_INSUFFICIENT_SCOPE, and
+    429 CANDOR_LIMIT_EXCEEDED past the app's rate limit (one bucket per app, whoever the
+    person: a partner cannot multiply its quota by its number of users).
+    """
+
+    async def dependency(request: Request, hs: HomeserverDep) -> PartnerToken:
+        token = await OAuthService(hs).authenticate_bearer(bearer_token(request))
+        if scope not in token.scopes:
+            raise PartnerError(
+                403, "CANDOR_INSUFFICIENT_SCOPE", f"This token lacks the {scope!r} scope"
+            )
+        try:
+            hs.ratelimiter.check(f"partner:{token.client_id}")
+        except LimitExceeded as exc:
+            limited = PartnerError(429, "CANDOR_LIMIT_EXCEEDED", "Too many requests")
+            limited.headers = dict(exc.headers)
+            raise limited from None
+        return token
+
+    return dependency
+
+
+@router.post("/oauth/token", include_in_schema=True)
+async def token(request: Request, server: ServerDep) -> Response:
+    """RFC 6749 §3.2 token endpoint: `authorization_code` (with the PKCE `code_verifier`)
+    and `refresh_token` (which rotates: the answer carries a new refresh token)."""
+    return (await server.token(request)).to_response()
+
+
+@router.post("/oauth/revoke")
+async def revoke(request: Request, server: ServerDep) -> Response:
+    """RFC 7009 revocation. A refresh token ends its whole family; unknown tokens get 200."""
+    return (await server.endpoint("revocation", request)).to_response()
+
+
+@router.post("/oauth/introspect")
+async def introspect(request: Request, server: ServerDep) -> Response:
+    """RFC 7662 introspection of the calling app's own tokens (others: `active: false`)."""
+    return (await server.endpoint("introspection", request)).to_response()
+
+
+@router.get("/.well-known/oauth-authorization-server")
+async def metadata(server: ServerDep) -> Response:
+    """RFC 8414 authorization server metadata."""
+    return json_response(server.metadata())
+
+
+@partner_router.get("/me", responses={200: {"model": MeResponse}})
+async def me(
+    oauth: OAuthDep, token: Annotated[PartnerToken, Depends(require_scope("profile"))]
+) -> Response:
+    """The person the token speaks for (scope `profile`)."""
+    found = await oauth.profile(token)
+    return json_response(MeResponse.model_validate(found).model_dump())
