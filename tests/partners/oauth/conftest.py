@@ -154,9 +154,7 @@ class OAuthEnv:
             "/oauth/token", data=flow.client.form(**fields), **flow.client.auth()
         )
 
-    async def tokens(
-        self, client: Client, browser: WebTestClient | None = None
-    ) -> dict[str, Any]:
+    async def tokens(self, client: Client, browser: WebTestClient | None = None) -> dict[str, Any]:
         browser = browser or await self.person()
         flow = self.flow(client)
         r = await self.exchange(flow, await self.code(browser, flow))

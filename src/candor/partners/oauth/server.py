@@ -178,7 +178,7 @@ async def read_request(request: Request, *, with_body: bool) -> CandorRequest:
 
 def error_response(error: OAuth2Error) -> OAuthResponse:
     status, body, headers = error()
-    return OAuthResponse(status, body or None, tuple(headers))
+    return OAuthResponse(status, body if isinstance(body, dict) else None, tuple(headers))
 
 
 # --- authlib's models over Candor's records ---------------------------------------------
@@ -413,7 +413,7 @@ class _Server(AuthorizationServer):  # type: ignore[misc]  # authlib is untyped
     def handle_response(
         self, status: int, body: Any, headers: list[tuple[str, str]]
     ) -> OAuthResponse:
-        return OAuthResponse(status, body or None, tuple(headers))
+        return OAuthResponse(status, body if isinstance(body, dict) else None, tuple(headers))
 
     def send_signal(self, name: str, *args: object, **kwargs: object) -> None:
         """authlib's signals are for framework integrations; Candor listens to none."""
