@@ -40,6 +40,7 @@ from candor.matrix.sync.endpoints import router as sync_router
 from candor.matrix.sync.notifier import Notifier
 from candor.matrix.sync.typing import TypingTracker
 from candor.matrix.to_device.endpoints import router as to_device_router
+from candor.partners.admin.endpoints import router as partner_admin_router
 from candor.partners.apps.endpoints import router as partners_router
 from candor.partners.consent.endpoints import router as consent_router
 from candor.partners.oauth.endpoints import partner_router as partner_api_router
@@ -52,10 +53,14 @@ from candor.transparency.log import TransparencyLog
 from candor.transparency.service import TileService, TransparencyService
 from candor.web.errors import error_page, is_web_path, on_login_required
 from candor.web.pages import LoginRequired
+from candor.web.routes.admin import router as web_admin_router
 from candor.web.routes.apps import router as web_apps_router
 from candor.web.routes.auth import router as web_auth_router
+from candor.web.routes.grants import router as web_grants_router
 from candor.web.routes.home import router as web_home_router
 from candor.web.routes.oauth import router as web_oauth_router
+from candor.web.routes.partners import router as web_partners_router
+from candor.web.routes.portal import router as web_portal_router
 from candor.web.routes.privacy import router as web_privacy_router
 from candor.web.security import SecurityHeadersMiddleware
 from candor.web.sessions import WebKeys
@@ -162,6 +167,7 @@ def create_app(
     app.include_router(admin_router)
     app.include_router(privacy_router)
     app.include_router(partners_router)
+    app.include_router(partner_admin_router)
     app.include_router(oauth_router)
     app.include_router(partner_api_router)
     app.include_router(consent_router)
@@ -170,6 +176,10 @@ def create_app(
     app.include_router(web_home_router)
     app.include_router(web_auth_router)
     app.include_router(web_privacy_router)
+    app.include_router(web_grants_router)
+    app.include_router(web_partners_router)
+    app.include_router(web_portal_router)
+    app.include_router(web_admin_router)
     app.include_router(web_oauth_router)
     app.include_router(web_apps_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

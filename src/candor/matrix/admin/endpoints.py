@@ -1,9 +1,20 @@
-"""The admin API under /_candor/admin/v1 (administrators' Matrix access tokens)."""
+"""The admin API under /_candor/admin/v1 (administrators' Matrix access tokens).
+
+Everything here needs an administrator's token (403 CANDOR_FORBIDDEN otherwise). Reading
+messages is recorded in the transparency log before anything is returned; the directory
+lists (users, rooms) read no message, so they are not (see `AdminService`).
+"""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from candor.matrix.admin.schemas import (
+    AdminRoom,
+    AdminRoomsResponse,
+    AdminUser,
+    AdminUsersResponse,
+)
 from candor.matrix.admin.service import AdminService
 from candor.matrix.auth import HomeserverDep, RequesterDep
 from candor.matrix.events.model import serialize_event
@@ -17,6 +28,60 @@ async def get_admin(hs: HomeserverDep) -> AdminService:
 
 
 AdminDep = Annotated[AdminService, Depends(get_admin)]
+FromParam = Annotated[str | None, Query(alias="from", max_length=255)]
+LimitParam = Annotated[int, Query(ge=1, le=1000)]
+
+
+@router.get("/users", responses={200: {"model": AdminUsersResponse}})
+async def list_users(
+    requester: RequesterDep, admin: AdminDep, from_: FromParam = None, limit: LimitParam = 100
+) -> Response:
+    """Every account (`user_id` order); pass `next_from` back as `from` for the next page.
+
+    Not written to the transparency log: it lists accounts, not anything a person wrote
+    or read, so no one's data is accessed (`AdminService.list_users`).
+    """
+    page = await admin.list_users(requester, from_, limit)
+    body = AdminUsersResponse(
+        users=[
+            AdminUser(
+                user_id=u.user_id,
+                displayname=u.displayname,
+                admin=u.is_admin,
+                deactivated=u.deactivated,
+                created_ts=u.created_ts,
+            )
+            for u in page.users
+        ],
+        next_from=page.next_from,
+    )
+    return json_response(body.model_dump(exclude={"next_from"} if body.next_from is None else None))
+
+
+@router.get("/rooms", responses={200: {"model": AdminRoomsResponse}})
+async def list_rooms(
+    requester: RequesterDep, admin: AdminDep, from_: FromParam = None, limit: LimitParam = 100
+) -> Response:
+    """Every room (`room_id` order): name, joined members, encrypted. No message content.
+
+    Not written to the transparency log: no message event is read. To read a room's
+    messages, use `/rooms/{roomId}/messages`, which records the access first.
+    """
+    page = await admin.list_rooms(requester, from_, limit)
+    body = AdminRoomsResponse(
+        rooms=[
+            AdminRoom(
+                room_id=r.room_id,
+                name=r.name,
+                joined_members=r.joined_members,
+                encrypted=r.encrypted,
+                created_ts=r.created_ts,
+            )
+            for r in page.rooms
+        ],
+        next_from=page.next_from,
+    )
+    return json_response(body.model_dump(exclude={"next_from"} if body.next_from is None else None))
 
 
 @router.get("/rooms/{room_id}/messages")

@@ -1,5 +1,9 @@
 """Administrator reads of a person's data: never without a justification and a record.
 
+The directory lists (users, rooms) are the exception that proves the rule: they show what
+an operator already sees to run the server (accounts, room ids and names, member counts,
+whether a room is encrypted) and never a message, so they are not access records.
+
 An administrator can read a room's messages only by stating why; the read is appended to
 the transparency log (naming the admin, the justification, every joined member and the
 event range) *before* any event is returned, and the people concerned see it on their
@@ -12,6 +16,8 @@ from dataclasses import dataclass
 
 from candor.core.errors import CandorError
 from candor.core.ids import RoomID
+from candor.matrix.admin import repository as admin_repo
+from candor.matrix.admin.repository import RoomEntry, UserEntry
 from candor.matrix.auth import Requester
 from candor.matrix.context import Homeserver
 from candor.matrix.events import repository as events_repo
@@ -22,6 +28,7 @@ from candor.transparency.records import AccessRefused, ActorKind
 logger = logging.getLogger(__name__)
 
 MAX_PAGE = 100
+MAX_LIST_PAGE = 1000
 ACTION_READ_MESSAGES = "admin.read_room_messages"
 
 
@@ -37,9 +44,57 @@ class MessagesPage:
     log_index: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class UsersPage:
+    users: list[UserEntry]
+    next_from: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomsPage:
+    rooms: list[RoomEntry]
+    next_from: str | None
+
+
+def check_admin(requester: Requester) -> None:
+    if not requester.is_admin:
+        raise AdminError(403, "CANDOR_FORBIDDEN", "Only administrators may do this")
+
+
 class AdminService:
     def __init__(self, hs: Homeserver) -> None:
         self._hs = hs
+
+    async def list_users(self, requester: Requester, after: str | None, limit: int) -> UsersPage:
+        """Every account, by user id, `limit` at a time after `after` (the last id seen).
+
+        Not an access record: an account list is what an operator runs the server with
+        (who exists, who is an administrator, who is deactivated); it reveals nothing a
+        person wrote, so there is nothing for the transparency log to disclose.
+        """
+        check_admin(requester)
+        limit = max(1, min(limit, MAX_LIST_PAGE))
+        async with self._hs.db.read() as conn:
+            users = await admin_repo.list_users(conn, after, limit + 1)
+        more = len(users) > limit
+        users = users[:limit]
+        return UsersPage(users, users[-1].user_id if more else None)
+
+    async def list_rooms(self, requester: Requester, after: str | None, limit: int) -> RoomsPage:
+        """Every room, by room id: its name, joined-member count and encryption flag.
+
+        Not an access record: no message event is read (reading messages goes through
+        `read_room_messages`, which records it first). The name is room state that every
+        member and invitee sees, and the counts are what an operator needs to run the
+        server.
+        """
+        check_admin(requester)
+        limit = max(1, min(limit, MAX_LIST_PAGE))
+        async with self._hs.db.read() as conn:
+            rooms = await admin_repo.list_rooms(conn, after, limit + 1)
+        more = len(rooms) > limit
+        rooms = rooms[:limit]
+        return RoomsPage(rooms, rooms[-1].room_id if more else None)
 
     async def read_room_messages(
         self,
@@ -49,8 +104,7 @@ class AdminService:
         from_pos: int,
         limit: int,
     ) -> MessagesPage:
-        if not requester.is_admin:
-            raise AdminError(403, "CANDOR_FORBIDDEN", "Only administrators may do this")
+        check_admin(requester)
         if justification is None or not justification.strip():
             raise AccessRefused("State a justification to read a room's messages")
         room_id = str(RoomID.parse(room_id))

@@ -1,0 +1,80 @@
+"""`GET/POST /partners/portal`: a logged-in person's partner apps, and registering one.
+
+A new app starts pending; a confidential app's client secret is shown once, in the
+response to the form that created it (never stored in the clear, never shown again).
+A refused registration renders the form again with the entered values and the reason
+(400), and writes nothing.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from starlette.responses import Response
+
+from candor.matrix.auth import HomeserverDep
+from candor.partners.apps.rules import SCOPES
+from candor.partners.apps.service import PartnerAppsService
+from candor.partners.errors import PartnerError
+from candor.web.forms import read_form, validate_form
+from candor.web.pages import CurrentUserDep, Page, PageDep, WebUser
+from candor.web.partner_views import PortalAppForm, app_view
+
+router = APIRouter(include_in_schema=False)
+
+
+async def get_apps(hs: HomeserverDep) -> PartnerAppsService:
+    return PartnerAppsService(hs)
+
+
+AppsDep = Annotated[PartnerAppsService, Depends(get_apps)]
+
+
+async def _portal(
+    page: Page,
+    user: WebUser,
+    apps: PartnerAppsService,
+    *,
+    form: PortalAppForm,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    mine = await apps.list_owned(user.user_id)
+    return page.render(
+        "portal/index.html",
+        status=status,
+        apps=[app_view(a) for a in mine],
+        form=form,
+        scopes=SCOPES,
+        error=error,
+    )
+
+
+@router.get("/partners/portal")
+async def portal(page: PageDep, user: CurrentUserDep, apps: AppsDep) -> Response:
+    return await _portal(page, user, apps, form=PortalAppForm())
+
+
+@router.post("/partners/portal")
+async def create_app(page: PageDep, user: CurrentUserDep, apps: AppsDep) -> Response:
+    fields = await read_form(page.request)
+    page.check_csrf(fields)
+    form = validate_form(PortalAppForm, fields)
+    try:
+        new = await apps.create(
+            name=form.name,
+            homepage=form.homepage,
+            contact=form.contact,
+            redirect_uris=form.lines(form.redirect_uris),
+            domains=form.lines(form.domains),
+            scopes=form.scopes,
+            public=form.public is not None,
+            terms=form.terms(),
+            owner=user.user_id,
+        )
+    except PartnerError as exc:
+        if exc.status != 400:
+            raise
+        return await _portal(page, user, apps, form=form, error=exc.message, status=400)
+    return page.render(
+        "portal/created.html", status=201, view=app_view(new.app), client_secret=new.client_secret
+    )

@@ -1,0 +1,124 @@
+"""`GET /_candor/admin/v1/users` and `/rooms` on both engines: administrators only, paged
+by key, and never a message: no content in the answer and no access record written."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from candor.config import Settings
+from candor.matrix.constants import EventType
+from tests.helpers.admin import AdminEnv, admin_env
+
+
+@pytest.fixture
+async def env(settings: Settings) -> AsyncIterator[AdminEnv]:
+    async with admin_env(settings) as env:
+        yield env
+
+
+async def test_users_are_listed_with_their_account_facts(env: AdminEnv) -> None:
+    r = await env.get(env.admin, "/users")
+
+    assert r.status_code == 200, r.text
+    users = r.json()["users"]
+    assert [u["user_id"] for u in users] == sorted(
+        [env.admin.user_id, env.alice.user_id, env.bob.user_id, env.carol.user_id]
+    )
+    root = next(u for u in users if u["user_id"] == env.admin.user_id)
+    alice = next(u for u in users if u["user_id"] == env.alice.user_id)
+    assert root["admin"] is True
+    assert alice["admin"] is False
+    assert alice["deactivated"] is False
+    assert isinstance(alice["created_ts"], int)
+    assert "displayname" in alice
+    assert set(alice) == {"user_id", "displayname", "admin", "deactivated", "created_ts"}
+    assert "next_from" not in r.json()
+    assert "password" not in r.text
+
+
+async def test_users_are_paged_without_gaps_or_repeats(env: AdminEnv) -> None:
+    seen: list[str] = []
+    params: dict[str, str | int] = {"limit": 3}
+    pages = 0
+    while True:
+        r = await env.get(env.admin, "/users", **params)
+        assert r.status_code == 200, r.text
+        seen += [u["user_id"] for u in r.json()["users"]]
+        pages += 1
+        if "next_from" not in r.json():
+            break
+        params["from"] = r.json()["next_from"]
+
+    assert pages == 2
+    assert seen == sorted(
+        [env.admin.user_id, env.alice.user_id, env.bob.user_id, env.carol.user_id]
+    )
+
+
+async def test_rooms_show_name_members_and_encryption_but_no_content(env: AdminEnv) -> None:
+    club = await env.alice.create_room(name="Book club", preset="public_chat")
+    await env.bob.join(club)
+    await env.alice.send(club, "my secret plans")
+    secret = await env.carol.create_room(
+        initial_state=[
+            {
+                "type": EventType.ENCRYPTION,
+                "state_key": "",
+                "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+            }
+        ]
+    )
+    size_before = await env.hs.tlog.size()
+
+    r = await env.get(env.admin, "/rooms")
+
+    assert r.status_code == 200, r.text
+    rooms = {room["room_id"]: room for room in r.json()["rooms"]}
+    assert rooms[club]["name"] == "Book club"
+    assert rooms[club]["joined_members"] == 2
+    assert rooms[club]["encrypted"] is False
+    assert rooms[secret]["name"] is None
+    assert rooms[secret]["joined_members"] == 1
+    assert rooms[secret]["encrypted"] is True
+    assert set(rooms[club]) == {"room_id", "name", "joined_members", "encrypted", "created_ts"}
+    assert "my secret plans" not in r.text
+    # Not an access: nothing is appended to the transparency log.
+    assert await env.hs.tlog.size() == size_before
+    mine = await env.http.get("/_candor/v1/me/accesses", headers=env.alice.headers)
+    assert mine.json()["accesses"] == []
+
+
+async def test_rooms_are_paged(env: AdminEnv) -> None:
+    made = sorted([await env.alice.create_room() for _ in range(3)])
+
+    first = await env.get(env.admin, "/rooms", limit=2)
+    rest = await env.get(env.admin, "/rooms", limit=2, **{"from": first.json()["next_from"]})
+
+    assert [r["room_id"] for r in first.json()["rooms"]] == made[:2]
+    assert [r["room_id"] for r in rest.json()["rooms"]] == made[2:]
+    assert "next_from" not in rest.json()
+
+
+@pytest.mark.parametrize("path", ["/users", "/rooms"])
+async def test_only_administrators_may_list(env: AdminEnv, path: str) -> None:
+    forbidden = await env.get(env.alice, path)
+    anonymous = await env.get(None, path)
+
+    assert (forbidden.status_code, forbidden.json()["errcode"]) == (403, "CANDOR_FORBIDDEN")
+    assert "users" not in forbidden.json()
+    assert "rooms" not in forbidden.json()
+    assert (anonymous.status_code, anonymous.json()["errcode"]) == (401, "CANDOR_MISSING_TOKEN")
+
+
+@pytest.mark.parametrize("path", ["/users", "/rooms"])
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 1001}, {"limit": "x"}])
+async def test_bad_paging_is_refused(
+    env: AdminEnv, path: str, params: dict[str, str | int]
+) -> None:
+    r = await env.http.get(
+        "/_candor/admin/v1" + path,
+        params=params,
+        headers=env.admin.headers,
+    )
+
+    assert (r.status_code, r.json()["errcode"]) == (400, "CANDOR_INVALID_PARAM")
