@@ -4,6 +4,7 @@ Scenarios with three people in a room and an approved app that asked for `inbox.
 time is a FakeClock. Every refusal is checked for its errcode and for leaving no trace.
 """
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -480,3 +481,30 @@ async def test_design_invariant_1_all_party_consent(env: Env, three: Three, flix
     assert await readable()
     await carol.ok("POST", f"/rooms/{room}/leave", json={})
     assert not await readable()  # a member left
+
+
+async def test_the_last_two_acceptances_at_once_make_it_live(
+    env: Env, three: Three, flix: str
+) -> None:
+    room, grant_id = await _pending(env, three, flix)
+    got = await asyncio.gather(*(env.act(who, grant_id, "accept") for who in three[1:]))
+    assert [r.status_code for r in got] == [200, 200]
+    assert (await env.grant(three[0], grant_id))["status"] == "live"
+    assert await env.consent.live_grant(flix, room, three[0].user_id) is not None
+
+
+@pytest.mark.parametrize("ending", ["leave", "expiry"])
+async def test_asking_again_right_after_a_grant_ended_works(
+    env: Env, three: Three, flix: str, ending: str
+) -> None:
+    alice, bob, _ = three
+    room, old = await _live(env, three, flix)
+    if ending == "leave":
+        await _change(env, three, room, "leave")
+    else:
+        env.clock.advance(31 * 86_400)
+    r = await env.ask(alice, room, flix)  # nothing read the old grant in between
+    assert r.status_code == 200, r.text
+    grants = {g["grant_id"]: g for g in await env.grants(bob)}
+    assert grants[old]["status"] == ("voided" if ending == "leave" else "expired")
+    assert grants[r.json()["grant_id"]]["status"] == "pending"

@@ -147,6 +147,15 @@ async def set_decision(
     )
 
 
+async def lock_grant(conn: AsyncConnection, grant_id: str) -> None:
+    """Take the grant's row lock until the transaction ends (a no-op update)."""
+    await conn.execute(
+        update(RoomGrant)
+        .where(RoomGrant.grant_id == grant_id)
+        .values(grant_id=RoomGrant.grant_id)
+    )
+
+
 async def set_status(
     conn: AsyncConnection,
     grant_id: str,
@@ -154,15 +163,14 @@ async def set_status(
     expected: str,
     status: str,
     **values: object,
-) -> bool:
-    """Move a grant from `expected` to `status`; False if another writer moved it first.
+) -> None:
+    """Move a grant from `expected` to `status`, unless another writer moved it first.
 
-    The `status = expected` condition makes each transition a compare-and-set, so two
-    concurrent answers cannot both act on the same pending grant.
+    The `status = expected` condition makes each transition a compare-and-set: an end
+    observed by a reader never overwrites a later one (a revoke, say) written meanwhile.
     """
-    result = await conn.execute(
+    await conn.execute(
         update(RoomGrant)
         .where(RoomGrant.grant_id == grant_id, RoomGrant.status == expected)
         .values(status=status, **values)
     )
-    return bool(result.rowcount)

@@ -216,35 +216,37 @@ class ConsentService:
         stream position when it goes live, or at 0 only if every member ticked the box.
         """
         async with self._db.write() as conn:
-            grant, members, seen = await self._access(conn, user_id, grant_id)
-            if seen.status != Status.PENDING:
-                raise not_pending(seen.status)
-            mine = next(m for m in members if m.user_id == user_id)
-            history = mine.include_history if include_history is None else include_history
-            now = self._clock.now_ms()
-            await repo.set_decision(conn, grant_id, user_id, Decision.ACCEPTED, history, now)
-            decisions = {m.user_id: m.decision for m in members} | {user_id: Decision.ACCEPTED}
-            if decided_status(decisions) == Status.LIVE:
-                histories = [
-                    history if m.user_id == user_id else m.include_history for m in members
-                ]
-                facts = (await room_facts(conn, [grant.room_id]))[grant.room_id]
-                pos = await stream_position(conn)
-                moved = await repo.set_status(
-                    conn,
-                    grant_id,
-                    expected=Status.PENDING,
-                    status=Status.LIVE,
-                    live_ts=now,
-                    expires_ts=expiry(now, grant.days),
-                    window_from=window_start(histories, pos + 1),
-                    # Only profile updates can lie between the recorded position and this
-                    # one (`_observe` just checked): any later change is after it.
-                    members_pos=facts.membership_pos,
-                )
-                if not moved:
-                    raise not_pending("no longer pending")
+            await self._accept(conn, user_id, grant_id, include_history)
         return await self.get(user_id, grant_id)
+
+    async def _accept(
+        self, conn: AsyncConnection, user_id: str, grant_id: str, include_history: bool | None
+    ) -> None:
+        grant, members, seen = await self._access(conn, user_id, grant_id)
+        if seen.status != Status.PENDING:
+            raise not_pending(seen.status)
+        mine = next(m for m in members if m.user_id == user_id)
+        history = mine.include_history if include_history is None else include_history
+        now = self._clock.now_ms()
+        await repo.set_decision(conn, grant_id, user_id, Decision.ACCEPTED, history, now)
+        decisions = {m.user_id: m.decision for m in members} | {user_id: Decision.ACCEPTED}
+        if decided_status(decisions) != Status.LIVE:
+            return
+        histories = [history if m.user_id == user_id else m.include_history for m in members]
+        facts = (await room_facts(conn, [grant.room_id]))[grant.room_id]
+        pos = await stream_position(conn)
+        await repo.set_status(
+            conn,
+            grant_id,
+            expected=Status.PENDING,
+            status=Status.LIVE,
+            live_ts=now,
+            expires_ts=expiry(now, grant.days),
+            window_from=window_start(histories, pos + 1),
+            # Only profile updates can lie between the recorded position and this one
+            # (`_observe` just checked): any later membership change comes after it.
+            members_pos=facts.membership_pos,
+        )
 
     async def decline(self, user_id: str, grant_id: str) -> Grant:
         """Decline a pending grant: one member's no ends it for everyone."""
@@ -334,7 +336,12 @@ class ConsentService:
         self, conn: AsyncConnection, user_id: str, grant_id: str
     ) -> tuple[GrantRow, list[MemberRow], Observation]:
         """The grant, its members and its status now; 404 unless `user_id` is a member."""
-        grant = await repo.get_grant(conn, grant_id) if len(grant_id) <= MAX_ID_LENGTH else None
+        if len(grant_id) > MAX_ID_LENGTH:
+            raise _not_found()
+        # A row lock (PostgreSQL) serialises answers to one grant: two last acceptances
+        # at once must not each see the other still pending and leave it pending forever.
+        await repo.lock_grant(conn, grant_id)
+        grant = await repo.get_grant(conn, grant_id)
         members = [] if grant is None else (await repo.list_members(conn, [grant_id]))[grant_id]
         if grant is None or all(m.user_id != user_id for m in members):
             raise _not_found()
