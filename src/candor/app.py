@@ -57,7 +57,6 @@ from candor.web.routes.admin import router as web_admin_router
 from candor.web.routes.apps import router as web_apps_router
 from candor.web.routes.auth import router as web_auth_router
 from candor.web.routes.grants import router as web_grants_router
-from candor.web.routes.grants import router as web_grants_router
 from candor.web.routes.home import router as web_home_router
 from candor.web.routes.oauth import router as web_oauth_router
 from candor.web.routes.partners import router as web_partners_router
@@ -177,7 +176,6 @@ def create_app(
     app.include_router(web_home_router)
     app.include_router(web_auth_router)
     app.include_router(web_privacy_router)
-    app.include_router(web_grants_router)
     app.include_router(web_grants_router)
     app.include_router(web_partners_router)
     app.include_router(web_portal_router)
