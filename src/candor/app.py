@@ -43,6 +43,7 @@ from candor.matrix.to_device.endpoints import router as to_device_router
 from candor.partners.admin.endpoints import router as partner_admin_router
 from candor.partners.apps.endpoints import router as partners_router
 from candor.partners.consent.endpoints import router as consent_router
+from candor.partners.inbox.endpoints import router as inbox_router
 from candor.partners.oauth.endpoints import partner_router as partner_api_router
 from candor.partners.oauth.endpoints import router as oauth_router
 from candor.store.db import Database
@@ -171,6 +172,7 @@ def create_app(
     app.include_router(oauth_router)
     app.include_router(partner_api_router)
     app.include_router(consent_router)
+    app.include_router(inbox_router)
     # Web pages (HTML, cookie sessions): not part of the API, so not in the OpenAPI document.
     app.state.web_keys = WebKeys.derive(hs.token_key)
     app.include_router(web_home_router)

@@ -1,0 +1,134 @@
+"""The Inbox API's reads: only rooms every member agreed to share, each read logged first.
+
+An app sees a room only through a live grant (`partners/consent`) that includes the
+token's person; holding every scope gives nothing else. Before any event (or the list of
+rooms, which says who talks to whom) leaves the server, one transparency-log record names
+the app, the grant, every affected member and the range; if the log cannot take it, the
+read fails (DESIGN invariants 1 and 2).
+
+A grant ends at the first membership change. The grant is checked before the events are
+read and again after, and the events leave only if it was live both times: a change that
+lands between the two (a member leaving, someone joining) ends the read too, so nobody is
+ever read under a consent that no longer holds.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from candor.matrix.context import Homeserver
+from candor.matrix.events.model import StoredEvent
+from candor.matrix.events.service import EventsService
+from candor.partners.consent.service import ConsentService, LiveGrant
+from candor.partners.errors import PartnerError, not_found
+from candor.partners.oauth.service import OAuthService, PartnerToken
+from candor.transparency.records import ActorKind
+
+logger = logging.getLogger(__name__)
+
+MAX_PAGE = 100
+ACTION_LIST_ROOMS = "partner.list_rooms"
+ACTION_READ_MESSAGES = "partner.read_room_messages"
+
+
+@dataclass(frozen=True, slots=True)
+class RoomsPage:
+    grants: list[LiveGrant]
+    log_index: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesPage:
+    grant: LiveGrant
+    events: list[StoredEvent]
+    next_from: int | None
+    log_index: int | None
+
+
+def log_unavailable() -> PartnerError:
+    return PartnerError(
+        503, "CANDOR_LOG_UNAVAILABLE", "The access could not be recorded, so it is refused"
+    )
+
+
+class InboxService:
+    def __init__(self, hs: Homeserver) -> None:
+        self._hs = hs
+        self._consent = ConsentService(hs)
+        self._oauth = OAuthService(hs)
+        self._events = EventsService(hs)
+
+    async def rooms(self, token: PartnerToken) -> RoomsPage:
+        """The rooms this app may read for this person (live grants only)."""
+        grants = await self._consent.live_grants(token.client_id, token.user_id)
+        if not grants:
+            return RoomsPage([], None)  # nothing about anyone leaves: nothing to record
+        index = await self._record(
+            token,
+            basis="grants " + " ".join(g.grant_id for g in grants),
+            subjects={m for g in grants for m in g.members},
+            resource={"rooms": [g.room_id for g in grants], "count": len(grants)},
+            action=ACTION_LIST_ROOMS,
+        )
+        await self._oauth.note_use(token.client_id, token.user_id)
+        return RoomsPage(grants, index)
+
+    async def messages(
+        self, token: PartnerToken, room_id: str, from_pos: int, limit: int
+    ) -> MessagesPage:
+        """Events inside the grant's window after `from_pos`, oldest first.
+
+        A missing room, a room without a live grant for this app and person, and a room the
+        person is not in all answer the same 404, so the API never tells them apart.
+        """
+        grant = await self._consent.live_grant(token.client_id, room_id, token.user_id)
+        if grant is None:
+            raise not_found("No live grant lets this app read this room")
+        limit = max(1, min(limit, MAX_PAGE))
+        # The window holds positions >= window_from; `from` is the last position already read.
+        window = await self._events.room_window(
+            room_id, after=max(from_pos, grant.window_from - 1), limit=limit
+        )
+        again = await self._consent.live_grant(token.client_id, room_id, token.user_id)
+        if again is None or again.grant_id != grant.grant_id:
+            raise not_found("No live grant lets this app read this room")
+        events = window.events
+        more = window.more
+        if not events:
+            return MessagesPage(grant, [], None, None)
+        index = await self._record(
+            token,
+            basis=f"grant {grant.grant_id}",
+            subjects=set(grant.members) | set(window.members),
+            resource={
+                "room_id": room_id,
+                "grant_id": grant.grant_id,
+                "from": events[0].stream_pos,
+                "to": events[-1].stream_pos,
+                "count": len(events),
+            },
+            action=ACTION_READ_MESSAGES,
+        )
+        await self._oauth.note_use(token.client_id, token.user_id)
+        return MessagesPage(grant, events, events[-1].stream_pos if more else None, index)
+
+    async def _record(
+        self,
+        token: PartnerToken,
+        *,
+        basis: str,
+        subjects: set[str],
+        resource: dict[str, object],
+        action: str,
+    ) -> int:
+        try:
+            return await self._hs.access.record_access(
+                actor_kind=ActorKind.PARTNER_APP,
+                actor_id=token.client_id,
+                basis=basis,
+                subjects=sorted(subjects),
+                resource=resource,
+                action=action,
+            )
+        except Exception as exc:
+            logger.exception("access record for a partner read failed; refusing the read")
+            raise log_unavailable() from exc
