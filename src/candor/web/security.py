@@ -4,7 +4,14 @@ Pages have no inline scripts or styles, so the policy allows only this origin's 
 `frame-ancestors 'none'` stops clickjacking and `form-action 'self'` keeps forms (and
 their CSRF tokens) from being pointed elsewhere. The Matrix and Candor JSON APIs are left
 exactly as they were.
+
+One page widens `form-action`: the OAuth consent form, whose answer redirects (303) to the
+app's registered redirect URI, and browsers apply `form-action` to a form's redirects. It
+sets its own policy with `policy_with_form_action`, which the middleware then keeps.
 """
+
+import re
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,6 +27,19 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"referrer-policy", b"same-origin"),
 )
 _NAMES = frozenset(name for name, _ in SECURITY_HEADERS)
+_CSP = b"content-security-policy"
+_ORIGIN = re.compile(
+    r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$"
+)
+
+
+def policy_with_form_action(url: str) -> str:
+    """The page policy, with forms also allowed to lead to `url`'s origin (if plain)."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if not _ORIGIN.match(origin):
+        return CONTENT_SECURITY_POLICY
+    return f"{CONTENT_SECURITY_POLICY} {origin}"
 
 
 class SecurityHeadersMiddleware:
@@ -33,8 +53,11 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                own = [v for k, v in message.get("headers", ()) if k.lower() == _CSP]
                 headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in _NAMES]
-                message = {**message, "headers": [*headers, *SECURITY_HEADERS]}
+                added = [(k, v) for k, v in SECURITY_HEADERS if not (own and k == _CSP)]
+                kept = [(_CSP, own[0])] if own else []
+                message = {**message, "headers": [*headers, *kept, *added]}
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

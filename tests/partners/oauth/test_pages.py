@@ -4,6 +4,7 @@ Connected apps page (last read, Revoke)."""
 from urllib.parse import quote
 
 from candor.partners.oauth.service import OAuthService
+from candor.web.security import CONTENT_SECURITY_POLICY, policy_with_form_action
 from tests.helpers.web import csrf_token_in
 from tests.partners.oauth.conftest import OAuthEnv, query_of
 
@@ -144,3 +145,25 @@ async def test_revoke_with_a_bad_form_is_refused(env: OAuthEnv) -> None:
     token = await browser.csrf_token("/privacy/apps")
     r = await browser.post_form("/privacy/apps/revoke", {"csrf_token": token})
     assert r.status_code == 400
+
+
+async def test_the_consent_form_may_lead_to_the_apps_redirect_origin(env: OAuthEnv) -> None:
+    """Browsers apply CSP `form-action` to a form's redirect: Allow leads to the app."""
+    client = await env.client()
+    browser = await env.person()
+    r = await browser.get(env.flow(client).path)
+    csp = r.headers["content-security-policy"]
+    assert csp.endswith("form-action 'self' https://flix.example")
+    assert r.headers.get_list("content-security-policy") == [csp]
+    assert "script-src 'self'" in csp
+    home = await browser.get("/")
+    assert home.headers["content-security-policy"].endswith("form-action 'self'")
+
+
+def test_only_plain_origins_widen_form_action() -> None:
+    assert policy_with_form_action("http://127.0.0.1:8123/cb").endswith(
+        "form-action 'self' http://127.0.0.1:8123"
+    )
+    assert policy_with_form_action("http://[::1]:80/cb").endswith("'self' http://[::1]:80")
+    for odd in ("https://a;b.example/cb", "https://user@flix.example/cb", "https://x y/cb"):
+        assert policy_with_form_action(odd) == CONTENT_SECURITY_POLICY

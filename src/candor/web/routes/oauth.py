@@ -13,6 +13,7 @@ from candor.partners.oauth.endpoints import ServerDep
 from candor.partners.oauth.server import OAuthResponse
 from candor.web.forms import FormInvalid, read_form
 from candor.web.pages import LoginRequired, Page, PageDep, WebUser
+from candor.web.security import policy_with_form_action
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,13 +39,18 @@ async def authorize(request: Request, page: PageDep, server: ServerDep) -> Respo
     result = await server.begin(req, app, user.user_id)
     if isinstance(result, OAuthResponse):
         return _follow(result)
-    return page.render(
+    response = page.render(
         "oauth/consent.html",
         app=result.app,
         scopes=[(s, SCOPES[s], s in result.required) for s in result.scopes],
         scope_field=SCOPE_FIELD,
         action=f"/oauth/authorize?{request.url.query}",
     )
+    # The answer redirects to the app: the browser checks that against `form-action`.
+    response.headers["Content-Security-Policy"] = policy_with_form_action(
+        req.payload.data["redirect_uri"]
+    )
+    return response
 
 
 @router.post("/oauth/authorize")
