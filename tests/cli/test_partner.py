@@ -1,0 +1,100 @@
+"""`candor partner` in-process on both engines: create (JSON and human output), approve,
+suspend, list, and one-line errors (exit 1) that change nothing."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from candor.cli.main import app
+
+pytestmark = pytest.mark.usefixtures("clean_candor_env")
+
+FLIX = [
+    "--name",
+    "Flix",
+    "--redirect-uri",
+    "https://flix.example/cb",
+    "--domain",
+    "flix.example",
+    "--scope",
+    "profile share",
+]
+
+
+@pytest.fixture
+def db(tmp_path: Path, database_url: str) -> list[str]:
+    return ["--data-dir", str(tmp_path / "d"), "--database-url", database_url]
+
+
+def partner(*args: str) -> Result:
+    return CliRunner().invoke(app, ["partner", *args])
+
+
+def one_line_error(result: Result, word: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("error:"), result.stderr
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert word in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_create_json_then_approve_suspend_and_list(db: list[str]) -> None:
+    made = partner("create", *FLIX, "--json", *db)
+    public = partner("create", *FLIX, "--public", "--json", *db)
+
+    assert made.exit_code == 0, made.output
+    created = json.loads(made.stdout)
+    assert set(created) == {"client_id", "client_secret"}
+    assert created["client_secret"].startswith("cdr_cs_")
+    assert json.loads(public.stdout)["client_secret"] is None
+
+    approved = partner("approve", created["client_id"], *db)
+    assert approved.exit_code == 0, approved.output
+    assert f"({created['client_id']}) is approved" in approved.stdout
+    suspended = partner("suspend", created["client_id"], *db)
+    assert suspended.exit_code == 0, suspended.output
+    assert "is suspended" in suspended.stdout
+
+    listing = partner("list", *db)
+    assert listing.exit_code == 0, listing.output
+    assert "suspended" in listing.stdout
+    assert "pending" in listing.stdout
+
+
+def test_human_output_shows_the_secret_on_one_line(db: list[str]) -> None:
+    made = partner("create", *FLIX, "--homepage", "https://flix.example", *db)
+
+    assert made.exit_code == 0, made.output
+    assert "created Flix (pending)" in made.stdout
+    (line,) = [x for x in made.stdout.splitlines() if x.startswith("client_secret")]
+    assert "cdr_cs_" in line
+    assert "(shown once)" in line
+
+
+def test_a_public_client_prints_no_secret(db: list[str]) -> None:
+    made = partner("create", *FLIX, "--public", *db)
+
+    assert made.exit_code == 0, made.output
+    assert "client_secret" not in made.stdout
+
+
+def test_bad_input_is_one_line_and_writes_nothing(db: list[str]) -> None:
+    bad = partner("create", *FLIX, "--redirect-uri", "http://flix.example/x", "--json", *db)
+
+    one_line_error(bad, "https")
+    assert "app_" not in partner("list", *db).stdout
+
+
+@pytest.mark.parametrize("action", ["approve", "suspend"])
+def test_unknown_app_is_one_line(db: list[str], action: str) -> None:
+    one_line_error(partner(action, "app_nope", *db), "No such app")
+
+
+def test_a_database_that_cannot_be_prepared_is_one_line(tmp_path: Path) -> None:
+    url = "postgresql://nobody@127.0.0.1:1/none"
+
+    result = partner("list", "--data-dir", str(tmp_path / "d"), "--database-url", url)
+
+    one_line_error(result, "cannot prepare the database")
