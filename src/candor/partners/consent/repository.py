@@ -150,9 +150,7 @@ async def set_decision(
 async def lock_grant(conn: AsyncConnection, grant_id: str) -> None:
     """Take the grant's row lock until the transaction ends (a no-op update)."""
     await conn.execute(
-        update(RoomGrant)
-        .where(RoomGrant.grant_id == grant_id)
-        .values(grant_id=RoomGrant.grant_id)
+        update(RoomGrant).where(RoomGrant.grant_id == grant_id).values(grant_id=RoomGrant.grant_id)
     )
 
 
