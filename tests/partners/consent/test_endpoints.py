@@ -508,3 +508,17 @@ async def test_asking_again_right_after_a_grant_ended_works(
     grants = {g["grant_id"]: g for g in await env.grants(bob)}
     assert grants[old]["status"] == ("voided" if ending == "leave" else "expired")
     assert grants[r.json()["grant_id"]]["status"] == "pending"
+
+
+async def test_turning_on_encryption_ends_a_live_grant(env: Env, three: Three, flix: str) -> None:
+    alice = three[0]
+    room, grant_id = await _live(env, three, flix)
+    await alice.ok(
+        "PUT",
+        f"/rooms/{room}/state/m.room.encryption/",
+        json={"algorithm": "m.megolm.v1.aes-sha2"},
+    )
+    assert await env.consent.live_grant(flix, room, alice.user_id) is None
+    g = await env.grant(alice, grant_id)
+    assert g["status"] == "voided"
+    assert g["ended_reason"] == "the room is now end-to-end encrypted"

@@ -222,3 +222,12 @@ def test_only_approved_apps_with_inbox_read(status: str, scopes: list[str]) -> N
         check_app(status, scopes)
     assert err.value.status == 403
     check_app("approved", ["profile", "inbox.read"])
+
+
+@pytest.mark.parametrize("stored", ["pending", "live"])
+def test_an_open_grant_in_a_room_now_encrypted_is_voided(stored: str) -> None:
+    m = frozenset({"@a:x"})
+    seen = observe(
+        stored, members=m, joined=m, changed=False, expires_ts=10, now_ms=0, encrypted=True
+    )
+    assert seen.status == Status.VOIDED

@@ -120,17 +120,22 @@ def observe(
     changed: bool,
     expires_ts: int | None,
     now_ms: int,
+    encrypted: bool = False,
 ) -> Observation:
     """The grant's status now. Fails closed: anything unexpected is not live.
 
     `members` are the people recorded when it was asked, `joined` the room's joined
-    members now, `changed` whether a membership change happened since it was recorded.
+    members now, `changed` whether a membership change happened since it was recorded,
+    `encrypted` whether the room has turned on end-to-end encryption since: from then on
+    its messages are ciphertext, and the grant ends rather than pretend to serve them.
     """
     status = Status(stored)
     if status not in OPEN:
         return Observation(status, None)
     if changed or members != joined:
         return Observation(Status.VOIDED, "the room's membership changed")
+    if encrypted:
+        return Observation(Status.VOIDED, "the room is now end-to-end encrypted")
     if status == Status.LIVE and (expires_ts is None or now_ms >= expires_ts):
         return Observation(Status.EXPIRED, "it reached the end of its duration")
     return Observation(status, None)

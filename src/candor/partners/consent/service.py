@@ -374,6 +374,7 @@ class ConsentService:
                 changed=changed,
                 expires_ts=g.expires_ts,
                 now_ms=now,
+                encrypted=f is not None and f.encrypted,
             )
             if seen.reason is not None:
                 await self._end(conn, g.grant_id, g.status, seen.status, seen.reason)
