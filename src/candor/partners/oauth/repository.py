@@ -89,11 +89,6 @@ async def get_token_by_refresh(conn: AsyncConnection, token_hash: str) -> Row[An
     return (await conn.execute(query)).first()
 
 
-async def family_exists(conn: AsyncConnection, family_id: str) -> bool:
-    query = select(OAuthToken.id).where(OAuthToken.family_id == family_id).limit(1)
-    return (await conn.execute(query)).first() is not None
-
-
 async def spend_refresh(conn: AsyncConnection, token_id: str, now: int) -> bool:
     """Mark a refresh token rotated; False if it was already spent or revoked (a reuse)."""
     result = await conn.execute(

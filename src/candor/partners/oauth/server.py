@@ -140,17 +140,12 @@ class CandorRequest(OAuth2Request):  # type: ignore[misc]  # authlib is untyped
         # TLS ends at the reverse proxy in front of Candor (docs/web.md), so authlib's
         # own https check, which sees only the inner hop, is given the public scheme.
         super().__init__(method, "https://candor.invalid/", headers=headers)
-        self._args = {k: v[0] for k, v in args.items()}
         self._form = {k: v[0] for k, v in form.items()}
         merged: Params = {k: list(v) for k, v in args.items()}
         for k, v in form.items():
             merged.setdefault(k, []).extend(v)
         self.payload = _Payload(merged)
         self.granted_scope = ""
-
-    @property
-    def args(self) -> dict[str, str]:
-        return self._args
 
     @property
     def form(self) -> dict[str, str]:
@@ -189,12 +184,6 @@ class _Client(ClientMixin):  # type: ignore[misc]  # authlib is untyped
         self.app = app
         self.client_id = app.client_id
         self._oauth = oauth
-
-    def get_client_id(self) -> str:
-        return self.app.client_id
-
-    def get_default_redirect_uri(self) -> None:
-        return None  # the redirect URI is always required, and matched exactly
 
     def get_allowed_scope(self, scope: str | None) -> str | None:
         """Requested scopes must all be registered by the app; none asked means all."""
@@ -386,15 +375,15 @@ class _Server(AuthorizationServer):  # type: ignore[misc]  # authlib is untyped
         include_refresh_token: bool = True,
     ) -> dict[str, object]:
         issued = self.oauth.new_tokens(scope or "")
-        token: dict[str, object] = {
+        # Every grant here comes with a refresh token (both grant types allow refresh, and
+        # the refresh grant rotates), so `include_refresh_token` is always true.
+        return {
             "token_type": "Bearer",
             "access_token": issued.access_token,
+            "refresh_token": issued.refresh_token,
             "expires_in": issued.expires_in,
             "scope": issued.scope,
         }
-        if include_refresh_token:
-            token["refresh_token"] = issued.refresh_token
-        return token
 
     def save_token(self, token: dict[str, Any], request: CandorRequest) -> None:
         issued = IssuedToken(
