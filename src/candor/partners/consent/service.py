@@ -303,22 +303,30 @@ class ConsentService:
         """
         if not await self._app_may_read(client_id):
             return []
-        async with self._db.write() as conn:
+        # A read transaction (no write lock: this is the Inbox API's hot path); what it
+        # finds ended is written down afterwards, by the same compare-and-set.
+        async with self._db.read() as conn:
             rows = await repo.list_grants_of_member(conn, user_id, client_id=client_id)
             live = [g for g in rows if g.status == Status.LIVE]
-            seen = await self._observe(conn, live)
+            seen = await self._observe(conn, live, persist=False)
             members = await repo.list_members(conn, [g.grant_id for g in live])
+        ended = [(g, o) for g, o in seen.items() if o.reason is not None]
+        if ended:
+            async with self._db.write() as conn:
+                for g, o in ended:
+                    await self._end(conn, g.grant_id, g.status, o.status, str(o.reason))
         return [
             LiveGrant(
                 grant_id=g.grant_id,
                 client_id=g.client_id,
                 room_id=g.room_id,
                 members=tuple(m.user_id for m in members[g.grant_id]),
-                window_from=int(g.window_from or 0),
+                window_from=g.window_from,
                 expires_ts=int(g.expires_ts or 0),
             )
             for g in live
-            if seen[g].status == Status.LIVE
+            # Fails closed: a live row without its window (never written so) is no grant.
+            if seen[g].status == Status.LIVE and g.window_from is not None
         ]
 
     async def live_grant(self, client_id: str, room_id: str, user_id: str) -> LiveGrant | None:
@@ -349,9 +357,9 @@ class ConsentService:
         return grant, members, seen
 
     async def _observe(
-        self, conn: AsyncConnection, grants: Sequence[GrantRow]
+        self, conn: AsyncConnection, grants: Sequence[GrantRow], *, persist: bool = True
     ) -> dict[GrantRow, Observation]:
-        """Each grant's status now; a grant found ended is written down as ended."""
+        """Each grant's status now; with `persist`, one found ended is written down."""
         open_ = [g for g in grants if g.status in OPEN]
         members = await repo.list_members(conn, [g.grant_id for g in open_])
         facts = await room_facts(conn, sorted({g.room_id for g in open_}))
@@ -376,7 +384,7 @@ class ConsentService:
                 now_ms=now,
                 encrypted=f is not None and f.encrypted,
             )
-            if seen.reason is not None:
+            if persist and seen.reason is not None:
                 await self._end(conn, g.grant_id, g.status, seen.status, seen.reason)
             out[g] = seen
         return out
