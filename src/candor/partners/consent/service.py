@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from candor.core.canonical_json import JsonDict
 from candor.core.ids import RoomID
 from candor.core.tokens import random_string
 from candor.matrix.context import Homeserver
@@ -34,6 +33,7 @@ from candor.matrix.rooms.facts import (
 )
 from candor.partners.apps.service import App, PartnerAppsService
 from candor.partners.consent import repository as repo
+from candor.partners.consent.notice import notice_content
 from candor.partners.consent.repository import GrantRow, MemberRow
 from candor.partners.consent.rules import (
     INBOX_SCOPE,
@@ -167,7 +167,9 @@ class ConsentService:
                 u: Decision.ACCEPTED if u == user_id else Decision.PENDING for u in members
             }
             status = decided_status(decisions)
-            notice = _notice(user_id, app, days, include_history, status, answer_url, grant_id)
+            notice = notice_content(
+                user_id, app, days, include_history, status, answer_url, grant_id
+            )
             _, pos = await append_notice(ctx, room_id, user_id, notice)
             live = status == Status.LIVE
             await repo.add_grant(
@@ -436,51 +438,3 @@ class ConsentService:
             )
             for g in current
         ]
-
-
-def _notice(
-    asker: str,
-    app: App,
-    days: int,
-    include_history: bool,
-    status: str,
-    answer_url: str,
-    grant_id: str,
-) -> JsonDict:
-    """The room notice: which app, what it would read, for how long, where to answer."""
-    if status == Status.LIVE:
-        what = (
-            "every message in this room, earlier history included"
-            if include_history
-            else "the messages sent in this room from now on"
-        )
-        body = (
-            f"{asker} shared this room with the app \u201c{app.name}\u201d for {days} days: "
-            f"it may read {what}, and who is a member. Anyone joining or leaving ends it. "
-            f"Revoke it at any time at {answer_url}"
-        )
-    else:
-        what = (
-            "the messages in this room, including earlier history only if every member "
-            "ticks that box"
-            if include_history
-            else "the messages sent in this room from the moment every member has accepted"
-        )
-        body = (
-            f"{asker} asks everyone in this room to let the app \u201c{app.name}\u201d read "
-            f"{what}, and who is a member, for {days} days. It starts only if every member "
-            f"accepts; anyone may decline it or later revoke it, and anyone joining or "
-            f"leaving ends it. Accept or decline at {answer_url}"
-        )
-    return {
-        "msgtype": "m.notice",
-        "body": body,
-        "org.candor.grant": {
-            "grant_id": grant_id,
-            "client_id": app.client_id,
-            "app_name": app.name,
-            "days": days,
-            "status": status,
-            "answer_url": answer_url,
-        },
-    }
