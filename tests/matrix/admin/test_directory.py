@@ -1,5 +1,6 @@
-"""`GET /_candor/admin/v1/users` and `/rooms` on both engines: administrators only, paged
-by key, and never a message: no content in the answer and no access record written."""
+"""`GET /_candor/admin/v1/users` and `/rooms` on both engines: administrators only, with a
+justification, paged by key, never a message, and each page recorded in the transparency
+log (naming the people on it) before it is returned."""
 
 from collections.abc import AsyncIterator
 
@@ -9,6 +10,8 @@ from candor.config import Settings
 from candor.matrix.constants import EventType
 from tests.helpers.admin import AdminEnv, admin_env
 
+WHY = "ticket 12: account audit"
+
 
 @pytest.fixture
 async def env(settings: Settings) -> AsyncIterator[AdminEnv]:
@@ -17,7 +20,7 @@ async def env(settings: Settings) -> AsyncIterator[AdminEnv]:
 
 
 async def test_users_are_listed_with_their_account_facts(env: AdminEnv) -> None:
-    r = await env.get(env.admin, "/users")
+    r = await env.get(env.admin, "/users", justification=WHY)
 
     assert r.status_code == 200, r.text
     users = r.json()["users"]
@@ -41,7 +44,7 @@ async def test_users_are_paged_without_gaps_or_repeats(env: AdminEnv) -> None:
     params: dict[str, str | int] = {"limit": 3}
     pages = 0
     while True:
-        r = await env.get(env.admin, "/users", **params)
+        r = await env.get(env.admin, "/users", justification=WHY, **params)
         assert r.status_code == 200, r.text
         seen += [u["user_id"] for u in r.json()["users"]]
         pages += 1
@@ -70,7 +73,7 @@ async def test_rooms_show_name_members_and_encryption_but_no_content(env: AdminE
     )
     size_before = await env.hs.tlog.size()
 
-    r = await env.get(env.admin, "/rooms")
+    r = await env.get(env.admin, "/rooms", justification=WHY)
 
     assert r.status_code == 200, r.text
     rooms = {room["room_id"]: room for room in r.json()["rooms"]}
@@ -82,27 +85,72 @@ async def test_rooms_show_name_members_and_encryption_but_no_content(env: AdminE
     assert rooms[secret]["encrypted"] is True
     assert set(rooms[club]) == {"room_id", "name", "joined_members", "encrypted", "created_ts"}
     assert "my secret plans" not in r.text
-    # Not an access: nothing is appended to the transparency log.
-    assert await env.hs.tlog.size() == size_before
+    # One record, naming every joined member of the listed rooms, and what was listed.
+    assert await env.hs.tlog.size() == size_before + 1
     mine = await env.http.get("/_candor/v1/me/accesses", headers=env.alice.headers)
-    assert mine.json()["accesses"] == []
+    (record,) = [a["record"] for a in mine.json()["accesses"]]
+    assert record["action"] == "admin.list_rooms"
+    assert record["basis"] == WHY
+    assert record["subjects"] == sorted([env.alice.user_id, env.bob.user_id, env.carol.user_id])
+    assert record["resource"]["count"] == len(rooms)
 
 
 async def test_rooms_are_paged(env: AdminEnv) -> None:
     made = sorted([await env.alice.create_room() for _ in range(3)])
 
-    first = await env.get(env.admin, "/rooms", limit=2)
-    rest = await env.get(env.admin, "/rooms", limit=2, **{"from": first.json()["next_from"]})
+    first = await env.get(env.admin, "/rooms", justification=WHY, limit=2)
+    rest = await env.get(
+        env.admin, "/rooms", justification=WHY, limit=2, **{"from": first.json()["next_from"]}
+    )
 
     assert [r["room_id"] for r in first.json()["rooms"]] == made[:2]
     assert [r["room_id"] for r in rest.json()["rooms"]] == made[2:]
     assert "next_from" not in rest.json()
 
 
+async def test_a_users_page_is_recorded_naming_everyone_on_it(env: AdminEnv) -> None:
+    r = await env.get(env.admin, "/users", justification=WHY, limit=2)
+
+    listed = [u["user_id"] for u in r.json()["users"]]
+    for person in (env.alice, env.bob, env.carol):
+        mine = await env.http.get("/_candor/v1/me/accesses", headers=person.headers)
+        records = [a["record"] for a in mine.json()["accesses"]]
+        if person.user_id in listed:
+            assert [(x["action"], x["basis"]) for x in records] == [("admin.list_users", WHY)]
+            assert records[0]["subjects"] == sorted(listed)
+        else:
+            assert records == []
+
+
+@pytest.mark.parametrize("path", ["/users", "/rooms"])
+@pytest.mark.parametrize("justification", [None, "", "   "])
+async def test_a_list_without_a_justification_is_refused_and_not_logged(
+    env: AdminEnv, path: str, justification: str | None
+) -> None:
+    size = await env.hs.tlog.size()
+    params = {} if justification is None else {"justification": justification}
+
+    r = await env.get(env.admin, path, **params)
+
+    assert (r.status_code, r.json()["errcode"]) == (400, "CANDOR_ACCESS_REFUSED")
+    assert "users" not in r.json()
+    assert "rooms" not in r.json()
+    assert await env.hs.tlog.size() == size
+
+
+async def test_when_the_log_fails_no_list_leaves(env: AdminEnv) -> None:
+    await env.hs.tlog.stop()
+
+    r = await env.get(env.admin, "/users", justification=WHY)
+
+    assert (r.status_code, r.json()["errcode"]) == (503, "CANDOR_LOG_UNAVAILABLE")
+    assert "users" not in r.json()
+
+
 @pytest.mark.parametrize("path", ["/users", "/rooms"])
 async def test_only_administrators_may_list(env: AdminEnv, path: str) -> None:
-    forbidden = await env.get(env.alice, path)
-    anonymous = await env.get(None, path)
+    forbidden = await env.get(env.alice, path, justification=WHY)
+    anonymous = await env.get(None, path, justification=WHY)
 
     assert (forbidden.status_code, forbidden.json()["errcode"]) == (403, "CANDOR_FORBIDDEN")
     assert "users" not in forbidden.json()
@@ -117,7 +165,7 @@ async def test_bad_paging_is_refused(
 ) -> None:
     r = await env.http.get(
         "/_candor/admin/v1" + path,
-        params=params,
+        params={**params, "justification": WHY},
         headers=env.admin.headers,
     )
 

@@ -30,18 +30,25 @@ async def get_admin(hs: HomeserverDep) -> AdminService:
 AdminDep = Annotated[AdminService, Depends(get_admin)]
 FromParam = Annotated[str | None, Query(alias="from", max_length=255)]
 LimitParam = Annotated[int, Query(ge=1, le=1000)]
+JustificationParam = Annotated[
+    str | None, Query(max_length=2000, description="Why the administrator reads this")
+]
 
 
 @router.get("/users", responses={200: {"model": AdminUsersResponse}})
 async def list_users(
-    requester: RequesterDep, admin: AdminDep, from_: FromParam = None, limit: LimitParam = 100
+    requester: RequesterDep,
+    admin: AdminDep,
+    justification: JustificationParam = None,
+    from_: FromParam = None,
+    limit: LimitParam = 100,
 ) -> Response:
     """Every account (`user_id` order); pass `next_from` back as `from` for the next page.
 
-    Not written to the transparency log: it lists accounts, not anything a person wrote
-    or read, so no one's data is accessed (`AdminService.list_users`).
+    Needs a justification, and each page is recorded in the transparency log (naming the
+    accounts on it) before it is returned: display names are people's own data.
     """
-    page = await admin.list_users(requester, from_, limit)
+    page = await admin.list_users(requester, justification, from_, limit)
     body = AdminUsersResponse(
         users=[
             AdminUser(
@@ -60,14 +67,18 @@ async def list_users(
 
 @router.get("/rooms", responses={200: {"model": AdminRoomsResponse}})
 async def list_rooms(
-    requester: RequesterDep, admin: AdminDep, from_: FromParam = None, limit: LimitParam = 100
+    requester: RequesterDep,
+    admin: AdminDep,
+    justification: JustificationParam = None,
+    from_: FromParam = None,
+    limit: LimitParam = 100,
 ) -> Response:
     """Every room (`room_id` order): name, joined members, encrypted. No message content.
 
-    Not written to the transparency log: no message event is read. To read a room's
-    messages, use `/rooms/{roomId}/messages`, which records the access first.
+    Needs a justification, and each page is recorded in the transparency log (naming the
+    members of its rooms) before it is returned. Messages: `/rooms/{roomId}/messages`.
     """
-    page = await admin.list_rooms(requester, from_, limit)
+    page = await admin.list_rooms(requester, justification, from_, limit)
     body = AdminRoomsResponse(
         rooms=[
             AdminRoom(

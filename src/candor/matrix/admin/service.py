@@ -1,8 +1,9 @@
 """Administrator reads of a person's data: never without a justification and a record.
 
-The directory lists (users, rooms) are the exception that proves the rule: they show what
-an operator already sees to run the server (accounts, room ids and names, member counts,
-whether a room is encrypted) and never a message, so they are not access records.
+Every admin endpoint that returns something about people goes through `record_access`
+first: a room's messages, and the directory lists too (the account list carries display
+names people chose; the room list, names members gave their rooms and who is in them).
+An operator who needs them to run the server says why, and the people listed can see it.
 
 An administrator can read a room's messages only by stating why; the read is appended to
 the transparency log (naming the admin, the justification, every joined member and the
@@ -30,6 +31,8 @@ logger = logging.getLogger(__name__)
 MAX_PAGE = 100
 MAX_LIST_PAGE = 1000
 ACTION_READ_MESSAGES = "admin.read_room_messages"
+ACTION_LIST_USERS = "admin.list_users"
+ACTION_LIST_ROOMS = "admin.list_rooms"
 
 
 class AdminError(CandorError):
@@ -56,6 +59,12 @@ class RoomsPage:
     next_from: str | None
 
 
+def _justification(justification: str | None, what: str) -> str:
+    if justification is None or not justification.strip():
+        raise AccessRefused(f"State a justification to {what}")
+    return justification.strip()
+
+
 def check_admin(requester: Requester) -> None:
     if not requester.is_admin:
         raise AdminError(403, "CANDOR_FORBIDDEN", "Only administrators may do this")
@@ -65,36 +74,83 @@ class AdminService:
     def __init__(self, hs: Homeserver) -> None:
         self._hs = hs
 
-    async def list_users(self, requester: Requester, after: str | None, limit: int) -> UsersPage:
+    async def list_users(
+        self, requester: Requester, justification: str | None, after: str | None, limit: int
+    ) -> UsersPage:
         """Every account, by user id, `limit` at a time after `after` (the last id seen).
 
-        Not an access record: an account list is what an operator runs the server with
-        (who exists, who is an administrator, who is deactivated); it reveals nothing a
-        person wrote, so there is nothing for the transparency log to disclose.
+        Display names are what people chose to call themselves: the page is recorded, naming
+        every account on it, before it is returned.
         """
         check_admin(requester)
+        basis = _justification(justification, "list accounts")
         limit = max(1, min(limit, MAX_LIST_PAGE))
         async with self._hs.db.read() as conn:
             users = await admin_repo.list_users(conn, after, limit + 1)
         more = len(users) > limit
         users = users[:limit]
+        if users:
+            await self._record(
+                requester,
+                basis,
+                [u.user_id for u in users],
+                {"directory": "users", "first": users[0].user_id, "count": len(users)},
+                ACTION_LIST_USERS,
+            )
         return UsersPage(users, users[-1].user_id if more else None)
 
-    async def list_rooms(self, requester: Requester, after: str | None, limit: int) -> RoomsPage:
+    async def list_rooms(
+        self, requester: Requester, justification: str | None, after: str | None, limit: int
+    ) -> RoomsPage:
         """Every room, by room id: its name, joined-member count and encryption flag.
 
-        Not an access record: no message event is read (reading messages goes through
-        `read_room_messages`, which records it first). The name is room state that every
-        member and invitee sees, and the counts are what an operator needs to run the
-        server.
+        No message is read, but a room's name and who is in it are the members' data: the
+        page is recorded, naming every joined member of its rooms, before it is returned.
         """
         check_admin(requester)
+        basis = _justification(justification, "list rooms")
         limit = max(1, min(limit, MAX_LIST_PAGE))
         async with self._hs.db.read() as conn:
             rooms = await admin_repo.list_rooms(conn, after, limit + 1)
-        more = len(rooms) > limit
-        rooms = rooms[:limit]
+            more = len(rooms) > limit
+            rooms = rooms[:limit]
+            members: set[str] = set()
+            for room in rooms:
+                members.update(await rooms_repo.list_room_members(conn, room.room_id))
+        if members:
+            await self._record(
+                requester,
+                basis,
+                sorted(members),
+                {"directory": "rooms", "first": rooms[0].room_id, "count": len(rooms)},
+                ACTION_LIST_ROOMS,
+            )
         return RoomsPage(rooms, rooms[-1].room_id if more else None)
+
+    async def _record(
+        self,
+        requester: Requester,
+        basis: str,
+        subjects: list[str],
+        resource: dict[str, object],
+        action: str,
+    ) -> int:
+        try:
+            return await self._hs.access.record_access(
+                actor_kind=ActorKind.ADMIN,
+                actor_id=requester.user_id,
+                basis=basis,
+                subjects=subjects,
+                resource=resource,
+                action=action,
+            )
+        except AccessRefused:
+            raise
+        except Exception as exc:
+            logger.exception("access record for an admin read failed; refusing the read")
+            raise AdminError(
+                503, "CANDOR_LOG_UNAVAILABLE", "The access could not be recorded, so it is refused"
+            ) from exc
 
     async def read_room_messages(
         self,
@@ -121,25 +177,16 @@ class AdminService:
         events = events[:limit]
         if not events:
             return MessagesPage([], None, None)  # nothing is read, so nothing to record
-        try:
-            index = await self._hs.access.record_access(
-                actor_kind=ActorKind.ADMIN,
-                actor_id=requester.user_id,
-                basis=justification.strip(),
-                subjects=members or sorted({e.sender for e in events}),
-                resource={
-                    "room_id": room_id,
-                    "from": events[0].stream_pos,
-                    "to": events[-1].stream_pos,
-                    "count": len(events),
-                },
-                action=ACTION_READ_MESSAGES,
-            )
-        except AccessRefused:
-            raise
-        except Exception as exc:
-            logger.exception("access record for an admin read failed; refusing the read")
-            raise AdminError(
-                503, "CANDOR_LOG_UNAVAILABLE", "The access could not be recorded, so it is refused"
-            ) from exc
+        index = await self._record(
+            requester,
+            justification.strip(),
+            members or sorted({e.sender for e in events}),
+            {
+                "room_id": room_id,
+                "from": events[0].stream_pos,
+                "to": events[-1].stream_pos,
+                "count": len(events),
+            },
+            ACTION_READ_MESSAGES,
+        )
         return MessagesPage(events, events[-1].stream_pos if more else None, index)
