@@ -35,7 +35,9 @@ UIA_PATHS = (
     "/_matrix/client/v3/keys/device_signing/upload",
 )
 # Routes that are not part of the Matrix API (FastAPI's own docs, plain health check).
-NOT_MATRIX = ("/_candor/", "/health", "/docs/")
+NOT_MATRIX = ("/_candor/", "/health", "/docs/", "/partner/", "/.well-known/")
+# OAuth endpoints answer in RFC 6749 §5.2 form: {"error", "error_description"}.
+OAUTH = ("/oauth/",)
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 # Examples per route; raise it (e.g. CANDOR_FUZZ_EXAMPLES=500) for a longer hunt.
 FUZZ_EXAMPLES = int(os.environ.get("CANDOR_FUZZ_EXAMPLES", "25"))
@@ -372,6 +374,10 @@ async def test_route_survives_garbage(
 
     if template.startswith(NOT_MATRIX):
         assert response.status_code < 500, f"{method} {path}: {response.status_code}"
+    elif template.startswith(OAUTH):
+        assert response.status_code < 500, f"{method} {path}: {response.status_code}"
+        if response.status_code >= 400:
+            assert isinstance(response.json().get("error"), str), response.text
     else:
         _assert_well_formed(response, method, template)
 

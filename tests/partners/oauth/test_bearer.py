@@ -2,6 +2,7 @@
 
 import pytest
 
+from candor.partners.apps.rules import AgreementTerms
 from candor.partners.errors import PartnerError
 from candor.partners.oauth import repository as repo
 from candor.partners.oauth.service import PartnerToken
@@ -111,3 +112,18 @@ async def test_profile_without_a_display_name_says_null(env: OAuthEnv) -> None:
     assert r.status_code == 200, r.text
     r = await env.me(tokens["access_token"])
     assert r.json() == {"user_id": "@alice:test.local", "displayname": None}
+
+
+async def test_a_new_agreement_stops_tokens_until_the_person_consents_again(
+    env: OAuthEnv,
+) -> None:
+    client = await env.client()
+    browser = await env.person()
+    tokens = await env.tokens(client, browser)
+    await env.apps.new_agreement(
+        client.client_id, AgreementTerms("Sell viewing habits", "Everything", 3650)
+    )
+    assert (await env.me(tokens["access_token"])).status_code == 401
+    assert (await env.refresh(client, tokens["refresh_token"])).json()["error"] == "invalid_grant"
+    fresh = await env.tokens(client, browser)  # the consent page, Allow: version 2
+    assert (await env.me(fresh["access_token"])).status_code == 200

@@ -264,7 +264,23 @@ class OAuthService:
         if record.refresh_used_ts is not None:
             await self.revoke_family(record.family_id)
             return None
+        if not await self._consent_current(record):
+            return None
         return record
+
+    async def _consent_current(self, record: TokenRecord) -> bool:
+        """The person's consent stands, for the app's current agreement, and the app is
+        approved. After a new agreement version, the app's tokens stop working until the
+        person consents again (the issue: a material change asks everyone again)."""
+        async with self._db.read() as conn:
+            consent = await repo.get_consent(conn, record.client_id, record.user_id)
+        app = await self.find_app(record.client_id)
+        return (
+            consent is not None
+            and consent.revoked_ts is None
+            and app is not None
+            and consent.agreement_version == app.agreement.version
+        )
 
     async def rotate(self, old: TokenRecord, issued: IssuedToken) -> bool:
         """Spend `old`'s refresh token and add its successor in the same family.
@@ -328,7 +344,8 @@ class OAuthService:
         """The app and person a bearer token speaks for, or 401 CANDOR_UNKNOWN_TOKEN.
 
         Refused alike (so nothing leaks): malformed, unknown, expired or revoked tokens,
-        tokens of an app that is not approved now, and tokens whose consent was revoked.
+        tokens of an app that is not approved now, and tokens whose consent was revoked
+        or given to an older version of the app's agreement.
         """
         record = await self.find_token(token)
         if (
@@ -338,11 +355,7 @@ class OAuthService:
             or record.expires_ts <= record.seen_ts
         ):
             raise unknown_token()
-        async with self._db.read() as conn:
-            consent = await repo.get_consent(conn, record.client_id, record.user_id)
-        if consent is None or consent.revoked_ts is not None:
-            raise unknown_token()
-        if await self.find_app(record.client_id) is None:
+        if not await self._consent_current(record):
             raise unknown_token()
         return PartnerToken(
             record.client_id, record.user_id, frozenset(record.scope.split()), record.id
