@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.partners.inbox.conftest import Scene, token_for
+from tests.partners.inbox.conftest import Scene, make_app, token_for
 
 DAY_S = 86_400
 
@@ -161,3 +161,98 @@ async def test_only_a_valid_case_returns_data_and_it_is_logged_once_per_read(
         assert read.status_code in (401, 403, 404), read.text
         assert "chunk" not in read.json()
         assert [len(await scene.records(s)) for s in subjects] == before
+
+
+# --- GET /partner/v1/me (scope profile): the person's own profile, read by the app ---------
+
+
+async def me_valid(scene: Scene) -> Case:
+    return Case(scene.token, scene.room, True)
+
+
+async def me_no_token(scene: Scene) -> Case:
+    return Case("", scene.room, False)
+
+
+async def me_wrong_scope(scene: Scene) -> Case:
+    inbox_only = await make_app(scene.env, "inbox.read")
+    return Case(await token_for(scene.env, inbox_only, "alice", "inbox.read"), scene.room, False)
+
+
+async def me_app_suspended(scene: Scene) -> Case:
+    await scene.env.apps.suspend(scene.app.client_id)
+    return Case(scene.token, scene.room, False)
+
+
+ME_CASES: dict[str, Callable[[Scene], Awaitable[Case]]] = {
+    f.__name__: f for f in (me_no_token, me_wrong_scope, me_app_suspended, me_valid)
+}
+
+
+@pytest.mark.parametrize("name", list(ME_CASES))
+async def test_the_profile_is_read_only_with_a_valid_token_and_logged_once(
+    scene: Scene, name: str
+) -> None:
+    case = await ME_CASES[name](scene)
+    before = len(await scene.records())
+
+    r = await scene.get("/me", token=case.token)
+
+    records = await scene.records()
+    if case.valid:
+        assert r.status_code == 200, r.text
+        assert r.json()["user_id"] == scene.alice.user_id
+        assert len(records) == before + 1
+        assert records[0].record["action"] == "partner.read_profile"
+        assert records[0].record["actor"]["id"] == scene.app.client_id
+        assert records[0].record["subjects"] == [scene.alice.user_id]
+    else:
+        assert r.status_code in (401, 403), r.text
+        assert "user_id" not in r.json()
+        assert len(records) == before
+
+
+async def test_a_profile_read_the_log_cannot_record_is_refused(scene: Scene) -> None:
+    await scene.env.web.hs.tlog.stop()
+
+    r = await scene.get("/me")
+
+    assert (r.status_code, r.json()["errcode"]) == (503, "CANDOR_LOG_UNAVAILABLE")
+    assert "user_id" not in r.json()
+
+
+# --- the admin API: every read of people's data needs an administrator and a reason --------
+
+ADMIN_READS = ["/users", "/rooms", "/rooms/{room}/messages"]
+
+
+@pytest.mark.parametrize("path", ADMIN_READS)
+@pytest.mark.parametrize("who", ["nobody", "member", "admin_without_reason", "admin"])
+async def test_admin_reads_return_data_only_to_an_administrator_with_a_reason(
+    scene: Scene, path: str, who: str
+) -> None:
+    await scene.bob.send(scene.room, "for the record")
+    root = await scene.env.web.admin("root")
+    headers = {
+        "nobody": {},
+        "member": scene.alice.headers,
+        "admin_without_reason": root.headers,
+        "admin": root.headers,
+    }[who]
+    params = {"justification": "abuse report 7"} if who == "admin" else {}
+    before = len(await scene.records())
+
+    r = await scene.api.get(
+        "/_candor/admin/v1" + path.format(room=scene.room), headers=headers, params=params
+    )
+
+    records = await scene.records()
+    if who == "admin":
+        assert r.status_code == 200, r.text
+        assert len(records) == before + 1
+        assert records[0].record["actor"] == {"kind": "admin", "id": root.user_id}
+        assert records[0].record["basis"] == "abuse report 7"
+    else:
+        assert r.status_code in (400, 401, 403), r.text
+        assert not {"users", "rooms", "chunk"} & set(r.json())
+        assert len(records) == before

@@ -9,6 +9,7 @@ only while its app is approved and the person's consent stands. The protocol its
 this module is what authlib's callbacks reach.
 """
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,7 @@ from candor.partners.apps.rules import SCOPES
 from candor.partners.apps.service import APPROVED, App, PartnerAppsService
 from candor.partners.errors import PartnerError
 from candor.partners.oauth import repository as repo
+from candor.transparency.records import ActorKind
 
 ACCESS_PREFIX = "cdr_at_"
 REFRESH_PREFIX = "cdr_rt_"
@@ -28,6 +30,10 @@ CODE_PREFIX = "cdr_ac_"
 ACCESS_TOKEN_TTL_S = 3600
 CODE_TTL_MS = 5 * 60 * 1000  # RFC 6749 §4.1.2: "a maximum … of 10 minutes is RECOMMENDED"
 REQUIRED_SCOPES = frozenset({"profile"})
+
+
+logger = logging.getLogger(__name__)
+ACTION_READ_PROFILE = "partner.read_profile"
 
 
 def unknown_token() -> PartnerError:
@@ -367,12 +373,31 @@ class OAuthService:
             await repo.set_consent_used(conn, client_id, user_id, self._clock.now_ms())
 
     async def profile(self, token: PartnerToken) -> dict[str, str | None]:
-        """`profile` scope: the person's user id and display name."""
+        """`profile` scope: the person's user id and display name.
+
+        A partner app reading a person's data, so it is recorded in the transparency log
+        first, like every partner read (DESIGN invariant 2); if the log cannot take the
+        record, the answer is 503 and nothing.
+        """
         try:
             found = await AccountsService(self._hs).get_profile(token.user_id)
         except MatrixError:  # deactivated since the token was issued
             raise unknown_token() from None
         name = found.get("displayname")
+        try:
+            await self._hs.access.record_access(
+                actor_kind=ActorKind.PARTNER_APP,
+                actor_id=token.client_id,
+                basis=f"consent to scope profile (token {token.token_id})",
+                subjects=[token.user_id],
+                resource={"profile": ["user_id", "displayname"]},
+                action=ACTION_READ_PROFILE,
+            )
+        except Exception as exc:
+            logger.exception("access record for a profile read failed; refusing the read")
+            raise PartnerError(
+                503, "CANDOR_LOG_UNAVAILABLE", "The access could not be recorded, so it is refused"
+            ) from exc
         await self.note_use(token.client_id, token.user_id)
         return {"user_id": token.user_id, "displayname": name if isinstance(name, str) else None}
 
