@@ -98,3 +98,49 @@ def test_a_database_that_cannot_be_prepared_is_one_line(tmp_path: Path) -> None:
     result = partner("list", "--data-dir", str(tmp_path / "d"), "--database-url", url)
 
     one_line_error(result, "cannot prepare the database")
+
+
+def test_agreement_publishes_a_new_version(db: list[str]) -> None:
+    created = json.loads(partner("create", *FLIX, "--json", "--retention-days", "45", *db).stdout)
+    client_id = created["client_id"]
+
+    result = partner(
+        "agreement", client_id, "--purpose", "Recommend series", "--data-used", "Clicks", *db
+    )
+    again = partner(
+        "agreement",
+        client_id,
+        "--purpose",
+        "Recommend films",
+        "--data-used",
+        "Clicks",
+        "--retention-days",
+        "7",
+        "--reporting-days",
+        "28",
+        *db,
+    )
+
+    assert result.exit_code == 0, result.output
+    assert f"Flix ({client_id}) agreement is now version 2" in result.stdout
+    assert "asked again" in result.stdout
+    assert again.exit_code == 0, again.output
+    assert "version 3" in again.stdout
+
+
+def test_agreement_refuses_bad_terms_in_one_line_and_writes_nothing(db: list[str]) -> None:
+    created = json.loads(partner("create", *FLIX, "--json", "--retention-days", "45", *db).stdout)
+    client_id = created["client_id"]
+    base = ["agreement", client_id, "--purpose", "p", "--data-used", "d"]
+
+    bad = partner(*base, "--reporting-days", "0", *db)
+    blank = partner("agreement", client_id, "--purpose", " ", "--data-used", "d", *db)
+    unknown = partner("agreement", "app_nope", "--purpose", "p", "--data-used", "d", *db)
+    usage = partner("agreement", client_id, "--purpose", "p", *db)
+
+    one_line_error(bad, "eporting")
+    one_line_error(blank, "urpose")
+    one_line_error(unknown, "No such app")
+    assert usage.exit_code == 2
+    ok = partner(*base, *db)
+    assert "version 2" in ok.stdout  # the refused ones wrote nothing

@@ -1,4 +1,5 @@
-"""`candor partner`: register, approve and suspend partner apps (operator side)."""
+"""`candor partner`: register, approve and suspend partner apps, and publish new agreement
+versions (operator side)."""
 
 import asyncio
 import json
@@ -137,6 +138,40 @@ app.command("approve", help="Approve a pending (or suspended) app: it may get to
 app.command("suspend", help="Suspend an app: all its tokens end at once.")(
     _status_command("suspend")
 )
+
+
+@app.command()
+def agreement(
+    client_id: Annotated[str, typer.Argument(help="The app's client_id.")],
+    purpose: Annotated[
+        str, typer.Option("--purpose", help="The new version's purpose, in plain words.")
+    ],
+    data_used: Annotated[str, typer.Option("--data-used", help="The data the app uses.")],
+    retention_days: Annotated[
+        int | None, typer.Option("--retention-days", help="Default: the current version's.")
+    ] = None,
+    reporting_days: Annotated[
+        int | None, typer.Option("--reporting-days", help="Default: the current version's.")
+    ] = None,
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    server_name: ServerNameOpt = None,
+) -> None:
+    """Publish a new agreement version: everyone who consented is asked to consent again."""
+    settings = build_settings(data_dir, database_url, server_name)
+
+    async def work(hs: Homeserver) -> App:
+        service = PartnerAppsService(hs)
+        current = await service.get(client_id)
+        terms = current.agreement.revised(purpose, data_used, retention_days, reporting_days)
+        return await service.new_agreement(client_id, terms)
+
+    changed = _run(settings, work)
+    Console().print(
+        f"{escape(changed.name)} ({changed.client_id}) agreement is now version "
+        f"{changed.agreement.version}; people who consented before will be asked again",
+        soft_wrap=True,
+    )
 
 
 @app.command("list")

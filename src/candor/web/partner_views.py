@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from candor.partners.apps.rules import SCOPES, AgreementTerms
-from candor.partners.apps.service import App
+from candor.partners.apps.service import Agreement, App
 from candor.partners.errors import invalid
 
 STATUS_WORDS = {
@@ -61,6 +61,36 @@ class PortalAppForm(BaseModel):
             data_used=self.data_used,
             retention_days=_days("retention", self.retention_days),
             reporting_days=_days("the reporting period", self.reporting_days),
+        )
+
+
+class PortalAgreementForm(BaseModel):
+    """`POST /partners/portal/{client_id}/agreement`: the words of the next version (the
+    privacy method carries over from the current one)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    purpose: LongText = ""
+    data_used: LongText = ""
+    retention_days: LongText = ""
+    reporting_days: LongText = ""
+
+    @classmethod
+    def of(cls, current: Agreement) -> "PortalAgreementForm":
+        """Prefilled with the current terms."""
+        return cls(
+            purpose=current.purpose,
+            data_used=current.data_used,
+            retention_days=str(current.retention_days),
+            reporting_days=str(current.reporting_days),
+        )
+
+    def terms(self, current: Agreement) -> AgreementTerms:
+        return current.revised(
+            self.purpose,
+            self.data_used,
+            _days("retention", self.retention_days),
+            _days("the reporting period", self.reporting_days),
         )
 
 

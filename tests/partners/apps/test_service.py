@@ -217,3 +217,31 @@ async def test_lists_by_status_and_owner(apps: PartnerAppsService) -> None:
         theirs.client_id,
         cli.client_id,
     }
+
+
+async def test_only_the_owner_publishes_and_the_privacy_method_carries_over(
+    apps: PartnerAppsService,
+) -> None:
+    app = (
+        await make_app(
+            apps,
+            terms=AgreementTerms("p", "d", 45, 21, "differential_privacy", 10, 0.5),
+        )
+    ).app
+    terms = app.agreement.revised("Recommend series", "Clicks")
+
+    with pytest.raises(PartnerError) as caught:
+        await apps.new_agreement(app.client_id, terms, owner="@bob:test.local")
+    assert caught.value.status == 403
+    with pytest.raises(PartnerError) as unknown:
+        await apps.get_owned("app_nope", "@alice:test.local")
+    assert unknown.value.status == 404
+    assert (await apps.get(app.client_id)).agreement.version == 1
+
+    changed = await apps.new_agreement(app.client_id, terms, owner="@alice:test.local")
+
+    a = changed.agreement
+    assert (a.version, a.purpose, a.data_used) == (2, "Recommend series", "Clicks")
+    assert (a.retention_days, a.reporting_days) == (45, 21)
+    assert (a.privacy, a.k_threshold, a.epsilon) == ("differential_privacy", 10, 0.5)
+    assert app.agreement.revised("p", "d", 7, 28).retention_days == 7

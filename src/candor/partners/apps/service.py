@@ -24,7 +24,7 @@ from candor.partners.apps.rules import (
     check_scopes,
     check_text,
 )
-from candor.partners.errors import invalid, not_found
+from candor.partners.errors import forbidden, invalid, not_found
 
 SECRET_PREFIX = "cdr_cs_"  # noqa: S105 - a token kind prefix, not a secret
 PENDING, APPROVED, SUSPENDED = "pending", "approved", "suspended"
@@ -41,6 +41,24 @@ class Agreement:
     k_threshold: int
     epsilon: float | None
     created_ts: int
+
+    def revised(
+        self,
+        purpose: str,
+        data_used: str,
+        retention_days: int | None = None,
+        reporting_days: int | None = None,
+    ) -> AgreementTerms:
+        """Terms for the next version: the words change, the privacy method stays."""
+        return AgreementTerms(
+            purpose=purpose,
+            data_used=data_used,
+            retention_days=self.retention_days if retention_days is None else retention_days,
+            reporting_days=self.reporting_days if reporting_days is None else reporting_days,
+            privacy=self.privacy,
+            k_threshold=self.k_threshold,
+            epsilon=self.epsilon,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +158,13 @@ class PartnerAppsService:
             raise not_found()
         return found[0]
 
+    async def get_owned(self, client_id: str, owner: str) -> App:
+        """The app, if `owner` owns it: 404 for an unknown app, 403 for anyone else."""
+        app = await self.get(client_id)
+        if app.owner_user_id != owner:
+            raise forbidden("Only the app's owner can change it")
+        return app
+
     async def find(self, client_id: str) -> App | None:
         found = await self._load([client_id])
         return found[0] if found else None
@@ -175,9 +200,15 @@ class PartnerAppsService:
             await repo.revoke_app_tokens(conn, client_id, now)
         return await self.get(client_id)
 
-    async def new_agreement(self, client_id: str, terms: AgreementTerms) -> App:
-        """Publish a new agreement version; consents to older versions must be renewed."""
-        app = await self.get(client_id)
+    async def new_agreement(
+        self, client_id: str, terms: AgreementTerms, *, owner: str | None = None
+    ) -> App:
+        """Publish a new agreement version; consents to older versions must be renewed.
+
+        With `owner` (the portal), only the app's owner may publish (403 otherwise); the
+        operator's CLI passes none. Both checks come before anything is written.
+        """
+        app = await (self.get(client_id) if owner is None else self.get_owned(client_id, owner))
         terms = check_agreement(terms)
         version = app.agreement.version + 1
         async with self._db.write() as conn:

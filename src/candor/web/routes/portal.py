@@ -1,14 +1,19 @@
-"""`GET/POST /partners/portal`: a logged-in person's partner apps, and registering one.
+"""`GET/POST /partners/portal`: a logged-in person's partner apps, and registering one;
+`POST /partners/portal/{client_id}/agreement`: the owner publishes a new agreement version.
 
 A new app starts pending; a confidential app's client secret is shown once, in the
 response to the form that created it (never stored in the clear, never shown again).
 A refused registration renders the form again with the entered values and the reason
 (400), and writes nothing.
+
+A new agreement version is a material change: everyone who consented to an older one is
+asked again (see `PartnerAppsService.new_agreement`). Only the app's owner may publish one
+(the 403 page for others, 404 for an unknown app); bad terms render the form again (400).
 """
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from starlette.responses import Response
 
 from candor.matrix.auth import HomeserverDep
@@ -17,7 +22,7 @@ from candor.partners.apps.service import PartnerAppsService
 from candor.partners.errors import PartnerError
 from candor.web.forms import read_form, validate_form
 from candor.web.pages import CurrentUserDep, Page, PageDep, WebUser
-from candor.web.partner_views import PortalAppForm, app_view
+from candor.web.partner_views import PortalAgreementForm, PortalAppForm, app_view
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,6 +32,7 @@ async def get_apps(hs: HomeserverDep) -> PartnerAppsService:
 
 
 AppsDep = Annotated[PartnerAppsService, Depends(get_apps)]
+ClientIdParam = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 async def _portal(
@@ -43,6 +49,7 @@ async def _portal(
         "portal/index.html",
         status=status,
         apps=[app_view(a) for a in mine],
+        agreement_forms={a.client_id: PortalAgreementForm.of(a.agreement) for a in mine},
         form=form,
         scopes=SCOPES,
         error=error,
@@ -77,4 +84,36 @@ async def create_app(page: PageDep, user: CurrentUserDep, apps: AppsDep) -> Resp
         return await _portal(page, user, apps, form=form, error=exc.message, status=400)
     return page.render(
         "portal/created.html", status=201, view=app_view(new.app), client_secret=new.client_secret
+    )
+
+
+@router.post("/partners/portal/{client_id}/agreement")
+async def publish_agreement(
+    client_id: ClientIdParam, page: PageDep, user: CurrentUserDep, apps: AppsDep
+) -> Response:
+    fields = await read_form(page.request)
+    page.check_csrf(fields)
+    current = await apps.get_owned(client_id, user.user_id)
+    form = validate_form(PortalAgreementForm, fields)
+    try:
+        changed = await apps.new_agreement(
+            client_id, form.terms(current.agreement), owner=user.user_id
+        )
+    except PartnerError as exc:
+        if exc.status != 400:
+            raise
+        return page.render(
+            "portal/agreement.html",
+            status=400,
+            view=app_view(current),
+            form=form,
+            error=exc.message,
+            published=False,
+        )
+    return page.render(
+        "portal/agreement.html",
+        view=app_view(changed),
+        form=PortalAgreementForm.of(changed.agreement),
+        error=None,
+        published=True,
     )
