@@ -2,6 +2,7 @@
 apps start pending, approval and suspension (which ends every token of the app at once),
 and new agreement versions."""
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -245,3 +246,22 @@ async def test_only_the_owner_publishes_and_the_privacy_method_carries_over(
     assert (a.retention_days, a.reporting_days) == (45, 21)
     assert (a.privacy, a.k_threshold, a.epsilon) == ("differential_privacy", 10, 0.5)
     assert app.agreement.revised("p", "d", 7, 28).retention_days == 7
+
+
+async def test_two_new_agreements_at_once_get_two_versions_or_a_conflict_never_a_500(
+    apps: PartnerAppsService,
+) -> None:
+    made = await make_app(apps)
+    terms = AgreementTerms("A changed purpose", "The same data", 60)
+
+    results = await asyncio.gather(
+        apps.new_agreement(made.app.client_id, terms),
+        apps.new_agreement(made.app.client_id, terms),
+        return_exceptions=True,
+    )
+
+    versions = sorted(r.agreement.version for r in results if not isinstance(r, BaseException))
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert all(isinstance(e, PartnerError) and e.status == 409 for e in errors)
+    assert versions in ([2, 3], [2])
+    assert (await apps.get(made.app.client_id)).agreement.version == versions[-1]

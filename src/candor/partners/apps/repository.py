@@ -117,3 +117,11 @@ async def revoke_app_tokens(conn: AsyncConnection, client_id: str, ts: int) -> i
         .values(revoked_ts=ts)
     )
     return int(result.rowcount or 0)
+
+
+async def get_agreement_version(conn: AsyncConnection, client_id: str) -> int:
+    """The app's current agreement version (0 for an unknown app)."""
+    version = await conn.scalar(
+        select(PartnerApp.agreement_version).where(PartnerApp.client_id == client_id)
+    )
+    return int(version or 0)

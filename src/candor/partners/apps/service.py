@@ -10,6 +10,8 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
+
 from candor.core.tokens import hash_token, is_well_formed, new_token, random_string
 from candor.matrix.context import Homeserver
 from candor.partners.apps import repository as repo
@@ -24,7 +26,7 @@ from candor.partners.apps.rules import (
     check_scopes,
     check_text,
 )
-from candor.partners.errors import forbidden, invalid, not_found
+from candor.partners.errors import PartnerError, forbidden, invalid, not_found
 
 SECRET_PREFIX = "cdr_cs_"  # noqa: S105 - a token kind prefix, not a secret
 PENDING, APPROVED, SUSPENDED = "pending", "approved", "suspended"
@@ -208,14 +210,21 @@ class PartnerAppsService:
         With `owner` (the portal), only the app's owner may publish (403 otherwise); the
         operator's CLI passes none. Both checks come before anything is written.
         """
-        app = await (self.get(client_id) if owner is None else self.get_owned(client_id, owner))
+        await (self.get(client_id) if owner is None else self.get_owned(client_id, owner))
         terms = check_agreement(terms)
-        version = app.agreement.version + 1
-        async with self._db.write() as conn:
-            await repo.add_agreement(
-                conn, _agreement_row(client_id, version, terms, self._clock.now_ms())
-            )
-            await repo.set_agreement_version(conn, client_id, version)
+        try:
+            async with self._db.write() as conn:
+                # The next number is read in the writing transaction: two publishes at once
+                # then collide on the (app, version) key instead of one overwriting the other.
+                version = await repo.get_agreement_version(conn, client_id) + 1
+                await repo.add_agreement(
+                    conn, _agreement_row(client_id, version, terms, self._clock.now_ms())
+                )
+                await repo.set_agreement_version(conn, client_id, version)
+        except IntegrityError:
+            raise PartnerError(
+                409, "CANDOR_CONFLICT", "Another version was published at the same moment"
+            ) from None
         return await self.get(client_id)
 
     async def _secret_hash(self, client_id: str) -> str | None:
