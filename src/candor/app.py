@@ -46,6 +46,7 @@ from candor.partners.consent.endpoints import router as consent_router
 from candor.partners.inbox.endpoints import router as inbox_router
 from candor.partners.oauth.endpoints import partner_router as partner_api_router
 from candor.partners.oauth.endpoints import router as oauth_router
+from candor.share.endpoints import router as share_router
 from candor.store.db import Database
 from candor.transparency.access import AccessLog
 from candor.transparency.endpoints import router as transparency_router
@@ -63,6 +64,7 @@ from candor.web.routes.oauth import router as web_oauth_router
 from candor.web.routes.partners import router as web_partners_router
 from candor.web.routes.portal import router as web_portal_router
 from candor.web.routes.privacy import router as web_privacy_router
+from candor.web.routes.share import router as web_share_router
 from candor.web.security import SecurityHeadersMiddleware
 from candor.web.sessions import WebKeys
 from candor.web.templating import STATIC_DIR
@@ -173,6 +175,7 @@ def create_app(
     app.include_router(partner_api_router)
     app.include_router(consent_router)
     app.include_router(inbox_router)
+    app.include_router(share_router)
     # Web pages (HTML, cookie sessions): not part of the API, so not in the OpenAPI document.
     app.state.web_keys = WebKeys.derive(hs.token_key)
     app.include_router(web_home_router)
@@ -184,6 +187,7 @@ def create_app(
     app.include_router(web_admin_router)
     app.include_router(web_oauth_router)
     app.include_router(web_apps_router)
+    app.include_router(web_share_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/health")

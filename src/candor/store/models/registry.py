@@ -6,6 +6,7 @@ from candor.store.models import (
     keys,
     partners,
     rooms,
+    share,
     transparency,
     web_sessions,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "keys",
     "partners",
     "rooms",
+    "share",
     "transparency",
     "web_sessions",
 ]
