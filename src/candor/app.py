@@ -65,7 +65,7 @@ from candor.web.routes.partners import router as web_partners_router
 from candor.web.routes.portal import router as web_portal_router
 from candor.web.routes.privacy import router as web_privacy_router
 from candor.web.routes.share import router as web_share_router
-from candor.web.security import SecurityHeadersMiddleware
+from candor.web.security import SECURITY_HEADERS, SecurityHeadersMiddleware
 from candor.web.sessions import WebKeys
 from candor.web.templating import STATIC_DIR
 
@@ -263,7 +263,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         logger.error("unhandled error on %s %s", request.method, request.url.path)
         if is_web_path(request.url.path):
-            return error_page(request, 500)
+            page = error_page(request, 500)
+            # This handler runs in Starlette's outermost middleware, outside the one that adds
+            # the security headers to web pages: add them here.
+            for name, value in SECURITY_HEADERS:
+                page.headers[name.decode()] = value.decode()
+            return page
         return json_response({"errcode": Codes.UNKNOWN, "error": "Internal server error"}, 500)
 
 
