@@ -3,6 +3,7 @@ people concerned can read it, refusals change nothing, and a failing log fails t
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from sqlalchemy import insert
@@ -11,7 +12,7 @@ from candor.config import Settings
 from candor.core.clock import FakeClock
 from candor.store.db import Database
 from candor.store.models.transparency import AccessRecordRow
-from candor.transparency.access import AccessLog
+from candor.transparency.access import AccessLog, LogUnavailable
 from candor.transparency.log import TransparencyLog
 from candor.transparency.merkle import leaf_hash, verify_inclusion
 from candor.transparency.records import AccessRefused, ActorKind
@@ -131,3 +132,22 @@ async def test_a_persons_records_page_newest_first(env: Env) -> None:
 
     assert [r.index for r in first] == indices[::-1][:2]
     assert [r.index for r in rest] == indices[::-1][2:]
+
+
+async def test_record_or_refuse_keeps_a_refusal_and_turns_a_failure_into_503(env: Env) -> None:
+    fields: dict[str, Any] = {
+        "actor_kind": ActorKind.ADMIN,
+        "actor_id": "@root:test.local",
+        "subjects": [ALICE],
+        "resource": {"room_id": "!r:test.local"},
+        "action": "read_messages",
+    }
+    with pytest.raises(AccessRefused):
+        await env.access.record_or_refuse(basis="  ", **fields)
+    await env.log.stop()
+
+    with pytest.raises(LogUnavailable) as failed:
+        await env.access.record_or_refuse(basis="abuse report", **fields)
+
+    assert (failed.value.status, failed.value.errcode) == (503, "CANDOR_LOG_UNAVAILABLE")
+    assert await env.log.size() == 0

@@ -7,6 +7,7 @@ transaction, and returns the entry's index once durable. If anything fails, it r
 and the access must fail with it (DESIGN invariant 2).
 """
 
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from typing import Any
 
 from candor.core.canonical_json import JsonDict, decode_dict
 from candor.core.clock import Clock
+from candor.core.errors import CandorError
 from candor.store.db import Database
 from candor.transparency import repository as repo
 from candor.transparency.log import TransparencyLog
@@ -21,10 +23,23 @@ from candor.transparency.merkle import leaf_hash
 from candor.transparency.records import (
     SALT_BYTES,
     AccessRecord,
+    AccessRefused,
     ActorKind,
     check_record,
     commitment,
 )
+
+logger = logging.getLogger(__name__)
+
+
+class LogUnavailable(CandorError):
+    """The log could not take the record, so the access it describes is refused."""
+
+    status = 503
+    errcode = "CANDOR_LOG_UNAVAILABLE"
+
+    def __init__(self) -> None:
+        super().__init__("The access could not be recorded, so it is refused")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +94,37 @@ class AccessLog:
             )
 
         return await self._log.append(leaf, rows)
+
+    async def record_or_refuse(
+        self,
+        *,
+        actor_kind: ActorKind,
+        actor_id: str,
+        basis: str,
+        subjects: Sequence[str],
+        resource: JsonDict,
+        action: str,
+    ) -> int:
+        """`record_access` for a request about to release data: the one fail-closed rule.
+
+        A record that may not be made (`AccessRefused`) stays the caller's 400; any other
+        failure is logged and becomes `503 CANDOR_LOG_UNAVAILABLE`, so every reader (admin,
+        partner inbox, partner profile) refuses the same way and releases nothing.
+        """
+        try:
+            return await self.record_access(
+                actor_kind=actor_kind,
+                actor_id=actor_id,
+                basis=basis,
+                subjects=subjects,
+                resource=resource,
+                action=action,
+            )
+        except AccessRefused:
+            raise
+        except Exception as exc:
+            logger.exception("access record for %s by %s failed; refusing it", action, actor_id)
+            raise LogUnavailable from exc
 
     async def index_of(self, leaf_hash_value: bytes) -> int | None:
         """The log index of the record whose entry has this leaf hash, or None."""

@@ -12,7 +12,6 @@ privacy page. If the log cannot take the record, the read fails: there is no way
 operator to read messages through Candor without leaving a trace (DESIGN invariant 2).
 """
 
-import logging
 from dataclasses import dataclass
 
 from candor.core.errors import CandorError
@@ -25,8 +24,6 @@ from candor.matrix.events import repository as events_repo
 from candor.matrix.events.model import StoredEvent
 from candor.matrix.rooms import repository as rooms_repo
 from candor.transparency.records import AccessRefused, ActorKind
-
-logger = logging.getLogger(__name__)
 
 MAX_PAGE = 100
 MAX_LIST_PAGE = 1000
@@ -135,22 +132,14 @@ class AdminService:
         resource: dict[str, object],
         action: str,
     ) -> int:
-        try:
-            return await self._hs.access.record_access(
-                actor_kind=ActorKind.ADMIN,
-                actor_id=requester.user_id,
-                basis=basis,
-                subjects=subjects,
-                resource=resource,
-                action=action,
-            )
-        except AccessRefused:
-            raise
-        except Exception as exc:
-            logger.exception("access record for an admin read failed; refusing the read")
-            raise AdminError(
-                503, "CANDOR_LOG_UNAVAILABLE", "The access could not be recorded, so it is refused"
-            ) from exc
+        return await self._hs.access.record_or_refuse(
+            actor_kind=ActorKind.ADMIN,
+            actor_id=requester.user_id,
+            basis=basis,
+            subjects=subjects,
+            resource=resource,
+            action=action,
+        )
 
     async def read_room_messages(
         self,

@@ -12,18 +12,15 @@ lands between the two (a member leaving, someone joining) ends the read too, so 
 ever read under a consent that no longer holds.
 """
 
-import logging
 from dataclasses import dataclass
 
 from candor.matrix.context import Homeserver
 from candor.matrix.events.model import StoredEvent
 from candor.matrix.events.service import EventsService
 from candor.partners.consent.service import ConsentService, LiveGrant
-from candor.partners.errors import PartnerError, not_found
+from candor.partners.errors import not_found
 from candor.partners.oauth.service import OAuthService, PartnerToken
 from candor.transparency.records import ActorKind
-
-logger = logging.getLogger(__name__)
 
 MAX_PAGE = 100
 ACTION_LIST_ROOMS = "partner.list_rooms"
@@ -42,12 +39,6 @@ class MessagesPage:
     events: list[StoredEvent]
     next_from: int | None
     log_index: int | None
-
-
-def log_unavailable() -> PartnerError:
-    return PartnerError(
-        503, "CANDOR_LOG_UNAVAILABLE", "The access could not be recorded, so it is refused"
-    )
 
 
 class InboxService:
@@ -120,15 +111,11 @@ class InboxService:
         resource: dict[str, object],
         action: str,
     ) -> int:
-        try:
-            return await self._hs.access.record_access(
-                actor_kind=ActorKind.PARTNER_APP,
-                actor_id=token.client_id,
-                basis=basis,
-                subjects=sorted(subjects),
-                resource=resource,
-                action=action,
-            )
-        except Exception as exc:
-            logger.exception("access record for a partner read failed; refusing the read")
-            raise log_unavailable() from exc
+        return await self._hs.access.record_or_refuse(
+            actor_kind=ActorKind.PARTNER_APP,
+            actor_id=token.client_id,
+            basis=basis,
+            subjects=sorted(subjects),
+            resource=resource,
+            action=action,
+        )

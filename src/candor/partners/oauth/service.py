@@ -9,7 +9,6 @@ only while its app is approved and the person's consent stands. The protocol its
 this module is what authlib's callbacks reach.
 """
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,6 @@ CODE_TTL_MS = 5 * 60 * 1000  # RFC 6749 §4.1.2: "a maximum … of 10 minutes is
 REQUIRED_SCOPES = frozenset({"profile"})
 
 
-logger = logging.getLogger(__name__)
 ACTION_READ_PROFILE = "partner.read_profile"
 
 
@@ -384,20 +382,14 @@ class OAuthService:
         except MatrixError:  # deactivated since the token was issued
             raise unknown_token() from None
         name = found.get("displayname")
-        try:
-            await self._hs.access.record_access(
-                actor_kind=ActorKind.PARTNER_APP,
-                actor_id=token.client_id,
-                basis=f"consent to scope profile (token {token.token_id})",
-                subjects=[token.user_id],
-                resource={"profile": ["user_id", "displayname"]},
-                action=ACTION_READ_PROFILE,
-            )
-        except Exception as exc:
-            logger.exception("access record for a profile read failed; refusing the read")
-            raise PartnerError(
-                503, "CANDOR_LOG_UNAVAILABLE", "The access could not be recorded, so it is refused"
-            ) from exc
+        await self._hs.access.record_or_refuse(
+            actor_kind=ActorKind.PARTNER_APP,
+            actor_id=token.client_id,
+            basis=f"consent to scope profile (token {token.token_id})",
+            subjects=[token.user_id],
+            resource={"profile": ["user_id", "displayname"]},
+            action=ACTION_READ_PROFILE,
+        )
         await self.note_use(token.client_id, token.user_id)
         return {"user_id": token.user_id, "displayname": name if isinstance(name, str) else None}
 
