@@ -1,16 +1,23 @@
 """Options every command shares, so each reads exactly the settings `serve` reads."""
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from candor.app import build_homeserver
 from candor.config import Settings, load_settings
+from candor.core.errors import CandorError
+from candor.matrix.context import Homeserver
+from candor.store.migrate import upgrade
 
 err_console = Console(stderr=True)
+T = TypeVar("T")
 
 DataDirOpt = Annotated[
     Path | None, typer.Option("--data-dir", help="Data directory [env CANDOR_DATA_DIR].")
@@ -49,3 +56,28 @@ def _usage_error(detail: str) -> NoReturn:
     """One line on stderr, no traceback, exit 2."""
     err_console.print(f"[red]error:[/] invalid configuration: {escape(detail)}", soft_wrap=True)
     raise typer.Exit(2) from None
+
+
+def run_service(settings: Settings, work: Callable[[Homeserver], Awaitable[T]]) -> T:
+    """Prepare the database, run one service call, and turn errors into one line (exit 1)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        upgrade(settings.sqlalchemy_url())
+    except Exception as exc:
+        err_console.print(
+            f"[red]error:[/] cannot prepare the database: {escape(str(exc))}", soft_wrap=True
+        )
+        raise typer.Exit(1) from None
+
+    async def main() -> T:
+        hs = build_homeserver(settings)
+        try:
+            return await work(hs)
+        finally:
+            await hs.db.dispose()
+
+    try:
+        return asyncio.run(main())
+    except CandorError as exc:
+        err_console.print(f"[red]error:[/] {escape(exc.message)}", soft_wrap=True)
+        raise typer.Exit(1) from None

@@ -1,52 +1,27 @@
 """`candor partner`: register, approve and suspend partner apps, and publish new agreement
 versions (operator side)."""
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from collections.abc import Callable
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from candor.app import build_homeserver
-from candor.cli.common import DatabaseUrlOpt, DataDirOpt, ServerNameOpt, build_settings, err_console
-from candor.config import Settings
-from candor.core.errors import CandorError
+from candor.cli.common import (
+    DatabaseUrlOpt,
+    DataDirOpt,
+    ServerNameOpt,
+    build_settings,
+    run_service,
+)
 from candor.matrix.context import Homeserver
 from candor.partners.apps.rules import AgreementTerms
 from candor.partners.apps.service import App, PartnerAppsService
-from candor.store.migrate import upgrade
 
 app = typer.Typer(help="Manage partner apps.", no_args_is_help=True)
-T = TypeVar("T")
-
-
-def _run(settings: Settings, work: Callable[[Homeserver], Awaitable[T]]) -> T:
-    """Prepare the database, run one service call, and turn errors into one line (exit 1)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        upgrade(settings.sqlalchemy_url())
-    except Exception as exc:
-        err_console.print(
-            f"[red]error:[/] cannot prepare the database: {escape(str(exc))}", soft_wrap=True
-        )
-        raise typer.Exit(1) from None
-
-    async def main() -> T:
-        hs = build_homeserver(settings)
-        try:
-            return await work(hs)
-        finally:
-            await hs.db.dispose()
-
-    try:
-        return asyncio.run(main())
-    except CandorError as exc:
-        err_console.print(f"[red]error:[/] {escape(exc.message)}", soft_wrap=True)
-        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -101,7 +76,7 @@ def create(
         )
         return new.app, new.client_secret
 
-    created, secret = _run(settings, work)
+    created, secret = run_service(settings, work)
     if as_json:
         print(json.dumps({"client_id": created.client_id, "client_secret": secret}))  # noqa: T201 - machine output
         return
@@ -126,7 +101,7 @@ def _status_command(action: str) -> Callable[..., None]:
             service = PartnerAppsService(hs)
             return await (service.approve if action == "approve" else service.suspend)(client_id)
 
-        changed = _run(settings, work)
+        changed = run_service(settings, work)
         Console().print(f"{escape(changed.name)} ({changed.client_id}) is {changed.status}")
 
     return command
@@ -166,7 +141,7 @@ def agreement(
         terms = current.agreement.revised(purpose, data_used, retention_days, reporting_days)
         return await service.new_agreement(client_id, terms)
 
-    changed = _run(settings, work)
+    changed = run_service(settings, work)
     Console().print(
         f"{escape(changed.name)} ({changed.client_id}) agreement is now version "
         f"{changed.agreement.version}; people who consented before will be asked again",
@@ -187,7 +162,7 @@ def list_apps(
         return await PartnerAppsService(hs).list_all()
 
     table = Table("client_id", "name", "status", "scopes", "domains")
-    for a in _run(settings, work):
+    for a in run_service(settings, work):
         table.add_row(
             a.client_id, escape(a.name), a.status, " ".join(a.scopes), " ".join(a.domains)
         )

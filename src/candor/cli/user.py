@@ -1,28 +1,21 @@
 """`candor user`: operator account management."""
 
-import asyncio
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
-from candor.app import build_homeserver
-from candor.cli.common import DatabaseUrlOpt, DataDirOpt, ServerNameOpt, build_settings, err_console
-from candor.config import Settings
-from candor.core.errors import CandorError
+from candor.cli.common import (
+    DatabaseUrlOpt,
+    DataDirOpt,
+    ServerNameOpt,
+    build_settings,
+    run_service,
+)
 from candor.matrix.accounts.service import AccountsService
-from candor.store.migrate import upgrade
+from candor.matrix.context import Homeserver
 
 app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
-
-
-async def _create(settings: Settings, name: str, password: str, admin: bool) -> str:
-    hs = build_homeserver(settings)
-    try:
-        return await AccountsService(hs).create_user(name, password, admin=admin)
-    finally:
-        await hs.db.dispose()
 
 
 @app.command()
@@ -38,17 +31,9 @@ def create(
 ) -> None:
     """Create an account (registration need not be open)."""
     settings = build_settings(data_dir, database_url, server_name)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        upgrade(settings.sqlalchemy_url())
-    except Exception as exc:
-        err_console.print(
-            f"[red]error:[/] cannot prepare the database: {escape(str(exc))}", soft_wrap=True
-        )
-        raise typer.Exit(1) from None
-    try:
-        user_id = asyncio.run(_create(settings, name, password, admin))
-    except CandorError as exc:
-        err_console.print(f"[red]error:[/] {exc.message}")
-        raise typer.Exit(1) from None
+
+    async def work(hs: Homeserver) -> str:
+        return await AccountsService(hs).create_user(name, password, admin=admin)
+
+    user_id = run_service(settings, work)
     Console().print(f"created {user_id}" + (" (admin)" if admin else ""))
