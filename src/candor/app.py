@@ -46,6 +46,7 @@ from candor.partners.consent.endpoints import router as consent_router
 from candor.partners.inbox.endpoints import router as inbox_router
 from candor.partners.oauth.endpoints import partner_router as partner_api_router
 from candor.partners.oauth.endpoints import router as oauth_router
+from candor.reports.endpoints import router as reports_router
 from candor.share.endpoints import router as share_router
 from candor.store.db import Database
 from candor.transparency.access import AccessLog
@@ -176,6 +177,7 @@ def create_app(
     app.include_router(consent_router)
     app.include_router(inbox_router)
     app.include_router(share_router)
+    app.include_router(reports_router)
     # Web pages (HTML, cookie sessions): not part of the API, so not in the OpenAPI document.
     app.state.web_keys = WebKeys.derive(hs.token_key)
     app.include_router(web_home_router)

@@ -77,6 +77,29 @@ class TransparencySettings(BaseModel):
     )
 
 
+class ReportSettings(BaseModel):
+    scheduler: bool = Field(
+        True,
+        description=(
+            "Whether `candor serve` produces each app's report when its period ends and "
+            "delivers it to the app's webhook."
+        ),
+    )
+    interval_s: float = Field(
+        60.0,
+        gt=0,
+        description="How often the scheduler looks for ended periods and due deliveries.",
+    )
+    epsilon_budget: float = Field(
+        26.0,
+        gt=0,
+        description=(
+            "Total ε each app may spend on differentially private reports (26 = a year of "
+            "biweekly reports at ε = 1); a report that would exceed it is refused."
+        ),
+    )
+
+
 class Settings(BaseSettings):
     """All of Candor's configuration; see docs/configuration.md."""
 
@@ -120,6 +143,9 @@ class Settings(BaseSettings):
     )
     transparency: TransparencySettings = Field(
         default_factory=TransparencySettings, description="The access transparency log."
+    )
+    reports: ReportSettings = Field(
+        default_factory=ReportSettings, description="Engagement reports and their delivery."
     )
 
     @field_validator("server_name")

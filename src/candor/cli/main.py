@@ -2,7 +2,7 @@
 
 import typer
 
-from candor.cli import audit, db, partner, serve, user
+from candor.cli import audit, db, partner, reports, serve, user
 
 app = typer.Typer(
     name="candor",
@@ -15,3 +15,4 @@ app.add_typer(user.app, name="user")
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(partner.app, name="partner")
+app.add_typer(reports.app, name="reports")

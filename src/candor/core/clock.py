@@ -43,3 +43,7 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self._ms += int(seconds * 1000)
+
+    def set_ms(self, ms: int) -> None:
+        """Jump to a point in time (tests of dated things: periods, expiry)."""
+        self._ms = ms

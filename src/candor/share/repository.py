@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from candor.store.models.share import Share, ShareCard, ShareRecipient, ShareRequest
+from candor.store.models.share import (
+    Share,
+    ShareCard,
+    ShareEvent,
+    ShareRecipient,
+    ShareRequest,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +23,9 @@ class CardTarget:
     card_id: str
     client_id: str
     url: str
+    interface: str
+    surface: str
+    variant: str
 
 
 async def add_share(conn: AsyncConnection, row: Mapping[str, object]) -> None:
@@ -45,12 +54,26 @@ async def add_card(
 async def get_card_target(conn: AsyncConnection, token_hash: str) -> CardTarget | None:
     row = (
         await conn.execute(
-            select(ShareCard.card_id, Share.client_id, Share.url)
+            select(
+                ShareCard.card_id,
+                Share.client_id,
+                Share.url,
+                Share.interface,
+                Share.surface,
+                Share.variant,
+            )
             .join(Share, Share.share_id == ShareCard.share_id)
             .where(ShareCard.token_hash == token_hash)
         )
     ).first()
-    return None if row is None else CardTarget(row.card_id, row.client_id, row.url)
+    if row is None:
+        return None
+    return CardTarget(row.card_id, row.client_id, row.url, row.interface, row.surface, row.variant)
+
+
+async def add_event(conn: AsyncConnection, row: Mapping[str, object]) -> None:
+    """One fact for the engagement report, in the caller's transaction."""
+    await conn.execute(insert(ShareEvent).values(**row))
 
 
 async def claim_first_click(conn: AsyncConnection, card_id: str, user_id: str, ts: int) -> bool:

@@ -33,6 +33,13 @@ from candor.share.rules import (
     check_text,
     url_on_domains,
 )
+from candor.store.models.share import ShareEvent
+
+
+def utc_day(ts_ms: int) -> str:
+    """The UTC calendar day of a timestamp: the report's day for a send or a click."""
+    return datetime.fromtimestamp(ts_ms / 1000, UTC).date().isoformat()
+
 
 CARD_TOKEN_PREFIX = "cdr_ct_"  # noqa: S105 - a token kind prefix, not a secret
 MAX_ROOMS = 20
@@ -148,6 +155,7 @@ class ShareService:
         self._hs.ratelimiter.check(user_id)
         now = self._clock.now_ms()
         share_id = "share_" + random_string(16)
+        day = utc_day(now)
 
         async def work(ctx: WriteContext) -> SentShare:
             conn = ctx.conn
@@ -173,7 +181,7 @@ class ShareService:
                     "interface": draft.interface,
                     "surface": draft.surface,
                     "variant": draft.variant,
-                    "day": datetime.fromtimestamp(now / 1000, UTC).date().isoformat(),
+                    "day": day,
                     "ts": now,
                 },
             )
@@ -186,10 +194,11 @@ class ShareService:
                 ev = await ctx.append(NewEvent(room_id, EventType.MESSAGE, user_id, content, None))
                 recipients = sorted(f.joined - {user_id})
                 total += len(recipients)
+                card_id = "card_" + random_string(16)
                 await repo.add_card(
                     conn,
                     {
-                        "card_id": "card_" + random_string(16),
+                        "card_id": card_id,
                         "share_id": share_id,
                         "room_id": room_id,
                         "event_id": ev.event_id,
@@ -197,6 +206,21 @@ class ShareService:
                         "unencrypted_in_encrypted_room": f.encrypted,
                     },
                     recipients,
+                )
+                await repo.add_event(
+                    conn,
+                    {
+                        "client_id": app.client_id,
+                        "day": day,
+                        "interface": draft.interface,
+                        "surface": draft.surface,
+                        "variant": draft.variant,
+                        "kind": ShareEvent.SEND,
+                        "person": user_id,
+                        "recipients": len(recipients),
+                        "card_id": card_id,
+                        "ts": now,
+                    },
                 )
             return SentShare(share_id, len(rooms), total)
 
@@ -218,11 +242,29 @@ class ShareService:
         app = await self._apps.find(target.client_id)
         if app is None or not url_on_domains(target.url, app.domains):
             raise refused_click()
+        now = self._clock.now_ms()
         async with self._db.write() as conn:
-            if not await repo.claim_first_click(
-                conn, target.card_id, user_id, self._clock.now_ms()
-            ):
-                await repo.add_repeat_click(conn, target.card_id, user_id)
+            if await repo.claim_first_click(conn, target.card_id, user_id, now):
+                kind = ShareEvent.FIRST_CLICK
+            elif await repo.add_repeat_click(conn, target.card_id, user_id):
+                kind = ShareEvent.REPEAT_CLICK
+            else:
+                return target.url  # not a recipient of this card: followed, not counted
+            await repo.add_event(
+                conn,
+                {
+                    "client_id": target.client_id,
+                    "day": utc_day(now),
+                    "interface": target.interface,
+                    "surface": target.surface,
+                    "variant": target.variant,
+                    "kind": kind,
+                    "person": user_id,
+                    "recipients": 0,
+                    "card_id": target.card_id,
+                    "ts": now,
+                },
+            )
         return target.url
 
     async def create_request(self, user_id: str, app: App, draft: ShareDraft) -> str:

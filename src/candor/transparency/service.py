@@ -77,6 +77,11 @@ class TransparencyService:
     def origin(self) -> str:
         return self._signer.name
 
+    @property
+    def signer(self) -> Signer:
+        """The server's Ed25519 key; engagement reports are signed with it too."""
+        return self._signer
+
     def verifier_key(self) -> str:
         return str(self._signer.verifier())
 

@@ -28,6 +28,9 @@ class PartnerApp(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     owner_user_id: Mapped[str | None] = mapped_column(String(255), index=True)
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
+    # The Standard Webhooks signing secret (whsec_…), sealed with a key derived from the
+    # server's secret key: HMAC signing needs it back, so it cannot be a hash.
+    webhook_secret_sealed: Mapped[str | None] = mapped_column(Text)
     agreement_version: Mapped[int] = mapped_column(Integer)
     created_ts: Mapped[int] = mapped_column(BigInteger)
     status_ts: Mapped[int] = mapped_column(BigInteger)  # when `status` last changed

@@ -7,7 +7,7 @@ address or user agent is stored anywhere (DESIGN invariant 5). Card tokens are s
 only as HMACs (invariant 6).
 """
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from candor.store.models.base import Base
@@ -74,3 +74,36 @@ class ShareRequest(Base):
     variant: Mapped[str] = mapped_column(String(32))
     created_ts: Mapped[int] = mapped_column(BigInteger)
     share_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class ShareEvent(Base):
+    """The engagement report's fact table: one row per card sent and per counted click.
+
+    Written in the same transaction as the card or the click, so the report is exact. The
+    labels and the day are copied in so that one app's period is one index range scan
+    with no join (`bench/reports.py`). `kind`: SEND (a card; `recipients` = the people it
+    went to), FIRST_CLICK (a recipient's first click on a card) or REPEAT_CLICK. `person`
+    is the sender of a SEND and the clicker of a click: it is only counted (distinct
+    people per cell, for the k threshold), never reported.
+    """
+
+    __tablename__ = "share_events"
+    __table_args__ = (Index("ix_share_events_client_day", "client_id", "day"),)
+
+    SEND = 1
+    FIRST_CLICK = 2
+    REPEAT_CLICK = 3
+
+    event_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    client_id: Mapped[str] = mapped_column(String(64))
+    day: Mapped[str] = mapped_column(String(10))  # UTC day of the send or click
+    interface: Mapped[str] = mapped_column(String(32))
+    surface: Mapped[str] = mapped_column(String(32))
+    variant: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[int] = mapped_column(SmallInteger)
+    person: Mapped[str] = mapped_column(String(255))
+    recipients: Mapped[int] = mapped_column(Integer)
+    card_id: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[int] = mapped_column(BigInteger)

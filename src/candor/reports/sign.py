@@ -1,0 +1,83 @@
+"""Detached Ed25519 signatures over a report's canonical JSON.
+
+The key is the server's transparency-log key (published at
+`/_candor/transparency/v1/key`), so a partner pins one key for both. A signed report can
+never be mistaken for a signed checkpoint: checkpoint notes are text ending in a newline,
+and canonical JSON is one line starting with `{`.
+
+Verification re-canonicalises the parsed document, so a report that was pretty-printed or
+re-serialised still verifies, and any change to a value does not.
+"""
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from candor.core.canonical_json import encode_canonical
+from candor.transparency.note import NoteError, Signer, Verifier
+
+SIGNATURE_FORMAT = "candor.report-signature/v1"
+
+
+class SignatureInvalid(ValueError):
+    """The report does not match its signature, or the signature is not by the pinned key."""
+
+
+def canonical(report: Mapping[str, Any]) -> bytes:
+    return encode_canonical(report)
+
+
+def sign(report: Mapping[str, Any], signer: Signer) -> dict[str, str]:
+    body = canonical(report)
+    return {
+        "format": SIGNATURE_FORMAT,
+        "algorithm": "Ed25519",
+        "key": str(signer.verifier()),
+        "report_id": str(report.get("report_id", "")),
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "signature": base64.b64encode(signer.sign(body)).decode(),
+    }
+
+
+def parse_json(raw: bytes, what: str) -> dict[str, Any]:
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise SignatureInvalid(f"{what} is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise SignatureInvalid(f"{what} is not a JSON object")
+    return value
+
+
+def verify(
+    report: Mapping[str, Any], signature: Mapping[str, Any], trusted: Verifier | None
+) -> Verifier:
+    """Check `signature` over `report`; return the key that signed it.
+
+    With `trusted` None the key named in the signature document is used: that proves the
+    report is intact, not who made it, and the caller must say so.
+    """
+    if signature.get("format") != SIGNATURE_FORMAT or signature.get("algorithm") != "Ed25519":
+        raise SignatureInvalid("not a Candor report signature (format or algorithm)")
+    try:
+        named = Verifier.parse(str(signature.get("key", "")))
+    except NoteError as exc:
+        raise SignatureInvalid(f"the signature's key is malformed: {exc}") from None
+    if trusted is not None and (
+        named.public_key != trusted.public_key or named.name != trusted.name
+    ):
+        raise SignatureInvalid(f"signed by {named}, not by the pinned key {trusted}")
+    try:
+        sig = base64.b64decode(str(signature.get("signature", "")), validate=True)
+    except binascii.Error:
+        raise SignatureInvalid("the signature is not base64") from None
+    body = canonical(report)
+    if not named.verify(body, sig):
+        raise SignatureInvalid("the signature does not match this report (changed or forged)")
+    if signature.get("sha256") != hashlib.sha256(body).hexdigest():
+        raise SignatureInvalid("the sha256 in the signature does not match this report")
+    return trusted or named
