@@ -47,6 +47,7 @@ from candor.partners.inbox.endpoints import router as inbox_router
 from candor.partners.oauth.endpoints import partner_router as partner_api_router
 from candor.partners.oauth.endpoints import router as oauth_router
 from candor.reports.endpoints import router as reports_router
+from candor.reports.scheduler import ReportScheduler
 from candor.share.endpoints import router as share_router
 from candor.store.db import Database
 from candor.transparency.access import AccessLog
@@ -61,10 +62,12 @@ from candor.web.routes.apps import router as web_apps_router
 from candor.web.routes.auth import router as web_auth_router
 from candor.web.routes.grants import router as web_grants_router
 from candor.web.routes.home import router as web_home_router
+from candor.web.routes.my_shares import router as web_my_shares_router
 from candor.web.routes.oauth import router as web_oauth_router
 from candor.web.routes.partners import router as web_partners_router
 from candor.web.routes.portal import router as web_portal_router
 from candor.web.routes.privacy import router as web_privacy_router
+from candor.web.routes.reports import router as web_reports_router
 from candor.web.routes.share import router as web_share_router
 from candor.web.security import SECURITY_HEADERS, SecurityHeadersMiddleware
 from candor.web.sessions import WebKeys
@@ -121,17 +124,25 @@ def freeze_startup_heap() -> None:
 
 
 def create_app(
-    settings: Settings, clock: Clock | None = None, *, freeze_heap: bool = False
+    settings: Settings,
+    clock: Clock | None = None,
+    *,
+    freeze_heap: bool = False,
+    background: bool = False,
 ) -> FastAPI:
-    """The ASGI app. `freeze_heap` is for a long-lived server (`candor serve`), not tests."""
+    """The ASGI app. `freeze_heap` is for a long-lived server (`candor serve`), not tests;
+    `background` runs the report scheduler and webhook deliveries (if the settings allow)."""
     hs = build_homeserver(settings, clock)
     tlog, transparency = hs.tlog, hs.transparency
+    scheduler = ReportScheduler(hs) if background and settings.reports.scheduler else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await hs.persister.start()
         await tlog.start()
         await transparency.start()
+        if scheduler is not None:
+            await scheduler.start()
         if freeze_heap:
             freeze_startup_heap()
         app.state.ready = True
@@ -139,6 +150,8 @@ def create_app(
             yield
         finally:
             app.state.ready = False
+            if scheduler is not None:
+                await scheduler.stop()
             await transparency.stop()
             await tlog.stop()
             await hs.persister.stop()
@@ -153,6 +166,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.homeserver = hs
+    app.state.scheduler = scheduler
     app.state.transparency = transparency
     app.state.tlog = tlog
     app.state.tiles = TileService(hs.db, tlog)
@@ -190,6 +204,8 @@ def create_app(
     app.include_router(web_oauth_router)
     app.include_router(web_apps_router)
     app.include_router(web_share_router)
+    app.include_router(web_reports_router)
+    app.include_router(web_my_shares_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/health")

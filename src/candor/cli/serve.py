@@ -44,7 +44,7 @@ def serve(
     except Exception as exc:
         err_console.print(f"[red]error:[/] cannot prepare the database: {exc}")
         raise typer.Exit(1) from None
-    app = create_app(settings, freeze_heap=True)
+    app = create_app(settings, freeze_heap=True, background=True)
     # Everything built so far lives as long as the process: move it out of the garbage
     # collector's view, so full collections (the source of tail-latency pauses) stay short.
     gc.collect()
