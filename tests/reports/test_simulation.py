@@ -141,14 +141,16 @@ async def test_k_threshold_report_equals_the_ground_truth(
                 t.first_clicks,
                 t.repeat_clicks,
             )
-    assert suppressed > 0 and released > 0, "the simulation should exercise both branches"
+    assert suppressed > 0, "the simulation should withhold some cells"
+    assert released > 0
     assert doc["privacy"]["suppressed_cells"] == suppressed
     big = [t for t in truth.values() if len(t.people) >= K]
     assert doc["totals"]["sends"] == sum(t.sends for t in big)
     assert doc["totals"]["first_clicks"] == sum(t.first_clicks for t in big)
     assert sum(t.sends for t in truth.values()) == SENDS
     text = stored.body.decode()
-    assert "@p" not in text and "card_" not in text  # no user or card id leaks
+    assert "@p" not in text  # no user id leaks
+    assert "card_" not in text
 
 
 @pytest.mark.timeout(300)
