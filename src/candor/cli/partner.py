@@ -50,6 +50,19 @@ def create(
     ),
     retention_days: Annotated[int, typer.Option("--retention-days")] = 30,
     reporting_days: Annotated[int, typer.Option("--reporting-days")] = 14,
+    privacy: Annotated[
+        str,
+        typer.Option(
+            "--privacy", help="How reports protect people: k_anonymity or differential_privacy."
+        ),
+    ] = "k_anonymity",
+    k: Annotated[
+        int, typer.Option("--k", help="k_anonymity: withhold cells with fewer people.")
+    ] = 10,
+    epsilon: Annotated[
+        float | None,
+        typer.Option("--epsilon", help="differential_privacy: ε per report (0.01-10)."),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help='Print {"client_id": …, "client_secret": …}.')
     ] = False,
@@ -60,7 +73,7 @@ def create(
     """Register an app. It starts pending: no token until `candor partner approve ID`."""
     settings = build_settings(data_dir, database_url, server_name)
     uris = list(redirect_uri)
-    terms = AgreementTerms(purpose, data_used, retention_days, reporting_days)
+    terms = AgreementTerms(purpose, data_used, retention_days, reporting_days, privacy, k, epsilon)
 
     async def work(hs: Homeserver) -> tuple[App, str | None]:
         new = await PartnerAppsService(hs).create(
