@@ -1,13 +1,17 @@
 """`candor partner` in-process on both engines: create (JSON and human output), approve,
 suspend, list, and one-line errors (exit 1) that change nothing."""
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
+from candor.app import build_homeserver
 from candor.cli.main import app
+from candor.config import load_settings
+from candor.partners.apps.service import Agreement, PartnerAppsService
 
 pytestmark = pytest.mark.usefixtures("clean_candor_env")
 
@@ -144,3 +148,30 @@ def test_agreement_refuses_bad_terms_in_one_line_and_writes_nothing(db: list[str
     assert usage.exit_code == 2
     ok = partner(*base, *db)
     assert "version 2" in ok.stdout  # the refused ones wrote nothing
+
+
+def _agreement(db: list[str], client_id: str) -> Agreement:
+    settings = load_settings(data_dir=Path(db[1]), database_url=db[3])
+
+    async def read() -> Agreement:
+        hs = build_homeserver(settings)
+        try:
+            return (await PartnerAppsService(hs).get(client_id)).agreement
+        finally:
+            await hs.db.dispose()
+
+    return asyncio.run(read())
+
+
+def test_create_chooses_the_reports_privacy_method(db: list[str]) -> None:
+    dp = partner(
+        "create", *FLIX, "--privacy", "differential_privacy", "--epsilon", "0.5", "--json", *db
+    )
+    k = partner("create", *FLIX, "--k", "25", "--json", *db)
+    bad = partner("create", *FLIX, "--privacy", "differential_privacy", *db)
+
+    assert dp.exit_code == 0, dp.output
+    terms = _agreement(db, json.loads(dp.stdout)["client_id"])
+    assert (terms.privacy, terms.epsilon) == ("differential_privacy", 0.5)
+    assert _agreement(db, json.loads(k.stdout)["client_id"]).k_threshold == 25
+    one_line_error(bad, "epsilon")
