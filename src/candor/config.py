@@ -90,6 +90,14 @@ class ReportSettings(BaseModel):
         gt=0,
         description="How often the scheduler looks for ended periods and due deliveries.",
     )
+    webhook_retry_s: list[float] = Field(
+        [0, 5, 300, 1800, 7200, 18000, 36000, 36000],
+        min_length=1,
+        description=(
+            "Seconds to wait before each webhook delivery attempt (Standard Webhooks' "
+            "suggested schedule); after the last one fails the delivery is marked failed."
+        ),
+    )
     epsilon_budget: float = Field(
         26.0,
         gt=0,

@@ -27,7 +27,12 @@ class ReportScheduler:
         self._refused: set[tuple[str, str]] = set()
         self._task: asyncio.Task[None] | None = None
         # Retries start 5 s apart (Standard Webhooks' schedule), so poll at least that often.
-        self.deliveries = DeliveryWorker(hs, poll_interval_s=min(5.0, self._interval))
+        retry = hs.settings.reports.webhook_retry_s
+        self.deliveries = DeliveryWorker(
+            hs,
+            retry_schedule_ms=[int(s * 1000) for s in retry],
+            poll_interval_s=min(5.0, self._interval, *(s for s in retry if s > 0)),
+        )
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="report-scheduler")
