@@ -2,7 +2,7 @@
 
 import typer
 
-from candor.cli import audit, db, partner, reports, serve, user
+from candor.cli import audit, db, demo, partner, reports, serve, user
 
 app = typer.Typer(
     name="candor",
@@ -11,6 +11,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("serve")(serve.serve)
+app.command("demo")(demo.demo)
 app.add_typer(user.app, name="user")
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
