@@ -1,0 +1,145 @@
+"""The report pages in a real browser over a real `candor serve`: alice registers an app in
+the portal (Debian's chromium, Playwright), an operator approves it, alice sets a webhook on
+a loopback receiver and copies the secret shown once; `candor reports run` makes a report,
+the server's delivery worker posts it, the receiver verifies it with that secret, and the
+portal shows the delivery, its attempt and the report's downloads."""
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import anyio
+import pytest
+from playwright.async_api import Page, async_playwright, expect
+from standardwebhooks import Webhook
+
+from tests.e2e.conftest import ServerProcess
+from tests.e2e.oauth_flow import PASSWORD, candor, register_person
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
+
+if not CHROMIUM.exists():
+    pytest.skip("needs Debian's chromium at /usr/bin/chromium", allow_module_level=True)
+
+
+class Receiver(ThreadingHTTPServer):
+    """A partner's webhook endpoint on 127.0.0.1 that keeps what it was sent."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.received: list[tuple[bytes, dict[str, str]]] = []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hooks/candor"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Receiver
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length", "0")))
+        self.server.received.append((body, {k.lower(): v for k, v in self.headers.items()}))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+async def _register_app(page: Page, base_url: str) -> str:
+    await page.goto(f"{base_url}/partners/portal")
+    await page.get_by_label("App name").fill("Flix")
+    await page.get_by_label("Homepage").fill("https://flix.example")
+    await page.get_by_label("Contact").fill("privacy@flix.example")
+    await page.get_by_label("Redirect URIs").fill("https://flix.example/cb")
+    await page.get_by_label("Web domains").fill("flix.example")
+    await page.get_by_label("share:", exact=False).check()
+    await page.get_by_label("Purpose").fill("Recommend films to friends")
+    await page.get_by_label("Data used").fill("Share and click counts")
+    await page.get_by_label("Retention (days)").fill("30")
+    await page.get_by_label("Reporting period (days)").fill("14")
+    await page.get_by_role("button", name="Register app").click()
+    await expect(page.get_by_role("heading", name="Flix is registered")).to_be_visible()
+    client_id = await page.locator("dl.facts code").first.inner_text()
+    assert client_id.startswith("app_"), client_id
+    return client_id
+
+
+async def test_webhook_secret_once_delivery_and_downloads(
+    server: ServerProcess, receiver: Receiver
+) -> None:
+    await register_person(server, "alice")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = await (await browser.new_context(accept_downloads=True)).new_page()
+            await page.goto(f"{server.base_url}/login?next=/partners/portal")
+            await page.get_by_label("Username").fill("alice")
+            await page.get_by_label("Password").fill(PASSWORD)
+            await page.get_by_role("button", name="Log in").click()
+            client_id = await _register_app(page, server.base_url)
+            candor(server, "partner", "approve", client_id)
+
+            await page.goto(f"{server.base_url}/partners/portal")
+            await page.get_by_role("link", name="Reports, webhook and deliveries").click()
+            await expect(page.get_by_role("heading", name="Reports for Flix")).to_be_visible()
+            await expect(page.get_by_text("No report yet")).to_be_visible()
+
+            await page.get_by_label("Webhook URL").fill("ftp://flix.example/hook")
+            await page.get_by_role("button", name="Save").click()
+            await expect(page.get_by_role("alert")).to_contain_text("https")
+
+            await page.get_by_label("Webhook URL").fill(receiver.url)
+            await page.get_by_role("button", name="Save").click()
+            secret = await page.locator("#webhook-secret").inner_text()
+            assert secret.startswith("whsec_")
+            reports_url = page.url.removesuffix("/webhook") + "/reports"
+            await page.goto(reports_url)  # a GET: reloading the answer would post again
+            assert "whsec_" not in await page.content()
+
+            yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+            out = candor(server, "reports", "run", "--app", client_id, "--period-end", yesterday)
+            assert client_id in out or "rpt_" in out, out
+
+            # The server's delivery worker polls at least every 5 s.
+            for _ in range(60):
+                if receiver.received:
+                    break
+                await page.wait_for_timeout(500)
+            assert len(receiver.received) == 1
+            body, headers = receiver.received[0]
+            Webhook(secret).verify(body, headers)
+            report_id = json.loads(body)["data"]["report"]["report_id"]
+
+            await page.goto(reports_url)
+            await expect(page.get_by_text(f"{report_id}: delivered")).to_be_visible()
+            await expect(page.get_by_text("HTTP 204")).to_be_visible()
+            async with page.expect_download() as info:
+                await page.locator(f'a[href$="/{report_id}.json"]').click()
+            download = await info.value
+            assert download.suggested_filename == f"{report_id}.json"
+            saved = json.loads(await anyio.Path(await download.path()).read_bytes())
+            assert saved["report_id"] == report_id
+            assert saved["app"]["client_id"] == client_id
+        finally:
+            await browser.close()
