@@ -358,11 +358,6 @@ def test_a_dp_app_reports_noisy_rows_for_every_day(
     assert reports("verify", out / f"{stem(client_id, period)}.json", *db).exit_code == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: ending_on(0001-01-05, 14) overflows date.min; cli/reports.py run lets the "
-    "OverflowError out as a traceback instead of a one-line --period-end error",
-)
 def test_a_period_end_near_the_start_of_the_calendar_is_a_clear_error(
     settings: Settings, db: list[str], period: Period
 ) -> None:
@@ -377,11 +372,6 @@ def test_a_period_end_near_the_start_of_the_calendar_is_a_clear_error(
     assert "--period-end" in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: export_files calls out_dir.mkdir(exist_ok=True) on an --out that is a file; "
-    "the FileExistsError escapes run_service (it only catches CandorError) as a traceback",
-)
 @pytest.mark.parametrize("command", ["run", "export"])
 def test_an_out_path_that_is_a_file_is_a_clear_error(
     settings: Settings, db: list[str], period: Period, tmp_path: Path, command: str

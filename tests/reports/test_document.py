@@ -90,7 +90,7 @@ def test_a_k_threshold_report_validates_and_has_the_v1_shape() -> None:
     assert doc["privacy"]["k"] == 10
     assert doc["privacy"]["suppressed_cells"] == 1
     assert "fewer than 10 distinct people" in doc["privacy"]["statement"]
-    assert "(1 cells this period)" in doc["privacy"]["statement"]
+    assert "(1 cell this period)" in doc["privacy"]["statement"]
     assert doc["rows"][0] == {
         "day": "2026-11-10",
         "interface": "web",

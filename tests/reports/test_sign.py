@@ -276,3 +276,17 @@ def test_parse_json_refuses_non_json_and_non_objects(raw: bytes, message: str) -
 
 def test_parse_json_returns_the_object() -> None:
     assert parse_json(b' {"a": [1, {"b": null}]}\n', "x") == {"a": [1, {"b": None}]}
+
+
+def test_a_signature_file_for_another_report_is_refused(signer: Signer) -> None:
+    report = k_report()
+    sig = sign(report, signer)
+    sig["report_id"] = "rpt_someotherreport0000"
+    with pytest.raises(SignatureInvalid, match="another report"):
+        verify(report, sig, signer.verifier())
+
+
+def test_a_file_that_repeats_a_key_is_refused() -> None:
+    raw = b'{"report_id": "rpt_a", "report_id": "rpt_b"}'
+    with pytest.raises(SignatureInvalid, match="repeats a key"):
+        parse_json(raw, "report.json")

@@ -93,6 +93,9 @@ def run(
             end = date.fromisoformat(period_end)
         except ValueError:
             raise _fail(f"--period-end must be a date (YYYY-MM-DD), not {period_end!r}") from None
+        if end < EARLIEST:
+            raise _fail(f"--period-end must be on or after {EARLIEST}, not {period_end}")
+    _check_out_dir(out)
 
     async def work(hs: Homeserver) -> list[tuple[App, StoredReport | str]]:
         service = ReportsService(hs)
@@ -128,7 +131,7 @@ def run(
     for a, r in results:
         if isinstance(r, str):
             failed = True
-            table.add_row(escape(a.name), "", f"[red]{escape(r)}[/]", "", "")
+            err_console.print(f"[red]error:[/] {escape(a.name)}: {escape(r)}", soft_wrap=True)
         else:
             doc = r.document
             table.add_row(
@@ -138,13 +141,23 @@ def run(
                 r.privacy + (f" ε={r.epsilon:g}" if r.epsilon else ""),
                 str(len(doc["rows"])),
             )
-    Console().print(table)
+    if table.row_count:
+        Console().print(table)
     if not results:
         Console().print("no approved apps")
     if out is not None:
         Console().print(f"files in {escape(str(out))}")
     if failed:
         raise typer.Exit(1)
+
+
+EARLIEST = date(1970, 1, 1)
+
+
+def _check_out_dir(out: Path | None) -> None:
+    """Refuse an --out that cannot be a directory before anything is produced."""
+    if out is not None and out.exists() and not out.is_dir():
+        raise _fail(f"--out {out} exists and is not a directory")
 
 
 def _trusted_key(key: str | None, server: str | None, data_dir: Path | None) -> Verifier | None:
@@ -251,6 +264,7 @@ def export(
 ) -> None:
     """Write one report as JSON (+ .sig), CSV, HTML and PDF."""
     settings = build_settings(data_dir, database_url, server_name)
+    _check_out_dir(out)
 
     async def work(hs: Homeserver) -> list[Path]:
         stored = await ReportsService(hs).get(report_id)

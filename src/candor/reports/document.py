@@ -45,7 +45,8 @@ def k_threshold_privacy(k: int, rows: Sequence[ReleasedRow]) -> dict[str, Any]:
         "statement": (
             f"Counts are exact. A cell (day, interface, surface, variant) in which fewer "
             f"than {k} distinct people sent or clicked is withheld entirely ({suppressed} "
-            f"cells this period); totals cover the released cells only."
+            f"{'cell' if suppressed == 1 else 'cells'} this period); totals cover the "
+            "released cells only."
         ),
     }
 

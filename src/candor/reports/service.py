@@ -23,7 +23,12 @@ from candor.reports import delivery_repository as deliveries
 from candor.reports import document
 from candor.reports import repository as repo
 from candor.reports.aggregate import full_grid
-from candor.reports.errors import budget_exhausted, period_not_over, report_not_found
+from candor.reports.errors import (
+    ReportError,
+    budget_exhausted,
+    period_not_over,
+    report_not_found,
+)
 from candor.reports.periods import Period, due, ending_on, last_complete
 from candor.reports.privacy import (
     DIFFERENTIAL_PRIVACY,
@@ -87,7 +92,12 @@ class ReportsService:
         days = app.agreement.reporting_days
         if period_end is None:
             return last_complete(self.today(), days)
-        return ending_on(period_end, days)
+        try:
+            return ending_on(period_end, days)
+        except OverflowError:
+            raise ReportError(
+                400, "CANDOR_INVALID_PARAM", "The period would start before the calendar does"
+            ) from None
 
     async def produce(self, client_id: str, period_end: date | None = None) -> StoredReport:
         """The app's report for the period ending `period_end` (default: the last complete

@@ -12,10 +12,9 @@ re-serialised still verifies, and any change to a value does not.
 import base64
 import binascii
 import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any
-
-import orjson
 
 from candor.core.canonical_json import encode_canonical
 from candor.transparency.note import NoteError, Signer, Verifier
@@ -43,10 +42,20 @@ def sign(report: Mapping[str, Any], signer: Signer) -> dict[str, str]:
     }
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise SignatureInvalid("a JSON object repeats a key, so readers could disagree on it")
+    return dict(pairs)
+
+
 def parse_json(raw: bytes, what: str) -> dict[str, Any]:
+    """Parse a report or signature file; duplicate keys are refused, not silently merged."""
     try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
+        value = json.loads(raw, object_pairs_hook=_no_duplicates)
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, SignatureInvalid):
+            raise SignatureInvalid(f"{what}: {exc}") from None
         raise SignatureInvalid(f"{what} is not JSON: {exc}") from None
     if not isinstance(value, dict):
         raise SignatureInvalid(f"{what} is not a JSON object")
@@ -78,6 +87,8 @@ def verify(
     body = canonical(report)
     if not named.verify(body, sig):
         raise SignatureInvalid("the signature does not match this report (changed or forged)")
+    if signature.get("report_id") != report.get("report_id"):
+        raise SignatureInvalid("the signature file names another report")
     if signature.get("sha256") != hashlib.sha256(body).hexdigest():
         raise SignatureInvalid("the sha256 in the signature does not match this report")
     return trusted or named
