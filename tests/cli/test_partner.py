@@ -12,6 +12,8 @@ from candor.app import build_homeserver
 from candor.cli.main import app
 from candor.config import load_settings
 from candor.partners.apps.service import Agreement, PartnerAppsService
+from candor.reports.delivery_repository import get_webhook_target
+from candor.reports.webhook_secrets import unseal
 
 pytestmark = pytest.mark.usefixtures("clean_candor_env")
 
@@ -175,3 +177,36 @@ def test_create_chooses_the_reports_privacy_method(db: list[str]) -> None:
     assert (terms.privacy, terms.epsilon) == ("differential_privacy", 0.5)
     assert _agreement(db, json.loads(k.stdout)["client_id"]).k_threshold == 25
     one_line_error(bad, "epsilon")
+
+
+def test_webhook_sets_a_url_with_a_secret_shown_once_and_clears(db: list[str]) -> None:
+    client_id = json.loads(partner("create", *FLIX, "--json", *db).stdout)["client_id"]
+
+    made = partner("webhook", client_id, "--url", "https://hooks.flix.example/candor", *db)
+    refused = partner("webhook", client_id, "--url", "http://hooks.flix.example/x", *db)
+    neither = partner("webhook", client_id, *db)
+
+    assert made.exit_code == 0, made.output
+    secret = next(w for w in made.stdout.split() if w.startswith("whsec_"))
+    one_line_error(refused, "https")
+    assert neither.exit_code == 2
+    settings = load_settings(data_dir=Path(db[1]), database_url=db[3])
+
+    async def stored() -> tuple[str | None, str | None]:
+        hs = build_homeserver(settings)
+        try:
+            async with hs.db.read() as conn:
+                target = await get_webhook_target(conn, client_id)
+        finally:
+            await hs.db.dispose()
+        return (target.url, target.secret_sealed) if target else (None, None)
+
+    url, sealed = asyncio.run(stored())
+    assert url == "https://hooks.flix.example/candor"  # the refused URL changed nothing
+    assert sealed is not None
+    assert secret not in sealed
+    assert unseal(sealed, settings.token_key()) == secret
+
+    cleared = partner("webhook", client_id, "--clear", *db)
+    assert cleared.exit_code == 0, cleared.output
+    assert asyncio.run(stored()) == (None, None)

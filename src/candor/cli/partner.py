@@ -20,6 +20,7 @@ from candor.cli.common import (
 from candor.matrix.context import Homeserver
 from candor.partners.apps.rules import AgreementTerms
 from candor.partners.apps.service import App, PartnerAppsService
+from candor.reports.views import ReportViews
 
 app = typer.Typer(help="Manage partner apps.", no_args_is_help=True)
 
@@ -180,3 +181,33 @@ def list_apps(
             a.client_id, escape(a.name), a.status, " ".join(a.scopes), " ".join(a.domains)
         )
     Console().print(table)
+
+
+@app.command()
+def webhook(
+    client_id: Annotated[str, typer.Argument(help="The app's client_id.")],
+    url: Annotated[
+        str | None,
+        typer.Option("--url", help="https URL (http only on loopback) for report deliveries."),
+    ] = None,
+    clear: Annotated[bool, typer.Option("--clear", help="Remove the webhook.")] = False,
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    server_name: ServerNameOpt = None,
+) -> None:
+    """Set the app's webhook URL and print its new signing secret (shown once), or --clear it."""
+    if (url is None) == (not clear):
+        raise typer.BadParameter("give either --url URL or --clear")
+    settings = build_settings(data_dir, database_url, server_name)
+
+    async def work(hs: Homeserver) -> str | None:
+        return await ReportViews(hs).set_webhook(None, client_id, None if clear else url)
+
+    secret = run_service(settings, work)
+    out = Console()
+    if secret is None:
+        out.print(f"webhook of {escape(client_id)} removed")
+        return
+    out.print(f"webhook of {escape(client_id)} is {escape(str(url))}")
+    # soft_wrap: a secret broken over two lines would be copied wrong.
+    out.print(f"signing secret {secret}  [dim](shown once)[/]", soft_wrap=True)

@@ -169,14 +169,17 @@ class ReportViews:
         pdf = await anyio.to_thread.run_sync(to_pdf, doc, report.signature)
         return pdf, FORMATS[fmt], stem + ".pdf"
 
-    async def set_webhook(self, owner: str, client_id: str, url: str | None) -> str | None:
-        """Set (or, with None or blank, clear) the app's webhook URL; owner only.
+    async def set_webhook(self, owner: str | None, client_id: str, url: str | None) -> str | None:
+        """Set (or, with None or blank, clear) the app's webhook URL; owner only (the
+        operator's CLI passes no owner).
 
         A new URL always gets a new signing secret, returned here to be shown once: only its
         sealed form is stored (see `webhook_secrets`), so it can never be shown again.
         Clearing the URL clears the secret too. A refused URL changes nothing.
         """
-        await self._apps.get_owned(client_id, owner)
+        await (
+            self._apps.get(client_id) if owner is None else self._apps.get_owned(client_id, owner)
+        )
         url = (url or "").strip() or None
         secret: str | None = None
         sealed: str | None = None
