@@ -93,6 +93,14 @@ def stem(client_id: str, period: Period) -> str:
     return f"{client_id}_{period.start}_{period.end}"
 
 
+def exported(settings: Settings, db: list[str], period: Period, tmp_path: Path) -> tuple[str, Path]:
+    """A seeded app whose report `candor reports run --out` wrote; its JSON file."""
+    client_id = seed(settings, period)
+    out = tmp_path / "out"
+    assert reports("run", "--app", client_id, "--out", out, *db).exit_code == 0
+    return client_id, out / f"{stem(client_id, period)}.json"
+
+
 def test_run_writes_the_five_files_once_per_period(
     settings: Settings, db: list[str], period: Period, tmp_path: Path
 ) -> None:
@@ -152,10 +160,7 @@ def test_run_with_no_approved_apps_says_so(db: list[str]) -> None:
 def test_verify_passes_with_the_data_dirs_key_pinned(
     settings: Settings, db: list[str], period: Period, tmp_path: Path
 ) -> None:
-    client_id = seed(settings, period)
-    out = tmp_path / "out"
-    assert reports("run", "--app", client_id, "--out", out, *db).exit_code == 0
-    file = out / f"{stem(client_id, period)}.json"
+    _, file = exported(settings, db, period, tmp_path)
     report_id = json.loads(file.read_bytes())["report_id"]
 
     result = reports("verify", file, *db)
@@ -169,10 +174,7 @@ def test_verify_passes_with_the_data_dirs_key_pinned(
 def test_verify_passes_after_pretty_printing(
     settings: Settings, db: list[str], period: Period, tmp_path: Path
 ) -> None:
-    client_id = seed(settings, period)
-    out = tmp_path / "out"
-    assert reports("run", "--app", client_id, "--out", out, *db).exit_code == 0
-    file = out / f"{stem(client_id, period)}.json"
+    _, file = exported(settings, db, period, tmp_path)
     file.write_text(json.dumps(json.loads(file.read_bytes()), indent=3))
 
     result = reports("verify", file, *db)
@@ -183,10 +185,7 @@ def test_verify_passes_after_pretty_printing(
 def test_verify_fails_in_one_line_after_a_count_is_edited(
     settings: Settings, db: list[str], period: Period, tmp_path: Path
 ) -> None:
-    client_id = seed(settings, period)
-    out = tmp_path / "out"
-    assert reports("run", "--app", client_id, "--out", out, *db).exit_code == 0
-    file = out / f"{stem(client_id, period)}.json"
+    _, file = exported(settings, db, period, tmp_path)
     doc = json.loads(file.read_bytes())
     doc["rows"][0]["sends"] += 1
     file.write_text(json.dumps(doc))
@@ -197,10 +196,7 @@ def test_verify_fails_in_one_line_after_a_count_is_edited(
 def test_verify_fails_with_a_wrong_key(
     settings: Settings, db: list[str], period: Period, tmp_path: Path
 ) -> None:
-    client_id = seed(settings, period)
-    out = tmp_path / "out"
-    assert reports("run", "--app", client_id, "--out", out, *db).exit_code == 0
-    file = out / f"{stem(client_id, period)}.json"
+    _, file = exported(settings, db, period, tmp_path)
     _, other = generate_key("test.local/candor-log")
 
     one_line_error(reports("verify", file, "--key", other), "not by the pinned key")
@@ -210,10 +206,7 @@ def test_verify_fails_with_a_wrong_key(
 def test_verify_without_a_pinned_key_warns(
     settings: Settings, db: list[str], period: Period, tmp_path: Path
 ) -> None:
-    client_id = seed(settings, period)
-    out = tmp_path / "out"
-    assert reports("run", "--app", client_id, "--out", out, *db).exit_code == 0
-    file = out / f"{stem(client_id, period)}.json"
+    _, file = exported(settings, db, period, tmp_path)
 
     # An empty data dir holds no key, so nothing is pinned.
     result = reports("verify", file, "--data-dir", tmp_path / "elsewhere")
@@ -242,10 +235,7 @@ def test_verify_a_missing_or_broken_file_is_one_line(tmp_path: Path) -> None:
 def test_verify_a_signature_file_that_is_not_a_signature_is_one_line(
     settings: Settings, db: list[str], period: Period, tmp_path: Path
 ) -> None:
-    client_id = seed(settings, period)
-    out = tmp_path / "out"
-    assert reports("run", "--app", client_id, "--out", out, *db).exit_code == 0
-    file = out / f"{stem(client_id, period)}.json"
+    _, file = exported(settings, db, period, tmp_path)
     sig = tmp_path / "other.sig"
     sig.write_text('{"format": "something else"}')
 
@@ -393,10 +383,7 @@ def test_an_out_path_that_is_a_file_is_a_clear_error(
 def test_verify_with_an_unreadable_pinned_key_is_one_line(
     settings: Settings, db: list[str], period: Period, tmp_path: Path
 ) -> None:
-    client_id = seed(settings, period)
-    out = tmp_path / "out"
-    assert reports("run", "--app", client_id, "--out", out, *db).exit_code == 0
-    file = out / f"{stem(client_id, period)}.json"
+    _, file = exported(settings, db, period, tmp_path)
     broken = tmp_path / "broken-data"
     broken.mkdir()
     (broken / "transparency.key").write_text("PRIVATE+KEY+garbage\n")

@@ -59,6 +59,7 @@ async def make_app(
     epsilon: float | None = None,
     reporting_days: int = 14,
     created: datetime = datetime(2026, 10, 1, tzinfo=UTC),
+    owner: str | None = None,
 ) -> App:
     """An approved app registered on `created` (periods are counted from that day)."""
     clock = hs.clock
@@ -83,7 +84,7 @@ async def make_app(
             k,
             epsilon,
         ),
-        owner=None,
+        owner=owner,
     )
     app = await service.approve(new.app.client_id)
     clock.set_ms(saved)

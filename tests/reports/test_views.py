@@ -4,7 +4,6 @@ only sealed; a person's view matches report rows to their own cells only."""
 
 import csv
 import io
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -12,8 +11,7 @@ from sqlalchemy import select
 
 from candor.core.canonical_json import decode_dict
 from candor.matrix.context import Homeserver
-from candor.partners.apps.rules import AgreementTerms
-from candor.partners.apps.service import App, PartnerAppsService
+from candor.partners.apps.service import App
 from candor.partners.errors import PartnerError
 from candor.reports import delivery_repository as deliveries
 from candor.reports.errors import ReportError
@@ -24,7 +22,7 @@ from candor.reports.views_repository import ShareCounts
 from candor.reports.webhook_secrets import unseal
 from candor.store.models.partners import PartnerApp
 from candor.store.models.share import ShareEvent
-from tests.reports.conftest import Event, load_events
+from tests.reports.conftest import Event, load_events, make_app
 
 OWNER = "@owner:test.local"
 OTHER = "@other:test.local"
@@ -32,24 +30,7 @@ OTHER = "@other:test.local"
 
 async def owned_app(hs: Homeserver, owner: str = OWNER, name: str = "StreamFlix") -> App:
     """An approved k=2 app owned by `owner`, registered before the test's period."""
-    service = PartnerAppsService(hs)
-    clock: Any = hs.clock
-    saved = clock.now_ms()
-    clock.set_ms(int(datetime(2026, 10, 1, tzinfo=UTC).timestamp() * 1000))
-    made = await service.create(
-        name=name,
-        homepage="https://streamflix.example",
-        contact="partners@streamflix.example",
-        redirect_uris=["https://streamflix.example/cb"],
-        domains=["streamflix.example"],
-        scopes="profile share",
-        public=False,
-        terms=AgreementTerms("Recommend titles", "Share counts", 30, 14, "k_anonymity", 2),
-        owner=owner,
-    )
-    app = await service.approve(made.app.client_id)
-    clock.set_ms(saved)
-    return app
+    return await make_app(hs, name, k=2, owner=owner)
 
 
 async def produced(hs: Homeserver, app: App) -> StoredReport:
