@@ -26,7 +26,7 @@ from rich.panel import Panel
 from candor.app import create_app
 from candor.cli.common import err_console
 from candor.cli.demo_chat import NIO_MISSING
-from candor.cli.demo_story import NAMES, Story
+from candor.cli.demo_story import DEVELOPER, NAMES, Story
 from candor.cli.demo_support import PASSWORD, DemoClock, DemoFailed
 from candor.config import Settings, load_settings
 from candor.reports.periods import last_complete
@@ -158,7 +158,10 @@ def where_to_look(base: str, data_dir: Path, keep_running: bool) -> Panel:
         ("/privacy/apps", "connected apps (alice: StreamFlix and its scopes)"),
         ("/privacy/shares", "what I shared and how it was counted"),
         ("/partners", "StreamFlix and its data-sharing agreement"),
-        ("/partners/portal", "the partner portal"),
+        (
+            "/partners/portal",
+            f"the partner portal (log in as {DEVELOPER}: StreamFlix's reports, webhook, deliveries)",
+        ),
     ]
     lines = [f"[link={base}{path}]{base}{path}[/link]  [dim]{what}[/]" for path, what in pages]
     lines.append(f"report files: {escape(str(data_dir / 'reports'))}")

@@ -42,6 +42,7 @@ from candor.reports.sign import verify as verify_signature
 from candor.transparency.merkle import root_from_inclusion_proof
 from candor.transparency.witness import WitnessState, accept, needs_proof, open_signed
 
+DEVELOPER = "niaj"  # owns StreamFlix in the partner portal
 NAMES = [
     "alice",
     "bob",
@@ -124,7 +125,8 @@ class Story:
                 privacy="k_anonymity",
                 k_threshold=10,
             ),
-            owner=None,
+            # The partner's developer is one of the people, so the portal has an owner.
+            owner=self.who[DEVELOPER].user_id,
         )
         approved = await PartnerAppsService(self.hs).approve(made.app.client_id)
         assert made.client_secret is not None  # noqa: S101 - a confidential client has one
