@@ -24,16 +24,16 @@ server's own engine (`candor.store.db.Database`, a read transaction each), `--re
 times: min, median, max; then `ReportsService.produce` end to end (aggregate, k-threshold,
 document, signature, insert) for the same period, the stored report deleted before each run
 (the measured app is registered and approved through `PartnerAppsService` before loading,
-so its client_id is a real one). `--sqlite-pragma name=value` and `--pg-setting name=value`
-apply a setting on every connection, to try tuning without changing `src/`; `--explain` adds
-the query plan; `--covering-index` builds the index docs/benchmarks.md proposes, times the
-aggregate with it and drops it. JSON on stdout, progress on stderr. Run it alone: the machine has 2 cores.
+so its client_id is a real one). `--pg-setting name=value` applies a setting on every
+PostgreSQL connection, to try tuning without changing `src/`; `--explain` adds the query
+plan. JSON on stdout, progress on stderr. Run it alone: the machine has 2 cores.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import platform
@@ -51,7 +51,6 @@ from typing import Any
 import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
 
 from candor.app import build_homeserver
 from candor.config import Settings
@@ -87,7 +86,7 @@ COLUMNS = (
     "card_id",
     "ts",
 )
-INDEX = "ix_share_events_client_day"
+INDEX = "ix_share_events_cell"
 
 
 def log(message: str) -> None:
@@ -131,7 +130,8 @@ def history_days(days: int) -> list[date]:
 def generation_key(opts: argparse.Namespace) -> JsonDict:
     """Everything the generated rows depend on: a cached database is reused only if equal."""
     return {
-        "version": 1,
+        "version": 2,
+        "index": INDEX,
         "events": opts.events,
         "apps": opts.apps,
         "share": opts.share,
@@ -337,23 +337,24 @@ def apply_settings(db: Database, settings: list[str]) -> None:
 
 async def explain(db: Database, client_id: str, first: str, last: str) -> list[str]:
     """The plan of the exact statement `aggregate` sends (captured, not rebuilt here)."""
-    captured: list[tuple[str, Any]] = []
 
-    def _capture(
-        _conn: Connection, _cursor: Any, statement: str, params: Any, _ctx: Any, _many: bool
-    ) -> None:
-        if "share_events" in statement:
-            captured.append((statement, params))
+    def plan(conn: Connection) -> list[tuple[Any, ...]]:
+        captured: list[tuple[str, Any]] = []
 
-    event.listen(db.engine.sync_engine, "before_cursor_execute", _capture)
-    async with db.read() as conn:
-        await aggregate(conn, client_id, first, last)
-    event.remove(db.engine.sync_engine, "before_cursor_execute", _capture)
-    statement, params = captured[0]
-    prefix = "EXPLAIN QUERY PLAN " if db.is_sqlite else "EXPLAIN (ANALYZE, BUFFERS) "
-    async with db.read() as conn:
-        raw = await conn.exec_driver_sql(prefix + statement, params)
-        rows: list[tuple[Any, ...]] = [tuple(r) for r in raw.all()]
+        def _capture(
+            _conn: Connection, _cursor: Any, statement: str, params: Any, _ctx: Any, _many: bool
+        ) -> None:
+            if "share_events" in statement:
+                captured.append((statement, params))
+
+        event.listen(conn, "before_cursor_execute", _capture)
+        aggregate(conn, client_id, first, last)
+        event.remove(conn, "before_cursor_execute", _capture)
+        statement, params = captured[0]
+        prefix = "EXPLAIN QUERY PLAN " if db.is_sqlite else "EXPLAIN (ANALYZE, BUFFERS) "
+        return [tuple(r) for r in conn.exec_driver_sql(prefix + statement, params).all()]
+
+    rows = await db.read_off_loop(plan)
     if db.is_sqlite:
         return [f"{r[0]}<-{r[1]} {r[3]}" for r in rows]
     return [str(r[0]) for r in rows]
@@ -412,65 +413,14 @@ async def time_aggregate(
     cells: list[CellCounts] = []
     for k in range(repeats):
         start, start_cpu = time.perf_counter(), time.process_time()
-        async with db.read() as conn:
-            cells = await aggregate(conn, client_id, first, last)
+        # The server's path: off the event loop on SQLite (`Database.read_off_loop`).
+        cells = await db.read_off_loop(
+            functools.partial(aggregate, client_id=client_id, first_day=first, last_day=last)
+        )
         samples.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
         log(f"{'sqlite' if db.is_sqlite else 'postgresql'}: run {k + 1}: {samples[-1]:.2f} s")
     return samples, cpu, cells
-
-
-async def try_covering_index(
-    db: Database, opts: argparse.Namespace, client_id: str, first: str, last: str
-) -> JsonDict:
-    """The proposed index, built, measured and dropped again (the cached data is unchanged).
-
-    It starts with (client_id, day), so it could replace the migrated index; here it is
-    added beside it and the planner picks it.
-    """
-    name = "ix_bench_covering"
-    columns = "client_id, day, interface, surface, variant, person"
-    ddl = (
-        f"CREATE INDEX {name} ON share_events ({columns}, kind, recipients)"
-        if db.is_sqlite
-        else f"CREATE INDEX {name} ON share_events ({columns}) INCLUDE (kind, recipients)"
-    )
-    size_sql = (
-        f"SELECT sum(pgsize) FROM dbstat WHERE name = '{name}'"  # noqa: S608 - constant
-        if db.is_sqlite
-        else f"SELECT pg_relation_size('{name}')"
-    )
-    start = time.perf_counter()
-    async with db.write() as conn:  # SQLite's BEGIN hook makes every connection transactional
-        await conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
-        await conn.exec_driver_sql(ddl)
-        if db.is_sqlite:
-            await conn.exec_driver_sql("ANALYZE share_events")
-    if not db.is_sqlite:  # VACUUM runs outside a transaction; it sets the visibility map
-        async with db.engine.connect() as conn:
-            auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await auto.exec_driver_sql("VACUUM (ANALYZE) share_events")
-    built = time.perf_counter() - start
-    try:
-        async with db.read() as conn:
-            size = await conn.scalar(text(size_sql))
-    except DBAPIError:  # SQLite built without the dbstat table: size unknown
-        size = None
-    try:
-        samples, cpu, _ = await time_aggregate(db, opts.repeats, client_id, first, last)
-        plan = await explain(db, client_id, first, last)
-    finally:
-        async with db.write() as conn:
-            await conn.exec_driver_sql(f"DROP INDEX {name}")
-            await conn.exec_driver_sql("ANALYZE share_events")
-    return {
-        "ddl": ddl,
-        "build_s": round(built, 1),
-        "index_bytes": size,
-        "aggregate_s": spread(samples),
-        "aggregate_process_cpu_s": spread(cpu),
-        "plan": plan,
-    }
 
 
 async def measure(
@@ -513,8 +463,6 @@ async def measure(
     }
     if opts.explain:
         out["plan"] = await explain(db, client_id, first, last)
-    if opts.covering_index:
-        out["covering_index"] = await try_covering_index(db, opts, client_id, first, last)
     await db.dispose()
     if not opts.no_produce:
         out["produce"] = await time_produce(url, opts, settings, client_id)
@@ -536,13 +484,9 @@ def main() -> None:
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "candor-reports-bench"
     )
     parser.add_argument("--reuse", action="store_true", help="keep data made with these options")
-    parser.add_argument("--sqlite-pragma", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--pg-setting", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--explain", action="store_true", help="add the query plan")
     parser.add_argument("--no-produce", action="store_true", help="time `aggregate` only")
-    parser.add_argument(
-        "--covering-index", action="store_true", help="also time with the proposed index"
-    )
     opts = parser.parse_args()
     if opts.days < DAYS_BEFORE + PERIOD_DAYS or opts.apps < 2:
         parser.error("--days must be at least 28 and --apps at least 2")
@@ -561,7 +505,7 @@ def main() -> None:
         path = opts.workdir / f"events-{opts.events}-{opts.seed}.db"
         client_id, result["sqlite_load"] = sqlite_load(path, opts)
         url = f"sqlite+aiosqlite:///{path}"
-        result["sqlite"] = asyncio.run(measure(url, opts, opts.sqlite_pragma, client_id))
+        result["sqlite"] = asyncio.run(measure(url, opts, [], client_id))
     if opts.postgres:
         reused = asyncio.run(pg_prepare(opts.postgres, opts))
         if reused is not None:

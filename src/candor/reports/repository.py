@@ -7,6 +7,7 @@ by the report's cell: no join, so one app's period costs the same whatever other
 from collections.abc import Mapping
 
 from sqlalchemy import ColumnElement, case, distinct, func, insert, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.reports.aggregate import CellCounts
@@ -14,8 +15,8 @@ from candor.store.models.reports import Report
 from candor.store.models.share import ShareEvent
 
 
-async def aggregate(
-    conn: AsyncConnection,
+def aggregate(
+    conn: Connection,
     client_id: str,
     first_day: str,
     last_day: str,
@@ -24,8 +25,10 @@ async def aggregate(
 ) -> list[CellCounts]:
     """Every non-empty cell of `client_id` between two UTC days (inclusive), sorted.
 
-    `recipients_cap` counts at most that many recipients per card (the DP mode's bound on
-    one send's contribution).
+    Synchronous, for `Database.read_off_loop`: over millions of events this scan takes
+    seconds. The covering index `ix_share_events_cell` holds every column it reads, in
+    GROUP BY order, so it never touches the table. `recipients_cap` counts at most that
+    many recipients per card (the DP mode's bound on one send's contribution).
     """
     e = ShareEvent
     is_send = e.kind == ShareEvent.SEND
@@ -50,7 +53,6 @@ async def aggregate(
         .group_by(e.day, e.interface, e.surface, e.variant)
         .order_by(e.day, e.interface, e.surface, e.variant)
     )
-    rows = (await conn.execute(stmt)).all()
     return [
         CellCounts(
             r.day,
@@ -63,7 +65,7 @@ async def aggregate(
             int(r.repeat),
             int(r.people),
         )
-        for r in rows
+        for r in conn.execute(stmt)
     ]
 
 

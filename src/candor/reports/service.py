@@ -7,6 +7,7 @@ over the app's reports) is checked and extended in the same transaction as the i
 under a per-app lock on PostgreSQL (SQLite has one writer).
 """
 
+import functools
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -129,14 +130,16 @@ class ReportsService:
         dp_mode = agreement.privacy == DIFFERENTIAL_PRIVACY
         plan = DPPlan.for_epsilon(agreement.epsilon or 1.0) if dp_mode else None
         first, last = period.start.isoformat(), period.end.isoformat()
-        async with self._db.read() as conn:
-            cells = await repo.aggregate(
-                conn,
-                app.client_id,
-                first,
-                last,
-                recipients_cap=plan.recipients_cap if plan else None,
+        cap = plan.recipients_cap if plan else None
+        cells = await self._db.read_off_loop(
+            functools.partial(
+                repo.aggregate,
+                client_id=app.client_id,
+                first_day=first,
+                last_day=last,
+                recipients_cap=cap,
             )
+        )
         now = self._clock.now_ms()
         report_id = "rpt_" + random_string(20)
         info = document.AppInfo(app.client_id, app.name, agreement.version)

@@ -9,18 +9,20 @@ real and reads inside a transaction see one snapshot. Engine-specific SQL lives 
 import asyncio
 import functools
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event, insert, text
+from sqlalchemy import create_engine, event, insert, text
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # `sqlite+candor://` is SQLAlchemy's aiosqlite dialect over the inline driver.
 registry.register("sqlite.candor", "candor.store.sqlite_inline", "InlineSQLiteDialect")
@@ -47,6 +49,7 @@ class Database:
         else:
             self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=16)
         self._write_lock = asyncio.Lock()
+        self._sync_engine: Engine | None = None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -72,6 +75,31 @@ class Database:
             async with self.engine.begin() as conn:
                 yield conn
 
+    async def read_off_loop(self, work: Callable[[Connection], T]) -> T:
+        """Run a long read (`work` gets a sync connection in a read transaction) without
+        stalling the event loop.
+
+        SQLite runs inline on the loop (see `sqlite_inline.py`), so a multi-second scan
+        (an engagement report over millions of rows) would stall every request: here it
+        runs in a worker thread on its own connection (WAL lets it read beside the
+        writer). PostgreSQL's I/O is awaited anyway, so its `run_sync` stays on the loop.
+        """
+        if not self.is_sqlite:
+            async with self.read() as conn:
+                return await conn.run_sync(work)
+        return await asyncio.to_thread(self._sqlite_read, work)
+
+    def _sqlite_read(self, work: Callable[[Connection], T]) -> T:
+        if self._sync_engine is None:
+            path = self.url.split(":///", 1)[1]
+            self._sync_engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+        with self._sync_engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA query_only=ON")
+            try:
+                return work(conn)
+            finally:
+                conn.rollback()
+
     async def advisory_xact_lock(self, conn: AsyncConnection, key: int) -> None:
         """Serialise a critical section across workers (PostgreSQL); SQLite's lock suffices."""
         if not self.is_sqlite:
@@ -79,6 +107,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

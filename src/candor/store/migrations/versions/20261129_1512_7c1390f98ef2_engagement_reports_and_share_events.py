@@ -64,7 +64,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("event_id", name=op.f("pk_share_events")),
     )
     with op.batch_alter_table("share_events", schema=None) as batch_op:
-        batch_op.create_index("ix_share_events_client_day", ["client_id", "day"], unique=False)
+        batch_op.create_index(
+            "ix_share_events_cell",
+            ["client_id", "day", "interface", "surface", "variant", "person", "kind", "recipients"],
+            unique=False,
+        )
     _backfill_share_events()
 
     op.create_table(
@@ -218,7 +222,7 @@ def downgrade() -> None:
 
     op.drop_table("report_deliveries")
     with op.batch_alter_table("share_events", schema=None) as batch_op:
-        batch_op.drop_index("ix_share_events_client_day")
+        batch_op.drop_index("ix_share_events_cell")
 
     op.drop_table("share_events")
     with op.batch_alter_table("reports", schema=None) as batch_op:
