@@ -16,15 +16,16 @@ import threading
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
-import matplotlib
 from markupsafe import Markup
-from matplotlib.backends.backend_svg import FigureCanvasSVG
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher
+
+# matplotlib and WeasyPrint take about a second to import and only the chart and the PDF
+# need them, so they are imported there: every `candor` command imports this module
+# (through the web pages), and would otherwise pay for them at start-up.
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -128,7 +129,10 @@ def _days(report: Mapping[str, object], rows: Sequence[Mapping[str, object]]) ->
     return sorted(days)
 
 
-def _svg(figure: Figure) -> str:
+def _svg(figure: "Figure") -> str:
+    import matplotlib  # noqa: PLC0415 - see the imports
+    from matplotlib.backends.backend_svg import FigureCanvasSVG  # noqa: PLC0415
+
     out = io.StringIO()
     FigureCanvasSVG(figure)
     with (
@@ -149,6 +153,9 @@ def chart_svg(report: Mapping[str, object]) -> str:
     than the table. Text stays text (`svg.fonttype` none) and ids come from a fixed salt,
     so the same report gives the same bytes.
     """
+    from matplotlib.figure import Figure  # noqa: PLC0415 - see the imports
+    from matplotlib.ticker import MaxNLocator  # noqa: PLC0415
+
     released = [row for row in _rows(report) if not row.get("suppressed")]
     figure = Figure(figsize=(10, 3.4), layout="constrained")
     axes = figure.add_subplot()
@@ -221,6 +228,9 @@ def html_to_pdf(html: str) -> bytes:
     A refused resource is left out with a logged warning rather than failing the render;
     our template references none, so a refusal means someone slipped a URL into the page.
     """
+    from weasyprint import HTML  # noqa: PLC0415 - see the imports
+    from weasyprint.urls import URLFetcher  # noqa: PLC0415
+
     no_fetching = URLFetcher(allowed_protocols=frozenset(), fail_on_errors=False)
     pdf: bytes = HTML(string=html, base_url=None, url_fetcher=no_fetching).write_pdf()
     return pdf
