@@ -12,6 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from candor.cli.main import app
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -121,3 +124,16 @@ def test_demo_refuses_a_used_data_dir(tmp_path: Path) -> None:
     assert "must be a new or empty directory" in done.stderr
     assert (tmp_path / "something").read_text() == "keep me"
     assert not (tmp_path / "candor.db").exists()
+
+
+@pytest.mark.usefixtures("clean_candor_env")
+def test_demo_in_process_tells_the_same_story(tmp_path: Path) -> None:
+    """The same tour run inside the test process, so that coverage sees the demo's code
+    (the subprocess above is invisible to it)."""
+    data = tmp_path / "in-process"
+    result = CliRunner().invoke(app, ["demo", "--data-dir", str(data)], env={"COLUMNS": "220"})
+    assert result.exit_code == 0, result.output[-3000:]
+    for step in STEPS:
+        assert step in result.output, step
+    assert "CANDOR_ROOM_ENCRYPTED" in result.output
+    assert len(list((data / "reports").iterdir())) == 5
