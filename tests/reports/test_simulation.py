@@ -172,6 +172,7 @@ async def test_differential_privacy_states_epsilon_and_keeps_the_budget(
     assert privacy["epsilon_per_count"] == 0.25
     assert privacy["budget"] == {"total": 2.5, "spent": 1.0}
     assert privacy["scales"]["sends"] == 4.0
+    assert "label combinations appear is not protected" in privacy["statement"]
     # Every day x every combination seen: 14 x 18 cells, none withheld.
     combos = {k[1:] for k in truth}
     assert len(doc["rows"]) == 14 * len(combos)

@@ -65,8 +65,9 @@ def dp_privacy(plan: DPPlan, budget_total: float, spent: float) -> dict[str, Any
         "statement": (
             f"Every count has discrete Laplace noise added (ε = {plan.epsilon:g} for this "
             f"report, {plan.epsilon_per_count:g} per count; pure ε-differential privacy per "
-            f"action). Negative results are shown as 0. This app has spent ε = {spent:g} "
-            f"of its {budget_total:g} budget, this report included."
+            f"action). Negative results are shown as 0. Which label combinations appear is "
+            f"not protected: they are the app's own labels. This app has spent "
+            f"ε = {spent:g} of its {budget_total:g} budget, this report included."
         ),
     }
 
