@@ -72,6 +72,15 @@ _DELIVERY_COLUMNS = (
     ReportDelivery.delivered_ts,
 )
 
+_ATTEMPT_COLUMNS = (
+    ReportDeliveryAttempt.delivery_id,
+    ReportDeliveryAttempt.attempt,
+    ReportDeliveryAttempt.ts,
+    ReportDeliveryAttempt.status_code,
+    ReportDeliveryAttempt.error,
+    ReportDeliveryAttempt.duration_ms,
+)
+
 
 async def enqueue(
     conn: AsyncConnection,
@@ -183,25 +192,46 @@ async def get_delivery(conn: AsyncConnection, delivery_id: str) -> Delivery | No
     return None if row is None else Delivery(*row)
 
 
-async def list_deliveries(conn: AsyncConnection, client_id: str) -> Sequence[Delivery]:
+async def list_deliveries(
+    conn: AsyncConnection, client_id: str, limit: int | None = None
+) -> Sequence[Delivery]:
     """An app's deliveries, newest first, for the portal."""
-    rows = await conn.execute(
+    stmt = (
         select(*_DELIVERY_COLUMNS)
         .where(ReportDelivery.client_id == client_id)
         .order_by(ReportDelivery.created_ts.desc(), ReportDelivery.delivery_id)
     )
+    rows = await conn.execute(stmt if limit is None else stmt.limit(limit))
     return [Delivery(*r) for r in rows]
 
 
 async def list_attempts(conn: AsyncConnection, delivery_id: str) -> Sequence[Attempt]:
     """Every attempt of one delivery, in order."""
-    a = ReportDeliveryAttempt
     rows = await conn.execute(
-        select(a.delivery_id, a.attempt, a.ts, a.status_code, a.error, a.duration_ms)
-        .where(a.delivery_id == delivery_id)
-        .order_by(a.attempt)
+        select(*_ATTEMPT_COLUMNS)
+        .where(ReportDeliveryAttempt.delivery_id == delivery_id)
+        .order_by(ReportDeliveryAttempt.attempt)
     )
     return [Attempt(*r) for r in rows]
+
+
+async def list_deliveries_with_attempts(
+    conn: AsyncConnection, client_id: str, limit: int
+) -> list[tuple[Delivery, list[Attempt]]]:
+    """The app's newest deliveries, each with every attempt in order (two queries, not N+1)."""
+    deliveries = await list_deliveries(conn, client_id, limit)
+    if not deliveries:
+        return []
+    attempts: dict[str, list[Attempt]] = {d.delivery_id: [] for d in deliveries}
+    a = ReportDeliveryAttempt
+    found = await conn.execute(
+        select(*_ATTEMPT_COLUMNS)
+        .where(a.delivery_id.in_(list(attempts)))
+        .order_by(a.delivery_id, a.attempt)
+    )
+    for r in found:
+        attempts[r.delivery_id].append(Attempt(*r))
+    return [(d, attempts[d.delivery_id]) for d in deliveries]
 
 
 async def get_webhook_target(conn: AsyncConnection, client_id: str) -> WebhookTarget | None:

@@ -107,22 +107,21 @@ class DPPlan:
         if recipients_cap < 1:
             raise PrivacyError("recipients_cap must be at least 1")
         share = epsilon / len(SERIES)
-        sensitivity = {
-            "sends": 1,
-            "recipients": recipients_cap,
-            "first_clicks": 1,
-            "repeat_clicks": 1,
-        }
-        scales = {name: sensitivity[name] / share for name in SERIES}
+        scales = {name: _sensitivity(name, recipients_cap) / share for name in SERIES}
         plan = cls(epsilon, share, recipients_cap, scales)
         for name in SERIES:
-            spent = float(_measurement(scales[name]).map(sensitivity[name]))  # type: ignore[no-untyped-call]
+            spent = float(_measurement(scales[name]).map(plan.sensitivity(name)))  # type: ignore[no-untyped-call]
             if spent > share * (1 + 1e-9):
                 raise PrivacyError(f"OpenDP maps the {name} noise to ε={spent}, over {share}")
         return plan
 
     def sensitivity(self, name: str) -> int:
-        return self.recipients_cap if name == "recipients" else 1
+        return _sensitivity(name, self.recipients_cap)
+
+
+def _sensitivity(name: str, recipients_cap: int) -> int:
+    """How much one action can change a series: a card adds its (capped) recipients."""
+    return recipients_cap if name == "recipients" else 1
 
 
 def _measurement(scale: float) -> dp.Measurement:

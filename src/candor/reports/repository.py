@@ -4,7 +4,7 @@ The aggregate is one range scan of `share_events` over the (client_id, day) inde
 by the report's cell: no join, so one app's period costs the same whatever other apps do.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy import ColumnElement, case, distinct, func, insert, select
 from sqlalchemy.engine import Connection
@@ -90,10 +90,27 @@ async def get_report_by_id(conn: AsyncConnection, report_id: str) -> Mapping[str
 
 
 async def list_reports(conn: AsyncConnection, client_id: str) -> list[Mapping[str, object]]:
+    """The app's reports, newest period first, then newest made."""
     rows = await conn.execute(
-        select(Report).where(Report.client_id == client_id).order_by(Report.period_end.desc())
+        select(Report)
+        .where(Report.client_id == client_id)
+        .order_by(Report.period_end.desc(), Report.created_ts.desc())
     )
     return [dict(r._mapping) for r in rows]
+
+
+async def made_periods(
+    conn: AsyncConnection, client_ids: Sequence[str]
+) -> set[tuple[str, str, str]]:
+    """(client_id, start, end) of every stored report of these apps, bodies not read."""
+    if not client_ids:
+        return set()
+    rows = await conn.execute(
+        select(Report.client_id, Report.period_start, Report.period_end).where(
+            Report.client_id.in_(client_ids)
+        )
+    )
+    return {(r.client_id, r.period_start, r.period_end) for r in rows}
 
 
 async def epsilon_spent(conn: AsyncConnection, client_id: str) -> float:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from candor.core.canonical_json import decode_dict
 from candor.core.tokens import random_string
 from candor.matrix.context import Homeserver
-from candor.partners.apps.service import APPROVED, App, PartnerAppsService
+from candor.partners.apps.service import App, PartnerAppsService
 from candor.reports import delivery_repository as deliveries
 from candor.reports import document
 from candor.reports import repository as repo
@@ -210,17 +210,16 @@ class ReportsService:
         sent a backlog of empty reports.
         """
         today = self.today()
+        apps = await self._apps.list_approved()
+        async with self._db.read() as conn:
+            made = await repo.made_periods(conn, [a.client_id for a in apps])
         out: list[tuple[App, Period]] = []
-        for app in await self._apps.list_approved():
+        for app in apps:
             since = datetime.fromtimestamp(app.created_ts / 1000, UTC).date()
-            periods = due(today, app.agreement.reporting_days, since)
-            async with self._db.read() as conn:
-                made = {
-                    (str(r["period_start"]), str(r["period_end"]))
-                    for r in await repo.list_reports(conn, app.client_id)
-                }
             out.extend(
-                (app, p) for p in periods if (p.start.isoformat(), p.end.isoformat()) not in made
+                (app, p)
+                for p in due(today, app.agreement.reporting_days, since)
+                if (app.client_id, p.start.isoformat(), p.end.isoformat()) not in made
             )
         return out
 
@@ -242,4 +241,4 @@ class ReportsService:
         return await self._apps.get(client_id)
 
     async def approved_apps(self) -> list[App]:
-        return [a for a in await self._apps.list_all() if a.status == APPROVED]
+        return await self._apps.list_approved()

@@ -16,6 +16,7 @@ import anyio.to_thread
 
 from candor.matrix.context import Homeserver
 from candor.partners.apps.service import App, PartnerAppsService
+from candor.reports import delivery_repository as deliveries
 from candor.reports import views_repository as repo
 from candor.reports.deliver import check_webhook_url
 from candor.reports.delivery_repository import Attempt, Delivery
@@ -33,6 +34,8 @@ FORMATS: dict[str, str] = {
     "pdf": "application/pdf",
 }
 CELL = ("day", "interface", "surface", "variant")
+
+MAX_DELIVERIES = 50  # the portal shows the newest
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,13 +136,11 @@ class ReportViews:
         )
 
     async def _summaries(self, client_id: str) -> list[ReportSummary]:
-        async with self._db.read() as conn:
-            rows = await repo.list_reports(conn, client_id)
-        return [_summary(StoredReport.from_row(r)) for r in rows]
+        return [_summary(r) for r in await self._reports.list_for_app(client_id)]
 
     async def _deliveries(self, client_id: str) -> list[DeliveryView]:
         async with self._db.read() as conn:
-            found = await repo.list_deliveries_with_attempts(conn, client_id)
+            found = await deliveries.list_deliveries_with_attempts(conn, client_id, MAX_DELIVERIES)
         return [DeliveryView(d, a) for d, a in found]
 
     async def report_file(self, owner: str, report_id: str, fmt: str) -> tuple[bytes, str, str]:

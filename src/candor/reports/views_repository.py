@@ -1,5 +1,5 @@
-"""SQL behind the report pages: an app's deliveries with their attempts, its webhook, and a
-person's own shares with the reports that cover them.
+"""SQL behind the report pages: an app's webhook, and a person's own shares with the reports
+that cover them (deliveries are read through `delivery_repository`).
 
 Everything a person reads about their shares is counted here (conversations, recipients,
 how many clicked), never listed: the page shows no recipient's id, as the report shows none.
@@ -11,12 +11,10 @@ from dataclasses import dataclass
 from sqlalchemy import Integer, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from candor.reports.delivery_repository import Attempt, Delivery
 from candor.store.models.partners import PartnerApp
-from candor.store.models.reports import Report, ReportDelivery, ReportDeliveryAttempt
+from candor.store.models.reports import Report
 from candor.store.models.share import Share, ShareCard, ShareRecipient
 
-MAX_DELIVERIES = 50
 MAX_SHARES = 200
 
 
@@ -37,44 +35,6 @@ class ShareCounts:
     conversations: int
     recipients: int
     clicked: int
-
-
-async def list_deliveries_with_attempts(
-    conn: AsyncConnection, client_id: str, limit: int = MAX_DELIVERIES
-) -> list[tuple[Delivery, list[Attempt]]]:
-    """The app's newest deliveries, each with every attempt in order (two queries, not N+1)."""
-    d = ReportDelivery
-    rows = (
-        await conn.execute(
-            select(
-                d.delivery_id,
-                d.report_id,
-                d.client_id,
-                d.url,
-                d.status,
-                d.attempts,
-                d.next_attempt_ts,
-                d.created_ts,
-                d.delivered_ts,
-            )
-            .where(d.client_id == client_id)
-            .order_by(d.created_ts.desc(), d.delivery_id)
-            .limit(limit)
-        )
-    ).all()
-    deliveries = [Delivery(*r) for r in rows]
-    if not deliveries:
-        return []
-    a = ReportDeliveryAttempt
-    attempts: dict[str, list[Attempt]] = {x.delivery_id: [] for x in deliveries}
-    found = await conn.execute(
-        select(a.delivery_id, a.attempt, a.ts, a.status_code, a.error, a.duration_ms)
-        .where(a.delivery_id.in_(list(attempts)))
-        .order_by(a.delivery_id, a.attempt)
-    )
-    for r in found:
-        attempts[r.delivery_id].append(Attempt(*r))
-    return [(x, attempts[x.delivery_id]) for x in deliveries]
 
 
 async def set_webhook(
@@ -175,15 +135,5 @@ async def list_reports_covering(
         select(Report)
         .where(or_(*conditions))
         .order_by(Report.period_end.desc(), Report.client_id, Report.report_id)
-    )
-    return [dict(r._mapping) for r in rows]
-
-
-async def list_reports(conn: AsyncConnection, client_id: str) -> list[Mapping[str, object]]:
-    """The app's reports, newest period first, then newest made."""
-    rows = await conn.execute(
-        select(Report)
-        .where(Report.client_id == client_id)
-        .order_by(Report.period_end.desc(), Report.created_ts.desc())
     )
     return [dict(r._mapping) for r in rows]
