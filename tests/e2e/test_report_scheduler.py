@@ -6,12 +6,10 @@ and sends nothing again."""
 import asyncio
 import json
 import sqlite3
-import threading
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import asyncpg
 import pytest
@@ -19,55 +17,17 @@ from standardwebhooks import Webhook
 
 from tests.e2e.conftest import ServerProcess
 from tests.e2e.oauth_flow import candor
+from tests.e2e.webhook_receiver import WebhookReceiver, running_receiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
 FLIX = ["--name", "Flix", "--redirect-uri", "https://flix.example/cb", "--domain", "flix.example"]
 
 
-class FlakyReceiver(ThreadingHTTPServer):
-    """A partner endpoint on 127.0.0.1 that answers 500 to the first two tries of each
-    webhook-id and 204 after that, keeping every request."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.requests: list[tuple[bytes, dict[str, str], int]] = []
-        self.tries: Counter[str] = Counter()
-        self.lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hooks"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: FlakyReceiver
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("content-length", "0")))
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        with self.server.lock:
-            self.server.tries[headers.get("webhook-id", "")] += 1
-            status = 204 if self.server.tries[headers.get("webhook-id", "")] > 2 else 500
-            self.server.requests.append((body, headers, status))
-        self.send_response(status)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def receiver() -> Iterator[FlakyReceiver]:
-    server = FlakyReceiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+def receiver() -> Iterator[WebhookReceiver]:
+    with running_receiver(fail_first=2) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 async def _sql(server: ServerProcess, statement: str, *args: object) -> list[tuple[object, ...]]:
@@ -99,7 +59,7 @@ async def _wait_for(predicate: Callable[[], bool], within_s: float) -> None:
 
 
 async def test_the_scheduler_reports_each_ended_period_once_and_delivers_on_the_third_try(
-    server: ServerProcess, receiver: FlakyReceiver
+    server: ServerProcess, receiver: WebhookReceiver
 ) -> None:
     made = json.loads(candor(server, "partner", "create", *FLIX, "--scope", "share", "--json"))
     client_id = made["client_id"]

@@ -5,10 +5,8 @@ the server's delivery worker posts it, the receiver verifies it with that secret
 portal shows the delivery, its attempt and the report's downloads."""
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import anyio
@@ -18,6 +16,7 @@ from standardwebhooks import Webhook
 
 from tests.e2e.conftest import ServerProcess
 from tests.e2e.oauth_flow import PASSWORD, candor, register_person
+from tests.e2e.webhook_receiver import WebhookReceiver, running_receiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -28,42 +27,10 @@ if not CHROMIUM.exists():
     pytest.skip("needs Debian's chromium at /usr/bin/chromium", allow_module_level=True)
 
 
-class Receiver(ThreadingHTTPServer):
-    """A partner's webhook endpoint on 127.0.0.1 that keeps what it was sent."""
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.received: list[tuple[bytes, dict[str, str]]] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/hooks/candor"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Receiver
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("content-length", "0")))
-        self.server.received.append((body, {k.lower(): v for k, v in self.headers.items()}))
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+def receiver() -> Iterator[WebhookReceiver]:
+    with running_receiver(fail_first=0) as server:
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
 
 
 async def _register_app(page: Page, base_url: str) -> str:
@@ -86,7 +53,7 @@ async def _register_app(page: Page, base_url: str) -> str:
 
 
 async def test_webhook_secret_once_delivery_and_downloads(
-    server: ServerProcess, receiver: Receiver
+    server: ServerProcess, receiver: WebhookReceiver
 ) -> None:
     await register_person(server, "alice")
     async with async_playwright() as pw:

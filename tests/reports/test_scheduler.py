@@ -70,9 +70,20 @@ async def test_backfill_is_bounded(hs: Homeserver) -> None:
     assert await ReportScheduler(hs, interval_s=3600).tick() == MAX_BACKFILL
 
 
-async def test_start_and_stop(hs: Homeserver) -> None:
+async def test_started_it_produces_on_its_own_and_stops(hs: Homeserver) -> None:
+    app = await make_app(hs)
+    service = ReportsService(hs)
     scheduler = ReportScheduler(hs, interval_s=0.01)
     await scheduler.start()
-    await asyncio.sleep(0.05)
+    for _ in range(500):
+        if len(await service.list_for_app(app.client_id)) == 4:
+            break
+        await asyncio.sleep(0.01)
     await scheduler.stop()
     await scheduler.stop()  # idempotent
+    assert len(await service.list_for_app(app.client_id)) == 4  # the four ended periods
+    clock = hs.clock
+    assert isinstance(clock, FakeClock)
+    clock.set_ms(int((NOW + timedelta(days=14)).timestamp() * 1000))
+    await asyncio.sleep(0.05)
+    assert len(await service.list_for_app(app.client_id)) == 4  # stopped: no new period
