@@ -142,6 +142,11 @@ class OAuthEnv:
         assert found["state"] == flow.params["state"]
         return found["code"]
 
+    async def fresh_code(self) -> tuple[Flow, str]:
+        """A new client's flow and the code alice's consent gave it."""
+        flow = self.flow(await self.client())
+        return flow, await self.code(await self.person(), flow)
+
     async def exchange(self, flow: Flow, code: str, **overrides: str) -> httpx.Response:
         fields = {
             "grant_type": "authorization_code",

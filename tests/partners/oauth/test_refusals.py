@@ -180,10 +180,8 @@ async def test_an_unknown_decision_is_refused(env: OAuthEnv) -> None:
 
 
 async def test_wrong_client_secret_is_refused(env: OAuthEnv) -> None:
-    client = await env.client()
-    browser = await env.person()
-    flow = env.flow(client)
-    code = await env.code(browser, flow)
+    flow, code = await env.fresh_code()
+    client = flow.client
     for secret in ("cdr_cs_wrong", str(client.secret)[:-1] + "x", ""):
         r = await env.api.post(
             "/oauth/token",
@@ -214,10 +212,7 @@ async def test_wrong_client_secret_is_refused(env: OAuthEnv) -> None:
 
 
 async def test_a_reused_code_is_refused_and_ends_its_tokens(env: OAuthEnv) -> None:
-    client = await env.client()
-    browser = await env.person()
-    flow = env.flow(client)
-    code = await env.code(browser, flow)
+    flow, code = await env.fresh_code()
     first = await env.exchange(flow, code)
     assert first.status_code == 200
     again = await env.exchange(flow, code)
@@ -227,10 +222,7 @@ async def test_a_reused_code_is_refused_and_ends_its_tokens(env: OAuthEnv) -> No
 
 
 async def test_a_wrong_verifier_is_refused_and_the_code_survives(env: OAuthEnv) -> None:
-    client = await env.client()
-    browser = await env.person()
-    flow = env.flow(client)
-    code = await env.code(browser, flow)
+    flow, code = await env.fresh_code()
     for verifier in ("x" * 43, "", "short"):
         r = await env.exchange(flow, code, code_verifier=verifier)
         assert r.status_code == 400
@@ -260,10 +252,7 @@ async def test_a_code_for_another_redirect_uri_or_client_is_refused(env: OAuthEn
 
 
 async def test_an_expired_code_is_refused(env: OAuthEnv) -> None:
-    client = await env.client()
-    browser = await env.person()
-    flow = env.flow(client)
-    code = await env.code(browser, flow)
+    flow, code = await env.fresh_code()
     env.web.clock.advance(301)
     r = await env.exchange(flow, code)
     assert r.status_code == 400
@@ -271,10 +260,8 @@ async def test_an_expired_code_is_refused(env: OAuthEnv) -> None:
 
 
 async def test_a_code_whose_consent_was_revoked_is_refused(env: OAuthEnv) -> None:
-    client = await env.client()
-    browser = await env.person()
-    flow = env.flow(client)
-    code = await env.code(browser, flow)
+    flow, code = await env.fresh_code()
+    client = flow.client
     await env.oauth.revoke_consent("@alice:test.local", client.client_id)
     r = await env.exchange(flow, code)
     assert r.json()["error"] == "invalid_grant"
