@@ -136,7 +136,7 @@ def run(
             doc = r.document
             table.add_row(
                 escape(a.name),
-                f"{r.period.start} … {r.period.end}",
+                _period(r.period),
                 r.report_id,
                 r.privacy + (f" ε={r.epsilon:g}" if r.epsilon else ""),
                 str(len(doc["rows"])),
