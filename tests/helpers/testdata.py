@@ -1,21 +1,18 @@
-"""Where the shared test vectors live: `../shared/testdata` next to the repository.
+"""Where the suite's test vectors live: `tests/data/` inside the repository.
 
-They are read from there, never copied. `CANDOR_SHARED_TESTDATA` overrides the location
-for checkouts kept elsewhere.
+They are public test data (RFC 6962, transparency-dev, Go sumdb, C2SP, Standard Webhooks,
+RFC 7636) copied in with their sources named in `tests/data/README.md`, so `make test`
+passes in a clone that has nothing beside it.
 """
 
-import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
-def shared_testdata(*parts: str) -> Path:
-    base = Path(os.environ.get("CANDOR_SHARED_TESTDATA", REPO_ROOT.parent / "shared" / "testdata"))
-    path = base.joinpath(*parts)
+def data_path(*parts: str) -> Path:
+    """The path of a file or folder under `tests/data/`; a missing one is a broken checkout."""
+    path = DATA.joinpath(*parts)
     if not path.exists():
-        raise FileNotFoundError(
-            f"shared test data not found at {path}; check out ../shared next to the "
-            "repository or set CANDOR_SHARED_TESTDATA"
-        )
+        raise FileNotFoundError(f"test data not found at {path}: is the checkout complete?")
     return path

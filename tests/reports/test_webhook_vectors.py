@@ -1,9 +1,9 @@
-"""Our signing call reproduces the Standard Webhooks vectors read from ../shared/testdata.
+"""Our signing call reproduces the Standard Webhooks vectors in tests/data/transparency.
 
 `sign_v1` are the reference libraries' own HMAC-SHA256 vectors, signed through
 `candor.reports.deliver.sign_headers` exactly as the worker signs. The spec's asymmetric
 `v1a` (Ed25519) scheme is not implemented by the `standardwebhooks` library nor used by us;
-its derived vector is cross-checked with PyNaCl so the shared file stays trustworthy.
+its derived vector is cross-checked with PyNaCl so the vector file stays trustworthy.
 """
 
 import base64
@@ -14,11 +14,9 @@ import pytest
 from nacl.signing import SigningKey, VerifyKey
 
 from candor.reports.deliver import sign_headers
-from tests.helpers.testdata import shared_testdata
+from tests.helpers.testdata import data_path
 
-VECTORS: Any = json.loads(
-    shared_testdata("transparency", "standard_webhooks_vectors.json").read_text()
-)
+VECTORS: Any = json.loads(data_path("transparency", "standard_webhooks_vectors.json").read_text())
 
 
 def signed_content(v: dict[str, Any]) -> bytes:

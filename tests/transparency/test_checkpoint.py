@@ -1,6 +1,6 @@
-"""C2SP tlog-checkpoints against the shared vectors, plus edge cases and properties.
+"""C2SP tlog-checkpoints against the published vectors, plus edge cases and properties.
 
-The vectors are read from ../shared/testdata/transparency (never copied): 22 bodies to parse
+The vectors are read from tests/data/transparency (see tests/data/README.md): 22 bodies to parse
 (strict C2SP rules, including two that transparency-dev/formats accepts leniently) and 15
 signed checkpoints (the 8-leaf test tree under a published test key, tampered variants and the
 real sum.golang.org tree head). The `witness_add_checkpoint` section is in test_witness_vectors.py.
@@ -23,9 +23,9 @@ from candor.transparency.checkpoint import (
     sign_checkpoint,
 )
 from candor.transparency.note import NoteError, Signer, Verifier, open_note, sign_note
-from tests.helpers.testdata import shared_testdata
+from tests.helpers.testdata import data_path
 
-VECTORS = shared_testdata("transparency")
+VECTORS = data_path("transparency")
 CHECKPOINTS: Any = json.loads((VECTORS / "checkpoint_vectors.json").read_text())
 
 LOG = Signer.parse(CHECKPOINTS["_meta"]["test_log_key"]["skey"])
@@ -42,7 +42,7 @@ def signed(desc: str) -> Any:
     return next(entry for entry in CHECKPOINTS["signed"] if entry["desc"] == desc)
 
 
-# --- shared vectors -------------------------------------------------------------------------
+# --- published vectors -------------------------------------------------------------------------
 
 
 def test_test_log_key_matches_its_vkey() -> None:

@@ -1,6 +1,6 @@
-"""RFC 6962 / RFC 9162 Merkle hashing and proofs against the shared vectors, plus properties.
+"""RFC 6962 / RFC 9162 Merkle hashing and proofs against the published vectors, plus properties.
 
-The vectors are read from ../shared/testdata/transparency (never copied): the RFC
+The vectors are read from tests/data/transparency (see tests/data/README.md): the RFC
 hasher cases and the 8-leaf tree with every proof, the RFC's own 7-leaf example,
 transparency-dev's probes (mostly mutated, invalid proofs) and a 100-leaf sumdb tree.
 """
@@ -30,9 +30,9 @@ from candor.transparency.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from tests.helpers.testdata import shared_testdata
+from tests.helpers.testdata import data_path
 
-VECTORS = shared_testdata("transparency")
+VECTORS = data_path("transparency")
 
 
 def load(name: str) -> Any:

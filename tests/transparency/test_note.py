@@ -1,6 +1,6 @@
-"""C2SP signed notes (Ed25519) against the shared vectors, plus edge cases and properties.
+"""C2SP signed notes (Ed25519) against the published vectors, plus edge cases and properties.
 
-The vectors are read from ../shared/testdata/transparency (never copied): key IDs, vkey
+The vectors are read from tests/data/transparency (see tests/data/README.md): key IDs, vkey
 parsing (11 valid, 78 invalid), skey -> vkey, a deterministic signature and 24 notes to
 open, one given as raw bytes (golang/mod, transparency-dev/formats and C2SP examples, the
 real sum.golang.org tree head).
@@ -33,9 +33,9 @@ from candor.transparency.note import (
     sign_note,
     valid_key_name,
 )
-from tests.helpers.testdata import shared_testdata
+from tests.helpers.testdata import data_path
 
-VECTORS = shared_testdata("transparency")
+VECTORS = data_path("transparency")
 NOTES: Any = json.loads((VECTORS / "signed_note_vectors.json").read_text())
 
 PETER_SKEY = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
@@ -65,7 +65,7 @@ def check_open(note: str | bytes, entry: Any) -> None:
     assert opened.text == text[: text.rindex("\n\n") + 1]
 
 
-# --- shared vectors -------------------------------------------------------------------------
+# --- published vectors -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("entry", cases("key_ids"))

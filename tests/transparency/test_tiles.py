@@ -1,4 +1,4 @@
-"""C2SP tlog-tiles: paths and tile sets against the shared vectors; tiles built by appends
+"""C2SP tlog-tiles: paths and tile sets against the published vectors; tiles built by appends
 give exactly the tree's hashes, however the appends are batched."""
 
 import json
@@ -30,9 +30,9 @@ from candor.transparency.tiles import (
     tiles_for_size,
     tiles_needed,
 )
-from tests.helpers.testdata import shared_testdata
+from tests.helpers.testdata import data_path
 
-VECTORS = json.loads(shared_testdata("transparency", "tlog_tiles_vectors.json").read_text())
+VECTORS = json.loads(data_path("transparency", "tlog_tiles_vectors.json").read_text())
 
 
 @pytest.mark.parametrize("case", VECTORS["index_paths"], ids=lambda c: str(c["n"]))

@@ -1,5 +1,4 @@
-"""tlog-witness add-checkpoint bodies from the shared vectors (read from ../shared, never
-copied): 200 = the step is proven (cosign), 422 = the proof is rejected."""
+"""tlog-witness add-checkpoint bodies from the vectors in tests/data/transparency: 200 = the step is proven (cosign), 422 = the proof is rejected."""
 
 import base64
 import json
@@ -16,10 +15,10 @@ from candor.transparency.witness import (
     open_signed,
     parse_add_checkpoint,
 )
-from tests.helpers.testdata import shared_testdata
+from tests.helpers.testdata import data_path
 
 VECTORS: list[dict[str, Any]] = json.loads(
-    shared_testdata("transparency", "checkpoint_vectors.json").read_text()
+    data_path("transparency", "checkpoint_vectors.json").read_text()
 )["witness_add_checkpoint"]
 
 
