@@ -108,6 +108,17 @@ class ReportSettings(BaseModel):
     )
 
 
+class WebhookSettings(BaseModel):
+    allow_private_networks: bool = Field(
+        False,
+        description=(
+            "Let webhooks reach loopback, private (RFC 1918), link-local and unique-local "
+            "addresses, and plain http on loopback. Off by default, so a partner's webhook "
+            "cannot reach inside the operator's network; for tests and local development only."
+        ),
+    )
+
+
 class Settings(BaseSettings):
     """All of Candor's configuration; see docs/configuration.md."""
 
@@ -154,6 +165,9 @@ class Settings(BaseSettings):
     )
     reports: ReportSettings = Field(
         default_factory=ReportSettings, description="Engagement reports and their delivery."
+    )
+    webhooks: WebhookSettings = Field(
+        default_factory=WebhookSettings, description="Where webhooks may be sent."
     )
 
     @field_validator("server_name")

@@ -6,6 +6,11 @@ idempotency key. Every attempt, successful or not, is a row the partner sees in 
 No database transaction is open during an HTTP request: a claim leases the row (see
 `delivery_repository`), the request runs, and the outcome is recorded in a second transaction.
 The signing itself is the `standardwebhooks` library's (one module wraps it: this one).
+
+The URL is checked again at send time, and the connection goes only to a checked public
+address (`outbound`). What an attempt records, and the portal shows the partner, is a
+generic reason ("connection failed", "timed out after 15 s", the HTTP status): exception
+text could tell a partner about the operator's network, so it goes to the server log only.
 """
 
 import asyncio
@@ -15,15 +20,21 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 import httpx
 from standardwebhooks import Webhook
 
+from candor.core.urls import IPAddress, UrlRefused, WebUrl, check_webhook_url
 from candor.matrix.context import Homeserver
-from candor.partners.apps.rules import is_loopback
 from candor.reports import delivery_repository as repo
 from candor.reports.delivery_repository import DELIVERED, FAILED, PENDING, Delivery
+from candor.reports.outbound import (
+    AddressRefused,
+    Resolver,
+    checked_addresses,
+    pinned_request,
+    system_resolve,
+)
 from candor.reports.webhook_secrets import UnsealError, unseal
 
 logger = logging.getLogger(__name__)
@@ -43,6 +54,8 @@ DEFAULT_SCHEDULE: tuple[int, ...] = (
 EVENT_TYPE = "report.created"
 MAX_ERROR_CHARS = 500
 CLAIM_BATCH = 16
+CONNECTION_FAILED = "connection failed"
+NO_HTTP_ANSWER = "no valid HTTP answer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,30 +105,6 @@ def build_payload(event_ts_ms: int, report_body: str, signature_doc: str) -> byt
     )
 
 
-def check_webhook_url(url: str) -> str | None:
-    """Why `url` may not receive a webhook now, or None if it may.
-
-    Checked again at send time because the app's URL can change after the enqueue:
-    https only, plain http only for loopback hosts (local development and tests).
-    """
-    if len(url) > 2000 or any(c.isspace() or ord(c) < 32 for c in url):
-        return "the webhook URL is not a single line of at most 2000 characters"
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        _ = parts.port  # raises on a port out of range
-        _ = httpx.URL(url).host  # what the client will parse: IDNA, port syntax
-    except (ValueError, httpx.InvalidURL):  # IDNAError is a ValueError
-        return "the webhook URL is not a well-formed URL"
-    if parts.username is not None or parts.password is not None:
-        return "the webhook URL must not carry credentials"
-    if parts.scheme == "https" and host:
-        return None
-    if parts.scheme == "http" and is_loopback(host):
-        return None
-    return "the webhook URL must be https (http only on loopback hosts)"
-
-
 def _bounded(text: str, secret: str | None) -> str:
     if secret:
         text = text.replace(secret, "[secret]")
@@ -136,6 +125,7 @@ class DeliveryWorker:
         retry_schedule_ms: Sequence[int] = DEFAULT_SCHEDULE,
         poll_interval_s: float = 5.0,
         timeout_s: float = 15.0,
+        resolve: Resolver = system_resolve,
     ) -> None:
         schedule = tuple(retry_schedule_ms)
         if not schedule or any(d < 0 for d in schedule):
@@ -143,6 +133,8 @@ class DeliveryWorker:
         if schedule[0] != 0:
             raise ValueError("the first attempt is immediate: the schedule must start at 0")
         self._hs = hs
+        self._allow_private = hs.settings.webhooks.allow_private_networks
+        self._resolve = resolve
         self._schedule = schedule
         self._poll_interval_s = poll_interval_s
         self._timeout_s = timeout_s
@@ -185,8 +177,13 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """Attempt every delivery due now; returns the number of attempts recorded."""
         made = 0
+        # No kept-alive connections: one made for another app's host name on the same
+        # address must not carry this request (its certificate was checked for that name).
         async with httpx.AsyncClient(
-            follow_redirects=False, timeout=httpx.Timeout(self._timeout_s), trust_env=False
+            follow_redirects=False,
+            timeout=httpx.Timeout(self._timeout_s),
+            trust_env=False,
+            limits=httpx.Limits(max_keepalive_connections=0),
         ) as client:
             while True:
                 now = self._hs.clock.now_ms()
@@ -218,8 +215,10 @@ class DeliveryWorker:
         if target.url is None:
             return Outcome(delivery.url, None, "the app's webhook URL was removed", 0, final=True)
         url = target.url  # the current URL, even if it changed since the enqueue
-        if (problem := check_webhook_url(url)) is not None:
-            return Outcome(url, None, problem, 0, final=True)
+        try:
+            checked = check_webhook_url(url, allow_private_networks=self._allow_private)
+        except UrlRefused as exc:
+            return Outcome(url, None, exc.message, 0, final=True)
         if document is None:
             return Outcome(url, None, "the report no longer exists", 0, final=True)
         if target.secret_sealed is None:
@@ -233,23 +232,52 @@ class DeliveryWorker:
         headers = sign_headers(secret, delivery.delivery_id, ts // 1000, body)
         # Real elapsed time for the portal; a FakeClock cannot measure a network call.
         started = time.perf_counter()
+        code: int | None = None
+        error: str | None
         try:
             async with asyncio.timeout(self._timeout_s):
-                request = client.build_request("POST", url, content=body, headers=headers)
-                # The answer's body is never read: only the status matters, and a large
-                # body must not cost us memory.
-                response = await client.send(request, stream=True)
-                await response.aclose()
-            code: int | None = response.status_code
-            error = "redirects are not followed" if response.is_redirect else None
+                code = await self._post(client, checked, body, headers)
+            error = "redirects are not followed" if 300 <= code < 400 else None
         except (TimeoutError, httpx.TimeoutException):
-            code, error = None, f"timed out after {self._timeout_s:g} s"
+            error = f"timed out after {self._timeout_s:g} s"
+        except (AddressRefused, httpx.ConnectError) as exc:
+            logger.info("delivery %s: connection failed: %s", delivery.delivery_id, exc)
+            error = CONNECTION_FAILED
         except httpx.HTTPError as exc:
-            code = None
-            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            logger.info("delivery %s: %s: %s", delivery.delivery_id, type(exc).__name__, exc)
+            error = NO_HTTP_ANSWER
         duration_ms = int((time.perf_counter() - started) * 1000)
         error = None if error is None else _bounded(error, secret)
         return Outcome(url, code, error, duration_ms)
+
+    async def _post(
+        self, client: httpx.AsyncClient, url: WebUrl, body: bytes, headers: dict[str, str]
+    ) -> int:
+        """POST to the first checked address that accepts a connection; the status code."""
+        addresses = await checked_addresses(
+            url, self._resolve, allow_private_networks=self._allow_private
+        )
+        for address in addresses[:-1]:
+            try:
+                return await self._post_to(client, url, address, body, headers)
+            except httpx.ConnectError:
+                continue  # the next address of the same name (IPv6 first, then IPv4, say)
+        return await self._post_to(client, url, addresses[-1], body, headers)
+
+    @staticmethod
+    async def _post_to(
+        client: httpx.AsyncClient,
+        url: WebUrl,
+        address: IPAddress,
+        body: bytes,
+        headers: dict[str, str],
+    ) -> int:
+        request = pinned_request(client, url, address, content=body, headers=headers)
+        # The answer's body is never read: only the status matters, and a large body must
+        # not cost us memory.
+        response = await client.send(request, stream=True)
+        await response.aclose()
+        return response.status_code
 
     async def _record(self, delivery: Delivery, ts: int, outcome: Outcome) -> bool:
         attempt = delivery.attempts + 1

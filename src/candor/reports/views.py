@@ -14,11 +14,11 @@ from typing import Any
 
 import anyio.to_thread
 
+from candor.core.urls import UrlRefused, check_webhook_url
 from candor.matrix.context import Homeserver
 from candor.partners.apps.service import App, PartnerAppsService
 from candor.reports import delivery_repository as deliveries
 from candor.reports import views_repository as repo
-from candor.reports.deliver import check_webhook_url
 from candor.reports.delivery_repository import Attempt, Delivery
 from candor.reports.errors import ReportError, report_not_found
 from candor.reports.render import to_csv, to_html, to_pdf
@@ -176,7 +176,8 @@ class ReportViews:
 
         A new URL always gets a new signing secret, returned here to be shown once: only its
         sealed form is stored (see `webhook_secrets`), so it can never be shown again.
-        Clearing the URL clears the secret too. A refused URL changes nothing.
+        Clearing the URL clears the secret too. A refused URL changes nothing; an accepted
+        one is stored as a browser serialises it (`core.urls`).
         """
         await (
             self._apps.get(client_id) if owner is None else self._apps.get_owned(client_id, owner)
@@ -185,9 +186,11 @@ class ReportViews:
         secret: str | None = None
         sealed: str | None = None
         if url is not None:
-            reason = check_webhook_url(url)
-            if reason is not None:
-                raise bad_webhook_url(reason)
+            allow_private = self._hs.settings.webhooks.allow_private_networks
+            try:
+                url = check_webhook_url(url, allow_private_networks=allow_private).href
+            except UrlRefused as exc:
+                raise bad_webhook_url(exc.message) from None
             secret = new_webhook_secret()
             sealed = seal(secret, self._hs.token_key)
         async with self._db.write() as conn:

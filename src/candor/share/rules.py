@@ -3,14 +3,16 @@
 A link (and an image) must be an absolute https URL (http only on a loopback host, for
 development) whose host is on one of the app's registered domains, so a card can only
 send people where the partner said (DESIGN invariant 5). The same check runs again at
-click time, since an app may drop a domain after a card was sent.
+click time, since an app may drop a domain after a card was sent. The host compared is the
+one a browser would connect to (`core.urls`: `https://flix.example%2eevil.test/` goes to
+flix.example.evil.test), and the link stored and shown is the browser's serialisation.
 """
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-from candor.partners.apps.rules import host_is_on, is_loopback
+from candor.core.urls import UrlRefused, WebUrl, check_web_url
+from candor.partners.apps.rules import host_is_on
 from candor.partners.errors import invalid
 
 _LABEL = re.compile(r"[a-z0-9_-]{1,32}")
@@ -41,28 +43,29 @@ def check_label(field: str, value: str) -> str:
     return value
 
 
+def link_on_domains(url: str, domains: tuple[str, ...] | list[str]) -> WebUrl | None:
+    """`url` as a browser serialises it, if it is absolute https (http on loopback) and
+    its host is on one of `domains`; None otherwise."""
+    try:
+        parsed = check_web_url(url, "url")
+    except UrlRefused:
+        return None
+    return parsed if host_is_on(parsed.hostname, list(domains)) else None
+
+
 def url_on_domains(url: str, domains: tuple[str, ...] | list[str]) -> bool:
     """True when `url` is absolute https (http on loopback) and its host is registered."""
-    if len(url) > MAX_URL or any(c.isspace() or ord(c) < 32 or ord(c) > 126 for c in url):
-        return False
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-    except ValueError:
-        return False
-    if not host or parts.username is not None or parts.password is not None:
-        return False
-    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(host)):
-        return host_is_on(host, list(domains))
-    return False
+    return link_on_domains(url, domains) is not None
 
 
 def check_url(field: str, url: str, domains: tuple[str, ...] | list[str]) -> str:
-    if not url_on_domains(url, domains):
+    """The link in its browser serialisation; raises `invalid` unless it is on `domains`."""
+    found = link_on_domains(url, domains)
+    if found is None:
         raise invalid(
             f"{field} must be an absolute https URL on one of the app's registered domains"
         )
-    return url
+    return found.href
 
 
 def check_text(field: str, value: str, *, max_len: int, min_len: int = 0) -> str:

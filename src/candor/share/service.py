@@ -31,7 +31,7 @@ from candor.share.rules import (
     card_content,
     check_draft,
     check_text,
-    url_on_domains,
+    link_on_domains,
 )
 from candor.store.models.share import ShareEvent
 
@@ -240,7 +240,8 @@ class ShareService:
         if target is None:
             raise not_found("No such link")
         app = await self._apps.find(target.client_id)
-        if app is None or not url_on_domains(target.url, app.domains):
+        link = None if app is None else link_on_domains(target.url, app.domains)
+        if link is None:
             raise refused_click()
         now = self._clock.now_ms()
         async with self._db.write() as conn:
@@ -249,7 +250,7 @@ class ShareService:
             elif await repo.add_repeat_click(conn, target.card_id, user_id):
                 kind = ShareEvent.REPEAT_CLICK
             else:
-                return target.url  # not a recipient of this card: followed, not counted
+                return link.href  # not a recipient of this card: followed, not counted
             await repo.add_event(
                 conn,
                 {
@@ -265,7 +266,7 @@ class ShareService:
                     "ts": now,
                 },
             )
-        return target.url
+        return link.href  # what was checked: the browser's serialisation of the link
 
     async def create_request(self, user_id: str, app: App, draft: ShareDraft) -> str:
         """A share an app proposes for `user_id`; only that person can send it."""

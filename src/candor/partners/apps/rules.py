@@ -3,14 +3,15 @@ agreement. Pure checks; each raises `invalid(...)` with a message a developer ca
 
 Redirect URIs must be absolute https URLs without a fragment (RFC 6749 §3.1.2), except on
 loopback hosts (http://127.0.0.1, http://[::1], http://localhost) for development, as RFC
-8252 §7.3 allows for native apps. They are matched byte for byte, never by prefix.
+8252 §7.3 allows for native apps. They are matched byte for byte, never by prefix, so one
+is registered only in the form a browser serialises it (`core.urls`): a URI a browser would
+rewrite before loading could never match, or would match something else than it seems.
 """
 
-import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
+from candor.core.urls import UrlRefused, check_web_url, is_loopback_host, parse_web_url
 from candor.partners.errors import invalid
 
 SCOPES: dict[str, str] = {
@@ -57,41 +58,46 @@ def check_scopes(scopes: str | list[str]) -> list[str]:
     return sorted(set(names), key=list(SCOPES).index)
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_redirect_uri(uri: str) -> str:
-    if len(uri) > 2000 or any(c.isspace() or ord(c) < 32 for c in uri):
-        raise invalid("A redirect URI must be one line of at most 2000 characters")
+    """`uri` if it is an https (or loopback http) URL without a fragment, written exactly as
+    a browser serialises it; raises `invalid` otherwise, naming the form to use."""
     try:
-        parts = urlsplit(uri)
-        host = parts.hostname or ""
-    except ValueError:  # a malformed bracketed host: "http://[::1", "http://[zz]/"
-        raise invalid("A redirect URI must be a well-formed absolute URL") from None
-    if parts.fragment or "#" in uri:
+        parsed = check_web_url(uri, "A redirect URI")
+    except UrlRefused as exc:
+        raise invalid(exc.message) from None
+    if parsed.has_fragment:
         raise invalid("A redirect URI must not have a fragment")
-    if parts.scheme == "https" and host:
-        return uri
-    if parts.scheme == "http" and is_loopback(host):
-        return uri
-    raise invalid("A redirect URI must be an absolute https URL (http only on loopback hosts)")
+    if parsed.href != uri:
+        raise invalid(f"Write the redirect URI as browsers do: {parsed.href}")
+    return uri
+
+
+def check_homepage(url: str) -> str:
+    """An https (or loopback http) URL, in the form a browser serialises it."""
+    try:
+        return check_web_url(url, "The homepage").href
+    except UrlRefused as exc:
+        raise invalid(exc.message) from None
 
 
 def check_domain(domain: str) -> str:
+    """A domain name (or a loopback host, for development) as browsers write hosts: lower
+    case, internationalised names in their xn-- form, without the final dot."""
     domain = domain.strip().lower().rstrip(".")
-    labels = domain.split(".")
-    well_formed = len(domain) <= 253 and len(labels) >= 2
-    if not (well_formed and all(_LABEL.match(label) for label in labels)) and not is_loopback(
-        domain
-    ):
+    if is_loopback_host(domain):
+        return domain
+    try:
+        parsed = parse_web_url(f"https://{domain}/", "A domain")
+    except UrlRefused:
+        parsed = None
+    # Only a host: "a.example/x" or "a.example:8080" is more than a domain.
+    plain = parsed is not None and parsed.href == f"https://{parsed.hostname}/"
+    host = parsed.hostname if parsed is not None and plain else ""
+    labels = host.split(".")
+    well_formed = len(host) <= 253 and len(labels) >= 2
+    if not (well_formed and all(_LABEL.match(label) for label in labels)):
         raise invalid(f"{domain!r} is not a domain name (like example.com)")
-    return domain
+    return host
 
 
 def host_is_on(host: str, domains: list[str]) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 
 from candor.core.tokens import hash_token, is_well_formed, new_token, random_string
+from candor.core.urls import UrlRefused, check_webhook_url
 from candor.matrix.context import Homeserver
 from candor.partners.apps import repository as repo
 from candor.partners.apps.rules import (
@@ -22,6 +23,7 @@ from candor.partners.apps.rules import (
     AgreementTerms,
     check_agreement,
     check_domain,
+    check_homepage,
     check_redirect_uri,
     check_scopes,
     check_text,
@@ -112,7 +114,7 @@ class PartnerAppsService:
     ) -> NewApp:
         """Register an app (pending). Every field is checked before anything is written."""
         name = check_text("name", name, max_len=200)
-        homepage = check_redirect_uri(check_text("homepage", homepage, max_len=2000))
+        homepage = check_homepage(check_text("homepage", homepage, max_len=2000))
         contact = check_text("contact", contact, max_len=320)
         uris = sorted({check_redirect_uri(u) for u in redirect_uris})
         if not 1 <= len(uris) <= MAX_URIS:
@@ -123,7 +125,13 @@ class PartnerAppsService:
         scope_list = check_scopes(list(scopes) if not isinstance(scopes, str) else scopes)
         terms = check_agreement(terms)
         if webhook_url is not None:
-            webhook_url = check_redirect_uri(webhook_url)
+            allow_private = self._hs.settings.webhooks.allow_private_networks
+            try:
+                webhook_url = check_webhook_url(
+                    webhook_url, allow_private_networks=allow_private
+                ).href
+            except UrlRefused as exc:
+                raise invalid(exc.message[0].upper() + exc.message[1:]) from None
         client_type = CLIENT_TYPES[1] if public else CLIENT_TYPES[0]
         secret = None if public else new_token(SECRET_PREFIX)
         client_id = "app_" + random_string(12)

@@ -1,0 +1,80 @@
+"""Posting to a partner's URL without reaching inside the operator's network (issue 13 item 5).
+
+The URL's host is resolved once, every address it resolves to is checked (one private
+address is enough to refuse: a name that resolves to 127.0.0.1 next to a public address is
+an attack, not a mistake), and the request connects to a checked address, not to the name:
+the client never resolves the name again, so a DNS answer that changes between the check
+and the connection (DNS rebinding) cannot slip a private address in. The request still
+carries the original `Host` header, and for https the original name in SNI and in the
+certificate check (httpcore's `sni_hostname` extension), so the receiver sees an ordinary
+request. Redirects are never followed (the client is built with `follow_redirects=False`).
+"""
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Awaitable, Callable, Mapping
+
+import httpx
+
+from candor.core.urls import IPAddress, WebUrl, is_public_address
+
+# host, port → the addresses the name resolves to (strings as getaddrinfo gives them)
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+class AddressRefused(Exception):
+    """The URL's host has no address Candor may connect to."""
+
+
+async def system_resolve(host: str, port: int) -> list[str]:
+    """The host's addresses by the event loop's `getaddrinfo` (it runs off the loop)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+async def checked_addresses(
+    url: WebUrl, resolve: Resolver, *, allow_private_networks: bool
+) -> list[IPAddress]:
+    """The addresses to connect to, in the resolver's order; raises `AddressRefused` if
+    the name does not resolve or any address it resolves to is not public (unless the
+    operator allows private networks)."""
+    if url.address is not None:
+        found = [url.address]
+    else:
+        try:
+            answers = await resolve(url.hostname, url.port)
+        except OSError as exc:  # socket.gaierror: no such name, resolver down
+            raise AddressRefused(f"{url.hostname} does not resolve: {exc}") from None
+        # A zone index (`fe80::1%eth0`) only says which interface; the address is the rest.
+        found = list(dict.fromkeys(ipaddress.ip_address(a.split("%")[0]) for a in answers))
+    if not found:
+        raise AddressRefused(f"{url.hostname} has no address")
+    if not allow_private_networks:
+        refused = [a for a in found if not is_public_address(a)]
+        if refused:
+            raise AddressRefused(f"{url.hostname} resolves to a non-public address {refused[0]}")
+    return found
+
+
+def pinned_request(
+    client: httpx.AsyncClient,
+    url: WebUrl,
+    address: IPAddress,
+    *,
+    content: bytes,
+    headers: Mapping[str, str],
+) -> httpx.Request:
+    """A POST of `content` to `url` that connects to `address` and nowhere else."""
+    original = httpx.URL(url.href)
+    extensions: dict[str, object] = {}
+    if url.is_https and url.address is None:
+        # The name the certificate must carry and SNI names; the IP is only where to connect.
+        extensions["sni_hostname"] = url.hostname
+    return client.build_request(
+        "POST",
+        original.copy_with(host=str(address)),
+        content=content,
+        headers={**headers, "host": original.netloc.decode("ascii")},
+        extensions=extensions,
+    )
