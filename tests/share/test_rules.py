@@ -57,6 +57,51 @@ def test_bad_links_are_refused(url: str) -> None:
     assert not url_on_domains(url, DOMAINS)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://flix.example\\@evil.test/x",  # a browser reads \\ as /, urlsplit as path
+        "https:\\\\flix.example\\x",
+        "https://evil.test\\.flix.example/x",  # urlsplit: host on flix.example; browser: evil.test
+        "https://flix.example%2eevil.test/x",  # a browser goes to flix.example.evil.test
+        "https://flix.example\u3002evil.test/x",  # ideographic full stop: a dot to IDNA
+        "https://flix.example:pw@evil.test/x",
+        "https://flix.example/\x7f",
+        "http://0x7f.1/x",  # 127.0.0.1, not on the app's domains
+    ],
+)
+def test_links_a_browser_would_take_elsewhere_are_refused(url: str) -> None:
+    assert not url_on_domains(url, DOMAINS)
+    with pytest.raises(PartnerError):
+        check_draft(
+            "app_x",
+            DOMAINS,
+            url=url,
+            title="T",
+            description="",
+            image=url,
+            interface="web",
+            surface="s",
+            variant="a",
+        )
+
+
+def test_the_link_and_image_kept_are_what_a_browser_loads() -> None:
+    draft = check_draft(
+        "app_x",
+        DOMAINS,
+        url="HTTPS://Sub.FLIX.example:443/a/../t?q=1",
+        title="T",
+        description="",
+        image="https://flix.example/affiche-é.png",
+        interface="web",
+        surface="s",
+        variant="a",
+    )
+    assert draft.url == "https://sub.flix.example/t?q=1"
+    assert draft.image == "https://flix.example/affiche-%C3%A9.png"
+
+
 def test_loopback_http_is_allowed_for_development() -> None:
     assert url_on_domains("http://127.0.0.1:8000/t", ("127.0.0.1",))
     assert url_on_domains("https://sub.flix.example/t?q=1", DOMAINS)
