@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from candor.app import build_homeserver
+from candor.config import Settings, WebhookSettings
 from candor.core.canonical_json import decode_dict
+from candor.core.clock import FakeClock
 from candor.matrix.context import Homeserver
 from candor.partners.apps.service import App
 from candor.partners.errors import PartnerError
@@ -135,10 +138,10 @@ async def test_a_webhook_gets_a_secret_stored_only_sealed_and_can_be_cleared(
     assert secret not in sealed
     assert unseal(sealed, hs.token_key) == secret
 
-    again = await views.set_webhook(OWNER, app.client_id, "http://127.0.0.1:9000/hook")
+    again = await views.set_webhook(OWNER, app.client_id, "HTTPS://Hooks.example:443/b")
     assert again is not None
     assert again != secret
-    assert (await webhook_row(hs, app.client_id))[0] == "http://127.0.0.1:9000/hook"
+    assert (await webhook_row(hs, app.client_id))[0] == "https://hooks.example/b"
 
     assert await views.set_webhook(OWNER, app.client_id, "") is None
     assert await webhook_row(hs, app.client_id) == (None, None)
@@ -165,6 +168,54 @@ async def test_a_bad_webhook_url_is_refused_and_changes_nothing(hs: Homeserver, 
         await views.set_webhook(OWNER, app.client_id, url)
     assert exc.value.status == 400
     assert await webhook_row(hs, app.client_id) == before
+
+
+INSIDE = [
+    "https://127.0.0.1/hook",
+    "https://0x7f.1/hook",
+    "https://127.1/hook",
+    "https://2130706433/hook",
+    "https://localhost/hook",
+    "https://10.0.0.5/hook",
+    "https://192.168.1.1/hook",
+    "https://172.16.0.1/hook",
+    "https://169.254.169.254/latest/meta-data",
+    "https://[::1]/hook",
+    "https://[fe80::1]/hook",
+    "https://[fd00::1]/hook",
+    "https://[::ffff:10.0.0.5]/hook",
+    "https://0.0.0.0/hook",
+    "https://224.0.0.1/hook",
+    "http://127.0.0.1:9000/hook",
+]
+
+
+@pytest.mark.parametrize("url", INSIDE)
+async def test_a_webhook_inside_the_operators_network_is_refused_by_default(
+    hs: Homeserver, url: str
+) -> None:
+    assert hs.settings.webhooks.allow_private_networks is False
+    app = await owned_app(hs)
+    with pytest.raises(ReportError) as exc:
+        await ReportViews(hs).set_webhook(OWNER, app.client_id, url)
+    assert exc.value.status == 400
+    assert "public address" in exc.value.message or "must be https" in exc.value.message
+    assert await webhook_row(hs, app.client_id) == (None, None)
+
+
+async def test_the_operator_setting_allows_loopback_receivers(
+    settings: Settings, report_clock: FakeClock
+) -> None:
+    allowed = settings.model_copy(update={"webhooks": WebhookSettings(allow_private_networks=True)})
+    hs = build_homeserver(allowed, report_clock)
+    try:
+        app = await owned_app(hs)
+        views = ReportViews(hs)
+        for url in INSIDE:
+            assert await views.set_webhook(OWNER, app.client_id, url) is not None
+        assert (await webhook_row(hs, app.client_id))[0] == "http://127.0.0.1:9000/hook"
+    finally:
+        await hs.db.dispose()
 
 
 async def test_only_the_owner_sets_the_webhook(hs: Homeserver) -> None:

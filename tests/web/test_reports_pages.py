@@ -14,6 +14,7 @@ from sqlalchemy import select
 from candor.core.canonical_json import decode_dict
 from candor.partners.apps.service import App
 from candor.reports import delivery_repository as deliveries
+from candor.reports.deliver import DeliveryWorker
 from candor.reports.service import ReportsService, StoredReport
 from candor.reports.sign import verify
 from candor.reports.webhook_secrets import unseal
@@ -155,7 +156,16 @@ async def test_saving_a_webhook_shows_its_secret_once(web: WebEnv, alice: Matrix
     assert await webhook_row(web, app) == (None, None)
 
 
-@pytest.mark.parametrize("url", ["ftp://hooks.flix.example/c", "http://example.com/hook"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://hooks.flix.example/c",
+        "http://example.com/hook",
+        "https://127.0.0.1/hook",
+        "https://169.254.169.254/latest",
+        "https://[::ffff:192.168.0.1]/hook",
+    ],
+)
 async def test_a_bad_webhook_url_gets_a_400_page_and_changes_nothing(
     web: WebEnv, alice: MatrixTestClient, url: str
 ) -> None:
@@ -199,7 +209,7 @@ async def test_deliveries_show_every_attempt(web: WebEnv, alice: MatrixTestClien
             now_ms=web.clock.now_ms(),
         )
         for attempt, code, error, status in (
-            (1, None, "connection refused", deliveries.PENDING),
+            (1, None, "connection failed", deliveries.PENDING),
             (2, 503, None, deliveries.PENDING),
             (3, 204, None, deliveries.DELIVERED),
         ):
@@ -219,9 +229,39 @@ async def test_deliveries_show_every_attempt(web: WebEnv, alice: MatrixTestClien
     html = unescape((await browser.get(reports_path(app))).text)
     assert "msg_portal_test" in html
     assert f"{stored.report_id}</code>: delivered" in html
-    for text in ("connection refused", "HTTP 503", "HTTP 204", "111 ms", "222 ms", "333 ms"):
+    for text in ("connection failed", "HTTP 503", "HTTP 204", "111 ms", "222 ms", "333 ms"):
         assert text in html
-    assert html.index("connection refused") < html.index("HTTP 503") < html.index("HTTP 204")
+    assert html.index("connection failed") < html.index("HTTP 503") < html.index("HTTP 204")
+
+
+async def test_a_failed_delivery_shows_a_generic_reason_not_the_exception(
+    web: WebEnv, alice: MatrixTestClient
+) -> None:
+    """A partner whose DNS points inside the operator's network learns "connection failed",
+    not what the server found there (issue 13 item 5)."""
+    app = await owned_app(web, alice.user_id)
+    stored = await report_for(web, app)
+    browser = await logged_in(web, alice)
+    r = await browser.post_form(*await post_webhook(browser, app, "https://hooks.flix.example/c"))
+    assert r.status_code == 200
+    async with web.hs.db.write() as conn:
+        await deliveries.enqueue(
+            conn,
+            delivery_id="msg_generic",
+            report_id=stored.report_id,
+            client_id=app.client_id,
+            url="https://hooks.flix.example/c",
+            now_ms=web.clock.now_ms(),
+        )
+
+    async def inside(host: str, port: int) -> list[str]:
+        return ["10.20.30.40"]
+
+    assert await DeliveryWorker(web.hs, resolve=inside).run_once() == 1
+    html = unescape((await browser.get(reports_path(app))).text)
+    assert "connection failed" in html
+    for leak in ("10.20.30.40", "non-public", "resolves", "ConnectError", "Errno"):
+        assert leak not in html
 
 
 async def _share(sc: Scene, sender: MatrixTestClient, to: MatrixTestClient, **card: str) -> str:
