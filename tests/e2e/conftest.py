@@ -25,6 +25,7 @@ import pytest
 PG_ADMIN_DSN = os.environ.get("CANDOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 CANDOR = Path(sys.executable).parent / "candor"
 START_TIMEOUT_S = 30.0
+ALLOW_PRIVATE_WEBHOOKS = "CANDOR_WEBHOOKS__ALLOW_PRIVATE_NETWORKS"
 STOP_TIMEOUT_S = 10.0
 
 
@@ -161,6 +162,9 @@ async def server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         await _pg_admin(f'CREATE DATABASE "{db_name}"')
         database_url = f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{db_name}"
     srv = ServerProcess(_free_port(), data_dir, database_url, request.param)
+    if request.node.get_closest_marker("loopback_webhooks") is not None:
+        # The test's webhook receiver listens on 127.0.0.1: the operator allows it.
+        srv.env[ALLOW_PRIVATE_WEBHOOKS] = "true"
     try:
         srv.start()
         yield srv

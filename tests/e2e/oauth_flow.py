@@ -49,6 +49,7 @@ def candor(server: ServerProcess, *args: str) -> str:
         "CANDOR_DATABASE_URL": server.database_url,
         "CANDOR_SERVER_NAME": "localhost",
     }
+    env |= server.env  # the server's own settings (a webhook check in the CLI reads them)
     done = subprocess.run(
         [str(CANDOR), *args],
         capture_output=True,

@@ -19,7 +19,7 @@ from tests.e2e.conftest import ServerProcess
 from tests.e2e.oauth_flow import candor
 from tests.e2e.webhook_receiver import WebhookReceiver, running_receiver
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.e2e, pytest.mark.loopback_webhooks, pytest.mark.timeout(180)]
 
 FLIX = ["--name", "Flix", "--redirect-uri", "https://flix.example/cb", "--domain", "flix.example"]
 
@@ -86,7 +86,7 @@ async def test_the_scheduler_reports_each_ended_period_once_and_delivers_on_the_
             person,
         )
 
-    server.env = {
+    server.env |= {
         "CANDOR_REPORTS__INTERVAL_S": "0.5",
         "CANDOR_REPORTS__WEBHOOK_RETRY_S": "[0, 0.3, 0.3, 0.3]",
     }

@@ -18,7 +18,7 @@ from tests.e2e.conftest import ServerProcess
 from tests.e2e.oauth_flow import PASSWORD, candor, register_person
 from tests.e2e.webhook_receiver import WebhookReceiver, running_receiver
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.e2e, pytest.mark.loopback_webhooks, pytest.mark.timeout(180)]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]

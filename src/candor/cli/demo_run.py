@@ -185,6 +185,8 @@ def run(data_dir: Path | None, port: int | None, keep_running: bool) -> None:
             database_url=f"sqlite:///{directory / 'candor.db'}",
             server_name=SERVER_NAME,
             rate_limit={"enabled": False},
+            # A demo runs on 127.0.0.1 for one person: let them try a webhook receiver there.
+            webhooks={"allow_private_networks": True},
         )
         upgrade(settings.sqlalchemy_url())
         asyncio.run(tour(settings, port or free_port(), keep_running))
