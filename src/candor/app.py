@@ -33,6 +33,7 @@ from candor.matrix.errors import Codes
 from candor.matrix.events.persister import EventPersister
 from candor.matrix.http import json_response
 from candor.matrix.keys.endpoints import router as keys_router
+from candor.matrix.login_backoff import LoginBackoff
 from candor.matrix.privacy.endpoints import router as privacy_router
 from candor.matrix.ratelimit import RateLimiter
 from candor.matrix.room_keys.endpoints import router as room_keys_router
@@ -96,6 +97,7 @@ def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserv
         ratelimiter=RateLimiter(
             clock, enabled=rl.enabled, per_second=rl.per_second, burst=rl.burst
         ),
+        login_backoff=LoginBackoff(clock, settings.login_backoff),
         typing=TypingTracker(clock),
         tokens=TokenCache(),
         tlog=tlog,
