@@ -21,6 +21,7 @@ from candor.config import Settings
 from candor.core.canonical_json import encode as json_dumps
 from candor.core.clock import Clock, SystemClock
 from candor.core.errors import CandorError
+from candor.core.json_body import JsonBodyCheck, is_json_content
 from candor.matrix.accounts.endpoints import router as accounts_router
 from candor.matrix.accounts.token_cache import TokenCache
 from candor.matrix.admin.endpoints import router as admin_router
@@ -32,6 +33,7 @@ from candor.matrix.errors import Codes
 from candor.matrix.events.persister import EventPersister
 from candor.matrix.http import json_response
 from candor.matrix.keys.endpoints import router as keys_router
+from candor.matrix.login_backoff import LoginBackoff
 from candor.matrix.privacy.endpoints import router as privacy_router
 from candor.matrix.ratelimit import RateLimiter
 from candor.matrix.room_keys.endpoints import router as room_keys_router
@@ -95,6 +97,7 @@ def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserv
         ratelimiter=RateLimiter(
             clock, enabled=rl.enabled, per_second=rl.per_second, burst=rl.burst
         ),
+        login_backoff=LoginBackoff(clock, settings.login_backoff),
         typing=TypingTracker(clock),
         tokens=TokenCache(),
         tlog=tlog,
@@ -334,6 +337,8 @@ class BodyLimitMiddleware:
             scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
         seen = 0
         tail = b""
+        # Every JSON body follows the canonical-JSON rules (core/json_body.py).
+        check = JsonBodyCheck() if is_json_content(scope.get("headers", ())) else None
 
         async def limited_receive() -> Message:
             nonlocal seen, tail
@@ -351,6 +356,8 @@ class BodyLimitMiddleware:
                         "NUL characters are not allowed", status=400, errcode=Codes.BAD_JSON
                     )
                 tail = window[-5:]
+                if check is not None:
+                    check.feed(chunk, more=message.get("more_body", False))
             return message
 
         await self.app(scope, limited_receive, send)

@@ -45,6 +45,41 @@ class RateLimitSettings(BaseModel):
     burst: int = Field(50, ge=1, description="Requests a user may make at once before limiting.")
 
 
+class LoginBackoffSettings(BaseModel):
+    """Progressive delays after failed logins (Matrix `/login`, the web login form and
+    password re-authentication), kept in each process's memory. Separate from
+    `rate_limit`: `--no-rate-limit` (for benchmarks) does not switch this off."""
+
+    enabled: bool = Field(True, description="Delay further attempts after repeated failed logins.")
+    free_failures: int = Field(
+        5,
+        ge=1,
+        description="Failed attempts, per account and per client address, made without delay.",
+    )
+    base_delay_ms: int = Field(
+        1000, ge=1, description="Wait after the last free failure; doubles with each further one."
+    )
+    account_max_delay_ms: int = Field(
+        60_000,
+        ge=1,
+        description=(
+            "Longest wait for one account: short, so nobody can lock the owner out for long; "
+            "a successful login resets the account's count."
+        ),
+    )
+    address_max_delay_ms: int = Field(
+        900_000,
+        ge=1,
+        description=(
+            "Longest wait for one client address (the counter that grows); "
+            "a successful login does not reset it."
+        ),
+    )
+    forget_after_ms: int = Field(
+        86_400_000, ge=1, description="A count starts over this long after its last failure."
+    )
+
+
 class SyncSettings(BaseModel):
     max_timeout_ms: int = Field(
         60000, ge=0, description="Upper bound on a /sync long-poll, whatever the client asks."
@@ -155,6 +190,10 @@ class Settings(BaseSettings):
     )
     rate_limit: RateLimitSettings = Field(
         default_factory=RateLimitSettings, description="Per-user rate limits."
+    )
+    login_backoff: LoginBackoffSettings = Field(
+        default_factory=LoginBackoffSettings,
+        description="Progressive delays after failed logins, per account and per address.",
     )
     sync: SyncSettings = Field(default_factory=SyncSettings, description="/sync behaviour.")
     encryption: EncryptionSettings = Field(

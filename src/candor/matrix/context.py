@@ -6,6 +6,7 @@ from candor.config import Settings
 from candor.core.clock import Clock
 from candor.matrix.accounts.token_cache import TokenCache
 from candor.matrix.events.persister import EventPersister
+from candor.matrix.login_backoff import LoginBackoff
 from candor.matrix.ratelimit import RateLimiter
 from candor.matrix.sync.notifier import Notifier
 from candor.matrix.sync.typing import TypingTracker
@@ -24,6 +25,7 @@ class Homeserver:
     notifier: Notifier
     persister: EventPersister
     ratelimiter: RateLimiter
+    login_backoff: LoginBackoff
     typing: TypingTracker
     tokens: TokenCache
     tlog: TransparencyLog

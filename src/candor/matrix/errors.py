@@ -76,4 +76,5 @@ class LimitExceeded(MatrixError):
         super().__init__(
             429, Codes.LIMIT_EXCEEDED, "Too many requests", retry_after_ms=retry_after_ms
         )
+        self.retry_after_ms = retry_after_ms
         self.headers = {"Retry-After": str(max(1, (retry_after_ms + 999) // 1000))}

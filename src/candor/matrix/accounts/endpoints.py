@@ -5,7 +5,7 @@ https://spec.matrix.org/v1.11/client-server-api/#client-authentication
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from candor.core.canonical_json import JsonDict
 from candor.matrix.accounts.schemas import (
@@ -39,8 +39,12 @@ async def login_flows() -> Response:
 
 
 @router.post("/login")
-async def login(body: LoginBody, accounts: AccountsDep, hs: HomeserverDep) -> Response:
-    s = await accounts.login(body)
+async def login(
+    body: LoginBody, request: Request, accounts: AccountsDep, hs: HomeserverDep
+) -> Response:
+    """POST /login. Repeated failures are slowed down per account and per client address
+    (429 M_LIMIT_EXCEEDED with retry_after_ms); see `matrix/login_backoff.py`."""
+    s = await accounts.login(body, request.client.host if request.client else None)
     return json_response(
         {
             "user_id": s.user_id,

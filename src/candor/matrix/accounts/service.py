@@ -131,25 +131,27 @@ class AccountsService:
 
     # --- login and logout ----------------------------------------------------------------
 
-    async def login(self, body: LoginBody) -> Session:
+    async def login(self, body: LoginBody, address: str | None) -> Session:
+        """POST /login with a password; `address` is the client's, for the back-off."""
         if body.type != LoginType.PASSWORD:
             raise MatrixError(400, Codes.UNKNOWN, "Unknown login type")
         user_id = self._user_from_identifier(body.identifier, body.user)
         if body.password is None:
             raise MissingParam("Missing password")
         self._hs.ratelimiter.check(f"login:{user_id}")
-        await self._check_credentials(user_id, body.password)
+        await self._check_login(user_id, body.password, address)
         async with self._db.write() as conn:
             return await self._new_session(
                 conn, user_id, body.device_id, body.initial_device_display_name
             )
 
-    async def authenticate(self, username: str, password: str) -> str:
+    async def authenticate(self, username: str, password: str, address: str | None) -> str:
         """Check a web login (a localpart or a full `@user:server` id); returns the user id.
 
         Every failure (a malformed or unknown id, a deactivated account, a wrong password)
         is the same Forbidden, so the answer never tells whether an account exists. The
-        per-user rate limit is the Matrix login's: one budget for both doors.
+        per-user rate limit and the failed-login back-off are the Matrix login's: one
+        budget for both doors.
         """
         try:
             user_id = self._user_from_identifier(None, username.strip())
@@ -158,8 +160,16 @@ class AccountsService:
         if len(password) > MAX_PASSWORD_LENGTH:
             raise Forbidden("Invalid username or password")
         self._hs.ratelimiter.check(f"login:{user_id}")
-        await self._check_credentials(user_id, password)
+        await self._check_login(user_id, password, address)
         return user_id
+
+    async def _check_login(self, user_id: str, password: str, address: str | None) -> None:
+        """The password check behind every door, with the back-off around it
+        (`matrix/login_backoff.py`): refused while a delay runs, counted, reset on success."""
+        backoff = self._hs.login_backoff
+        backoff.begin(user_id, address)
+        await self._check_credentials(user_id, password)
+        backoff.succeeded(user_id, address)
 
     def _user_from_identifier(self, identifier: dict[str, object] | None, user: str | None) -> str:
         if identifier is not None:
@@ -242,8 +252,9 @@ class AccountsService:
             )
         self._hs.ratelimiter.check(f"login:{requester.user_id}")
         try:
-            await self._check_credentials(requester.user_id, auth.password)
-        except MatrixError:
+            # The account's back-off only: the caller already holds a token.
+            await self._check_login(requester.user_id, auth.password, None)
+        except Forbidden:
             raise AuthRequired(
                 [LoginType.PASSWORD], auth.session, failed="Invalid username or password"
             ) from None

@@ -9,7 +9,7 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from candor.core.canonical_json import JsonDict, encode
+from candor.core.canonical_json import JsonDict, check_event_content, encode
 from candor.core.ids import RoomAlias, RoomID, UserID, parse_event_id
 from candor.core.tokens import random_string
 from candor.matrix.accounts import repository as accounts_repo
@@ -73,7 +73,9 @@ async def load_visibility(conn: AsyncConnection, room_id: str, user_id: str) -> 
     )
 
 
-def _check_size(ev_type: str, content: JsonDict) -> None:
+def _check_content(ev_type: str, content: JsonDict) -> None:
+    """Client content for an event: canonical JSON (no floats) and within the size limit."""
+    check_event_content(content)
     if len(encode(content)) + len(ev_type) + 512 > MAX_EVENT_BYTES:
         raise MatrixError(413, Codes.TOO_LARGE, "Event too large")
 
@@ -108,8 +110,10 @@ class RoomsService:
             ):
                 raise InvalidParam("Invalid room_alias_name")
             alias = str(RoomAlias.parse(f"#{body.room_alias_name}:{self._hs.server_name}"))
+        check_event_content(body.creation_content, where="creation_content")
+        check_event_content(body.power_level_content_override, where="power_level_content_override")
         for ev in body.initial_state:
-            _check_size(ev.type, ev.content)
+            _check_content(ev.type, ev.content)
             if ev.type == EventType.ENCRYPTION:
                 check_encryption_change(None, ev.state_key, ev.content)
         # Encrypted by default, as people expect of a private conversation.
@@ -306,7 +310,7 @@ class RoomsService:
         state_key: str,
         content: JsonDict,
     ) -> str:
-        _check_size(event_type, content)
+        _check_content(event_type, content)
         if event_type == EventType.MEMBER:
             membership = content.get("membership")
             if not isinstance(membership, str):
@@ -328,7 +332,7 @@ class RoomsService:
     async def send(
         self, requester: Requester, room_id: str, event_type: str, txn_id: str, content: JsonDict
     ) -> str:
-        _check_size(event_type, content)
+        _check_content(event_type, content)
         if event_type in (EventType.CREATE, EventType.MEMBER, EventType.POWER_LEVELS):
             # State types sent as messages would bypass the state rules.
             raise Forbidden(f"{event_type} must be sent as a state event")

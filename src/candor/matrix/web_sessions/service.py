@@ -56,16 +56,22 @@ class WebSessionsService:
         return hash_token(token, self._hs.token_key)
 
     async def login(
-        self, username: str, password: str, *, replacing: str | None = None
+        self,
+        username: str,
+        password: str,
+        *,
+        address: str | None = None,
+        replacing: str | None = None,
     ) -> NewWebSession:
         """Check the password and start a fresh session; `replacing` (the browser's
-        current session token, if any) is ended in the same transaction.
+        current session token, if any) is ended in the same transaction. `address` is the
+        browser's, for the failed-login back-off.
 
         Raises LoginFailed for bad credentials and LimitExceeded past the login rate
         limit; nothing is written in either case.
         """
         try:
-            user_id = await AccountsService(self._hs).authenticate(username, password)
+            user_id = await AccountsService(self._hs).authenticate(username, password, address)
         except Forbidden:
             raise LoginFailed from None
         token = new_token(SESSION_TOKEN_PREFIX)

@@ -2,7 +2,8 @@
 
 A login checks the CSRF token first, then the password (`WebSessionsService.login`),
 and answers a wrong one with the login page again (400) that does not say whether the
-account exists. Success rotates the session: a new token, the old one ended.
+account exists. Success rotates the session: a new token, the old one ended. After
+repeated failures (per account and per address) the page says how long to wait (429).
 """
 
 from typing import Annotated
@@ -20,7 +21,7 @@ from candor.web.sessions import CSRF_COOKIE, SESSION_COOKIE, clear_cookie, set_s
 router = APIRouter(include_in_schema=False)
 
 LOGIN_FAILED = "That username and password do not match. Check both and try again."
-TOO_MANY = "Too many login attempts for this account. Wait a little, then try again."
+TOO_MANY = "Too many login attempts. Wait {wait}, then try again."
 LOGGED_OUT = "You have logged out."
 
 
@@ -43,6 +44,14 @@ def _login_page(
     )
 
 
+def _how_long(retry_after_ms: int) -> str:
+    """The wait in words a person reads: whole seconds, or minutes past two minutes."""
+    seconds = max(1, (retry_after_ms + 999) // 1000)
+    if seconds < 120:
+        return "1 second" if seconds == 1 else f"{seconds} seconds"
+    return f"{(seconds + 59) // 60} minutes"
+
+
 @router.get("/login")
 async def login_page(
     page: PageDep,
@@ -63,14 +72,21 @@ async def login(page: PageDep, sessions: WebSessionsDep) -> Response:
     username = fields.get("username", "")
     try:
         form = validate_form(LoginForm, fields)
-        session = await sessions.login(form.username, form.password, replacing=page.session_token)
+        client = page.request.client
+        session = await sessions.login(
+            form.username,
+            form.password,
+            address=client.host if client is not None else None,
+            replacing=page.session_token,
+        )
     except (FormInvalid, LoginFailed):
         return _login_page(
             page, next_path=target, status=400, error=LOGIN_FAILED, username=username
         )
     except LimitExceeded as exc:
+        wait = _how_long(exc.retry_after_ms)
         response = _login_page(
-            page, next_path=target, status=429, error=TOO_MANY, username=username
+            page, next_path=target, status=429, error=TOO_MANY.format(wait=wait), username=username
         )
         response.headers.update(exc.headers)
         return response
