@@ -194,8 +194,10 @@ async def get_app_terms(
     return {r[0]: (r[1], int(r[2])) for r in rows}
 
 
-async def lock_app(conn: AsyncConnection, client_id: str) -> tuple[str, int] | None:
+async def lock_app(conn: AsyncConnection, client_id: str) -> tuple[str, int]:
     """The app's (status, agreement version), its row locked until the transaction ends.
+
+    An unknown app reads as ("", 0): no status, so `check_app` refuses it.
 
     A no-op update takes the lock (PostgreSQL; SQLite has one writer anyway). Suspending an
     app or publishing a new agreement updates the same row first, so a grant being written
@@ -207,4 +209,4 @@ async def lock_app(conn: AsyncConnection, client_id: str) -> tuple[str, int] | N
         .where(PartnerApp.client_id == client_id)
         .values(client_id=PartnerApp.client_id)
     )
-    return (await get_app_terms(conn, [client_id])).get(client_id)
+    return (await get_app_terms(conn, [client_id])).get(client_id, ("", 0))

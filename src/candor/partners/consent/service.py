@@ -173,10 +173,8 @@ class ConsentService:
             if not await may_send_message(ctx, room_id, user_id):
                 raise _may_not_send()
             # The app as of this transaction, its row locked (see `repo.lock_app`).
-            terms = await repo.lock_app(conn, client_id)
-            if terms is None:
-                raise not_found("No such app")
-            check_app(terms[0], app.scopes)
+            app_status, agreement_version = await repo.lock_app(conn, client_id)
+            check_app(app_status, app.scopes)
             # Serialised by the persister's lock: no other request can pass this check
             # for the same (app, room) until this one commits.
             existing = await repo.list_open_grants(conn, client_id, room_id, list(OPEN))
@@ -212,7 +210,7 @@ class ConsentService:
                     # The notice is the last event before the grant: the window opens after it.
                     window_from=window_start([include_history], pos + 1) if live else None,
                     members_pos=facts.membership_pos,
-                    agreement_version=terms[1],
+                    agreement_version=agreement_version,
                 ),
             )
             await repo.add_members(
