@@ -8,6 +8,7 @@ from candor.transparency.records import (
     ActorKind,
     check_record,
     commitment,
+    has_visible_text,
 )
 
 
@@ -67,3 +68,28 @@ def test_the_commitment_binds_salt_and_record() -> None:
     assert commitment(b"s" * 32, record(ts_ms=2).canonical()) != leaf
     with pytest.raises(ValueError, match="32"):
         commitment(b"short", raw)
+
+
+@pytest.mark.parametrize(
+    "blank",
+    [
+        "",
+        " \t\n\u00a0\u3000",
+        "\u200b",  # zero-width space (Cf)
+        "\u200c\u200d\u2060\ufeff",  # joiners, word joiner, BOM (Cf)
+        "\u202e\u2066",  # bidi controls (Cf)
+        "\u0301\u034f",  # combining marks with no base
+        "\u3164\u115f\u2800",  # Hangul fillers and the braille blank
+        "\x00\x1f",
+    ],
+)
+def test_a_justification_without_a_visible_character_is_refused(blank: str) -> None:
+    assert not has_visible_text(blank)
+    with pytest.raises(AccessRefused, match="justification"):
+        check_record(record(basis=blank))
+
+
+@pytest.mark.parametrize("words", ["abuse report 7", "\u200b7", "\u5831\u544a", "\u00e9"])
+def test_a_justification_with_a_visible_character_passes(words: str) -> None:
+    assert has_visible_text(words)
+    check_record(record(basis=words))

@@ -7,8 +7,10 @@ Pure: validation and hashing only.
 """
 
 import hashlib
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
 from candor.core.canonical_json import JsonDict, encode_canonical
 from candor.core.errors import CandorError
@@ -16,6 +18,29 @@ from candor.core.errors import CandorError
 COMMITMENT_DOMAIN = b"candor/access-record/v1\x00"
 SALT_BYTES = 32
 MAX_SUBJECTS = 10_000
+
+
+# Categories that draw nothing on their own: separators (spaces, line and paragraph),
+# controls, format characters (zero-width space and joiners, bidi marks, the BOM),
+# surrogates, private use, unassigned, and combining marks (which need a base to show).
+_INVISIBLE_CATEGORIES: Final = frozenset(
+    {"Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Me"}
+)
+# Letters and symbols that render as blank space (Hangul fillers, the braille blank).
+_BLANK_CHARACTERS: Final = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether `text` has at least one character a reader would see.
+
+    A justification is read by the people whose data an administrator read; one made only
+    of whitespace, zero-width or format characters looks like a reason in the log and
+    says nothing, so it is refused like an empty one.
+    """
+    return any(
+        ch not in _BLANK_CHARACTERS and unicodedata.category(ch) not in _INVISIBLE_CATEGORIES
+        for ch in text
+    )
 
 
 class ActorKind(StrEnum):
@@ -63,7 +88,7 @@ def check_record(record: AccessRecord) -> None:
         raise AccessRefused("An access names who is acting")
     if not record.action or len(record.action) > 64:
         raise AccessRefused("An access names its action")
-    if record.actor_kind is ActorKind.ADMIN and not record.basis.strip():
+    if record.actor_kind is ActorKind.ADMIN and not has_visible_text(record.basis):
         raise AccessRefused("An administrator must state a justification to read a person's data")
     if record.actor_kind is ActorKind.PARTNER_APP and not record.basis:
         raise AccessRefused("A partner app reads only under a grant")

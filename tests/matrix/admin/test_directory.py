@@ -123,7 +123,7 @@ async def test_a_users_page_is_recorded_naming_everyone_on_it(env: AdminEnv) -> 
 
 
 @pytest.mark.parametrize("path", ["/users", "/rooms"])
-@pytest.mark.parametrize("justification", [None, "", "   "])
+@pytest.mark.parametrize("justification", [None, "", "   ", "\u200b\u2060", "\ufeff \u3164"])
 async def test_a_list_without_a_justification_is_refused_and_not_logged(
     env: AdminEnv, path: str, justification: str | None
 ) -> None:
@@ -170,3 +170,21 @@ async def test_bad_paging_is_refused(
     )
 
     assert (r.status_code, r.json()["errcode"]) == (400, "CANDOR_INVALID_PARAM")
+
+
+async def test_a_rooms_page_is_recorded_even_when_no_one_is_joined(env: AdminEnv) -> None:
+    """alice made a room, named it and left: no one is joined, yet the page shows its name,
+    so it is recorded, naming her (issue 13 item 2)."""
+    room = await env.alice.create_room(name="Left behind", preset="public_chat")
+    await env.alice.ok("POST", f"/rooms/{room}/leave", json={})
+    size = await env.hs.tlog.size()
+
+    r = await env.get(env.admin, "/rooms", justification=WHY)
+
+    assert r.status_code == 200, r.text
+    (listed,) = r.json()["rooms"]
+    assert (listed["name"], listed["joined_members"]) == ("Left behind", 0)
+    assert await env.hs.tlog.size() == size + 1
+    mine = await env.http.get("/_candor/v1/me/accesses", headers=env.alice.headers)
+    (record,) = [a["record"] for a in mine.json()["accesses"]]
+    assert (record["action"], record["subjects"]) == ("admin.list_rooms", [env.alice.user_id])

@@ -130,3 +130,31 @@ async def test_bad_requests(env: Env) -> None:
     assert (malformed.status_code, malformed.json()["errcode"]) == (400, "CANDOR_INVALID_PARAM")
     assert (anonymous.status_code, anonymous.json()["errcode"]) == (401, "CANDOR_MISSING_TOKEN")
     assert me_anonymous.status_code == 401
+
+
+async def test_an_admin_read_names_everyone_in_the_range_not_only_members(env: Env) -> None:
+    """carol wrote and left: she is not a member now, but her words are read, so the record
+    names her and she sees it (issue 13 item 2)."""
+    await env.carol.join(env.room)
+    await env.carol.send(env.room, "carol's words")
+    await env.carol.request("POST", f"/rooms/{env.room}/leave", json={})
+
+    r = await env.read(env.admin, justification="abuse report #13", limit=100)
+
+    assert r.status_code == 200, r.text
+    assert "carol's words" in r.text
+    (access,) = await env.accesses(env.carol)
+    record = access["record"]
+    assert isinstance(record, dict)
+    assert access["index"] == r.json()["log_index"]
+    assert record["subjects"] == sorted([env.alice.user_id, env.bob.user_id, env.carol.user_id])
+
+
+@pytest.mark.parametrize("blank", ["\u200b", "\u200b\u200d\ufeff", " \u2060\t", "\u3164", "\u202e"])
+async def test_a_justification_of_invisible_characters_is_refused(env: Env, blank: str) -> None:
+    r = await env.read(env.admin, justification=blank)
+
+    assert r.status_code == 400
+    assert r.json()["errcode"] == "CANDOR_ACCESS_REFUSED"
+    assert "chunk" not in r.json()
+    assert await env.accesses(env.alice) == []

@@ -522,3 +522,73 @@ async def test_turning_on_encryption_ends_a_live_grant(env: Env, three: Three, f
     g = await env.grant(alice, grant_id)
     assert g["status"] == "voided"
     assert g["ended_reason"] == "the room is now end-to-end encrypted"
+
+
+# --- issue 13 item 7: the notice is a message in the asker's name ---------------------------
+
+
+async def test_only_someone_who_may_send_messages_may_ask(
+    env: Env, three: Three, flix: str
+) -> None:
+    """The room's power levels apply to the notice as to any message: a member who may not
+    send messages is refused (403, nothing written, no notice); one who may, asks."""
+    alice, bob, carol = three
+    room = await alice.create_room(
+        preset="public_chat", power_level_content_override={"events_default": 50}
+    )
+    await bob.join(room)
+    await carol.join(room)
+    before = (await alice.messages(room, dir="b", limit=50))["chunk"]
+
+    refused = await env.ask(bob, room, flix)
+
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["errcode"] == "CANDOR_FORBIDDEN"
+    assert "send messages" in refused.json()["error"]
+    assert await env.counts() == (0, 0)
+    assert (await alice.messages(room, dir="b", limit=50))["chunk"] == before
+    # alice (the creator, power 100) may send messages, so she may ask.
+    asked = await env.ask(alice, room, flix)
+    assert asked.status_code == 200, asked.text
+    assert await env.counts() == (1, 3)
+
+
+# --- issue 13 item 3: a grant is consent to one agreement version of an approved app -------
+
+
+async def test_a_new_agreement_version_voids_open_grants_and_members_are_asked_again(
+    env: Env, three: Three, flix: str
+) -> None:
+    alice, bob, carol = three
+    room, live_id = await _live(env, three, flix)
+    assert (await env.grant(alice, live_id))["agreement_version"] == 1
+    other = await env.room(alice, bob, carol)
+    pending = await env.ask(alice, other, flix)
+    apps = env.consent._apps
+    app = await apps.get(flix)
+
+    await apps.new_agreement(flix, app.agreement.revised("New purpose", "More data"))
+
+    for grant_id in (live_id, pending.json()["grant_id"]):
+        g = await env.grant(bob, grant_id)
+        assert g["status"] == "voided"
+        assert g["ended_reason"] == (
+            "the app published a new agreement (version 2); the members must be asked again"
+        )
+    assert await env.consent.live_grant(flix, room, alice.user_id) is None
+    again = await env.ask(alice, room, flix)
+    assert again.status_code == 200, again.text
+    assert (await env.grant(carol, again.json()["grant_id"]))["agreement_version"] == 2
+
+
+async def test_suspension_voids_grants_for_good(env: Env, three: Three, flix: str) -> None:
+    alice, _, _ = three
+    room, grant_id = await _live(env, three, flix)
+    apps = env.consent._apps
+
+    await apps.suspend(flix)
+    await apps.approve(flix)
+
+    assert await env.consent.live_grant(flix, room, alice.user_id) is None
+    g = await env.grant(alice, grant_id)
+    assert (g["status"], g["ended_reason"]) == ("voided", "the app was suspended")

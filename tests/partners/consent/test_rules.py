@@ -8,16 +8,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from candor.partners.consent.rules import (
+    APP_SUSPENDED,
     DAY_MS,
     DEFAULT_DAYS,
     Decision,
+    Observation,
     Status,
+    app_ended,
     check_app,
     check_days,
     decided_status,
     expiry,
     membership_changed,
+    new_agreement,
     observe,
+    served,
     window_start,
 )
 from candor.partners.errors import PartnerError
@@ -231,3 +236,46 @@ def test_an_open_grant_in_a_room_now_encrypted_is_voided(stored: str) -> None:
         stored, members=m, joined=m, changed=False, expires_ts=10, now_ms=0, encrypted=True
     )
     assert seen.status == Status.VOIDED
+
+
+@pytest.mark.parametrize(
+    ("status", "version", "reason"),
+    [
+        ("approved", 2, None),
+        ("approved", 3, new_agreement(3)),
+        ("suspended", 2, APP_SUSPENDED),
+        ("pending", 2, APP_SUSPENDED),
+        (None, None, "the app no longer exists"),
+    ],
+)
+def test_a_grant_holds_only_under_its_agreement_version_of_an_approved_app(
+    status: str | None, version: int | None, reason: str | None
+) -> None:
+    assert app_ended(status, version, 2) == reason
+
+
+@pytest.mark.parametrize("stored", ["pending", "live"])
+def test_the_apps_side_voids_an_open_grant_and_says_why(stored: str) -> None:
+    m = frozenset({"@a:x"})
+    seen = observe(
+        stored,
+        members=m,
+        joined=m,
+        changed=False,
+        expires_ts=10,
+        now_ms=0,
+        app_reason=new_agreement(2),
+    )
+    assert seen == Observation(Status.VOIDED, new_agreement(2))
+    ended = observe(
+        "revoked", members=m, joined=m, changed=False, expires_ts=10, now_ms=0, app_reason="x"
+    )
+    assert ended == Observation(Status.REVOKED, None)
+
+
+@given(st.lists(st.sampled_from(PEOPLE)), st.frozensets(st.sampled_from(PEOPLE)))
+def test_only_the_events_of_people_who_accepted_are_served(
+    senders: list[str], members: frozenset[str]
+) -> None:
+    assert served(senders, members) == [s in members for s in senders]
+    assert not any(served(["@left:x"], frozenset({"@a:x"})))

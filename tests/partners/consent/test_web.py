@@ -162,3 +162,33 @@ async def test_nothing_to_share(env: Env, alice: MatrixTestClient) -> None:
     assert "No approved app asks to read conversations" in html
     options = await ConsentService(env.hs).share_options(alice.user_id)
     assert len(options.rooms) == 1
+
+
+async def test_asking_where_one_may_not_send_messages_is_refused_on_the_page(
+    env: Env, alice: MatrixTestClient, bob: MatrixTestClient, flix: str
+) -> None:
+    room = await alice.create_room(
+        preset="public_chat",
+        name="Announcements",
+        power_level_content_override={"events_default": 50},
+    )
+    await bob.join(room)
+    web = await _browser(env, bob)
+
+    status, html = await _post(web, f"{PAGE}/ask", room_id=room, client_id=flix)
+
+    assert status == 403
+    assert "You may not send messages in this room" in unescape(html)
+    assert await env.counts() == (0, 0)
+
+
+async def test_the_page_states_whose_messages_are_read_and_the_agreement_version(
+    env: Env, alice: MatrixTestClient, bob: MatrixTestClient, flix: str
+) -> None:
+    room = await env.room(alice, bob)
+    assert (await env.ask(alice, room, flix)).status_code == 200
+    html = unescape((await (await _browser(env, bob)).get(PAGE)).text)
+
+    assert "never the messages of people" in html
+    assert "who are no longer members" in html
+    assert "Version 1 of the app" in html

@@ -18,6 +18,8 @@ class Case:
     token: str  # "" = no token at all
     room: str
     valid: bool
+    # Words of someone who left before the grant: never served, though the read names them.
+    withheld: str | None = None
 
 
 async def live(scene: Scene, **kwargs: object) -> str:
@@ -103,6 +105,45 @@ async def voided_by_a_membership_change(scene: Scene) -> Case:
     return Case(scene.token, scene.room, False)
 
 
+async def former_members_words(scene: Scene) -> Case:
+    """bob wrote and left; alice and carol share the room with history: valid, minus bob."""
+    await scene.bob.send(scene.room, "bob before leaving")
+    await scene.bob.request("POST", f"/rooms/{scene.room}/leave", json={})
+    r = await scene.api.post(
+        f"/_candor/v1/rooms/{scene.room}/grants",
+        json={"client_id": scene.app.client_id, "include_history": True},
+        headers=scene.alice.headers,
+    )
+    assert r.status_code == 200, r.text
+    grant_id: str = r.json()["grant_id"]
+    r = await scene.api.post(
+        f"/_candor/v1/grants/{grant_id}/accept",
+        json={"include_history": True},
+        headers=scene.carol.headers,
+    )
+    assert r.json()["status"] == "live", r.text
+    await scene.carol.send(scene.room, "inside the window")
+    return Case(scene.token, scene.room, True, withheld="bob before leaving")
+
+
+async def new_agreement_version(scene: Scene) -> Case:
+    await live(scene)
+    app = await scene.env.apps.get(scene.app.client_id)
+    await scene.env.apps.new_agreement(
+        scene.app.client_id, app.agreement.revised("A new purpose", "More than before")
+    )
+    fresh = await token_for(scene.env, scene.app, "alice", "profile inbox.read")
+    return Case(fresh, scene.room, False)
+
+
+async def suspended_then_approved_again(scene: Scene) -> Case:
+    await live(scene)
+    await scene.env.apps.suspend(scene.app.client_id)
+    await scene.env.apps.approve(scene.app.client_id)
+    fresh = await token_for(scene.env, scene.app, "alice", "profile inbox.read")
+    return Case(fresh, scene.room, False)
+
+
 async def expired(scene: Scene) -> Case:
     await live(scene)
     scene.env.web.clock.advance(31 * DAY_S)  # the default grant is 30 days
@@ -123,6 +164,9 @@ CASES: dict[str, Callable[[Scene], Awaitable[Case]]] = {
         revoked,
         voided_by_a_membership_change,
         expired,
+        new_agreement_version,
+        suspended_then_approved_again,
+        former_members_words,
         valid,
     )
 }
@@ -147,7 +191,15 @@ async def test_only_a_valid_case_returns_data_and_it_is_logged_once_per_read(
         assert read.status_code == 200, read.text
         assert "inside the window" in read.text
         assert after_list == before[0] + 1
-        assert [len(await scene.records(s)) for s in subjects] == [n + 2 for n in before]
+        # Members are named by the list and the read; someone who left, by the read only
+        # (their words were in the range read, though withheld).
+        left = {scene.bob.user_id} if case.withheld else set()
+        assert [len(await scene.records(s)) for s in subjects] == [
+            n + (1 if s.user_id in left else 2) for s, n in zip(subjects, before, strict=True)
+        ]
+        if case.withheld:
+            assert case.withheld not in read.text
+            assert records[0].record["resource"]["withheld"] >= 1
         assert [r.record["action"] for r in records[:2]] == [
             "partner.read_room_messages",
             "partner.list_rooms",

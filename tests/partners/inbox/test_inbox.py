@@ -147,3 +147,128 @@ async def test_a_live_grant_with_nothing_new_returns_nothing_and_logs_nothing(
     assert bodies(read.json()) == []
     assert read.json()["log_index"] is None
     assert len(await scene.records()) == before
+
+
+# --- issue 13 item 1: people who left were never asked -------------------------------------
+
+
+async def test_a_former_members_messages_are_withheld_and_the_read_names_them(
+    scene: Scene,
+) -> None:
+    """bob writes and leaves; alice and carol share the room with its history. The app
+    reads alice's and carol's words, never bob's, and bob sees the read on his page."""
+    await scene.alice.send(scene.room, "alice before")
+    await scene.bob.send(scene.room, "bob's words")
+    await scene.bob.request("POST", f"/rooms/{scene.room}/leave", json={})
+    r = await scene.api.post(
+        f"/_candor/v1/rooms/{scene.room}/grants",
+        json={"client_id": scene.app.client_id, "include_history": True},
+        headers=scene.alice.headers,
+    )
+    assert r.status_code == 200, r.text
+    grant_id = r.json()["grant_id"]
+    r = await scene.api.post(
+        f"/_candor/v1/grants/{grant_id}/accept",
+        json={"include_history": True},
+        headers=scene.carol.headers,
+    )
+    assert r.json()["status"] == "live"
+    await scene.carol.send(scene.room, "carol after")
+
+    read = await scene.get(f"/rooms/{scene.room}/messages", params={"limit": 100})
+
+    assert read.status_code == 200, read.text
+    chunk = read.json()["chunk"]
+    assert "bob's words" not in read.text
+    assert {e["sender"] for e in chunk} <= {scene.alice.user_id, scene.carol.user_id}
+    assert {"alice before", "carol after"} <= set(bodies(read.json()))
+    (record, *_) = await scene.records(scene.bob)
+    assert record.record["action"] == "partner.read_room_messages"
+    assert record.index == read.json()["log_index"]
+    assert scene.bob.user_id in record.record["subjects"]
+    assert {scene.alice.user_id, scene.carol.user_id} <= set(record.record["subjects"])
+    assert record.record["resource"]["withheld"] >= 1
+    assert record.record["resource"]["count"] == len(chunk)
+
+
+async def test_a_page_of_withheld_events_returns_none_but_pages_on(scene: Scene) -> None:
+    await scene.bob.send(scene.room, "bob 1")
+    await scene.bob.send(scene.room, "bob 2")
+    await scene.bob.request("POST", f"/rooms/{scene.room}/leave", json={})
+    r = await scene.api.post(
+        f"/_candor/v1/rooms/{scene.room}/grants",
+        json={"client_id": scene.app.client_id, "include_history": True},
+        headers=scene.alice.headers,
+    )
+    grant_id = r.json()["grant_id"]
+    await scene.api.post(
+        f"/_candor/v1/grants/{grant_id}/accept",
+        json={"include_history": True},
+        headers=scene.carol.headers,
+    )
+    seen: list[str] = []
+    position, pages, before = 0, 0, len(await scene.records(scene.bob))
+    while True:
+        page = await scene.get(
+            f"/rooms/{scene.room}/messages", params={"from": position, "limit": 1}
+        )
+        assert page.status_code == 200, page.text
+        seen += bodies(page.json())
+        pages += 1
+        if "next_from" not in page.json():
+            break
+        position = page.json()["next_from"]
+
+    assert not {"bob 1", "bob 2"} & set(seen)
+    assert pages > 3
+    # Only pages that released something were recorded (bob's alone: nothing left).
+    assert len(await scene.records(scene.bob)) - before < pages
+
+
+# --- issue 13 item 3: a real read before and after -----------------------------------------
+
+
+async def test_a_new_agreement_version_ends_the_reads_until_everyone_accepts_again(
+    scene: Scene,
+) -> None:
+    await scene.grant()
+    await scene.bob.send(scene.room, "under version 1")
+    assert "under version 1" in (await scene.get(f"/rooms/{scene.room}/messages")).text
+    app = await scene.env.apps.get(scene.app.client_id)
+
+    await scene.env.apps.new_agreement(
+        scene.app.client_id, app.agreement.revised("New purpose", "More")
+    )
+    fresh = await token_for(scene.env, scene.app, "alice", "profile inbox.read")
+    before = len(await scene.records())
+
+    for token in (scene.token, fresh):
+        read = await scene.get(f"/rooms/{scene.room}/messages", token=token)
+        assert read.status_code in (401, 404), read.text
+        assert "chunk" not in read.json()
+    assert len(await scene.records()) == before
+    await scene.grant()  # everyone is asked again, and accepts
+    await scene.bob.send(scene.room, "under version 2")
+    read = await scene.get(f"/rooms/{scene.room}/messages", token=fresh)
+    assert read.status_code == 200, read.text
+    assert bodies(read.json()) == ["under version 2"]
+
+
+async def test_suspension_ends_the_reads_and_reapproval_does_not_revive_them(
+    scene: Scene,
+) -> None:
+    await scene.grant()
+    await scene.bob.send(scene.room, "before the suspension")
+    assert "before the suspension" in (await scene.get(f"/rooms/{scene.room}/messages")).text
+
+    await scene.env.apps.suspend(scene.app.client_id)
+    await scene.env.apps.approve(scene.app.client_id)
+    fresh = await token_for(scene.env, scene.app, "alice", "profile inbox.read")
+    before = len(await scene.records())
+
+    read = await scene.get(f"/rooms/{scene.room}/messages", token=fresh)
+    listed = await scene.get("/rooms", token=fresh)
+
+    assert read.status_code == 404, read.text
+    assert listed.json()["rooms"] == []
+    assert len(await scene.records()) == before

@@ -1,8 +1,9 @@
 """The admin API under /_candor/admin/v1 (administrators' Matrix access tokens).
 
-Everything here needs an administrator's token (403 CANDOR_FORBIDDEN otherwise). Reading
-messages is recorded in the transparency log before anything is returned; the directory
-lists (users, rooms) read no message, so they are not (see `AdminService`).
+Everything here needs an administrator's token (403 CANDOR_FORBIDDEN otherwise) and a
+justification with visible words (400 CANDOR_ACCESS_REFUSED otherwise). Every read, the
+directory lists included, is recorded in the transparency log before anything is
+returned (see `AdminService`).
 """
 
 from typing import Annotated

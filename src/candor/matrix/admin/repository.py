@@ -92,3 +92,11 @@ async def list_rooms(conn: AsyncConnection, after: str | None, limit: int) -> li
         )
         for room_id, created_ts in rooms
     ]
+
+
+async def list_room_creators(conn: AsyncConnection, room_ids: list[str]) -> set[str]:
+    """The creators of these rooms (a directory page names them with the members)."""
+    if not room_ids:
+        return set()
+    rows = await conn.execute(select(Room.creator).where(Room.room_id.in_(room_ids)))
+    return {r[0] for r in rows}

@@ -21,9 +21,9 @@ from candor.matrix.admin.repository import RoomEntry, UserEntry
 from candor.matrix.auth import Requester
 from candor.matrix.context import Homeserver
 from candor.matrix.events import repository as events_repo
-from candor.matrix.events.model import StoredEvent
+from candor.matrix.events.model import StoredEvent, people_in
 from candor.matrix.rooms import repository as rooms_repo
-from candor.transparency.records import AccessRefused, ActorKind
+from candor.transparency.records import AccessRefused, ActorKind, has_visible_text
 
 MAX_PAGE = 100
 MAX_LIST_PAGE = 1000
@@ -57,8 +57,13 @@ class RoomsPage:
 
 
 def _justification(justification: str | None, what: str) -> str:
-    if justification is None or not justification.strip():
-        raise AccessRefused(f"State a justification to {what}")
+    """The stated reason, trimmed; refused unless it has a visible character.
+
+    Whitespace, zero-width and format characters alone would put a blank reason in the
+    log that people read, so they are refused before anything is read.
+    """
+    if justification is None or not has_visible_text(justification):
+        raise AccessRefused(f"State a justification to {what} (visible words, not blanks)")
     return justification.strip()
 
 
@@ -102,7 +107,9 @@ class AdminService:
         """Every room, by room id: its name, joined-member count and encryption flag.
 
         No message is read, but a room's name and who is in it are the members' data: the
-        page is recorded, naming every joined member of its rooms, before it is returned.
+        page is recorded, naming everyone with a membership in its rooms (joined, left,
+        invited, banned: the name is theirs too), before it is returned. A page is recorded
+        even if no one is joined in any of its rooms; only an empty page is not.
         """
         check_admin(requester)
         basis = _justification(justification, "list rooms")
@@ -113,8 +120,12 @@ class AdminService:
             rooms = rooms[:limit]
             members: set[str] = set()
             for room in rooms:
-                members.update(await rooms_repo.list_room_members(conn, room.room_id))
-        if members:
+                members.update(
+                    await rooms_repo.list_room_members(conn, room.room_id, membership=None)
+                )
+            # A room's creator is named even if they never joined or their row is gone.
+            members.update(await admin_repo.list_room_creators(conn, [r.room_id for r in rooms]))
+        if rooms:
             await self._record(
                 requester,
                 basis,
@@ -150,8 +161,7 @@ class AdminService:
         limit: int,
     ) -> MessagesPage:
         check_admin(requester)
-        if justification is None or not justification.strip():
-            raise AccessRefused("State a justification to read a room's messages")
+        basis = _justification(justification, "read a room's messages")
         room_id = str(RoomID.parse(room_id))
         limit = max(1, min(limit, MAX_PAGE))
         async with self._hs.db.read() as conn:
@@ -168,8 +178,10 @@ class AdminService:
             return MessagesPage([], None, None)  # nothing is read, so nothing to record
         index = await self._record(
             requester,
-            justification.strip(),
-            members or sorted({e.sender for e in events}),
+            basis,
+            # Everyone in the range (senders who have left, the subjects of member events)
+            # as well as everyone joined now: all of them are read.
+            sorted(set(members) | people_in(events)),
             {
                 "room_id": room_id,
                 "from": events[0].stream_pos,

@@ -1,8 +1,10 @@
 """Event values shared by the persister, rooms and sync (frozen, no I/O)."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from candor.core.canonical_json import JsonDict
+from candor.matrix.constants import EventType
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,21 @@ class StoredEvent:
     @property
     def is_state(self) -> bool:
         return self.state_key is not None
+
+
+def people_in(events: Iterable[StoredEvent]) -> set[str]:
+    """Everyone whose data a range of events is: each sender, and each member event's subject.
+
+    An access record names them all (DESIGN invariant 2): a person who has since left, or
+    who was invited or kicked by someone else, is still someone whose words or membership
+    the range holds.
+    """
+    out: set[str] = set()
+    for ev in events:
+        out.add(ev.sender)
+        if ev.type == EventType.MEMBER and ev.state_key:
+            out.add(ev.state_key)
+    return out
 
 
 def serialize_event(

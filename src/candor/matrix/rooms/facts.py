@@ -15,10 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import JsonDict
 from candor.matrix.constants import EventType
+from candor.matrix.errors import Forbidden, NotFound
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.model import NewEvent
 from candor.matrix.events.persister import WriteContext
 from candor.matrix.rooms import repository as repo
+from candor.matrix.rooms.rules import check_send
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +64,29 @@ async def stream_position(conn: AsyncConnection) -> int:
     return await events_repo.get_stream_position(conn)
 
 
+async def may_send_message(ctx: WriteContext, room_id: str, sender: str) -> bool:
+    """Whether `sender` may send an `m.room.message` here now (membership, power levels).
+
+    Read inside the caller's persister work item, so the answer holds for an append in
+    the same item. An unknown room is a no.
+    """
+    try:
+        check_send(await ctx.auth_state(room_id), sender, EventType.MESSAGE, None, {})
+    except (Forbidden, NotFound):
+        return False
+    return True
+
+
 async def append_notice(
     ctx: WriteContext, room_id: str, sender: str, content: JsonDict
 ) -> tuple[str, int]:
     """Append an `m.room.message` in `sender`'s name inside the caller's persister work item.
 
-    The room's power levels for messages are not checked: this is a notice the server
-    owes every member (a consent request), not chat, and it must reach them all.
+    The room's auth rules apply as to any message (`Forbidden` otherwise): a notice in
+    someone's name is their message, and a member the room muted must not be able to
+    post through a side door. Callers check `may_send_message` first to refuse clearly.
     """
+    check_send(await ctx.auth_state(room_id), sender, EventType.MESSAGE, None, content)
     ev = await ctx.append(NewEvent(room_id, EventType.MESSAGE, sender, content, None))
     return ev.event_id, ev.stream_pos
 

@@ -6,12 +6,14 @@ from typing import Any
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from candor.partners.consent.rules import OPEN, Status
 from candor.store.models.partners import (
     OAuthToken,
     PartnerAgreement,
     PartnerApp,
     PartnerDomain,
     PartnerRedirectURI,
+    RoomGrant,
 )
 
 
@@ -115,6 +117,20 @@ async def revoke_app_tokens(conn: AsyncConnection, client_id: str, ts: int) -> i
         update(OAuthToken)
         .where(OAuthToken.client_id == client_id, OAuthToken.revoked_ts.is_(None))
         .values(revoked_ts=ts)
+    )
+    return int(result.rowcount or 0)
+
+
+async def end_room_grants(conn: AsyncConnection, client_id: str, ts: int, reason: str) -> int:
+    """Void every pending or live room grant of an app (suspension, a new agreement).
+
+    Run after the app's own row was updated in the same transaction: that update waits
+    for a grant being written under the app's row lock, so this one then sees it.
+    """
+    result = await conn.execute(
+        update(RoomGrant)
+        .where(RoomGrant.client_id == client_id, RoomGrant.status.in_(list(OPEN)))
+        .values(status=Status.VOIDED, ended_ts=ts, ended_reason=reason)
     )
     return int(result.rowcount or 0)
 

@@ -1,9 +1,11 @@
 """Partner apps: registration, approval and suspension, and their public agreements.
 
 An app starts `pending` and gets no token until an administrator approves it; suspending
-it ends all its tokens in the same transaction. Its agreement is public from the moment
-it is approved (`/partners`); a new version of the agreement is a material change, so
-everyone who consented to an older one is asked again before the app gets a new token.
+it ends all its tokens and room grants in the same transaction (approving it again revives
+neither). Its agreement is public from the moment it is approved (`/partners`); a new
+version of the agreement is a material change, so everyone who consented to an older one
+is asked again before the app gets a new token, and every room grant given under an older
+version ends (each room's members are asked again).
 """
 
 import secrets
@@ -28,6 +30,7 @@ from candor.partners.apps.rules import (
     check_scopes,
     check_text,
 )
+from candor.partners.consent.rules import APP_SUSPENDED, new_agreement
 from candor.partners.errors import PartnerError, forbidden, invalid, not_found
 
 SECRET_PREFIX = "cdr_cs_"  # noqa: S105 - a token kind prefix, not a secret
@@ -202,18 +205,26 @@ class PartnerAppsService:
         return await self.get(client_id)
 
     async def suspend(self, client_id: str) -> App:
-        """Suspend an app: every one of its tokens ends in the same transaction."""
+        """Suspend an app: every one of its tokens and room grants ends in the same transaction.
+
+        The grants are ended for good, not paused: re-approval must not let the app read
+        rooms again on consents given before the operator found reason to stop it.
+        """
         await self.get(client_id)
         now = self._clock.now_ms()
         async with self._db.write() as conn:
             await repo.set_status(conn, client_id, SUSPENDED, now)
             await repo.revoke_app_tokens(conn, client_id, now)
+            await repo.end_room_grants(conn, client_id, now, APP_SUSPENDED)
         return await self.get(client_id)
 
     async def new_agreement(
         self, client_id: str, terms: AgreementTerms, *, owner: str | None = None
     ) -> App:
         """Publish a new agreement version; consents to older versions must be renewed.
+
+        Live and pending room grants end in the same transaction (rather than going back to
+        pending): a new request then tells the room, as the first one did.
 
         With `owner` (the portal), only the app's owner may publish (403 otherwise); the
         operator's CLI passes none. Both checks come before anything is written.
@@ -225,10 +236,12 @@ class PartnerAppsService:
                 # The next number is read in the writing transaction: two publishes at once
                 # then collide on the (app, version) key instead of one overwriting the other.
                 version = await repo.get_agreement_version(conn, client_id) + 1
-                await repo.add_agreement(
-                    conn, _agreement_row(client_id, version, terms, self._clock.now_ms())
-                )
+                now = self._clock.now_ms()
+                await repo.add_agreement(conn, _agreement_row(client_id, version, terms, now))
                 await repo.set_agreement_version(conn, client_id, version)
+                # Room grants were given under the old terms: they end, and each room's
+                # members are asked again (a grant is consent to one version).
+                await repo.end_room_grants(conn, client_id, now, new_agreement(version))
         except IntegrityError:
             raise PartnerError(
                 409, "CANDOR_CONFLICT", "Another version was published at the same moment"

@@ -21,27 +21,32 @@ def notice_content(
     """The room notice: which app, what it would read, for how long, where to answer."""
     if status == Status.LIVE:
         what = (
-            "every message in this room, earlier history included"
+            "the messages its members send in this room, earlier history included"
             if include_history
-            else "the messages sent in this room from now on"
+            else "the messages its members send in this room from now on"
         )
         body = (
             f"{asker} shared this room with the app \u201c{app.name}\u201d for {days} days: "
-            f"it may read {what}, and who is a member. Anyone joining or leaving ends it. "
+            f"it may read {what}, and who is a member; messages of people who are no longer "
+            f"members are never shared. Anyone joining or leaving ends it. "
             f"Revoke it at any time at {answer_url}"
         )
     else:
         what = (
-            "the messages in this room, including earlier history only if every member "
-            "ticks that box"
+            "the messages its members send in this room, including earlier history only "
+            "if every member ticks that box"
             if include_history
-            else "the messages sent in this room from the moment every member has accepted"
+            else "the messages its members send in this room from the moment every member "
+            "has accepted"
         )
         body = (
             f"{asker} asks everyone in this room to let the app \u201c{app.name}\u201d read "
-            f"{what}, and who is a member, for {days} days. It starts only if every member "
+            f"{what}, and who is a member, for {days} days, under version "
+            f"{app.agreement.version} of its agreement. Messages of people who are no longer "
+            f"members are never shared: they were not asked. It starts only if every member "
             f"accepts; anyone may decline it or later revoke it, and anyone joining or "
-            f"leaving ends it. Accept or decline at {answer_url}"
+            f"leaving ends it, as does a new version of the app's agreement. Accept or "
+            f"decline at {answer_url}"
         )
     return {
         "msgtype": "m.notice",
@@ -51,6 +56,7 @@ def notice_content(
             "client_id": app.client_id,
             "app_name": app.name,
             "days": days,
+            "agreement_version": app.agreement.version,
             "status": status,
             "answer_url": answer_url,
         },

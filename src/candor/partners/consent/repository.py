@@ -1,4 +1,8 @@
-"""SQL for room grants and each member's answer. Functions take the caller's connection."""
+"""SQL for room grants and each member's answer. Functions take the caller's connection.
+
+It also reads (and locks) the app's status and agreement version on that connection, so a
+grant and the terms it holds under come from one snapshot.
+"""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -6,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from candor.store.models.partners import RoomGrant, RoomGrantMember
+from candor.store.models.partners import PartnerApp, RoomGrant, RoomGrantMember
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +28,7 @@ class GrantRow:
     ended_reason: str | None
     window_from: int | None
     members_pos: int | None
+    agreement_version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,7 @@ _GRANT_COLUMNS = (
     RoomGrant.ended_reason,
     RoomGrant.window_from,
     RoomGrant.members_pos,
+    RoomGrant.agreement_version,
 )
 
 
@@ -172,3 +178,35 @@ async def set_status(
         .where(RoomGrant.grant_id == grant_id, RoomGrant.status == expected)
         .values(status=status, **values)
     )
+
+
+async def get_app_terms(
+    conn: AsyncConnection, client_ids: Sequence[str]
+) -> dict[str, tuple[str, int]]:
+    """Each known app's (status, current agreement version)."""
+    if not client_ids:
+        return {}
+    rows = await conn.execute(
+        select(PartnerApp.client_id, PartnerApp.status, PartnerApp.agreement_version).where(
+            PartnerApp.client_id.in_(list(client_ids))
+        )
+    )
+    return {r[0]: (r[1], int(r[2])) for r in rows}
+
+
+async def lock_app(conn: AsyncConnection, client_id: str) -> tuple[str, int]:
+    """The app's (status, agreement version), its row locked until the transaction ends.
+
+    An unknown app reads as ("", 0): no status, so `check_app` refuses it.
+
+    A no-op update takes the lock (PostgreSQL; SQLite has one writer anyway). Suspending an
+    app or publishing a new agreement updates the same row first, so a grant being written
+    and the app's change are serialised: either the grant is written first and the change
+    ends it, or the change is seen here and the grant is refused.
+    """
+    await conn.execute(
+        update(PartnerApp)
+        .where(PartnerApp.client_id == client_id)
+        .values(client_id=PartnerApp.client_id)
+    )
+    return (await get_app_terms(conn, [client_id])).get(client_id, ("", 0))

@@ -2,7 +2,9 @@
 
 A grant is live only while every member recorded when it was asked is still the room's
 whole joined membership, each of them accepted, no one declined or revoked, no membership
-change happened since, and it has not expired. The stored status is what the last write
+change happened since, the app is still approved under the agreement version the members
+were shown, and it has not expired. Even then the app reads only what the people who
+accepted wrote (`served`): someone who left before the grant was never asked. The stored status is what the last write
 decided; `observe` is what it is *now*, and every read path goes through it, so a grant
 can never be used after a membership change or its expiry even if no one wrote since.
 """
@@ -87,6 +89,41 @@ def check_app(status: str, scopes: Iterable[str]) -> None:
         raise forbidden("This app did not ask to read conversations (the inbox.read scope)")
 
 
+APP_SUSPENDED: Final = "the app was suspended"
+
+
+def new_agreement(version: int) -> str:
+    """Why a grant given under an older agreement ended."""
+    return f"the app published a new agreement (version {version}); the members must be asked again"
+
+
+def app_ended(app_status: str | None, app_version: int | None, grant_version: int) -> str | None:
+    """Why the app's side ends a grant now, or None while it still holds.
+
+    A grant is consent to one agreement version of an approved app. Suspension ends it for
+    good (re-approval does not revive it: the members agreed to an app the operator has
+    since found wanting); a new agreement version is a material change, so the members
+    must be asked again rather than be held to terms they never saw.
+    """
+    if app_status is None or app_version is None:
+        return "the app no longer exists"
+    if app_status != "approved":
+        return APP_SUSPENDED
+    if app_version != grant_version:
+        return new_agreement(app_version)
+    return None
+
+
+def served(senders: Iterable[str], members: frozenset[str]) -> list[bool]:
+    """For each event's sender, whether it may be served: only people who accepted.
+
+    Everyone joined when the grant was asked is a member who accepted (a live grant has
+    no one else); anyone else (a person who left before, or was never joined) was never
+    asked, so their events are withheld, not merely logged.
+    """
+    return [sender in members for sender in senders]
+
+
 def membership_changed(events: Iterable[tuple[str, str, str | None]]) -> bool:
     """Whether any member event is a real change (join, leave, kick, ban, invite…).
 
@@ -121,6 +158,7 @@ def observe(
     expires_ts: int | None,
     now_ms: int,
     encrypted: bool = False,
+    app_reason: str | None = None,
 ) -> Observation:
     """The grant's status now. Fails closed: anything unexpected is not live.
 
@@ -128,10 +166,13 @@ def observe(
     members now, `changed` whether a membership change happened since it was recorded,
     `encrypted` whether the room has turned on end-to-end encryption since: from then on
     its messages are ciphertext, and the grant ends rather than pretend to serve them.
+    `app_reason` is `app_ended`'s answer: the app's suspension or a new agreement ends it.
     """
     status = Status(stored)
     if status not in OPEN:
         return Observation(status, None)
+    if app_reason is not None:
+        return Observation(Status.VOIDED, app_reason)
     if changed or members != joined:
         return Observation(Status.VOIDED, "the room's membership changed")
     if encrypted:

@@ -50,6 +50,10 @@ class GrantView(BaseModel):
     expires_ts: int | None
     ended_ts: int | None
     ended_reason: str | None
+    agreement_version: int = Field(
+        description="The app's agreement version the members were asked under; a newer "
+        "version ends the grant"
+    )
     my_decision: str | None = Field(description="The requesting person's answer")
     members: list[MemberView]
     waiting_for: list[str] = Field(description="Members who have not answered yet")
@@ -71,6 +75,7 @@ class GrantView(BaseModel):
             expires_ts=grant.expires_ts,
             ended_ts=grant.ended_ts,
             ended_reason=grant.ended_reason,
+            agreement_version=grant.agreement_version,
             my_decision=None if mine is None else mine.decision,
             members=[
                 MemberView(

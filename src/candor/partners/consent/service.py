@@ -1,7 +1,8 @@
 """Room grants: asking every member to let an app read a room, and who may read what now.
 
 DESIGN invariant 1 (all-party consent): an app reads a room only while a grant that every
-currently joined member accepted is live. The decisions are `rules.py`'s; this module
+currently joined member accepted, under the app's current agreement version, is live, and
+then only what those members wrote (the Inbox API withholds everyone else's events). The decisions are `rules.py`'s; this module
 loads the facts and writes the outcome. Every read of a grant goes through `_observe`,
 which re-checks the room's membership and the clock, so a membership change or the end
 of the duration ends a grant at once even though nothing wrote to it (it is then also
@@ -11,7 +12,10 @@ written down, "eagerly where convenient"). The Inbox API asks `live_grants` and
 A request runs inside an event-persister work item: the room's members are read, the
 grant is written and the notice is posted in one transaction under the persister's lock,
 so no membership change can slip between the check and the grant, and two requests for
-the same (app, room) cannot both pass the duplicate check.
+the same (app, room) cannot both pass the duplicate check. The app's row is locked in
+that transaction too, so a suspension or a new agreement either sees the grant and ends
+it, or is seen and refuses it. The notice is the asker's message: only someone who may
+send messages in the room (its power levels) may ask; anyone else is refused.
 """
 
 from collections.abc import Sequence
@@ -26,6 +30,7 @@ from candor.matrix.events.persister import WriteContext
 from candor.matrix.rooms.facts import (
     append_notice,
     joined_rooms,
+    may_send_message,
     membership_events_since,
     room_facts,
     room_name,
@@ -41,6 +46,7 @@ from candor.partners.consent.rules import (
     Decision,
     Observation,
     Status,
+    app_ended,
     check_app,
     check_days,
     decided_status,
@@ -53,7 +59,7 @@ from candor.partners.consent.rules import (
     room_encrypted,
     window_start,
 )
-from candor.partners.errors import PartnerError, invalid, not_found
+from candor.partners.errors import PartnerError, forbidden, invalid, not_found
 
 MAX_ID_LENGTH = 64
 
@@ -65,7 +71,7 @@ class LiveGrant:
     grant_id: str
     client_id: str
     room_id: str
-    members: tuple[str, ...]
+    members: tuple[str, ...]  # everyone asked; all of them accepted
     window_from: int
     expires_ts: int
 
@@ -93,6 +99,7 @@ class Grant:
     expires_ts: int | None
     ended_ts: int | None
     ended_reason: str | None
+    agreement_version: int
     members: tuple[MemberAnswer, ...]
 
     def answer_of(self, user_id: str) -> MemberAnswer | None:
@@ -105,6 +112,13 @@ class ShareOptions:
 
     rooms: tuple[tuple[str, str | None], ...]  # (room id, name), unencrypted, joined
     apps: tuple[App, ...]  # approved apps that asked for inbox.read
+
+
+def _may_not_send() -> PartnerError:
+    return forbidden(
+        "You may not send messages in this room, so you cannot ask its members: the "
+        "request is a notice in your name"
+    )
 
 
 def _not_found() -> PartnerError:
@@ -135,7 +149,9 @@ class ConsentService:
 
         Everything is checked before anything is written. The asker's request is their
         acceptance; if they are the only member, the grant is live at once. A notice in
-        the room (in the asker's name, since it is their request) tells every member.
+        the room (in the asker's name, since it is their request) tells every member, so
+        only someone who may send messages there may ask (403 otherwise, nothing written).
+        The grant holds under the app's agreement version of this moment.
         """
         room_id = str(RoomID.parse(room_id))
         days = check_days(days)
@@ -154,6 +170,11 @@ class ConsentService:
                 raise _not_found()
             if facts.encrypted:
                 raise room_encrypted()
+            if not await may_send_message(ctx, room_id, user_id):
+                raise _may_not_send()
+            # The app as of this transaction, its row locked (see `repo.lock_app`).
+            app_status, agreement_version = await repo.lock_app(conn, client_id)
+            check_app(app_status, app.scopes)
             # Serialised by the persister's lock: no other request can pass this check
             # for the same (app, room) until this one commits.
             existing = await repo.list_open_grants(conn, client_id, room_id, list(OPEN))
@@ -189,6 +210,7 @@ class ConsentService:
                     # The notice is the last event before the grant: the window opens after it.
                     window_from=window_start([include_history], pos + 1) if live else None,
                     members_pos=facts.membership_pos,
+                    agreement_version=agreement_version,
                 ),
             )
             await repo.add_members(
@@ -365,6 +387,7 @@ class ConsentService:
         open_ = [g for g in grants if g.status in OPEN]
         members = await repo.list_members(conn, [g.grant_id for g in open_])
         facts = await room_facts(conn, sorted({g.room_id for g in open_}))
+        apps = await repo.get_app_terms(conn, sorted({g.client_id for g in open_}))
         now = self._clock.now_ms()
         out: dict[GrantRow, Observation] = {}
         for g in grants:
@@ -372,6 +395,7 @@ class ConsentService:
                 out[g] = Observation(Status(g.status), None)
                 continue
             f = facts.get(g.room_id)
+            app_status, app_version = apps.get(g.client_id, (None, None))
             base = int(g.members_pos or 0)
             changed = f is None or (
                 f.membership_pos > base
@@ -385,6 +409,7 @@ class ConsentService:
                 expires_ts=g.expires_ts,
                 now_ms=now,
                 encrypted=f is not None and f.encrypted,
+                app_reason=app_ended(app_status, app_version, g.agreement_version),
             )
             if persist and seen.reason is not None:
                 await self._end(conn, g.grant_id, g.status, seen.status, seen.reason)
@@ -431,6 +456,7 @@ class ConsentService:
                 expires_ts=g.expires_ts,
                 ended_ts=g.ended_ts,
                 ended_reason=g.ended_reason,
+                agreement_version=g.agreement_version,
                 members=tuple(
                     MemberAnswer(m.user_id, m.decision, m.include_history, m.decided_ts)
                     for m in members.get(g.grant_id, [])

@@ -1,9 +1,12 @@
 """The Inbox API's reads: only rooms every member agreed to share, each read logged first.
 
 An app sees a room only through a live grant (`partners/consent`) that includes the
-token's person; holding every scope gives nothing else. Before any event (or the list of
-rooms, which says who talks to whom) leaves the server, one transparency-log record names
-the app, the grant, every affected member and the range; if the log cannot take it, the
+token's person; holding every scope gives nothing else. Within it, only events whose
+sender accepted the grant are served: a person who left before it was asked (so was never
+asked) has their events withheld, whatever the history setting. Before any event (or the
+list of rooms, which says who talks to whom) leaves the server, one transparency-log
+record names the app, the grant, every member, and everyone in the range read (each
+sender, withheld or not, and each member event's subject); if the log cannot take it, the
 read fails (DESIGN invariants 1 and 2).
 
 A grant ends at the first membership change. The grant is checked before the events are
@@ -15,8 +18,9 @@ ever read under a consent that no longer holds.
 from dataclasses import dataclass
 
 from candor.matrix.context import Homeserver
-from candor.matrix.events.model import StoredEvent
+from candor.matrix.events.model import StoredEvent, people_in
 from candor.matrix.events.service import EventsService
+from candor.partners.consent.rules import served
 from candor.partners.consent.service import ConsentService, LiveGrant
 from candor.partners.errors import not_found
 from candor.partners.oauth.service import OAuthService, PartnerToken
@@ -66,9 +70,10 @@ class InboxService:
     async def messages(
         self, token: PartnerToken, room_id: str, from_pos: int, limit: int
     ) -> MessagesPage:
-        """Events inside the grant's window after `from_pos`, oldest first.
+        """Events inside the grant's window after `from_pos`, oldest first, by its members.
 
-        A missing room, a room without a live grant for this app and person, and a room the
+        Events of anyone who did not accept the grant are left out; a page may then hold
+        fewer than `limit` events (even none) while `next_from` says more follow. A missing room, a room without a live grant for this app and person, and a room the
         person is not in all answer the same 404, so the API never tells them apart.
         """
         grant = await self._consent.live_grant(token.client_id, room_id, token.user_id)
@@ -82,25 +87,29 @@ class InboxService:
         again = await self._consent.live_grant(token.client_id, room_id, token.user_id)
         if again is None or again.grant_id != grant.grant_id:
             raise not_found("No live grant lets this app read this room")
-        events = window.events
-        more = window.more
+        read = window.events
+        next_from = read[-1].stream_pos if read and window.more else None
+        keep = served([e.sender for e in read], frozenset(grant.members))
+        events = [e for e, ok in zip(read, keep, strict=True) if ok]
         if not events:
-            return MessagesPage(grant, [], None, None)
+            # Nothing leaves, so nothing about anyone is recorded.
+            return MessagesPage(grant, [], next_from, None)
         index = await self._record(
             token,
             basis=f"grant {grant.grant_id}",
-            subjects=set(grant.members) | set(window.members),
+            subjects=set(grant.members) | set(window.members) | people_in(read),
             resource={
                 "room_id": room_id,
                 "grant_id": grant.grant_id,
-                "from": events[0].stream_pos,
-                "to": events[-1].stream_pos,
+                "from": read[0].stream_pos,
+                "to": read[-1].stream_pos,
                 "count": len(events),
+                "withheld": len(read) - len(events),
             },
             action=ACTION_READ_MESSAGES,
         )
         await self._oauth.note_use(token.client_id, token.user_id)
-        return MessagesPage(grant, events, events[-1].stream_pos if more else None, index)
+        return MessagesPage(grant, events, next_from, index)
 
     async def _record(
         self,

@@ -130,6 +130,8 @@ class RoomGrant(Base):
     grant went live, or 0 when every member ticked "include earlier history".
     `members_pos` is the room's membership position when it went live: any later
     membership event voids the grant.
+    `agreement_version` is the app's agreement the members were asked under: a newer
+    version (or the app's suspension) voids the grant, and members are asked again.
     """
 
     __tablename__ = "room_grants"
@@ -148,6 +150,7 @@ class RoomGrant(Base):
     ended_reason: Mapped[str | None] = mapped_column(Text)
     window_from: Mapped[int | None] = mapped_column(BigInteger)
     members_pos: Mapped[int | None] = mapped_column(BigInteger)
+    agreement_version: Mapped[int] = mapped_column(Integer)
 
 
 class RoomGrantMember(Base):

@@ -37,7 +37,7 @@ STATUS_TEXT = {
     "live": "Shared",
     "declined": "Declined",
     "revoked": "Revoked",
-    "voided": "Ended: the room's members changed",
+    "voided": "Ended early",
     "expired": "Ended: its time ran out",
 }
 
