@@ -42,6 +42,7 @@ class Agreement:
     privacy: str
     k_threshold: int
     epsilon: float | None
+    contribution_bound: int
     created_ts: int
 
     def revised(
@@ -60,6 +61,7 @@ class Agreement:
             privacy=self.privacy,
             k_threshold=self.k_threshold,
             epsilon=self.epsilon,
+            contribution_bound=self.contribution_bound,
         )
 
 
@@ -273,6 +275,7 @@ class PartnerAppsService:
                         a.privacy,
                         a.k_threshold,
                         a.epsilon,
+                        a.contribution_bound,
                         a.created_ts,
                     ),
                     webhook_url=r.webhook_url,
@@ -295,5 +298,6 @@ def _agreement_row(
         "privacy": terms.privacy,
         "k_threshold": terms.k_threshold,
         "epsilon": terms.epsilon,
+        "contribution_bound": terms.contribution_bound,
         "created_ts": now,
     }
