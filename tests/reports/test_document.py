@@ -130,8 +130,9 @@ def test_a_dp_report_validates_and_states_its_parameters() -> None:
     assert "at most 10 recipients" in p["unit"]
     assert "at most 3 of their clicks" in p["unit"]
     assert "per person over the period" in p["statement"]
-    assert "at most 3 cards sent (each counting at most 10 recipients) and 3 clicks" in (
-        p["statement"]
+    assert (
+        "at most 3 cards sent (each counting at most 10 recipients) and 3 clicks"
+        in (p["statement"])
     )
     assert "ε = 2 for this report" in p["statement"]
     assert "spent ε = 6 of its 26 budget" in p["statement"]

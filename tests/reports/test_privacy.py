@@ -189,9 +189,7 @@ def test_sensitivity_is_the_bound_and_the_bound_times_the_cap_for_recipients(
 
     assert (plan.contribution_bound, plan.recipients_cap) == (bound, cap)
     assert plan.sensitivity("recipients") == bound * cap
-    assert [plan.sensitivity(n) for n in ("sends", "first_clicks", "repeat_clicks")] == [
-        bound
-    ] * 3
+    assert [plan.sensitivity(n) for n in ("sends", "first_clicks", "repeat_clicks")] == [bound] * 3
     assert plan.scales["recipients"] == pytest.approx(bound * cap / 0.25)
     assert plan.scales["sends"] == pytest.approx(bound / 0.25)
 

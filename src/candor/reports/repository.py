@@ -8,7 +8,7 @@ The differential-privacy aggregate (`aggregate_bounded`) adds the per-person bou
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, Subquery, case, distinct, func, insert, or_, select, union_all
+from sqlalchemy import Select, Subquery, case, distinct, func, insert, select, union_all
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -80,58 +80,16 @@ def aggregate_bounded(
     on PostgreSQL too, whatever the database's collation). `people` is not computed (0):
     it only serves the k threshold.
 
-    One statement: the exact cells (the range scan of `aggregate`) minus the actions over
-    the bound. Ranking every action per person would sort the whole period (5 to 9 times
-    the plain scan); only the few people over the bound need it, so a GROUP BY person
-    (a hash on PostgreSQL) finds them and only their actions are ranked
+    One statement: the exact cells (the range scan of `aggregate`, streamed in index order)
+    minus the actions over the bound, found by a row_number() per person over a second
+    scan of the same covering index; only that ranking sorts (by person), and only the
+    dropped actions are grouped again. Restricting the ranking to the people over the
+    bound (a GROUP BY person feeding an IN) was faster on an analysed table but PostgreSQL
+    plans it as a nested loop over a freshly loaded one (quadratic), so it is not used
     (`docs/benchmarks.md`).
     """
-    e = ShareEvent
     pg = conn.dialect.name == "postgresql"
-    is_send = e.kind == ShareEvent.SEND
-    in_range = (e.client_id == client_id, e.day >= first_day, e.day <= last_day)
-    # SQLite's two-argument min() is PostgreSQL's least().
-    capped = (func.least if pg else func.min)(e.recipients, recipients_cap)
-    labels = (e.day, e.interface, e.surface, e.variant)
-    over_bound = (
-        select(e.person)
-        .where(*in_range)
-        .group_by(e.person)
-        .having(
-            or_(
-                func.sum(case((is_send, 1), else_=0)) > per_person,
-                func.sum(case((is_send, 0), else_=1)) > per_person,
-            )
-        )
-    )
-    rank = func.row_number().over(
-        partition_by=(e.person, is_send),
-        order_by=(*(c.collate("C") if pg else c for c in labels), e.kind, e.recipients),
-    )
-    ranked = (
-        select(*labels, e.kind, capped.label("recipients"), rank.label("n"))
-        .where(*in_range, e.person.in_(over_bound))
-        .subquery("ranked")
-    )
-    exact = select(*labels, e.kind, capped.label("recipients")).where(*in_range).subquery("exact")
-    dropped = (
-        select(*(ranked.c[c.key] for c in labels), ranked.c.kind, ranked.c.recipients)
-        .where(ranked.c.n > per_person)
-        .subquery("dropped")
-    )
-    both = union_all(_cell_sums(exact, 1), _cell_sums(dropped, -1)).subquery("both")
-    keys = [both.c[c.key] for c in labels]
-    stmt = (
-        select(
-            *keys,
-            func.sum(both.c.sends).label("sends"),
-            func.sum(both.c.recipients).label("recipients"),
-            func.sum(both.c.first).label("first"),
-            func.sum(both.c.repeat).label("repeat"),
-        )
-        .group_by(*keys)
-        .order_by(*keys)
-    )
+    stmt = bounded_statement(pg, client_id, first_day, last_day, per_person, recipients_cap)
     return [
         CellCounts(
             r.day,
@@ -146,6 +104,46 @@ def aggregate_bounded(
         )
         for r in conn.execute(stmt)
     ]
+
+
+def bounded_statement(
+    pg: bool, client_id: str, first_day: str, last_day: str, per_person: int, recipients_cap: int
+) -> Select[tuple[Any, ...]]:
+    """The statement of `aggregate_bounded` (apart so that `bench/reports.py` can EXPLAIN it)."""
+    e = ShareEvent
+    is_send = e.kind == ShareEvent.SEND
+    in_range = (e.client_id == client_id, e.day >= first_day, e.day <= last_day)
+    # SQLite's two-argument min() is PostgreSQL's least().
+    capped = (func.least if pg else func.min)(e.recipients, recipients_cap)
+    labels = (e.day, e.interface, e.surface, e.variant)
+    rank = func.row_number().over(
+        partition_by=(e.person, is_send),
+        order_by=(*(c.collate("C") if pg else c for c in labels), e.kind, e.recipients),
+    )
+    ranked = (
+        select(*labels, e.kind, capped.label("recipients"), rank.label("n"))
+        .where(*in_range)
+        .subquery("ranked")
+    )
+    exact = select(*labels, e.kind, capped.label("recipients")).where(*in_range).subquery("exact")
+    dropped = (
+        select(*(ranked.c[c.key] for c in labels), ranked.c.kind, ranked.c.recipients)
+        .where(ranked.c.n > per_person)
+        .subquery("dropped")
+    )
+    both = union_all(_cell_sums(exact, 1), _cell_sums(dropped, -1)).subquery("both")
+    keys = [both.c[c.key] for c in labels]
+    return (
+        select(
+            *keys,
+            func.sum(both.c.sends).label("sends"),
+            func.sum(both.c.recipients).label("recipients"),
+            func.sum(both.c.first).label("first"),
+            func.sum(both.c.repeat).label("repeat"),
+        )
+        .group_by(*keys)
+        .order_by(*keys)
+    )
 
 
 def _cell_sums(actions: Subquery, sign: int) -> Select[tuple[Any, ...]]:
