@@ -21,7 +21,9 @@ when the file (or the PostgreSQL table) was made with the same parameters.
 
 Measured: `candor.reports.repository.aggregate` for the measured app and period through the
 server's own engine (`candor.store.db.Database`, a read transaction each), `--repeats`
-times: min, median, max; then `ReportsService.produce` end to end (aggregate, k-threshold,
+times: min, median, max; then `aggregate_bounded`, the differential-privacy mode's
+aggregate with each person's contribution bounded (`--contribution-bound`, the agreement's
+default unless given), with how many people exceed the bound; then `ReportsService.produce` end to end (aggregate, k-threshold,
 document, signature, insert) for the same period, the stored report deleted before each run
 (the measured app is registered and approved through `PartnerAppsService` before loading,
 so its client_id is a real one). `--pg-setting name=value` applies a setting on every
@@ -55,10 +57,11 @@ from sqlalchemy.engine import Connection
 from candor.app import build_homeserver
 from candor.config import Settings
 from candor.core.clock import SystemClock
-from candor.partners.apps.rules import AgreementTerms
+from candor.partners.apps.rules import DEFAULT_CONTRIBUTION_BOUND, AgreementTerms
 from candor.partners.apps.service import PartnerAppsService
 from candor.reports.aggregate import CellCounts
-from candor.reports.repository import aggregate
+from candor.reports.privacy import RECIPIENTS_CAP
+from candor.reports.repository import aggregate, aggregate_bounded
 from candor.reports.service import ReportsService
 from candor.store.db import Database
 from candor.store.migrate import upgrade
@@ -423,6 +426,55 @@ async def time_aggregate(
     return samples, cpu, cells
 
 
+async def time_bounded(
+    db: Database, opts: argparse.Namespace, client_id: str, first: str, last: str
+) -> JsonDict:
+    """`aggregate_bounded` (the DP mode's aggregate) and how many people it bounds."""
+    bound = opts.contribution_bound
+    work = functools.partial(
+        aggregate_bounded,
+        client_id=client_id,
+        first_day=first,
+        last_day=last,
+        per_person=bound,
+        recipients_cap=RECIPIENTS_CAP,
+    )
+    samples: list[float] = []
+    cells: list[CellCounts] = []
+    for k in range(opts.repeats):
+        start = time.perf_counter()
+        cells = await db.read_off_loop(work)
+        samples.append(time.perf_counter() - start)
+        log(f"{'sqlite' if db.is_sqlite else 'postgresql'}: bounded {k + 1}: {samples[-1]:.2f} s")
+    async with db.read() as conn:
+        over = await conn.scalar(
+            text(
+                "SELECT count(*) FROM (SELECT person FROM share_events WHERE client_id = :c"
+                " AND day >= :f AND day <= :l GROUP BY person HAVING"
+                " sum(CASE WHEN kind = 1 THEN 1 ELSE 0 END) > :b"
+                " OR sum(CASE WHEN kind = 1 THEN 0 ELSE 1 END) > :b) AS over_bound"
+            ),
+            {"c": client_id, "f": first, "l": last, "b": bound},
+        )
+        people = await conn.scalar(
+            text(
+                "SELECT count(DISTINCT person) FROM share_events WHERE client_id = :c"
+                " AND day >= :f AND day <= :l"
+            ),
+            {"c": client_id, "f": first, "l": last},
+        )
+    return {
+        "contribution_bound": bound,
+        "people": people,
+        "people_over_bound": over,
+        "checksum": {
+            name: sum(getattr(c, name) for c in cells)
+            for name in ("sends", "recipients", "first_clicks", "repeat_clicks")
+        },
+        "aggregate_bounded_s": spread(samples),
+    }
+
+
 async def measure(
     url: str, opts: argparse.Namespace, settings: list[str], client_id: str
 ) -> JsonDict:
@@ -463,6 +515,8 @@ async def measure(
     }
     if opts.explain:
         out["plan"] = await explain(db, client_id, first, last)
+    if not opts.no_bounded:
+        out["differential_privacy"] = await time_bounded(db, opts, client_id, first, last)
     await db.dispose()
     if not opts.no_produce:
         out["produce"] = await time_produce(url, opts, settings, client_id)
@@ -486,7 +540,14 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep data made with these options")
     parser.add_argument("--pg-setting", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--explain", action="store_true", help="add the query plan")
-    parser.add_argument("--no-produce", action="store_true", help="time `aggregate` only")
+    parser.add_argument("--no-produce", action="store_true", help="skip `produce`")
+    parser.add_argument("--no-bounded", action="store_true", help="skip `aggregate_bounded`")
+    parser.add_argument(
+        "--contribution-bound",
+        type=int,
+        default=DEFAULT_CONTRIBUTION_BOUND,
+        help="per-person bound for `aggregate_bounded`",
+    )
     opts = parser.parse_args()
     if opts.days < DAYS_BEFORE + PERIOD_DAYS or opts.apps < 2:
         parser.error("--days must be at least 28 and --apps at least 2")

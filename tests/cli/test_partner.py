@@ -171,12 +171,24 @@ def test_create_chooses_the_reports_privacy_method(db: list[str]) -> None:
     )
     k = partner("create", *FLIX, "--k", "25", "--json", *db)
     bad = partner("create", *FLIX, "--privacy", "differential_privacy", *db)
+    bounded = partner(
+        "create", *FLIX, "--privacy", "differential_privacy", "--epsilon", "1", *db,
+        "--contribution-bound", "25", "--json",
+    )  # fmt: skip
+    unbounded = partner(
+        "create", *FLIX, "--privacy", "differential_privacy", "--epsilon", "1", *db,
+        "--contribution-bound", "0",
+    )  # fmt: skip
 
     assert dp.exit_code == 0, dp.output
     terms = _agreement(db, json.loads(dp.stdout)["client_id"])
     assert (terms.privacy, terms.epsilon) == ("differential_privacy", 0.5)
+    assert terms.contribution_bound == 10  # the documented default
     assert _agreement(db, json.loads(k.stdout)["client_id"]).k_threshold == 25
     one_line_error(bad, "epsilon")
+    assert bounded.exit_code == 0, bounded.output
+    assert _agreement(db, json.loads(bounded.stdout)["client_id"]).contribution_bound == 25
+    one_line_error(unbounded, "contribution bound")
 
 
 def test_webhook_sets_a_url_with_a_secret_shown_once_and_clears(db: list[str]) -> None:

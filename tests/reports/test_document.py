@@ -108,7 +108,7 @@ def test_a_k_threshold_report_validates_and_has_the_v1_shape() -> None:
 
 
 def test_a_dp_report_validates_and_states_its_parameters() -> None:
-    plan = DPPlan.for_epsilon(2.0, recipients_cap=10)
+    plan = DPPlan.for_epsilon(2.0, contribution_bound=3, recipients_cap=10)
     rows = [ReleasedRow("2026-11-10", "web", "player", "a", False, 0, 4, 9, 0)]
 
     doc = make(rows, dp_privacy(plan, 26.0, 6.0))
@@ -117,15 +117,23 @@ def test_a_dp_report_validates_and_states_its_parameters() -> None:
     p = doc["privacy"]
     assert p["method"] == DIFFERENTIAL_PRIVACY
     assert (p["epsilon"], p["epsilon_per_count"], p["delta"]) == (2.0, 0.5, 0.0)
-    assert p["recipients_cap"] == 10
+    assert (p["contribution_bound"], p["recipients_cap"]) == (3, 10)
     assert p["scales"] == {
-        "sends": 2.0,
-        "recipients": 20.0,
-        "first_clicks": 2.0,
-        "repeat_clicks": 2.0,
+        "sends": 6.0,
+        "recipients": 60.0,
+        "first_clicks": 6.0,
+        "repeat_clicks": 6.0,
     }
     assert p["budget"] == {"total": 26.0, "spent": 6.0}
+    assert p["unit"].startswith("one person's activity in the period")
+    assert "at most 3 recommendation cards" in p["unit"]
     assert "at most 10 recipients" in p["unit"]
+    assert "at most 3 of their clicks" in p["unit"]
+    assert "per person over the period" in p["statement"]
+    assert (
+        "at most 3 cards sent (each counting at most 10 recipients) and 3 clicks"
+        in (p["statement"])
+    )
     assert "ε = 2 for this report" in p["statement"]
     assert "spent ε = 6 of its 26 budget" in p["statement"]
     assert doc["rows"][0]["ctr"] == 1.0  # noisy clicks over recipients, capped at 1
@@ -224,6 +232,8 @@ DP_REJECTED = {
     "an extra scale": _set(("privacy", "scales", "people"), 1.0),
     "k in a dp report": _set(("privacy", "k"), 10),
     "no budget": lambda doc: doc["privacy"].pop("budget"),
+    "a contribution bound of zero": _set(("privacy", "contribution_bound"), 0),
+    "a fractional contribution bound": _set(("privacy", "contribution_bound"), 2.5),
 }
 
 
@@ -235,6 +245,17 @@ def test_the_schema_rejects_bad_dp_parameters(change: Callable[[dict[str, Any]],
     change(doc)
 
     assert errors(doc) != []
+
+
+def test_a_dp_report_signed_before_the_per_person_unit_still_validates() -> None:
+    """Reports delivered before issue 13 stated the unit "one action" and no bound: the
+    published v1 schema keeps accepting what was signed under it."""
+    rows = [ReleasedRow("2026-11-10", "web", "player", "a", False, 0, 4, 1, 0)]
+    doc = make(rows, dp_privacy(DPPlan.for_epsilon(1.0), 26.0, 1.0))
+    del doc["privacy"]["contribution_bound"]
+    doc["privacy"]["unit"] = "one action: a recommendation card sent or one click"
+
+    assert errors(doc) == []
 
 
 label = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789_-", min_size=1, max_size=32)

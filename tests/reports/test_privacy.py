@@ -1,5 +1,6 @@
-"""The privacy step: k-threshold suppression, the DP plan (ε split, scales, OpenDP's map),
-the DP plumbing with injected noise, and the statistics of OpenDP's real noise."""
+"""The privacy step: k-threshold suppression, the DP plan (ε split, per-person sensitivity,
+scales, OpenDP's map), the DP plumbing with injected noise, and the statistics of OpenDP's
+real noise."""
 
 import math
 import statistics
@@ -12,6 +13,8 @@ from hypothesis import strategies as st
 from candor.reports import privacy
 from candor.reports.aggregate import CellCounts
 from candor.reports.privacy import (
+    CONTRIBUTION_BOUND,
+    MAX_CONTRIBUTION_BOUND,
     RECIPIENTS_CAP,
     SERIES,
     DPPlan,
@@ -148,35 +151,59 @@ def test_click_through_is_always_a_fraction_with_four_decimals(first: int, recip
 
 
 @pytest.mark.parametrize("epsilon", [0.01, 0.5, 1.0, 2.0, 8.0, 100.0])
-def test_plan_splits_epsilon_in_four_and_scales_by_sensitivity(epsilon: float) -> None:
+def test_plan_splits_epsilon_in_four_and_scales_by_the_per_person_sensitivity(
+    epsilon: float,
+) -> None:
     plan = DPPlan.for_epsilon(epsilon)
 
     share = epsilon / 4
+    c = CONTRIBUTION_BOUND
     assert plan.epsilon == epsilon
     assert plan.epsilon_per_count == pytest.approx(share)
-    assert plan.recipients_cap == RECIPIENTS_CAP
+    assert (plan.contribution_bound, plan.recipients_cap) == (c, RECIPIENTS_CAP)
     assert set(plan.scales) == set(SERIES)
-    assert plan.scales["sends"] == pytest.approx(1 / share)
-    assert plan.scales["first_clicks"] == pytest.approx(1 / share)
-    assert plan.scales["repeat_clicks"] == pytest.approx(1 / share)
-    assert plan.scales["recipients"] == pytest.approx(RECIPIENTS_CAP / share)
+    assert plan.scales["sends"] == pytest.approx(c / share)
+    assert plan.scales["first_clicks"] == pytest.approx(c / share)
+    assert plan.scales["repeat_clicks"] == pytest.approx(c / share)
+    assert plan.scales["recipients"] == pytest.approx(c * RECIPIENTS_CAP / share)
 
 
+def test_the_default_bound_is_ten_cards_and_ten_clicks() -> None:
+    plan = DPPlan.for_epsilon(1.0)  # the documented default (docs/reports.md)
+
+    assert CONTRIBUTION_BOUND == 10
+    assert plan.scales == {
+        "sends": 40.0,
+        "recipients": 800.0,
+        "first_clicks": 40.0,
+        "repeat_clicks": 40.0,
+    }
+
+
+@pytest.mark.parametrize("bound", [1, 3, 10, 250, MAX_CONTRIBUTION_BOUND])
 @pytest.mark.parametrize("cap", [1, 5, 20, 100])
-def test_recipients_scale_uses_the_cap(cap: int) -> None:
-    plan = DPPlan.for_epsilon(1.0, recipients_cap=cap)
+def test_sensitivity_is_the_bound_and_the_bound_times_the_cap_for_recipients(
+    bound: int, cap: int
+) -> None:
+    plan = DPPlan.for_epsilon(1.0, contribution_bound=bound, recipients_cap=cap)
 
-    assert plan.recipients_cap == cap
-    assert plan.scales["recipients"] == pytest.approx(cap / 0.25)
-    assert plan.scales["sends"] == pytest.approx(4.0)
-    assert plan.sensitivity("recipients") == cap
-    assert [plan.sensitivity(n) for n in ("sends", "first_clicks", "repeat_clicks")] == [1, 1, 1]
+    assert (plan.contribution_bound, plan.recipients_cap) == (bound, cap)
+    assert plan.sensitivity("recipients") == bound * cap
+    assert [plan.sensitivity(n) for n in ("sends", "first_clicks", "repeat_clicks")] == [bound] * 3
+    assert plan.scales["recipients"] == pytest.approx(bound * cap / 0.25)
+    assert plan.scales["sends"] == pytest.approx(bound / 0.25)
 
 
 @pytest.mark.parametrize("epsilon", [0.0, -0.0, -1.0, -1e-12, 100.0001, 1e9, math.inf, math.nan])
 def test_epsilon_outside_zero_to_hundred_is_refused(epsilon: float) -> None:
     with pytest.raises(PrivacyError, match="epsilon"):
         DPPlan.for_epsilon(epsilon)
+
+
+@pytest.mark.parametrize("bound", [0, -1, MAX_CONTRIBUTION_BOUND + 1])
+def test_contribution_bound_outside_one_to_the_maximum_is_refused(bound: int) -> None:
+    with pytest.raises(PrivacyError, match="contribution_bound"):
+        DPPlan.for_epsilon(1.0, contribution_bound=bound)
 
 
 @pytest.mark.parametrize("cap", [0, -1])
@@ -186,24 +213,41 @@ def test_recipients_cap_below_one_is_refused(cap: int) -> None:
 
 
 @pytest.mark.parametrize("epsilon", [0.1, 1.0, 3.0, 100.0])
-@pytest.mark.parametrize("cap", [1, 20])
-def test_opendp_privacy_map_agrees_with_the_split(epsilon: float, cap: int) -> None:
-    plan = DPPlan.for_epsilon(epsilon, recipients_cap=cap)
+@pytest.mark.parametrize(("bound", "cap"), [(1, 1), (1, 20), (10, 20), (1000, 100)])
+def test_opendp_privacy_map_confirms_epsilon_for_one_person(
+    epsilon: float, bound: int, cap: int
+) -> None:
+    """OpenDP's maps, with one person as the unit (`dp.unit_of(contributions=…)` over the
+    counted actions), give each series its share and the report its whole ε; the noise
+    vector's own map at the L1 sensitivity agrees."""
+    plan = DPPlan.for_epsilon(epsilon, contribution_bound=bound, recipients_cap=cap)
 
-    spent: list[float] = []
-    for name in SERIES:
-        measurement = privacy._measurement(plan.scales[name])
-        spent.append(float(measurement.map(plan.sensitivity(name))))  # type: ignore[no-untyped-call]
+    spent = [plan.privacy_loss(name) for name in SERIES]
     assert spent == pytest.approx([plan.epsilon_per_count] * 4, rel=1e-9)
     assert sum(spent) == pytest.approx(epsilon, rel=1e-9)  # the whole ε, claimed by the report
+    for name in SERIES:
+        noise = privacy._measurement(plan.scales[name])
+        assert float(noise.map(plan.sensitivity(name))) == pytest.approx(  # type: ignore[no-untyped-call]
+            plan.epsilon_per_count, rel=1e-9
+        )
+
+
+def test_a_person_over_the_bound_would_cost_more_than_the_report_claims() -> None:
+    """Why the bound must be enforced before counting: OpenDP maps a person with twice C
+    counted actions to twice the ε share."""
+    plan = DPPlan.for_epsilon(1.0, contribution_bound=10)
+    measurement = privacy._person_level(plan.scales["sends"])
+
+    assert float(measurement.map(10)) == pytest.approx(0.25)  # type: ignore[no-untyped-call]
+    assert float(measurement.map(20)) == pytest.approx(0.5)  # type: ignore[no-untyped-call]
 
 
 def test_a_scale_that_opendp_maps_over_the_share_is_refused(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Fail closed: if the scales were miscalibrated, OpenDP's own map stops the plan."""
-    real = privacy._measurement
-    monkeypatch.setattr(privacy, "_measurement", lambda scale: real(scale / 2))
+    real = privacy._person_level
+    monkeypatch.setattr(privacy, "_person_level", lambda scale: real(scale / 2))
 
     with pytest.raises(PrivacyError, match="OpenDP maps the sends noise"):
         DPPlan.for_epsilon(1.0)
@@ -233,7 +277,7 @@ def grid() -> list[CellCounts]:
 
 
 def test_each_series_gets_its_own_scale_and_order_is_kept() -> None:
-    plan = DPPlan.for_epsilon(1.0, recipients_cap=5)  # scales: 4, 20, 4, 4
+    plan = DPPlan.for_epsilon(1.0, contribution_bound=1, recipients_cap=5)  # 4, 20, 4, 4
     noise = RecordingNoise({4.0: 1, 20.0: 100})
 
     rows = differential_privacy(grid(), plan, noise)
@@ -252,7 +296,7 @@ def test_each_series_gets_its_own_scale_and_order_is_kept() -> None:
 
 
 def test_negative_noisy_counts_are_clamped_to_zero() -> None:
-    plan = DPPlan.for_epsilon(1.0)  # scales: 4, 80, 4, 4
+    plan = DPPlan.for_epsilon(1.0, contribution_bound=1)  # scales: 4, 80, 4, 4
     noise = RecordingNoise({4.0: -5, 80.0: -39})
 
     rows = differential_privacy(grid(), plan, noise)
@@ -332,7 +376,7 @@ def test_dp_release_has_the_plans_noise_in_every_series() -> None:
         expected = discrete_laplace_variance(plan.scales[name])
         assert abs(statistics.fmean(errors)) < 6 * math.sqrt(expected / N), name
         assert statistics.pvariance(errors) == pytest.approx(expected, rel=0.25), name
-    # recipients (scale 80) is much noisier than sends (scale 4): about 400x the variance.
+    # recipients (scale 800) is much noisier than sends (scale 40): about 400x the variance.
     ratio = statistics.pvariance([r.recipients or 0 for r in rows]) / statistics.pvariance(
         [r.sends or 0 for r in rows]
     )
@@ -340,7 +384,7 @@ def test_dp_release_has_the_plans_noise_in_every_series() -> None:
 
 
 def test_zero_cells_are_released_noisy_and_clamped() -> None:
-    plan = DPPlan.for_epsilon(1.0)
+    plan = DPPlan.for_epsilon(1.0, contribution_bound=1)  # sends scale 4
     zeros = [CellCounts(f"d{i}", "web", "player", "a", 0, 0, 0, 0, 0) for i in range(N)]
 
     rows = differential_privacy(zeros, plan)

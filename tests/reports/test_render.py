@@ -116,6 +116,7 @@ def dp_report() -> dict[str, object]:
         "delta": 0.0,
         "mechanism": "discrete Laplace (OpenDP 0.16 make_laplace)",
         "unit": "one person's sends and clicks over one day",
+        "contribution_bound": 10,
         "recipients_cap": 20,
         "scales": {"sends": 4.0, "recipients": 80.0, "first_clicks": 4.0, "repeat_clicks": 4.0},
         "budget": {"total": 26.0, "spent": 1.0},
@@ -236,6 +237,7 @@ def test_html_dp_states_epsilon_mechanism_unit_and_budget() -> None:
     assert "discrete Laplace (OpenDP 0.16 make_laplace)" in page
     assert "one person&#39;s sends and clicks over one day" in page
     assert "<dt>Recipients cap</dt><dd>20</dd>" in page
+    assert "<dt>Counted per person</dt><dd>at most 10 cards and 10 clicks per period</dd>" in page
     assert "recipients 80.0" in page
     assert "1.0 of 26.0 spent" in page
     assert "suppressed (" not in page

@@ -147,7 +147,8 @@ def test_any_changed_value_fails(signer: Signer, change: Callable[[dict[str, Any
 
 DP_CHANGES = {
     "epsilon": _set(("privacy", "epsilon"), 0.5),
-    "a scale": _set(("privacy", "scales", "sends"), 40.0),
+    "a scale": _set(("privacy", "scales", "sends"), 4.0),
+    "the bound": _set(("privacy", "contribution_bound"), 100),
     "the budget": _set(("privacy", "budget", "spent"), 0.0),
     "the cap": _set(("privacy", "recipients_cap"), 200),
 }

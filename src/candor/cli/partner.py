@@ -18,7 +18,7 @@ from candor.cli.common import (
     run_service,
 )
 from candor.matrix.context import Homeserver
-from candor.partners.apps.rules import AgreementTerms
+from candor.partners.apps.rules import DEFAULT_CONTRIBUTION_BOUND, AgreementTerms
 from candor.partners.apps.service import App, PartnerAppsService
 from candor.reports.views import ReportViews
 
@@ -64,6 +64,16 @@ def create(
         float | None,
         typer.Option("--epsilon", help="differential_privacy: ε per report (0.01-10)."),
     ] = None,
+    contribution_bound: Annotated[
+        int,
+        typer.Option(
+            "--contribution-bound",
+            help=(
+                "differential_privacy: at most this many cards and this many clicks of each "
+                "person count per report period (1-1000)."
+            ),
+        ),
+    ] = DEFAULT_CONTRIBUTION_BOUND,
     as_json: Annotated[
         bool, typer.Option("--json", help='Print {"client_id": …, "client_secret": …}.')
     ] = False,
@@ -74,7 +84,9 @@ def create(
     """Register an app. It starts pending: no token until `candor partner approve ID`."""
     settings = build_settings(data_dir, database_url, server_name)
     uris = list(redirect_uri)
-    terms = AgreementTerms(purpose, data_used, retention_days, reporting_days, privacy, k, epsilon)
+    terms = AgreementTerms(
+        purpose, data_used, retention_days, reporting_days, privacy, k, epsilon, contribution_bound
+    )
 
     async def work(hs: Homeserver) -> tuple[App, str | None]:
         new = await PartnerAppsService(hs).create(

@@ -58,16 +58,20 @@ def dp_privacy(plan: DPPlan, budget_total: float, spent: float) -> dict[str, Any
         "epsilon_per_count": plan.epsilon_per_count,
         "delta": 0.0,
         "mechanism": MECHANISM,
-        "unit": UNIT.format(cap=plan.recipients_cap),
+        "unit": UNIT.format(bound=plan.contribution_bound, cap=plan.recipients_cap),
+        "contribution_bound": plan.contribution_bound,
         "recipients_cap": plan.recipients_cap,
         "scales": dict(plan.scales),
         "budget": {"total": budget_total, "spent": spent},
         "statement": (
             f"Every count has discrete Laplace noise added (ε = {plan.epsilon:g} for this "
             f"report, {plan.epsilon_per_count:g} per count; pure ε-differential privacy per "
-            f"action). Negative results are shown as 0. Which label combinations appear is "
-            f"not protected: they are the app's own labels. This app has spent "
-            f"ε = {spent:g} of its {budget_total:g} budget, this report included."
+            f"person over the period). Of each person, at most {plan.contribution_bound} "
+            f"cards sent (each counting at most {plan.recipients_cap} recipients) and "
+            f"{plan.contribution_bound} clicks are counted, the first ones of the period; "
+            f"the noise is scaled to that. Negative results are shown as 0. Which label "
+            f"combinations appear is not protected: they are the app's own labels. This app "
+            f"has spent ε = {spent:g} of its {budget_total:g} budget, this report included."
         ),
     }
 

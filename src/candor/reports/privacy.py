@@ -6,13 +6,17 @@ Two methods, chosen by the app's agreement and stated in every report:
   and clickers) are in it; otherwise all its counts are withheld. Totals cover released
   cells only, so no suppressed count can be recovered by subtraction.
 - **Differential privacy** (OpenDP's discrete Laplace mechanism). The unit of privacy is
-  one action: a card sent (it adds 1 to `sends` and up to `recipients_cap` to
-  `recipients`) or one click. The report's ε is split evenly over the four counts, each
-  series' noise scale is its sensitivity over its ε share, and OpenDP's own privacy map
-  checks the split. A single action touches at most two series, so its privacy loss is at
-  most ε/2; the report claims the whole ε (sequential composition over all four). Every
-  day and label combination gets a noisy row (see `aggregate.full_grid`). Clamping
-  negatives to 0 and the click-through rate are post-processing and cost no privacy.
+  one person's activity in the period. Each person's contribution is bounded before any
+  count is made (the repository keeps the first `contribution_bound` = C cards they sent
+  and their first C clicks of the period, whatever cells these fall in), so adding or
+  removing one person changes the whole release by at most C in `sends`, C x
+  `recipients_cap` in `recipients` (each card counts at most that many recipients) and C
+  in each click count (L1 over all cells). The report's ε is split evenly over the four
+  counts, each series' noise scale is that sensitivity over its ε share, and OpenDP's own
+  privacy map, asked at that sensitivity, checks each share; the report claims the whole
+  ε (sequential composition over all four). Every day and label combination gets a noisy
+  row (see `aggregate.full_grid`). Clamping negatives to 0 and the click-through rate are
+  post-processing and cost no privacy.
 
 Pure functions with no I/O, tested exhaustively (`tests/reports/test_privacy.py`).
 """
@@ -30,10 +34,14 @@ K_THRESHOLD = "k_threshold"
 DIFFERENTIAL_PRIVACY = "differential_privacy"
 SERIES = ("sends", "recipients", "first_clicks", "repeat_clicks")
 RECIPIENTS_CAP = 20
+# C: cards and clicks counted per person per period (the agreement's, this by default).
+CONTRIBUTION_BOUND = 10
+MAX_CONTRIBUTION_BOUND = 1000
 MECHANISM = "discrete Laplace (OpenDP make_laplace)"
 UNIT = (
-    "one action: a recommendation card sent (adding 1 send and at most {cap} recipients) "
-    "or one click"
+    "one person's activity in the period: at most {bound} recommendation cards they sent "
+    "(each adding 1 send and at most {cap} recipients) and at most {bound} of their clicks "
+    "are counted, the first ones of the period"
 )
 
 
@@ -93,39 +101,81 @@ def k_threshold(cells: Sequence[CellCounts], k: int) -> list[ReleasedRow]:
 
 @dataclass(frozen=True, slots=True)
 class DPPlan:
-    """The noise each series gets, derived from ε and checked by OpenDP's privacy map."""
+    """The noise each series gets, derived from ε and the per-person bound, and checked by
+    OpenDP's privacy map."""
 
     epsilon: float
     epsilon_per_count: float
+    contribution_bound: int
     recipients_cap: int
     scales: dict[str, float]
 
     @classmethod
-    def for_epsilon(cls, epsilon: float, recipients_cap: int = RECIPIENTS_CAP) -> "DPPlan":
+    def for_epsilon(
+        cls,
+        epsilon: float,
+        contribution_bound: int = CONTRIBUTION_BOUND,
+        recipients_cap: int = RECIPIENTS_CAP,
+    ) -> "DPPlan":
         if not 0 < epsilon <= 100:
             raise PrivacyError("epsilon must be in (0, 100]")
+        if not 1 <= contribution_bound <= MAX_CONTRIBUTION_BOUND:
+            raise PrivacyError(f"contribution_bound must be 1 to {MAX_CONTRIBUTION_BOUND}")
         if recipients_cap < 1:
             raise PrivacyError("recipients_cap must be at least 1")
         share = epsilon / len(SERIES)
-        scales = {name: _sensitivity(name, recipients_cap) / share for name in SERIES}
-        plan = cls(epsilon, share, recipients_cap, scales)
+        scales = {
+            name: _sensitivity(name, contribution_bound, recipients_cap) / share for name in SERIES
+        }
+        plan = cls(epsilon, share, contribution_bound, recipients_cap, scales)
         for name in SERIES:
-            spent = float(_measurement(scales[name]).map(plan.sensitivity(name)))  # type: ignore[no-untyped-call]
+            spent = plan.privacy_loss(name)
             if spent > share * (1 + 1e-9):
                 raise PrivacyError(f"OpenDP maps the {name} noise to ε={spent}, over {share}")
         return plan
 
     def sensitivity(self, name: str) -> int:
-        return _sensitivity(name, self.recipients_cap)
+        return _sensitivity(name, self.contribution_bound, self.recipients_cap)
+
+    def privacy_loss(self, name: str) -> float:
+        """ε of one series for one person, as OpenDP's privacy map computes it.
+
+        OpenDP is given the series as it is made: the counted actions (for `recipients`,
+        one record per counted recipient) tallied per cell, then the noise. The privacy
+        unit is one person, who owns at most `sensitivity(name)` of those records once
+        their contribution is bounded: `dp.unit_of(contributions=…)`. The count's stability
+        map and the noise's privacy map then give the ε, not a formula of ours.
+        """
+        _metric, d_in = dp.unit_of(contributions=self.sensitivity(name))
+        return float(_person_level(self.scales[name]).map(d_in))  # type: ignore[no-untyped-call]
 
 
-def _sensitivity(name: str, recipients_cap: int) -> int:
-    """How much one action can change a series: a card adds its (capped) recipients."""
-    return recipients_cap if name == "recipients" else 1
+def _sensitivity(name: str, contribution_bound: int, recipients_cap: int) -> int:
+    """How much one person can change a series, in L1 over all cells of the period: at most
+    `contribution_bound` of their cards and clicks are counted, and a card adds at most
+    `recipients_cap` recipients."""
+    return contribution_bound * (recipients_cap if name == "recipients" else 1)
 
 
 def _measurement(scale: float) -> dp.Measurement:
+    """The noise on a vector of counts (what `opendp_noise` draws from)."""
     return dp.m.make_laplace(dp.vector_domain(dp.atom_domain(T=int)), dp.l1_distance(T=int), scale)
+
+
+def _person_level(scale: float) -> dp.Measurement:
+    """Records → count per cell → the same noise: the release as OpenDP accounts for it.
+
+    The cell labels do not change the maps (one record moves one count by 1), so one
+    category stands for the period's grid.
+    """
+    counts = dp.t.make_count_by_categories(
+        dp.vector_domain(dp.atom_domain(T=str)),
+        dp.symmetric_distance(),
+        categories=["cell"],
+        MO=dp.L1Distance[int],
+    )
+    chained: dp.Measurement = counts >> dp.m.then_laplace(scale)
+    return chained
 
 
 Noise = Callable[[list[int], float], list[int]]
@@ -143,7 +193,9 @@ def differential_privacy(
 ) -> list[ReleasedRow]:
     """Noisy counts for every cell given (pass `aggregate.full_grid`'s output).
 
-    `recipients` must already be capped per card (the repository does it in SQL).
+    The cells must already hold bounded contributions: at most `plan.contribution_bound`
+    cards and clicks per person and `plan.recipients_cap` recipients per card
+    (`repository.aggregate_bounded` does both in SQL); the noise is calibrated to that.
     """
     series = {
         "sends": [c.sends for c in cells],

@@ -128,18 +128,26 @@ class ReportsService:
     async def _make(self, app: App, period: Period) -> StoredReport:
         agreement = app.agreement
         dp_mode = agreement.privacy == DIFFERENTIAL_PRIVACY
-        plan = DPPlan.for_epsilon(agreement.epsilon or 1.0) if dp_mode else None
+        plan = (
+            DPPlan.for_epsilon(agreement.epsilon or 1.0, agreement.contribution_bound)
+            if dp_mode
+            else None
+        )
         first, last = period.start.isoformat(), period.end.isoformat()
-        cap = plan.recipients_cap if plan else None
-        cells = await self._db.read_off_loop(
-            functools.partial(
-                repo.aggregate,
+        if plan is None:
+            read = functools.partial(
+                repo.aggregate, client_id=app.client_id, first_day=first, last_day=last
+            )
+        else:
+            read = functools.partial(
+                repo.aggregate_bounded,
                 client_id=app.client_id,
                 first_day=first,
                 last_day=last,
-                recipients_cap=cap,
+                per_person=plan.contribution_bound,
+                recipients_cap=plan.recipients_cap,
             )
-        )
+        cells = await self._db.read_off_loop(read)
         now = self._clock.now_ms()
         report_id = "rpt_" + random_string(20)
         info = document.AppInfo(app.client_id, app.name, agreement.version)

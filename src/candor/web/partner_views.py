@@ -113,9 +113,13 @@ def every_days(days: int) -> str:
 def privacy_words(app: App) -> str:
     a = app.agreement
     if a.privacy == "differential_privacy":
+        bound = a.contribution_bound
         return (
             "Reports have random noise added to every count (differential privacy, "
-            f"ε = {a.epsilon:g}), so no single person's activity can be told apart."
+            f"ε = {a.epsilon:g}), so no single person's activity can be told apart: at most "
+            f"{bound} {'card' if bound == 1 else 'cards'} and {bound} "
+            f"{'click' if bound == 1 else 'clicks'} of each person count per report, and the "
+            "noise hides that much."
         )
     return (
         f"Reports leave out any count smaller than {a.k_threshold} (a k-anonymity "

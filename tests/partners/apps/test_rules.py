@@ -2,6 +2,7 @@
 fragments, real domain names, known scopes and an agreement within bounds."""
 
 import string
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -214,6 +215,13 @@ def test_an_agreement_within_bounds_is_kept() -> None:
     assert terms == AgreementTerms("Recommend films", "Shares and clicks")
 
 
+def test_the_contribution_bound_defaults_to_ten_and_is_kept() -> None:
+    assert check_agreement(AgreementTerms("p", "d")).contribution_bound == 10
+    dp = AgreementTerms("p", "d", privacy="differential_privacy", epsilon=1.0)
+    for bound in (1, 25, 1000):
+        assert check_agreement(replace(dp, contribution_bound=bound)).contribution_bound == bound
+
+
 def test_epsilon_is_kept_only_with_differential_privacy() -> None:
     dp = check_agreement(AgreementTerms("p", "d", privacy="differential_privacy", epsilon=1.0))
     k = check_agreement(AgreementTerms("p", "d", epsilon=1.0))
@@ -234,6 +242,10 @@ def test_epsilon_is_kept_only_with_differential_privacy() -> None:
         AgreementTerms("p", "d", k_threshold=1),
         AgreementTerms("p", "d", privacy="differential_privacy"),
         AgreementTerms("p", "d", privacy="differential_privacy", epsilon=50.0),
+        AgreementTerms("p", "d", privacy="differential_privacy", epsilon=1.0, contribution_bound=0),
+        AgreementTerms(
+            "p", "d", privacy="differential_privacy", epsilon=1.0, contribution_bound=1001
+        ),
     ],
 )
 def test_agreements_out_of_bounds_are_refused(terms: AgreementTerms) -> None:

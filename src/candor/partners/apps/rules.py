@@ -23,6 +23,9 @@ SCOPES: dict[str, str] = {
 }
 CLIENT_TYPES = ("confidential", "public")
 PRIVACY_MODES = ("k_anonymity", "differential_privacy")
+# Differential privacy: cards and clicks counted per person per period (reports.privacy).
+DEFAULT_CONTRIBUTION_BOUND = 10
+MAX_CONTRIBUTION_BOUND = 1000
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 MAX_URIS = 10
 MAX_DOMAINS = 20
@@ -37,6 +40,7 @@ class AgreementTerms:
     privacy: str = "k_anonymity"
     k_threshold: int = 10
     epsilon: float | None = None
+    contribution_bound: int = DEFAULT_CONTRIBUTION_BOUND
 
 
 def check_text(field: str, value: str, *, max_len: int, min_len: int = 1) -> str:
@@ -121,6 +125,11 @@ def check_agreement(terms: AgreementTerms) -> AgreementTerms:
         terms.epsilon is not None and 0.01 <= terms.epsilon <= 10
     ):
         raise invalid("differential privacy needs an epsilon between 0.01 and 10")
+    if not 1 <= terms.contribution_bound <= MAX_CONTRIBUTION_BOUND:
+        raise invalid(
+            f"the contribution bound (cards and clicks counted per person per period) must "
+            f"be 1 to {MAX_CONTRIBUTION_BOUND}"
+        )
     return AgreementTerms(
         terms.purpose.strip(),
         terms.data_used.strip(),
@@ -129,4 +138,5 @@ def check_agreement(terms: AgreementTerms) -> AgreementTerms:
         terms.privacy,
         terms.k_threshold,
         terms.epsilon if terms.privacy == "differential_privacy" else None,
+        terms.contribution_bound,
     )

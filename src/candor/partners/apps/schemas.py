@@ -14,6 +14,10 @@ class AgreementView(BaseModel):
     privacy: str = Field(description="k_anonymity or differential_privacy")
     k_threshold: int
     epsilon: float | None
+    contribution_bound: int = Field(
+        description="differential_privacy: at most this many cards and this many clicks of "
+        "each person are counted per reporting period"
+    )
 
 
 class PartnerView(BaseModel):
@@ -45,6 +49,7 @@ class PartnerView(BaseModel):
                 privacy=a.privacy,
                 k_threshold=a.k_threshold,
                 epsilon=a.epsilon,
+                contribution_bound=a.contribution_bound,
             ),
             approved=app.status == "approved",
         )

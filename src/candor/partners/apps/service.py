@@ -47,6 +47,7 @@ class Agreement:
     privacy: str
     k_threshold: int
     epsilon: float | None
+    contribution_bound: int
     created_ts: int
 
     def revised(
@@ -65,6 +66,7 @@ class Agreement:
             privacy=self.privacy,
             k_threshold=self.k_threshold,
             epsilon=self.epsilon,
+            contribution_bound=self.contribution_bound,
         )
 
 
@@ -294,6 +296,7 @@ class PartnerAppsService:
                         a.privacy,
                         a.k_threshold,
                         a.epsilon,
+                        a.contribution_bound,
                         a.created_ts,
                     ),
                     webhook_url=r.webhook_url,
@@ -316,5 +319,6 @@ def _agreement_row(
         "privacy": terms.privacy,
         "k_threshold": terms.k_threshold,
         "epsilon": terms.epsilon,
+        "contribution_bound": terms.contribution_bound,
         "created_ts": now,
     }

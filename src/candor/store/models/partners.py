@@ -66,6 +66,8 @@ class PartnerAgreement(Base):
     privacy: Mapped[str] = mapped_column(String(32))  # "k_anonymity" | "differential_privacy"
     k_threshold: Mapped[int] = mapped_column(Integer)
     epsilon: Mapped[float | None] = mapped_column(Float)
+    # Differential privacy: cards and clicks counted per person per period (C).
+    contribution_bound: Mapped[int] = mapped_column(Integer, server_default="10")
     created_ts: Mapped[int] = mapped_column(BigInteger)
 
 
