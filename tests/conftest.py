@@ -106,6 +106,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         server_name="test.local",
         rate_limit={"enabled": False},
+        http={"public_base_url": "http://test.local"},
     )
 
 

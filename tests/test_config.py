@@ -139,3 +139,76 @@ def test_configured_secret_key_is_used_without_writing_a_file(tmp_path: Path) ->
 
     assert settings.token_key() == b"configured-secret"
     assert not (tmp_path / "data").exists()
+
+
+# --- http.public_base_url (issue 13 item 6) -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "expected"),
+    [
+        ("127.0.0.1", 8008, "http://127.0.0.1:8008"),
+        ("0.0.0.0", 9000, "http://127.0.0.1:9000"),  # noqa: S104 - a listen address under test
+        ("::", 9000, "http://127.0.0.1:9000"),
+        ("::1", 9000, "http://[::1]:9000"),
+        ("[::1]", 9000, "http://[::1]:9000"),
+        ("localhost", 9001, "http://localhost:9001"),
+    ],
+)
+def test_public_base_url_defaults_to_the_listener(host: str, port: int, expected: str) -> None:
+    """`make run` and `candor serve --host --port` are reached where they listen."""
+    assert Settings().http.base_url() == "http://127.0.0.1:8008"
+    assert Settings(http={"host": host, "port": port}).http.base_url() == expected
+
+
+@pytest.mark.parametrize(
+    ("configured", "expected"),
+    [
+        ("https://chat.example.org", "https://chat.example.org"),
+        ("HTTPS://Chat.Example.ORG:443/", "https://chat.example.org"),
+        ("http://127.0.0.1:8008/", "http://127.0.0.1:8008"),
+        ("https://[::1]:8443", "https://[::1]:8443"),
+        ("https://bücher.example", "https://xn--bcher-kva.example"),
+    ],
+)
+def test_public_base_url_is_normalised(configured: str, expected: str) -> None:
+    settings = Settings(http={"public_base_url": configured, "port": 9})
+    assert settings.http.public_base_url == expected
+    assert settings.http.base_url() == expected
+
+
+@pytest.mark.parametrize(
+    ("configured", "why"),
+    [
+        ("chat.example.org", "absolute http"),
+        ("//chat.example.org", "absolute http"),
+        ("ftp://chat.example.org", "absolute http"),
+        ("https:chat.example.org", "absolute http"),
+        ("https:///chat.example.org", "absolute http"),
+        ("javascript://chat.example.org", "absolute http"),
+        ("https://user:pw@chat.example.org", "user info"),
+        ("https://evil.example@chat.example.org", "user info"),
+        ("https://chat.example.org/?x=1", "query or a fragment"),
+        ("https://chat.example.org?", "query or a fragment"),
+        ("https://chat.example.org/#top", "query or a fragment"),
+        ("https://chat.example.org/candor", "must not have a path"),
+        ("https://chat.example.org\\@evil.example", "control characters"),
+        (" https://chat.example.org", "control characters"),
+        ("https://chat.example.org\n", "control characters"),
+        ("https://chat.exa\tmple.org", "control characters"),
+        ("https://chat.example.org:99999", "not a valid URL"),
+        ("https://exa mple.org", "control characters"),
+        ("https://", "absolute http"),
+    ],
+)
+def test_invalid_public_base_url_is_rejected(configured: str, why: str) -> None:
+    with pytest.raises(ValidationError, match=why):
+        Settings(http={"public_base_url": configured})
+
+
+def test_public_base_url_is_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CANDOR_HTTP__PUBLIC_BASE_URL", "https://env.example/")
+    monkeypatch.setenv("CANDOR_HTTP__PORT", "9010")
+    settings = Settings()
+    assert settings.http.public_base_url == "https://env.example"
+    assert settings.http.port == 9010

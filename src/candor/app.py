@@ -58,6 +58,7 @@ from candor.transparency.keys import load_or_create_signer
 from candor.transparency.log import TransparencyLog
 from candor.transparency.service import TileService, TransparencyService
 from candor.web.errors import error_page, is_web_path, on_login_required
+from candor.web.own_origin import RelativeRedirectMiddleware
 from candor.web.pages import LoginRequired
 from candor.web.routes.admin import router as web_admin_router
 from candor.web.routes.apps import router as web_apps_router
@@ -221,6 +222,8 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http.max_request_bytes)
     # Outside the body limit, so the pages it refuses carry the headers too.
     app.add_middleware(SecurityHeadersMiddleware)
+    # Starlette's trailing-slash redirects name the request's Host: make them relative.
+    app.add_middleware(RelativeRedirectMiddleware)
     return app
 
 

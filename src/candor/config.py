@@ -5,11 +5,14 @@ environment. A start with no configuration at all works: SQLite and secrets unde
 `./candor-data/`.
 """
 
+import ipaddress
+import re
 import secrets
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_core import Url, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -31,6 +34,64 @@ class HttpSettings(BaseModel):
             "messages have their own 64 KiB limit; this bounds key uploads and key backups."
         ),
     )
+    public_base_url: str | None = Field(
+        None,
+        description=(
+            "The URL people and apps reach Candor at (scheme, host, optional port; no path, "
+            "query, fragment or user info). Every absolute URL Candor emits (OAuth issuer, "
+            "grant notices, share links) starts with it, never with a request's Host header. "
+            "Default: http://HOST:PORT of this listener (127.0.0.1 for a wildcard address)."
+        ),
+    )
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _check_public_base_url(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_base_url(value)
+
+    def base_url(self) -> str:
+        """The public base URL, without a trailing slash: configured, or derived from the
+        listener (what `make run` and `candor serve --host --port` are reached at)."""
+        if self.public_base_url is not None:
+            return self.public_base_url
+        host = self.host.strip("[]") or "127.0.0.1"
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return f"http://{host}:{self.port}"
+        if address.is_unspecified:
+            return f"http://127.0.0.1:{self.port}"
+        return (
+            f"http://[{host}]:{self.port}" if address.version == 6 else f"http://{host}:{self.port}"
+        )
+
+
+_ABSOLUTE_HTTP = re.compile(r"https?://[^/\\]", re.IGNORECASE)
+
+
+def normalise_base_url(value: str) -> str:
+    """A public base URL in its one serialised form (WHATWG URL parsing, as a browser reads
+    it), without the trailing slash; ValueError says what is wrong.
+
+    Candor's pages link with absolute paths (`/privacy/grants`), so the URL must be the root
+    of its origin: a path would be dropped by every link, so it is refused rather than
+    half-honoured. User info, a query or a fragment would end up inside every emitted link.
+    """
+    if any(c.isspace() or not c.isprintable() or c == "\\" for c in value):
+        raise ValueError("the public base URL must not contain spaces, control characters or '\\'")
+    if not _ABSOLUTE_HTTP.match(value):
+        raise ValueError("the public base URL must be an absolute http:// or https:// URL")
+    try:
+        url = Url(value)
+    except ValidationError:
+        raise ValueError("the public base URL is not a valid URL") from None
+    if url.username is not None or url.password is not None:
+        raise ValueError("the public base URL must not contain user info")
+    if "?" in value or "#" in value:
+        raise ValueError("the public base URL must not have a query or a fragment")
+    if url.path not in (None, "/"):
+        raise ValueError("the public base URL must not have a path: Candor is served at the root")
+    return str(url).rstrip("/")
 
 
 class RegistrationSettings(BaseModel):

@@ -180,3 +180,14 @@ def test_unreachable_database_fails_with_one_line_error(data_dir: Path) -> None:
     assert result.exit_code == 1
     assert_one_line_error(result)
     assert "cannot prepare the database" in result.stderr
+
+
+def test_serve_refuses_a_bad_public_base_url_before_starting(data_dir: Path) -> None:
+    result = candor(
+        "serve", "--data-dir", data_dir, "--port", "1", "--public-base-url", "https://u@x.example"
+    )
+
+    assert result.exit_code == 2
+    assert_one_line_error(result)
+    assert "public_base_url" in result.stderr
+    assert not data_dir.exists()

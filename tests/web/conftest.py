@@ -32,6 +32,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         server_name="test.local",
         rate_limit={"enabled": False},
         transparency={"checkpoint_interval_ms": 3_600_000},
+        http={"public_base_url": "http://test.local"},
     )
 
 

@@ -180,6 +180,7 @@ def run(data_dir: Path | None, port: int | None, keep_running: bool) -> None:
         raise typer.Exit(1)
     try:
         directory = fresh_dir(data_dir)
+        port = port or free_port()
         settings = load_settings(
             data_dir=directory,
             database_url=f"sqlite:///{directory / 'candor.db'}",
@@ -187,9 +188,11 @@ def run(data_dir: Path | None, port: int | None, keep_running: bool) -> None:
             rate_limit={"enabled": False},
             # A demo runs on 127.0.0.1 for one person: let them try a webhook receiver there.
             webhooks={"allow_private_networks": True},
+            # The links the demo's cards and notices carry point at the port it serves on.
+            http={"host": "127.0.0.1", "port": port},
         )
         upgrade(settings.sqlalchemy_url())
-        asyncio.run(tour(settings, port or free_port(), keep_running))
+        asyncio.run(tour(settings, port, keep_running))
     except KeyboardInterrupt:
         Console().print("stopped")
     except Exception as exc:  # one red line, whatever broke

@@ -18,6 +18,13 @@ def serve(
     server_name: ServerNameOpt = None,
     host: Annotated[str | None, typer.Option(help="Listen address [default 127.0.0.1].")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port [default 8008].")] = None,
+    public_base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="URL people reach Candor at [env CANDOR_HTTP__PUBLIC_BASE_URL; default "
+            "http://HOST:PORT]."
+        ),
+    ] = None,
     no_rate_limit: Annotated[
         bool, typer.Option("--no-rate-limit", help="Switch off rate limiting (benchmarks).")
     ] = False,
@@ -29,6 +36,8 @@ def serve(
         http["host"] = host
     if port is not None:
         http["port"] = port
+    if public_base_url is not None:
+        http["public_base_url"] = public_base_url
     extra: dict[str, object] = {}
     if http:
         extra["http"] = http

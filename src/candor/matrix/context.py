@@ -35,3 +35,10 @@ class Homeserver:
     @property
     def server_name(self) -> str:
         return self.settings.server_name
+
+    @property
+    def public_base_url(self) -> str:
+        """Where people and apps reach this server (`http.public_base_url`, no trailing
+        slash). Every absolute URL Candor emits starts with it; a request's Host header is
+        the client's claim and never appears in anything shown to others."""
+        return self.settings.http.base_url()

@@ -6,7 +6,7 @@ where its person picks the conversations and sends (or does nothing).
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 
 from candor.matrix.auth import HomeserverDep
 from candor.matrix.http import json_response
@@ -29,7 +29,7 @@ ShareDep = Annotated[ShareService, Depends(get_share)]
 
 @router.post("/shares", status_code=201, responses={201: {"model": ShareRequestResponse}})
 async def create_share_request(
-    body: ShareRequestBody, token: ShareToken, share: ShareDep, request: Request
+    body: ShareRequestBody, token: ShareToken, share: ShareDep, hs: HomeserverDep
 ) -> Response:
     """Create a share request for the token's person; 400 CANDOR_INVALID_PARAM when a
     field fails the launcher's checks (a URL off the app's domains, a bad label)."""
@@ -44,5 +44,5 @@ async def create_share_request(
         variant=body.variant,
     )
     request_id = await share.create_request(token.user_id, app, draft)
-    confirm = str(request.base_url).rstrip("/") + f"/share?request={request_id}"
+    confirm = f"{hs.public_base_url}/share?request={request_id}"
     return json_response({"share_request_id": request_id, "confirm_url": confirm}, 201)

@@ -139,7 +139,6 @@ class ShareService:
         room_ids: Sequence[str],
         *,
         note: str,
-        base_url: str,
         request_id: str | None = None,
     ) -> SentShare:
         """Post one card per chosen room (the sender must be joined) and record the share.
@@ -189,7 +188,7 @@ class ShareService:
             for room_id in rooms:
                 f = facts[room_id]
                 token = new_token(CARD_TOKEN_PREFIX)
-                link = f"{base_url.rstrip('/')}/c/{token}"
+                link = f"{self._hs.public_base_url}/c/{token}"
                 content = card_content(draft, app.name, link, note, encrypted_room=f.encrypted)
                 ev = await ctx.append(NewEvent(room_id, EventType.MESSAGE, user_id, content, None))
                 recipients = sorted(f.joined - {user_id})

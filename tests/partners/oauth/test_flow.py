@@ -163,6 +163,47 @@ async def test_introspection_describes_the_apps_own_tokens(env: OAuthEnv) -> Non
     assert "exp" not in body
 
 
+async def test_introspection_names_the_person_only_for_tokens_with_the_profile_scope(
+    env: OAuthEnv,
+) -> None:
+    """Issue 13 item 4: who a token speaks for is the `profile` scope's data; a token
+    without it must not reveal the person through introspection (unrecorded, unconsented)."""
+    client = await env.client(scopes="share")
+    browser = await env.person()
+    flow = env.flow(client, scope="share")
+    r = await env.exchange(flow, await env.code(browser, flow))
+    assert r.status_code == 200, r.text
+    tokens = r.json()
+    assert tokens["scope"] == "share"
+    for token in (tokens["access_token"], tokens["refresh_token"]):
+        body = await introspect(env, client, token)
+        assert body["active"] is True
+        assert body["scope"] == "share"
+        assert "sub" not in body
+        assert "username" not in body
+        assert "@alice:test.local" not in str(body)
+    # Narrowing a `profile share` token to `share` on refresh drops the person too.
+    both = await env.client()
+    wide = await env.tokens(both, browser)
+    assert (await introspect(env, both, wide["access_token"]))["sub"] == "@alice:test.local"
+    r = await env.api.post(
+        "/oauth/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": wide["refresh_token"],
+            "scope": "share",
+        },
+        auth=(both.client_id, str(both.secret)),
+    )
+    assert r.status_code == 200, r.text
+    narrow = r.json()
+    assert narrow["scope"] == "share"
+    body = await introspect(env, both, narrow["access_token"])
+    assert body["active"] is True
+    assert "sub" not in body
+    assert "username" not in body
+
+
 async def test_introspection_of_other_apps_and_dead_tokens_is_inactive(env: OAuthEnv) -> None:
     mine, other = await env.client(), await env.client()
     tokens = await env.tokens(mine)

@@ -1,13 +1,14 @@
 """Room grants over the API (Matrix access token): ask, list, accept, decline, revoke.
 
 Each handler authenticates, parses, calls one `ConsentService` method and serialises.
-The notice posted in the room points members at the privacy page `/privacy/grants` of
-the server the request came to.
+The notice posted in the room points members at the privacy page `/privacy/grants` under
+the configured public base URL (never the request's Host header: the notice is shown to
+every member).
 """
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Depends, Response
 
 from candor.matrix.auth import HomeserverDep, RequesterDep
 from candor.matrix.http import json_response
@@ -32,15 +33,11 @@ async def get_consent(hs: HomeserverDep) -> ConsentService:
 ConsentDep = Annotated[ConsentService, Depends(get_consent)]
 
 
-def answer_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + GRANTS_PAGE
-
-
 @router.post("/rooms/{room_id}/grants", responses={200: {"model": GrantCreatedResponse}})
 async def request_grant(
     room_id: str,
     body: GrantRequestBody,
-    request: Request,
+    hs: HomeserverDep,
     requester: RequesterDep,
     consent: ConsentDep,
 ) -> Response:
@@ -51,7 +48,7 @@ async def request_grant(
         body.client_id,
         days=body.days,
         include_history=body.include_history,
-        answer_url=answer_url(request),
+        answer_url=hs.public_base_url + GRANTS_PAGE,
     )
     return json_response(
         GrantCreatedResponse(grant_id=grant.grant_id, status=grant.status).model_dump()

@@ -31,13 +31,10 @@ async def get_oauth(hs: HomeserverDep) -> OAuthService:
 OAuthDep = Annotated[OAuthService, Depends(get_oauth)]
 
 
-def issuer_of(request: Request) -> str:
-    """The issuer is the server's public base URL, as the client reached it."""
-    return str(request.base_url).rstrip("/")
-
-
-async def get_server(request: Request, oauth: OAuthDep) -> OAuthServer:
-    return OAuthServer(oauth, issuer_of(request))
+async def get_server(hs: HomeserverDep, oauth: OAuthDep) -> OAuthServer:
+    """The issuer is the configured public base URL, never the request's Host header: a
+    client that sends another Host must not change what the metadata or introspection say."""
+    return OAuthServer(oauth, hs.public_base_url)
 
 
 ServerDep = Annotated[OAuthServer, Depends(get_server)]

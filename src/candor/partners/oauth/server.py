@@ -51,6 +51,7 @@ from candor.partners.apps.rules import SCOPES
 from candor.partners.apps.service import App
 from candor.partners.errors import invalid
 from candor.partners.oauth.service import (
+    PROFILE_SCOPE,
     CodeRecord,
     IssuedToken,
     OAuthService,
@@ -334,16 +335,20 @@ class _Introspection(_TokenLookup, IntrospectionEndpoint):  # type: ignore[misc]
         return token.record.client_id == client.client_id
 
     def introspect_token(self, token: _Token) -> dict[str, object]:
+        """RFC 7662 §2.2; `sub` and `username` are optional there, and here they appear only
+        for a token carrying `profile`: who the token speaks for is that scope's data, so an
+        app the person did not allow to know them cannot learn it by introspecting."""
         r = token.record
         body: dict[str, object] = {
             "active": True,
             "client_id": r.client_id,
             "scope": r.scope,
-            "sub": r.user_id,
-            "username": r.user_id,
             "iat": r.issued_ts // 1000,
             "iss": self.server.issuer,
         }
+        if PROFILE_SCOPE in r.scope.split():
+            body["sub"] = r.user_id
+            body["username"] = r.user_id
         if r.kind == "access_token":
             body["token_type"] = "Bearer"  # noqa: S105 - a token type, not a secret
             body["exp"] = r.expires_ts // 1000

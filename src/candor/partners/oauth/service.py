@@ -28,7 +28,8 @@ REFRESH_PREFIX = "cdr_rt_"
 CODE_PREFIX = "cdr_ac_"
 ACCESS_TOKEN_TTL_S = 3600
 CODE_TTL_MS = 5 * 60 * 1000  # RFC 6749 §4.1.2: "a maximum … of 10 minutes is RECOMMENDED"
-REQUIRED_SCOPES = frozenset({"profile"})
+PROFILE_SCOPE = "profile"
+REQUIRED_SCOPES = frozenset({PROFILE_SCOPE})
 
 
 ACTION_READ_PROFILE = "partner.read_profile"

@@ -138,7 +138,9 @@ async def grants_page(
 
 
 @router.post(f"{PAGE}/ask")
-async def ask(page: PageDep, user: CurrentUserDep, consent: ConsentDep) -> Response:
+async def ask(
+    page: PageDep, user: CurrentUserDep, consent: ConsentDep, hs: HomeserverDep
+) -> Response:
     fields = await read_form(page.request)
     page.check_csrf(fields)
     form = validate_form(AskForm, fields)
@@ -149,7 +151,7 @@ async def ask(page: PageDep, user: CurrentUserDep, consent: ConsentDep) -> Respo
             form.client_id,
             days=form.days,
             include_history=form.include_history is not None,
-            answer_url=str(page.request.base_url).rstrip("/") + PAGE,
+            answer_url=hs.public_base_url + PAGE,
         )
     except CandorError as exc:
         return await _render(page, user, consent, status=exc.status, error=exc.message)

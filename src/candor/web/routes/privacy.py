@@ -23,10 +23,12 @@ PrivacyDep = Annotated[PrivacyService, Depends(get_privacy)]
 
 
 @router.get("/privacy/accesses")
-async def accesses(page: PageDep, user: CurrentUserDep, privacy: PrivacyDep) -> Response:
+async def accesses(
+    page: PageDep, user: CurrentUserDep, privacy: PrivacyDep, hs: HomeserverDep
+) -> Response:
     found = await privacy.accesses_of(user.user_id, PAGE_LIMIT)
     return page.render(
         "privacy/accesses.html",
         view=accesses_view(found, PAGE_LIMIT),
-        server_url=str(page.request.base_url).rstrip("/"),
+        server_url=hs.public_base_url,
     )

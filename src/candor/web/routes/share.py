@@ -109,7 +109,6 @@ async def send(page: PageDep, user: CurrentUserDep, share: ShareDep) -> Response
             draft,
             rooms,
             note=fields.get("note", ""),
-            base_url=str(page.request.base_url),
             request_id=fields.get("request") or None,
         )
     except CandorError as exc:
