@@ -100,7 +100,10 @@ class Story:
         self.at(self.period.start, 9)
         self.people = {n: Person(n, self.base_url) for n in NAMES}
         await asyncio.gather(*(p.register() for p in self.who.values()))
-        await asyncio.gather(*(p.log_in_on_the_web() for p in self.who.values()))
+        # One after another: more logins in flight at once from one address than the
+        # back-off's free failures would be told to wait (login_backoff).
+        for person in self.who.values():
+            await person.log_in_on_the_web()
         self.note(f"{len(NAMES)} accounts over /register, each logged in through /login:")
         self.note(", ".join(p.user_id for p in self.who.values()))
 

@@ -58,6 +58,7 @@ async def test_only_approved_apps_are_listed_with_their_current_agreement(
             "privacy": "differential_privacy",
             "k_threshold": 10,
             "epsilon": 0.5,
+            "contribution_bound": 10,
         },
     }
     assert pending.client_id not in r.text
