@@ -1,8 +1,22 @@
 """Shared fixtures: a migrated database on SQLite *and* the real PostgreSQL, and the app.
 
 Migrations run once per session per engine; each test then starts from empty tables
-(SQLite: a copy of a migrated template file; PostgreSQL: TRUNCATE), so tests are
-independent without mocking the database. Each xdist worker has its own PG database.
+(SQLite: a copy of a migrated template file; PostgreSQL: one transaction of DELETEs, see
+`tests/helpers/databases.py`), so tests are independent without mocking the database.
+Each xdist worker has its own PG database.
+
+Which engines a test runs on: every test that uses `database_url` (directly or through
+`settings`/`http`) or the e2e `server` runs on both engines, unless it is marked
+`@pytest.mark.engines("sqlite")`. Both engines stay where the engine matters (storage,
+the persister, durability, the transparency log, reports' SQL, the consent and inbox
+authorization matrix, migrations). Flows whose subject is a client, a browser or routing
+rather than the database (Playwright, matrix-nio, the JS SDK, the OAuth flows, the route
+fuzz) run on SQLite, the marker on their module, and keep one PostgreSQL smoke test each,
+marked `@pytest.mark.engines("sqlite", "postgresql")` (the closest marker wins).
+
+Password hashing: the whole run (and every `candor serve` it starts, through the
+environment) uses Argon2id at its cheapest (`CHEAP_ARGON2`); a test that measures the real
+cost asks for the defaults with `@pytest.mark.owasp_argon2`.
 """
 
 import asyncio
@@ -13,17 +27,49 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from candor.app import create_app
-from candor.config import Settings
+from candor.config import PasswordSettings, Settings
 from candor.core.clock import FakeClock
 from candor.store.migrate import upgrade
-from candor.store.models.registry import metadata
+from tests.helpers.databases import (
+    ENGINES,
+    create_pg_database,
+    drop_pg_database,
+    empty_pg_tables,
+)
 from tests.helpers.matrix import MatrixTestClient
 
-PG_ADMIN_URL = os.environ.get("CANDOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+# Argon2id's minimum: hashing is a millisecond instead of tens, and the suite registers
+# and logs in thousands of times. Through the environment so that every Settings a test
+# builds, and every `candor serve` subprocess, picks it up.
+CHEAP_ARGON2 = {"CANDOR_PASSWORDS__TIME_COST": "1", "CANDOR_PASSWORDS__MEMORY_COST_KIB": "8"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, value in CHEAP_ARGON2.items():
+        os.environ.setdefault(name, value)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`@pytest.mark.engines(...)` drops the other engines' `database_url`/`server` cases."""
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("engines")
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params if callspec is not None else {}
+        engine = next((params[n] for n in ("database_url", "server") if n in params), None)
+        if marker is not None:
+            unknown = set(marker.args) - set(ENGINES)
+            assert marker.args, f"engines() takes some of {ENGINES}"
+            assert not unknown, f"engines() takes some of {ENGINES}, not {unknown}"
+        if marker is not None and engine is not None and engine not in marker.args:
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def _worker() -> str:
@@ -35,26 +81,10 @@ def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this worker, migrated to head."""
     # The pid keeps concurrent test runs (and xdist workers) on separate databases.
     name = f"candor_test_{_worker()}_{os.getpid()}"
-    asyncio.run(
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
-    )
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    url = f"{base}/{name}"
-    upgrade(_async_url(url))
+    url = asyncio.run(create_pg_database(name))
+    upgrade(url.replace("postgresql://", "postgresql+asyncpg://", 1))
     yield url
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def _async_url(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+asyncpg://", 1)
-
-
-async def _admin(*statements: str) -> None:
-    engine = create_async_engine(_async_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        for statement in statements:
-            await conn.execute(text(statement))
-    await engine.dispose()
+    asyncio.run(drop_pg_database(name))
 
 
 @pytest.fixture(scope="session")
@@ -64,24 +94,15 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-async def _truncate_pg(url: str) -> None:
-    engine = create_async_engine(_async_url(url))
-    async with engine.begin() as conn:
-        tables = ", ".join(t.name for t in metadata.sorted_tables if t.name != "stream_positions")
-        await conn.execute(text(f"TRUNCATE {tables}"))
-        await conn.execute(text("UPDATE stream_positions SET position = 0"))
-    await engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=ENGINES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
-    """Every storage-touching test runs on both engines."""
+    """A migrated, empty database of each engine (see the module docstring for which)."""
     if request.param == "sqlite":
         path = tmp_path / "candor.db"
         shutil.copy(sqlite_template, path)
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("pg_url")
-    asyncio.run(_truncate_pg(url))
+    asyncio.run(empty_pg_tables(url))
     return url
 
 
@@ -100,14 +121,18 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(
+def settings(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> Settings:
+    built = Settings(
         data_dir=tmp_path / "data",
         database_url=database_url,
         server_name="test.local",
         rate_limit={"enabled": False},
         http={"public_base_url": "http://test.local"},
     )
+    if request.node.get_closest_marker("owasp_argon2") is None:
+        return built
+    # The defaults, not the environment's CHEAP_ARGON2.
+    return built.model_copy(update={"passwords": PasswordSettings()})
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from candor.core.clock import Clock, SystemClock
 from candor.core.errors import CandorError
 from candor.core.json_body import JsonBodyCheck, is_json_content
 from candor.matrix.accounts.endpoints import router as accounts_router
+from candor.matrix.accounts.passwords import Passwords
 from candor.matrix.accounts.token_cache import TokenCache
 from candor.matrix.admin.endpoints import router as admin_router
 from candor.matrix.client.endpoints import router as client_router
@@ -101,6 +102,7 @@ def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserv
         login_backoff=LoginBackoff(clock, settings.login_backoff),
         typing=TypingTracker(clock),
         tokens=TokenCache(),
+        passwords=Passwords(settings.passwords),
         tlog=tlog,
         access=access,
         transparency=TransparencyService(

@@ -141,6 +141,23 @@ class LoginBackoffSettings(BaseModel):
     )
 
 
+class PasswordSettings(BaseModel):
+    """Argon2id's cost for new password hashes; a stored hash keeps the cost it was made
+    with, so changing these never locks anyone out. Parallelism is 1."""
+
+    time_cost: int = Field(
+        2, ge=1, description="Argon2id passes over memory (OWASP's recommendation: 2)."
+    )
+    memory_cost_kib: int = Field(
+        19 * 1024,
+        ge=8,
+        description=(
+            "Argon2id memory per hash in KiB (OWASP's recommendation: 19456, 19 MiB); at most "
+            "two hashes run at once. Lower only for tests: it is what makes guessing expensive."
+        ),
+    )
+
+
 class SyncSettings(BaseModel):
     max_timeout_ms: int = Field(
         60000, ge=0, description="Upper bound on a /sync long-poll, whatever the client asks."
@@ -255,6 +272,9 @@ class Settings(BaseSettings):
     login_backoff: LoginBackoffSettings = Field(
         default_factory=LoginBackoffSettings,
         description="Progressive delays after failed logins, per account and per address.",
+    )
+    passwords: PasswordSettings = Field(
+        default_factory=PasswordSettings, description="The cost of password hashing."
     )
     sync: SyncSettings = Field(default_factory=SyncSettings, description="/sync behaviour.")
     encryption: EncryptionSettings = Field(

@@ -86,10 +86,28 @@ def test_a_public_client_prints_no_secret(db: list[str]) -> None:
     assert "client_secret" not in made.stdout
 
 
-def test_bad_input_is_one_line_and_writes_nothing(db: list[str]) -> None:
-    bad = partner("create", *FLIX, "--redirect-uri", "http://flix.example/x", "--json", *db)
+@pytest.mark.parametrize(
+    ("change", "word"),
+    [
+        (["--redirect-uri", "http://flix.example/cb"], "https"),
+        (["--redirect-uri", "https://flix.example/cb#x"], "fragment"),
+        (["--domain", "not a domain"], "domain"),
+        (["--scope", "profile everything"], "everything"),
+        (["--retention-days", "0"], "retention"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    db: list[str], change: list[str], word: str
+) -> None:
+    args = [*FLIX]
+    flag = change[0]
+    i = args.index(flag) if flag in args else len(args)
+    args[i : i + 2] = change
 
-    one_line_error(bad, "https")
+    bad = partner("create", *args, "--json", *db)
+
+    one_line_error(bad, word)
+    assert bad.stdout == ""
     assert "app_" not in partner("list", *db).stdout
 
 

@@ -1,7 +1,8 @@
 """A real `candor serve` process per test, on SQLite and on the real PostgreSQL.
 
 The fixture picks a free port, makes a fresh data dir (and, for PostgreSQL, a fresh
-database `candor_e2e_<random>` that is dropped afterwards), starts the server and polls
+database `candor_e2e_<random>` that is dropped afterwards; `@pytest.mark.engines` narrows
+the engines as for `database_url`, see tests/conftest.py), starts the server and polls
 `/health` for a bounded time. Tests can `kill()` it (SIGKILL by default), `start()` it
 again on the same port and data, or `restart()` it gracefully. The process is always
 terminated at teardown; its output is kept in `DATA_DIR/server.log` and shown on failure.
@@ -18,11 +19,11 @@ from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
-PG_ADMIN_DSN = os.environ.get("CANDOR_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+from tests.helpers.databases import ENGINES, create_pg_database, drop_pg_database
+
 CANDOR = Path(sys.executable).parent / "candor"
 START_TIMEOUT_S = 30.0
 ALLOW_PRIVATE_WEBHOOKS = "CANDOR_WEBHOOKS__ALLOW_PRIVATE_NETWORKS"
@@ -140,16 +141,7 @@ class ServerProcess:
         self.start()
 
 
-async def _pg_admin(*statements: str) -> None:
-    conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
-    try:
-        for statement in statements:
-            await conn.execute(statement, timeout=30)
-    finally:
-        await conn.close(timeout=10)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=ENGINES)
 async def server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ServerProcess]:
     """A running `candor serve` on a fresh database of each engine."""
     data_dir = tmp_path / "data"
@@ -159,8 +151,7 @@ async def server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         database_url = f"sqlite:///{data_dir / 'candor.db'}"
     else:
         db_name = f"candor_e2e_{secrets.token_hex(6)}"
-        await _pg_admin(f'CREATE DATABASE "{db_name}"')
-        database_url = f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{db_name}"
+        database_url = await create_pg_database(db_name)
     srv = ServerProcess(_free_port(), data_dir, database_url, request.param)
     if request.node.get_closest_marker("loopback_webhooks") is not None:
         # The test's webhook receiver listens on 127.0.0.1: the operator allows it.
@@ -174,7 +165,7 @@ async def server(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         if report is not None and report.failed:
             sys.stderr.write(f"--- {srv.log_path} ---\n{srv.log_tail()}\n")
         if db_name is not None:
-            await _pg_admin(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+            await drop_pg_database(db_name)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -34,7 +34,8 @@ from nio import (
 
 from tests.e2e.conftest import ServerProcess
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+# The JS SDK is the subject, not the database: SQLite, with one PostgreSQL smoke below.
+pytestmark = [pytest.mark.e2e, pytest.mark.engines("sqlite"), pytest.mark.timeout(120)]
 
 JS_DIR = Path(__file__).parent / "js"
 JS_SCRIPT = JS_DIR / "jsclient.mjs"
@@ -259,6 +260,7 @@ async def finish_js_side(js: JsClient, *, sent: int) -> list[str]:
     return bodies
 
 
+@pytest.mark.engines("sqlite", "postgresql")  # the PostgreSQL smoke
 async def test_js_client_creates_room_and_chats_with_nio(
     server: ServerProcess, js_deps: Path
 ) -> None:

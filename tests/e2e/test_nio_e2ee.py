@@ -43,7 +43,8 @@ from tests.helpers.nio import (
     raw_http,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+# matrix-nio is the subject, not the database: SQLite (test_nio_chat is the PostgreSQL smoke).
+pytestmark = [pytest.mark.e2e, pytest.mark.engines("sqlite"), pytest.mark.timeout(180)]
 
 
 async def assert_encrypted_by_default(server: ServerProcess, creator: Device, room_id: str) -> None:

@@ -26,7 +26,8 @@ from tests.e2e.oauth_flow import (
     use_rotate_and_reuse,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+# The browser is the subject, not the database: SQLite (test_web_accesses_browser is the PostgreSQL smoke).
+pytestmark = [pytest.mark.e2e, pytest.mark.engines("sqlite"), pytest.mark.timeout(180)]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

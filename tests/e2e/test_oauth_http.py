@@ -25,7 +25,8 @@ from tests.e2e.oauth_flow import (
     use_rotate_and_reuse,
 )
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
+# The OAuth flow is the subject, not the database: SQLite, with one PostgreSQL smoke below.
+pytestmark = [pytest.mark.e2e, pytest.mark.engines("sqlite"), pytest.mark.timeout(180)]
 
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]*)"')
 
@@ -74,6 +75,7 @@ async def log_in_and_allow(browser: httpx.AsyncClient, url: str) -> str:
     return r.headers["location"]
 
 
+@pytest.mark.engines("sqlite", "postgresql")  # the PostgreSQL smoke
 async def test_authorization_code_with_pkce_through_the_real_forms(server: ServerProcess) -> None:
     app = register_app(server)
     await register_person(server)

@@ -18,7 +18,13 @@ from tests.e2e.conftest import ServerProcess
 from tests.e2e.oauth_flow import PASSWORD, candor, register_person
 from tests.e2e.webhook_receiver import WebhookReceiver, running_receiver
 
-pytestmark = [pytest.mark.e2e, pytest.mark.loopback_webhooks, pytest.mark.timeout(180)]
+# The browser is the subject, not the database: SQLite (test_web_accesses_browser is the PostgreSQL smoke).
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.engines("sqlite"),
+    pytest.mark.loopback_webhooks,
+    pytest.mark.timeout(180),
+]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]

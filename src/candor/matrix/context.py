@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from candor.config import Settings
 from candor.core.clock import Clock
+from candor.matrix.accounts.passwords import Passwords
 from candor.matrix.accounts.token_cache import TokenCache
 from candor.matrix.events.persister import EventPersister
 from candor.matrix.login_backoff import LoginBackoff
@@ -28,6 +29,7 @@ class Homeserver:
     login_backoff: LoginBackoff
     typing: TypingTracker
     tokens: TokenCache
+    passwords: Passwords
     tlog: TransparencyLog
     access: AccessLog
     transparency: TransparencyService

@@ -10,7 +10,6 @@ from candor.core.errors import CandorError
 from candor.core.ids import MAX_ID_LENGTH, USER_LOCALPART_RE, UserID
 from candor.core.tokens import hash_token, new_token, random_string
 from candor.matrix.accounts import repository as repo
-from candor.matrix.accounts.passwords import hash_password, verify_nothing, verify_password
 from candor.matrix.accounts.schemas import AuthDict, LoginBody, RegisterBody
 from candor.matrix.accounts.uia import AuthRequired
 from candor.matrix.auth import ACCESS_TOKEN_PREFIX, Requester
@@ -44,6 +43,7 @@ class AccountsService:
         self._hs = hs
         self._db = hs.db
         self._clock = hs.clock
+        self._passwords = hs.passwords
 
     # --- registration ----------------------------------------------------------------
 
@@ -84,7 +84,7 @@ class AccountsService:
         self._check_password(body.password)
         if user_id is None:
             user_id = self.check_username(random_string(9).lower().replace("_", "-"))
-        password_hash = await hash_password(body.password)
+        password_hash = await self._passwords.hash(body.password)
         async with self._db.write() as conn:
             try:
                 await repo.add_user(
@@ -107,7 +107,7 @@ class AccountsService:
         """Operator path (`candor user create`): no UIA, registration switch ignored."""
         user_id = self.check_username(localpart.lower())
         self._check_password(password)
-        password_hash = await hash_password(password)
+        password_hash = await self._passwords.hash(password)
         async with self._db.write() as conn:
             try:
                 await repo.add_user(
@@ -190,9 +190,9 @@ class AccountsService:
         async with self._db.read() as conn:
             user = await repo.get_user(conn, user_id)
         if user is None or user.password_hash is None:
-            await verify_nothing(password)  # the same time as a wrong password
+            await self._passwords.verify_nothing(password)  # the same time as a wrong password
             raise Forbidden("Invalid username or password")
-        if not await verify_password(user.password_hash, password) or user.deactivated:
+        if not await self._passwords.verify(user.password_hash, password) or user.deactivated:
             raise Forbidden("Invalid username or password")
 
     async def _new_session(
@@ -224,7 +224,7 @@ class AccountsService:
     ) -> None:
         await self.check_password_auth(requester, auth)
         self._check_password(new_password)
-        new_hash = await hash_password(new_password)
+        new_hash = await self._passwords.hash(new_password)
         async with self._db.write() as conn:
             await repo.set_password(conn, requester.user_id, new_hash)
             # Browser sessions hold no device to keep: a new password ends all of them.
