@@ -14,7 +14,6 @@ import importlib
 import pkgutil
 from collections.abc import Iterator
 from html import unescape
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,16 +32,11 @@ FOREIGN = "evil.example"
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    """The test server is reached at http://test.local but says it lives at PUBLIC."""
-    return Settings(
-        data_dir=tmp_path / "data",
-        database_url=database_url,
-        server_name="test.local",
-        rate_limit={"enabled": False},
-        transparency={"checkpoint_interval_ms": 3_600_000},
-        http={"public_base_url": PUBLIC},
-    )
+def settings(settings: Settings) -> Settings:
+    """The web tests' settings, but the server, reached at http://test.local, says it
+    lives at PUBLIC."""
+    http = settings.http.model_copy(update={"public_base_url": PUBLIC})
+    return settings.model_copy(update={"http": http})
 
 
 class Seen:

@@ -5,11 +5,11 @@ by the report's cell: no join, so one app's period costs the same whatever other
 The differential-privacy aggregate (`aggregate_bounded`) adds the per-person bound.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select, Subquery, case, distinct, func, insert, select, union_all
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.reports.aggregate import CellCounts
@@ -43,20 +43,7 @@ def aggregate(conn: Connection, client_id: str, first_day: str, last_day: str) -
         .group_by(e.day, e.interface, e.surface, e.variant)
         .order_by(e.day, e.interface, e.surface, e.variant)
     )
-    return [
-        CellCounts(
-            r.day,
-            r.interface,
-            r.surface,
-            r.variant,
-            int(r.sends),
-            int(r.recipients),
-            int(r.first),
-            int(r.repeat),
-            int(r.people),
-        )
-        for r in conn.execute(stmt)
-    ]
+    return _cells(conn.execute(stmt), with_people=True)
 
 
 def aggregate_bounded(
@@ -90,6 +77,11 @@ def aggregate_bounded(
     """
     pg = conn.dialect.name == "postgresql"
     stmt = bounded_statement(pg, client_id, first_day, last_day, per_person, recipients_cap)
+    return _cells(conn.execute(stmt), with_people=False)
+
+
+def _cells(rows: Iterable[Row[Any]], *, with_people: bool) -> list[CellCounts]:
+    """Rows of either aggregate as `CellCounts` (`people` is 0 where it was not counted)."""
     return [
         CellCounts(
             r.day,
@@ -100,9 +92,9 @@ def aggregate_bounded(
             int(r.recipients),
             int(r.first),
             int(r.repeat),
-            0,
+            int(r.people) if with_people else 0,
         )
-        for r in conn.execute(stmt)
+        for r in rows
     ]
 
 
