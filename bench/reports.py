@@ -54,7 +54,7 @@ import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 
-from candor.app import build_homeserver
+from candor.wiring import build_homeserver
 from candor.config import Settings
 from candor.core.clock import SystemClock
 from candor.partners.apps.rules import DEFAULT_CONTRIBUTION_BOUND, AgreementTerms

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from candor.app import build_homeserver
 from candor.cli.main import app
 from candor.config import load_settings
 from candor.partners.apps.service import Agreement, PartnerAppsService
 from candor.reports.delivery_repository import get_webhook_target
 from candor.reports.webhook_secrets import unseal
+from candor.wiring import build_homeserver
 
 pytestmark = pytest.mark.usefixtures("clean_candor_env")
 

@@ -11,7 +11,6 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner, Result
 
-from candor.app import build_homeserver
 from candor.cli.main import app
 from candor.config import Settings
 from candor.core.clock import FakeClock
@@ -19,6 +18,7 @@ from candor.reports.document import schema
 from candor.reports.periods import Period, last_complete
 from candor.store.models.share import ShareEvent
 from candor.transparency.note import generate_key
+from candor.wiring import build_homeserver
 from tests.reports.conftest import Event, load_events, make_app
 
 pytestmark = pytest.mark.usefixtures("clean_candor_env")

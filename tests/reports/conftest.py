@@ -8,13 +8,13 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import insert
 
-from candor.app import build_homeserver
 from candor.config import Settings
 from candor.core.clock import FakeClock
 from candor.matrix.context import Homeserver
 from candor.partners.apps.rules import AgreementTerms
 from candor.partners.apps.service import App, PartnerAppsService
 from candor.store.models.share import ShareEvent
+from candor.wiring import build_homeserver
 
 # 2026-11-23 12:00 UTC, a Monday: the aligned 14-day period 2026-11-09 … 2026-11-22 has ended.
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)

@@ -27,7 +27,6 @@ from sqlalchemy import insert, update
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from candor.app import build_homeserver
 from candor.config import Settings, WebhookSettings
 from candor.core.canonical_json import encode_canonical
 from candor.core.clock import FakeClock
@@ -40,6 +39,7 @@ from candor.reports.outbound import Resolver
 from candor.reports.webhook_secrets import new_webhook_secret, seal
 from candor.store.models.partners import PartnerApp
 from candor.store.models.reports import Report
+from candor.wiring import build_homeserver
 from tests.partners.apps.conftest import registration
 
 SCHEDULE = [0, 10, 10]  # ms: three attempts in all

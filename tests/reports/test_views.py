@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from candor.app import build_homeserver
 from candor.config import Settings, WebhookSettings
 from candor.core.canonical_json import decode_dict
 from candor.core.clock import FakeClock
@@ -25,6 +24,7 @@ from candor.reports.views_repository import ShareCounts
 from candor.reports.webhook_secrets import unseal
 from candor.store.models.partners import PartnerApp
 from candor.store.models.share import ShareEvent
+from candor.wiring import build_homeserver
 from tests.reports.conftest import Event, load_events, make_app
 
 OWNER = "@owner:test.local"

@@ -10,11 +10,11 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from candor.app import build_homeserver
 from candor.config import Settings, load_settings
 from candor.core.errors import CandorError
 from candor.matrix.context import Homeserver
 from candor.store.migrate import upgrade
+from candor.wiring import build_homeserver
 
 err_console = Console(stderr=True)
 T = TypeVar("T")

@@ -1,9 +1,13 @@
 """Small helpers for Matrix endpoints: fast JSON responses and id parsing at the edge."""
 
-from fastapi import Response
+from typing import TypeVar
+
+from fastapi import Request, Response
 
 from candor.core.canonical_json import encode
 from candor.core.ids import RoomID, UserID
+
+S = TypeVar("S")
 
 
 def json_response(body: object, status: int = 200) -> Response:
@@ -24,3 +28,14 @@ def user_id_param(raw: str) -> str:
 
 def room_id_param(raw: str) -> str:
     return str(RoomID.parse(raw))
+
+
+def provided(request: Request, kind: type[S]) -> S:
+    """The one `kind` the composition root (candor/wiring.py) built for this app.
+
+    Why not FastAPI's `Depends(KindService)`: that would build a service per request and
+    hide what it is built from; here every service is made once, from named parts."""
+    found = request.app.state.provided[kind]
+    if not isinstance(found, kind):
+        raise TypeError(f"{kind.__name__} is not provided by this app")
+    return found

@@ -6,10 +6,10 @@ where its person picks the conversations and sends (or does nothing).
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from candor.matrix.auth import HomeserverDep
-from candor.matrix.http import json_response
+from candor.matrix.http import json_response, provided
 from candor.partners.oauth.endpoints import require_scope
 from candor.partners.oauth.service import PartnerToken
 from candor.share.schemas import ShareRequestBody, ShareRequestResponse
@@ -20,8 +20,8 @@ router = APIRouter(prefix="/partner/v1", tags=["share"])
 ShareToken = Annotated[PartnerToken, Depends(require_scope("share"))]
 
 
-async def get_share(hs: HomeserverDep) -> ShareService:
-    return ShareService(hs)
+async def get_share(request: Request) -> ShareService:
+    return provided(request, ShareService)
 
 
 ShareDep = Annotated[ShareService, Depends(get_share)]

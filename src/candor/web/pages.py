@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.responses import RedirectResponse, Response
 
-from candor.matrix.auth import HomeserverDep
+from candor.matrix.http import provided
 from candor.matrix.web_sessions.service import WebSessionsService
 from candor.web.csrf import (
     CSRF_FIELD,
@@ -93,8 +93,8 @@ class Page:
         return RedirectResponse(url, status_code=303)
 
 
-async def get_web_sessions(hs: HomeserverDep) -> WebSessionsService:
-    return WebSessionsService(hs)
+async def get_web_sessions(request: Request) -> WebSessionsService:
+    return provided(request, WebSessionsService)
 
 
 WebSessionsDep = Annotated[WebSessionsService, Depends(get_web_sessions)]

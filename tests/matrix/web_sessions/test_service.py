@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select, update
 
-from candor.app import build_homeserver
 from candor.config import Settings
 from candor.core.clock import FakeClock
 from candor.matrix.accounts.service import AccountsService
@@ -20,6 +19,7 @@ from candor.matrix.web_sessions.service import (
 )
 from candor.store.models.accounts import User
 from candor.store.models.web_sessions import WebSession
+from candor.wiring import build_homeserver
 
 ALICE = "@alice:test.local"
 

@@ -5,12 +5,12 @@ from typing import Any
 
 import pytest
 
-from candor.app import build_homeserver
 from candor.config import Settings
 from candor.core.clock import FakeClock
 from candor.matrix.context import Homeserver
 from candor.partners.apps.rules import AgreementTerms
 from candor.partners.apps.service import NewApp, PartnerAppsService
+from candor.wiring import build_homeserver
 
 
 @pytest.fixture

@@ -19,14 +19,14 @@ from candor.matrix.accounts.service import AccountsService
 from candor.matrix.auth import HomeserverDep, RequesterDep
 from candor.matrix.constants import LoginType
 from candor.matrix.errors import NotFound
-from candor.matrix.http import empty_response, json_response, room_id_param, user_id_param
+from candor.matrix.http import empty_response, json_response, provided, room_id_param, user_id_param
 from candor.matrix.rooms.endpoints import RoomsDep
 
 router = APIRouter()
 
 
-async def get_accounts(hs: HomeserverDep) -> AccountsService:
-    return AccountsService(hs)
+async def get_accounts(request: Request) -> AccountsService:
+    return provided(request, AccountsService)
 
 
 AccountsDep = Annotated[AccountsService, Depends(get_accounts)]

@@ -8,7 +8,7 @@ returned (see `AdminService`).
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from candor.matrix.admin.schemas import (
     AdminRoom,
@@ -19,13 +19,13 @@ from candor.matrix.admin.schemas import (
 from candor.matrix.admin.service import AdminService
 from candor.matrix.auth import HomeserverDep, RequesterDep
 from candor.matrix.events.model import serialize_event
-from candor.matrix.http import json_response
+from candor.matrix.http import json_response, provided
 
 router = APIRouter(prefix="/_candor/admin/v1", tags=["admin"])
 
 
-async def get_admin(hs: HomeserverDep) -> AdminService:
-    return AdminService(hs)
+async def get_admin(request: Request) -> AdminService:
+    return provided(request, AdminService)
 
 
 AdminDep = Annotated[AdminService, Depends(get_admin)]

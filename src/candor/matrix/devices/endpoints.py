@@ -5,23 +5,23 @@ https://spec.matrix.org/v1.11/client-server-api/#device-management
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
 
 from candor.matrix.accounts.service import AccountsService
-from candor.matrix.auth import HomeserverDep, RequesterDep
+from candor.matrix.auth import RequesterDep
 from candor.matrix.devices.schemas import DeleteDevicesBody, DeviceDeleteBody, DeviceUpdateBody
 from candor.matrix.devices.service import DevicesService
-from candor.matrix.http import empty_response, json_response
+from candor.matrix.http import empty_response, json_response, provided
 
 router = APIRouter()
 
 
-async def get_devices(hs: HomeserverDep) -> DevicesService:
-    return DevicesService(hs)
+async def get_devices(request: Request) -> DevicesService:
+    return provided(request, DevicesService)
 
 
-async def get_accounts(hs: HomeserverDep) -> AccountsService:
-    return AccountsService(hs)
+async def get_accounts(request: Request) -> AccountsService:
+    return provided(request, AccountsService)
 
 
 DevicesDep = Annotated[DevicesService, Depends(get_devices)]

@@ -2,17 +2,17 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
-from candor.matrix.auth import HomeserverDep, RequesterDep
-from candor.matrix.http import json_response
+from candor.matrix.auth import RequesterDep
+from candor.matrix.http import json_response, provided
 from candor.matrix.privacy.service import PrivacyService
 
 router = APIRouter(prefix="/_candor/v1", tags=["privacy"])
 
 
-async def get_privacy(hs: HomeserverDep) -> PrivacyService:
-    return PrivacyService(hs)
+async def get_privacy(request: Request) -> PrivacyService:
+    return provided(request, PrivacyService)
 
 
 PrivacyDep = Annotated[PrivacyService, Depends(get_privacy)]

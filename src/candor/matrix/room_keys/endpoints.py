@@ -9,10 +9,10 @@ and the router sees decoded, hence the `:path` converter on `session_id`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from candor.matrix.auth import HomeserverDep, RequesterDep
-from candor.matrix.http import empty_response, json_response, room_id_param
+from candor.matrix.auth import RequesterDep
+from candor.matrix.http import empty_response, json_response, provided, room_id_param
 from candor.matrix.room_keys.schemas import (
     MAX_SESSION_ID_LENGTH,
     NO_NUL,
@@ -27,8 +27,8 @@ from candor.matrix.room_keys.service import BackupState, RoomKeysService, Versio
 router = APIRouter()
 
 
-async def get_room_keys_service(hs: HomeserverDep) -> RoomKeysService:
-    return RoomKeysService(hs)
+async def get_room_keys_service(request: Request) -> RoomKeysService:
+    return provided(request, RoomKeysService)
 
 
 RoomKeysDep = Annotated[RoomKeysService, Depends(get_room_keys_service)]

@@ -5,12 +5,12 @@ https://spec.matrix.org/v1.11/client-server-api/#rooms
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from candor.core.canonical_json import JsonDict
 from candor.matrix.auth import HomeserverDep, RequesterDep
 from candor.matrix.events.model import serialize_event
-from candor.matrix.http import empty_response, json_response, room_id_param, user_id_param
+from candor.matrix.http import empty_response, json_response, provided, room_id_param, user_id_param
 from candor.matrix.rooms.schemas import (
     AliasBody,
     CreateRoomBody,
@@ -24,8 +24,8 @@ from candor.matrix.rooms.service import RoomsService
 router = APIRouter()
 
 
-async def get_rooms(hs: HomeserverDep) -> RoomsService:
-    return RoomsService(hs)
+async def get_rooms(request: Request) -> RoomsService:
+    return provided(request, RoomsService)
 
 
 RoomsDep = Annotated[RoomsService, Depends(get_rooms)]

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from candor.core.canonical_json import decode
 from candor.matrix.accounts.service import AccountsService
@@ -10,15 +10,15 @@ from candor.matrix.auth import HomeserverDep, RequesterDep
 from candor.matrix.errors import BadJson, NotFound
 from candor.matrix.events.filters import EventFilter, SyncFilter
 from candor.matrix.events.model import serialize_event
-from candor.matrix.http import json_response, room_id_param
+from candor.matrix.http import json_response, provided, room_id_param
 from candor.matrix.sync.service import SyncService
 from candor.matrix.sync.tokens import SyncToken
 
 router = APIRouter()
 
 
-async def get_sync(hs: HomeserverDep) -> SyncService:
-    return SyncService(hs)
+async def get_sync(request: Request) -> SyncService:
+    return provided(request, SyncService)
 
 
 SyncDep = Annotated[SyncService, Depends(get_sync)]

@@ -5,19 +5,19 @@ https://spec.matrix.org/v1.11/client-server-api/#put_matrixclientv3sendtodevicee
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
 
 from candor.core.canonical_json import JsonDict
-from candor.matrix.auth import HomeserverDep, RequesterDep
+from candor.matrix.auth import RequesterDep
 from candor.matrix.errors import MissingParam
-from candor.matrix.http import empty_response
+from candor.matrix.http import empty_response, provided
 from candor.matrix.to_device.service import ToDeviceService
 
 router = APIRouter()
 
 
-async def get_to_device(hs: HomeserverDep) -> ToDeviceService:
-    return ToDeviceService(hs)
+async def get_to_device(request: Request) -> ToDeviceService:
+    return provided(request, ToDeviceService)
 
 
 ToDeviceDep = Annotated[ToDeviceService, Depends(get_to_device)]

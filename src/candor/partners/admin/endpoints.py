@@ -8,10 +8,10 @@ record; reading messages keeps going through the justified, recorded
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 
-from candor.matrix.auth import HomeserverDep, RequesterDep
-from candor.matrix.http import json_response
+from candor.matrix.auth import RequesterDep
+from candor.matrix.http import json_response, provided
 from candor.partners.admin.schemas import (
     AdminPartnerResponse,
     AdminPartnersResponse,
@@ -22,8 +22,8 @@ from candor.partners.admin.service import PartnerAdminService
 router = APIRouter(prefix="/_candor/admin/v1", tags=["admin"])
 
 
-async def get_partner_admin(hs: HomeserverDep) -> PartnerAdminService:
-    return PartnerAdminService(hs)
+async def get_partner_admin(request: Request) -> PartnerAdminService:
+    return provided(request, PartnerAdminService)
 
 
 PartnerAdminDep = Annotated[PartnerAdminService, Depends(get_partner_admin)]

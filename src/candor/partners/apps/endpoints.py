@@ -2,18 +2,17 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 
-from candor.matrix.auth import HomeserverDep
-from candor.matrix.http import json_response
+from candor.matrix.http import json_response, provided
 from candor.partners.apps.schemas import PartnersResponse, PartnerView
 from candor.partners.apps.service import PartnerAppsService
 
 router = APIRouter(prefix="/_candor/v1", tags=["partners"])
 
 
-async def get_apps(hs: HomeserverDep) -> PartnerAppsService:
-    return PartnerAppsService(hs)
+async def get_apps(request: Request) -> PartnerAppsService:
+    return provided(request, PartnerAppsService)
 
 
 AppsDep = Annotated[PartnerAppsService, Depends(get_apps)]

@@ -8,10 +8,10 @@ every member).
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
 
 from candor.matrix.auth import HomeserverDep, RequesterDep
-from candor.matrix.http import json_response
+from candor.matrix.http import json_response, provided
 from candor.partners.consent.schemas import (
     GrantAcceptBody,
     GrantCreatedResponse,
@@ -26,8 +26,8 @@ router = APIRouter(prefix="/_candor/v1", tags=["room grants"])
 GRANTS_PAGE = "/privacy/grants"
 
 
-async def get_consent(hs: HomeserverDep) -> ConsentService:
-    return ConsentService(hs)
+async def get_consent(request: Request) -> ConsentService:
+    return provided(request, ConsentService)
 
 
 ConsentDep = Annotated[ConsentService, Depends(get_consent)]

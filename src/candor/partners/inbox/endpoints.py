@@ -2,11 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from candor.matrix.auth import HomeserverDep
 from candor.matrix.events.model import serialize_event
-from candor.matrix.http import json_response
+from candor.matrix.http import json_response, provided
 from candor.partners.inbox.schemas import MessagesResponse, RoomsResponse
 from candor.partners.inbox.service import MAX_PAGE, InboxService
 from candor.partners.oauth.endpoints import require_scope
@@ -17,8 +17,8 @@ router = APIRouter(prefix="/partner/v1", tags=["inbox"])
 InboxToken = Annotated[PartnerToken, Depends(require_scope("inbox.read"))]
 
 
-async def get_inbox(hs: HomeserverDep) -> InboxService:
-    return InboxService(hs)
+async def get_inbox(request: Request) -> InboxService:
+    return provided(request, InboxService)
 
 
 InboxDep = Annotated[InboxService, Depends(get_inbox)]

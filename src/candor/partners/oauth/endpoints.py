@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from candor.matrix.auth import HomeserverDep
 from candor.matrix.errors import LimitExceeded
-from candor.matrix.http import json_response
+from candor.matrix.http import json_response, provided
 from candor.partners.errors import PartnerError
 from candor.partners.oauth.schemas import MeResponse
 from candor.partners.oauth.server import OAuthServer
@@ -24,8 +24,8 @@ router = APIRouter(tags=["oauth"])
 partner_router = APIRouter(prefix="/partner/v1", tags=["partner"])
 
 
-async def get_oauth(hs: HomeserverDep) -> OAuthService:
-    return OAuthService(hs)
+async def get_oauth(request: Request) -> OAuthService:
+    return provided(request, OAuthService)
 
 
 OAuthDep = Annotated[OAuthService, Depends(get_oauth)]

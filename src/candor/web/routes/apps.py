@@ -2,11 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from starlette.responses import Response
 
-from candor.matrix.auth import HomeserverDep
+from candor.matrix.http import provided
 from candor.partners.oauth.service import OAuthService
 from candor.web.accesses import human_time
 from candor.web.forms import read_form, validate_form
@@ -15,8 +15,8 @@ from candor.web.pages import CurrentUserDep, PageDep
 router = APIRouter(include_in_schema=False)
 
 
-async def get_oauth(hs: HomeserverDep) -> OAuthService:
-    return OAuthService(hs)
+async def get_oauth(request: Request) -> OAuthService:
+    return provided(request, OAuthService)
 
 
 OAuthDep = Annotated[OAuthService, Depends(get_oauth)]

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import Response
 
 from candor.core.errors import CandorError
 from candor.matrix.auth import HomeserverDep
+from candor.matrix.http import provided
 from candor.partners.consent.service import ConsentService, Grant
 from candor.web.forms import read_form, validate_form
 from candor.web.pages import CurrentUserDep, Page, PageDep, WebUser
@@ -59,8 +60,8 @@ class AcceptForm(BaseModel):
     include_history: str | None = None
 
 
-async def get_consent(hs: HomeserverDep) -> ConsentService:
-    return ConsentService(hs)
+async def get_consent(request: Request) -> ConsentService:
+    return provided(request, ConsentService)
 
 
 ConsentDep = Annotated[ConsentService, Depends(get_consent)]

@@ -2,10 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from candor.matrix.auth import HomeserverDep
+from candor.matrix.http import provided
 from candor.matrix.privacy.service import PrivacyService
 from candor.web.accesses import accesses_view
 from candor.web.pages import CurrentUserDep, PageDep
@@ -15,8 +16,8 @@ router = APIRouter(include_in_schema=False)
 PAGE_LIMIT = 100
 
 
-async def get_privacy(hs: HomeserverDep) -> PrivacyService:
-    return PrivacyService(hs)
+async def get_privacy(request: Request) -> PrivacyService:
+    return provided(request, PrivacyService)
 
 
 PrivacyDep = Annotated[PrivacyService, Depends(get_privacy)]

@@ -10,10 +10,10 @@ downloads one report. Only the app's owner gets any of it (see `ReportViews`).
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Request
 from starlette.responses import Response
 
-from candor.matrix.auth import HomeserverDep
+from candor.matrix.http import provided
 from candor.reports.errors import ReportError
 from candor.reports.views import FORMATS, ReportViews
 from candor.web.forms import read_form
@@ -29,8 +29,8 @@ REPORT_HTML_POLICY = (
 )
 
 
-async def get_views(hs: HomeserverDep) -> ReportViews:
-    return ReportViews(hs)
+async def get_views(request: Request) -> ReportViews:
+    return provided(request, ReportViews)
 
 
 ViewsDep = Annotated[ReportViews, Depends(get_views)]

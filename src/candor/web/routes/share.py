@@ -8,11 +8,11 @@ all again. A click needs a login too: the session says which recipient clicked.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from candor.core.errors import CandorError
-from candor.matrix.auth import HomeserverDep
+from candor.matrix.http import provided
 from candor.partners.apps.service import App
 from candor.share.rules import ShareDraft
 from candor.share.service import ShareService
@@ -24,8 +24,8 @@ router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Query(max_length=2000)]
 
 
-async def get_share(hs: HomeserverDep) -> ShareService:
-    return ShareService(hs)
+async def get_share(request: Request) -> ShareService:
+    return provided(request, ShareService)
 
 
 ShareDep = Annotated[ShareService, Depends(get_share)]

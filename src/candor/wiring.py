@@ -1,0 +1,136 @@
+"""Composition root: every long-lived part of Candor is built here, once, from Settings.
+
+Why one place: a service's constructor names the collaborators it uses, so a reader sees its
+world in its signature and a test builds exactly what it needs; only this module knows how
+the whole is put together. It imports no router and no FastAPI, so the CLI can build the few
+parts a command uses (the database, the clock, a service or two) without paying for the
+web stack (`candor --help` stays fast; see docs/architecture.md).
+"""
+
+from dataclasses import dataclass, fields
+
+from candor.config import Settings
+from candor.core.clock import Clock, SystemClock
+from candor.matrix.accounts.passwords import Passwords
+from candor.matrix.accounts.service import AccountsService
+from candor.matrix.accounts.token_cache import TokenCache
+from candor.matrix.admin.service import AdminService
+from candor.matrix.context import Homeserver
+from candor.matrix.devices.service import DevicesService
+from candor.matrix.events.persister import EventPersister
+from candor.matrix.events.service import EventsService
+from candor.matrix.keys.service import KeysService
+from candor.matrix.login_backoff import LoginBackoff
+from candor.matrix.privacy.service import PrivacyService
+from candor.matrix.ratelimit import RateLimiter
+from candor.matrix.room_keys.service import RoomKeysService
+from candor.matrix.rooms.service import RoomsService
+from candor.matrix.sync.notifier import Notifier
+from candor.matrix.sync.service import SyncService
+from candor.matrix.sync.typing import TypingTracker
+from candor.matrix.to_device.service import ToDeviceService
+from candor.matrix.web_sessions.service import WebSessionsService
+from candor.partners.admin.service import PartnerAdminService
+from candor.partners.apps.service import PartnerAppsService
+from candor.partners.consent.service import ConsentService
+from candor.partners.inbox.service import InboxService
+from candor.partners.oauth.service import OAuthService
+from candor.reports.service import ReportsService
+from candor.reports.views import ReportViews
+from candor.share.service import ShareService
+from candor.store.db import Database
+from candor.transparency.access import AccessLog
+from candor.transparency.keys import load_or_create_signer
+from candor.transparency.log import TransparencyLog
+from candor.transparency.service import TileService, TransparencyService
+
+
+def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserver:
+    """The shared infrastructure: database, clock, persister, caches, limits and the log."""
+    clock = clock or SystemClock()
+    db = Database(settings.sqlalchemy_url())
+    notifier = Notifier()
+    rl = settings.rate_limit
+    tlog = TransparencyLog(db)
+    access = AccessLog(db, tlog, clock)
+    return Homeserver(
+        settings=settings,
+        db=db,
+        clock=clock,
+        token_key=settings.token_key(),
+        notifier=notifier,
+        persister=EventPersister(db, clock, notifier),
+        ratelimiter=RateLimiter(
+            clock, enabled=rl.enabled, per_second=rl.per_second, burst=rl.burst
+        ),
+        login_backoff=LoginBackoff(clock, settings.login_backoff),
+        typing=TypingTracker(clock),
+        tokens=TokenCache(),
+        passwords=Passwords(settings.passwords),
+        tlog=tlog,
+        access=access,
+        transparency=TransparencyService(
+            db,
+            tlog,
+            access,
+            load_or_create_signer(settings.data_dir, settings.transparency_origin()),
+            clock,
+            settings.transparency.checkpoint_interval_ms,
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Every service, built once per app; HTTP dependencies hand out these instances."""
+
+    events: EventsService
+    devices: DevicesService
+    accounts: AccountsService
+    rooms: RoomsService
+    sync: SyncService
+    keys: KeysService
+    to_device: ToDeviceService
+    room_keys: RoomKeysService
+    admin: AdminService
+    privacy: PrivacyService
+    web_sessions: WebSessionsService
+    tiles: TileService
+    apps: PartnerAppsService
+    partner_admin: PartnerAdminService
+    oauth: OAuthService
+    consent: ConsentService
+    inbox: InboxService
+    share: ShareService
+    reports: ReportsService
+    report_views: ReportViews
+
+    def by_type(self) -> dict[type, object]:
+        """What `candor.matrix.http.provided` looks services up in."""
+        return {type(value): value for value in (getattr(self, f.name) for f in fields(self))}
+
+
+def build_services(hs: Homeserver) -> Services:
+    """Each service gets exactly the collaborators its constructor names."""
+    return Services(
+        events=EventsService(hs),
+        devices=DevicesService(hs),
+        accounts=AccountsService(hs),
+        rooms=RoomsService(hs),
+        sync=SyncService(hs),
+        keys=KeysService(hs),
+        to_device=ToDeviceService(hs),
+        room_keys=RoomKeysService(hs),
+        admin=AdminService(hs),
+        privacy=PrivacyService(hs),
+        web_sessions=WebSessionsService(hs),
+        tiles=TileService(hs.db, hs.tlog),
+        apps=PartnerAppsService(hs),
+        partner_admin=PartnerAdminService(hs),
+        oauth=OAuthService(hs),
+        consent=ConsentService(hs),
+        inbox=InboxService(hs),
+        share=ShareService(hs),
+        reports=ReportsService(hs),
+        report_views=ReportViews(hs),
+    )
