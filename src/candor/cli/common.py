@@ -12,9 +12,8 @@ from rich.markup import escape
 
 from candor.config import Settings, load_settings
 from candor.core.errors import CandorError
-from candor.matrix.context import Homeserver
 from candor.store.migrate import upgrade
-from candor.wiring import build_homeserver
+from candor.wiring import Services
 
 err_console = Console(stderr=True)
 T = TypeVar("T")
@@ -58,8 +57,13 @@ def _usage_error(detail: str) -> NoReturn:
     raise typer.Exit(2) from None
 
 
-def run_service(settings: Settings, work: Callable[[Homeserver], Awaitable[T]]) -> T:
-    """Prepare the database, run one service call, and turn errors into one line (exit 1)."""
+def run_service(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
+    """Prepare the database, run one service call, and turn errors into one line (exit 1).
+
+    The composition root is imported here, not at the top: `candor --help` and a usage
+    error never pay for loading the services."""
+    from candor.wiring import build_homeserver, build_services
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         upgrade(settings.sqlalchemy_url())
@@ -72,7 +76,7 @@ def run_service(settings: Settings, work: Callable[[Homeserver], Awaitable[T]]) 
     async def main() -> T:
         hs = build_homeserver(settings)
         try:
-            return await work(hs)
+            return await work(build_services(hs))
         finally:
             await hs.db.dispose()
 

@@ -17,10 +17,9 @@ from candor.cli.common import (
     build_settings,
     run_service,
 )
-from candor.matrix.context import Homeserver
 from candor.partners.apps.rules import DEFAULT_CONTRIBUTION_BOUND, AgreementTerms
-from candor.partners.apps.service import App, PartnerAppsService
-from candor.reports.views import ReportViews
+from candor.partners.apps.service import App
+from candor.wiring import Services
 
 app = typer.Typer(help="Manage partner apps.", no_args_is_help=True)
 
@@ -88,8 +87,8 @@ def create(
         purpose, data_used, retention_days, reporting_days, privacy, k, epsilon, contribution_bound
     )
 
-    async def work(hs: Homeserver) -> tuple[App, str | None]:
-        new = await PartnerAppsService(hs).create(
+    async def work(services: Services) -> tuple[App, str | None]:
+        new = await services.apps.create(
             name=name,
             homepage=homepage or uris[0],
             contact=contact,
@@ -123,8 +122,8 @@ def _status_command(action: str) -> Callable[..., None]:
     ) -> None:
         settings = build_settings(data_dir, database_url, server_name)
 
-        async def work(hs: Homeserver) -> App:
-            service = PartnerAppsService(hs)
+        async def work(services: Services) -> App:
+            service = services.apps
             return await (service.approve if action == "approve" else service.suspend)(client_id)
 
         changed = run_service(settings, work)
@@ -161,8 +160,8 @@ def agreement(
     """Publish a new agreement version: everyone who consented is asked to consent again."""
     settings = build_settings(data_dir, database_url, server_name)
 
-    async def work(hs: Homeserver) -> App:
-        service = PartnerAppsService(hs)
+    async def work(services: Services) -> App:
+        service = services.apps
         current = await service.get(client_id)
         terms = current.agreement.revised(purpose, data_used, retention_days, reporting_days)
         return await service.new_agreement(client_id, terms)
@@ -184,8 +183,8 @@ def list_apps(
     """Every registered app and its status."""
     settings = build_settings(data_dir, database_url, server_name)
 
-    async def work(hs: Homeserver) -> list[App]:
-        return await PartnerAppsService(hs).list_all()
+    async def work(services: Services) -> list[App]:
+        return await services.apps.list_all()
 
     table = Table("client_id", "name", "status", "scopes", "domains")
     for a in run_service(settings, work):
@@ -212,8 +211,8 @@ def webhook(
         raise typer.BadParameter("give either --url URL or --clear")
     settings = build_settings(data_dir, database_url, server_name)
 
-    async def work(hs: Homeserver) -> str | None:
-        return await ReportViews(hs).set_webhook(None, client_id, None if clear else url)
+    async def work(services: Services) -> str | None:
+        return await services.report_views.set_webhook(None, client_id, None if clear else url)
 
     secret = run_service(settings, work)
     out = Console()

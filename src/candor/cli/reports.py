@@ -21,16 +21,16 @@ from candor.cli.common import (
     err_console,
     run_service,
 )
-from candor.matrix.context import Homeserver
 from candor.partners.apps.service import App
 from candor.reports import render
 from candor.reports.errors import ReportError
 from candor.reports.periods import Period
-from candor.reports.service import ReportsService, StoredReport
+from candor.reports.service import StoredReport
 from candor.reports.sign import SignatureInvalid, parse_json
 from candor.reports.sign import verify as verify_signature
 from candor.transparency.keys import KEY_FILE
 from candor.transparency.note import NoteError, Signer, Verifier
+from candor.wiring import Services
 
 app = typer.Typer(help="Engagement reports for partner apps.", no_args_is_help=True)
 KEY_PATH = "/_candor/transparency/v1/key"
@@ -97,8 +97,8 @@ def run(
             raise _fail(f"--period-end must be on or after {EARLIEST}, not {period_end}")
     _check_out_dir(out)
 
-    async def work(hs: Homeserver) -> list[tuple[App, StoredReport | str]]:
-        service = ReportsService(hs)
+    async def work(services: Services) -> list[tuple[App, StoredReport | str]]:
+        service = services.reports
         apps = (
             [await service.app(client_id)]
             if client_id is not None
@@ -243,8 +243,8 @@ def list_reports(
     """The app's reports, newest first."""
     settings = build_settings(data_dir, database_url, server_name)
 
-    async def work(hs: Homeserver) -> list[StoredReport]:
-        service = ReportsService(hs)
+    async def work(services: Services) -> list[StoredReport]:
+        service = services.reports
         await service.app(client_id)
         return await service.list_for_app(client_id)
 
@@ -266,8 +266,8 @@ def export(
     settings = build_settings(data_dir, database_url, server_name)
     _check_out_dir(out)
 
-    async def work(hs: Homeserver) -> list[Path]:
-        stored = await ReportsService(hs).get(report_id)
+    async def work(services: Services) -> list[Path]:
+        stored = await services.reports.get(report_id)
         return await asyncio.to_thread(export_files, stored, out)
 
     for path in run_service(settings, work):

@@ -12,8 +12,7 @@ from candor.cli.common import (
     build_settings,
     run_service,
 )
-from candor.matrix.accounts.service import AccountsService
-from candor.matrix.context import Homeserver
+from candor.wiring import Services
 
 app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 
@@ -32,8 +31,8 @@ def create(
     """Create an account (registration need not be open)."""
     settings = build_settings(data_dir, database_url, server_name)
 
-    async def work(hs: Homeserver) -> str:
-        return await AccountsService(hs).create_user(name, password, admin=admin)
+    async def work(services: Services) -> str:
+        return await services.accounts.create_user(name, password, admin=admin)
 
     user_id = run_service(settings, work)
     Console().print(f"created {user_id}" + (" (admin)" if admin else ""))
