@@ -25,6 +25,6 @@ def demo(
     """Run the whole story against a fresh server: people, StreamFlix, encrypted chat,
     two weeks of shares and clicks, all-party inbox consent, the report and its checks."""
     # matrix-nio and the story cost about 0.5 s to import; only this command needs them.
-    from candor.cli.demo_run import run  # noqa: PLC0415
+    from candor.cli.demo_run import run
 
     run(data_dir, port, keep_running)
