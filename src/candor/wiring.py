@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 
 from candor.config import Settings
 from candor.core.clock import Clock, SystemClock
+from candor.matrix.accounts.authenticator import Authenticator
 from candor.matrix.accounts.passwords import Passwords
 from candor.matrix.accounts.service import AccountsService
 from candor.matrix.accounts.token_cache import TokenCache
@@ -84,6 +85,7 @@ def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserv
 class Services:
     """Every service, built once per app; HTTP dependencies hand out these instances."""
 
+    authenticator: Authenticator
     events: EventsService
     devices: DevicesService
     accounts: AccountsService
@@ -112,18 +114,33 @@ class Services:
 
 def build_services(hs: Homeserver) -> Services:
     """Each service gets exactly the collaborators its constructor names."""
+    events = EventsService(hs.db)
+    devices = DevicesService(hs.db, hs.persister, hs.tokens)
+    accounts = AccountsService(
+        db=hs.db,
+        clock=hs.clock,
+        persister=hs.persister,
+        passwords=hs.passwords,
+        ratelimiter=hs.ratelimiter,
+        login_backoff=hs.login_backoff,
+        devices=devices,
+        server_name=hs.server_name,
+        token_key=hs.token_key,
+        registration_enabled=hs.settings.registration.enabled,
+    )
     return Services(
-        events=EventsService(hs),
-        devices=DevicesService(hs),
-        accounts=AccountsService(hs),
+        authenticator=Authenticator(hs.db, hs.token_key, hs.tokens),
+        events=events,
+        devices=devices,
+        accounts=accounts,
         rooms=RoomsService(hs),
         sync=SyncService(hs),
-        keys=KeysService(hs),
-        to_device=ToDeviceService(hs),
-        room_keys=RoomKeysService(hs),
-        admin=AdminService(hs),
-        privacy=PrivacyService(hs),
-        web_sessions=WebSessionsService(hs),
+        keys=KeysService(hs.db, hs.persister, accounts),
+        to_device=ToDeviceService(hs.persister, hs.ratelimiter),
+        room_keys=RoomKeysService(hs.db),
+        admin=AdminService(hs.db, hs.clock, hs.access),
+        privacy=PrivacyService(hs.transparency, hs.access, hs.tlog),
+        web_sessions=WebSessionsService(hs.db, hs.clock, accounts, hs.token_key),
         tiles=TileService(hs.db, hs.tlog),
         apps=PartnerAppsService(hs),
         partner_admin=PartnerAdminService(hs),

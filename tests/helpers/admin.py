@@ -8,7 +8,6 @@ import httpx
 
 from candor.app import create_app
 from candor.config import Settings
-from candor.matrix.accounts.service import AccountsService
 from candor.matrix.context import Homeserver
 from tests.helpers.matrix import MatrixTestClient
 
@@ -40,7 +39,7 @@ async def admin_env(settings: Settings) -> AsyncIterator[AdminEnv]:
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         hs: Homeserver = app.state.homeserver
-        await AccountsService(hs).create_user("root", "correct horse", admin=True)
+        await app.state.services.accounts.create_user("root", "correct horse", admin=True)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test.local") as http:
             r = await http.post(

@@ -50,7 +50,7 @@ async def _env(settings: Settings) -> AsyncIterator[Env]:
     clock = FakeClock()
     app = create_app(settings, clock)
     async with app.router.lifespan_context(app):
-        accounts = AccountsService(app.state.homeserver)
+        accounts: AccountsService = app.state.services.accounts
         for name in ("alice", "mallory"):
             await accounts.create_user(name, PASSWORD, admin=False)
         yield Env(app, clock)

@@ -15,9 +15,9 @@ import pytest
 from candor.app import create_app
 from candor.config import Settings
 from candor.core.clock import FakeClock
-from candor.matrix.accounts.service import AccountsService
 from candor.matrix.context import Homeserver
 from candor.matrix.web_sessions.service import WebSessionsService
+from candor.wiring import Services
 from tests.helpers.matrix import MatrixTestClient
 from tests.helpers.web import WebTestClient
 
@@ -39,6 +39,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 @dataclass
 class WebEnv:
     hs: Homeserver
+    services: Services
     clock: FakeClock
     transport: httpx.AsyncBaseTransport
     api: httpx.AsyncClient
@@ -52,13 +53,13 @@ class WebEnv:
 
     @property
     def sessions(self) -> WebSessionsService:
-        return WebSessionsService(self.hs)
+        return self.services.web_sessions
 
     async def matrix_user(self, name: str) -> MatrixTestClient:
         return await MatrixTestClient.register(self.api, name, PASSWORD)
 
     async def admin(self, name: str = "root") -> MatrixTestClient:
-        await AccountsService(self.hs).create_user(name, PASSWORD, admin=True)
+        await self.services.accounts.create_user(name, PASSWORD, admin=True)
         r = await self.api.post(
             "/_matrix/client/v3/login",
             json={"type": "m.login.password", "user": name, "password": PASSWORD},
@@ -75,7 +76,7 @@ async def web(settings: Settings) -> AsyncIterator[WebEnv]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test.local") as api:
-            env = WebEnv(app.state.homeserver, clock, transport, api)
+            env = WebEnv(app.state.homeserver, app.state.services, clock, transport, api)
             try:
                 yield env
             finally:

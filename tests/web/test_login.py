@@ -10,7 +10,6 @@ import pytest
 
 from candor.app import create_app
 from candor.config import Settings
-from candor.matrix.accounts.service import AccountsService
 from tests.helpers.matrix import MatrixTestClient
 from tests.helpers.web import (
     CSRF_COOKIE,
@@ -280,7 +279,7 @@ async def test_too_many_attempts_are_slowed_down(tmp_path: Path, database_url: s
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
-        await AccountsService(app.state.homeserver).create_user("alice", PASSWORD, admin=False)
+        await app.state.services.accounts.create_user("alice", PASSWORD, admin=False)
         browser = WebTestClient(httpx.ASGITransport(app=app))
         try:
             statuses = [(await browser.login("alice", "wrong")).status_code for _ in range(3)]

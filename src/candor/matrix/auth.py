@@ -1,28 +1,18 @@
-"""Turns an access token into a Requester (or M_MISSING_TOKEN / M_UNKNOWN_TOKEN)."""
+"""FastAPI dependencies: the access token on a request → a Requester (or M_MISSING_TOKEN /
+M_UNKNOWN_TOKEN), checked by the Authenticator the composition root built."""
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from candor.core.tokens import hash_token
-from candor.matrix.accounts import repository as accounts_repo
+from candor.matrix.accounts.authenticator import Authenticator
 from candor.matrix.context import Homeserver
-from candor.matrix.errors import MissingToken, UnknownToken
+from candor.matrix.errors import MissingToken
+from candor.matrix.http import provided
 
-ACCESS_TOKEN_PREFIX = "cdr_at_"
-
-
-@dataclass(frozen=True, slots=True)
-class Requester:
-    user_id: str
-    device_id: str
-    is_admin: bool
-    access_token_hash: str
-
-    @property
-    def device(self) -> tuple[str, str]:
-        return (self.user_id, self.device_id)
+# Re-exported until the rooms/sync split lands: rooms/service.py and sync/service.py
+# still import it from here. New code imports it from candor.matrix.requester.
+from candor.matrix.requester import Requester as Requester
 
 
 async def get_homeserver(request: Request) -> Homeserver:
@@ -44,20 +34,11 @@ def extract_token(request: Request) -> str | None:
     return request.query_params.get("access_token") or None
 
 
-async def get_requester(request: Request, hs: HomeserverDep) -> Requester:
+async def get_requester(request: Request) -> Requester:
     token = extract_token(request)
     if token is None:
         raise MissingToken
-    token_hash = hash_token(token, hs.token_key)
-    owner = hs.tokens.get(token_hash)
-    if owner is None:
-        generation = hs.tokens.generation
-        async with hs.db.read() as conn:
-            owner = await accounts_repo.get_token_owner(conn, token_hash)
-        if owner is None:
-            raise UnknownToken
-        hs.tokens.put(token_hash, owner, generation)
-    return Requester(owner[0], owner[1], owner[2], token_hash)
+    return await provided(request, Authenticator).requester(token)
 
 
 RequesterDep = Annotated[Requester, Depends(get_requester)]

@@ -8,8 +8,8 @@ import pytest
 from candor.app import create_app
 from candor.config import Settings
 from candor.matrix.context import Homeserver
-from candor.matrix.privacy.service import PrivacyService
 from candor.transparency.records import ActorKind
+from candor.wiring import build_services
 
 ALICE, BOB = "@alice:test.local", "@bob:test.local"
 
@@ -42,7 +42,7 @@ async def _record(hs: Homeserver) -> int:
 async def test_records_by_user_id_with_the_checkpoint_they_were_checked_against(
     hs: Homeserver,
 ) -> None:
-    privacy = PrivacyService(hs)
+    privacy = build_services(hs).privacy
     index = await _record(hs)
 
     pending = await privacy.accesses_of(ALICE)

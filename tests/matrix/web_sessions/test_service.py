@@ -9,7 +9,6 @@ from sqlalchemy import select, update
 
 from candor.config import Settings
 from candor.core.clock import FakeClock
-from candor.matrix.accounts.service import AccountsService
 from candor.matrix.context import Homeserver
 from candor.matrix.web_sessions.service import (
     LAST_SEEN_GRANULARITY_MS,
@@ -19,7 +18,7 @@ from candor.matrix.web_sessions.service import (
 )
 from candor.store.models.accounts import User
 from candor.store.models.web_sessions import WebSession
-from candor.wiring import build_homeserver
+from candor.wiring import build_homeserver, build_services
 
 ALICE = "@alice:test.local"
 
@@ -27,15 +26,16 @@ ALICE = "@alice:test.local"
 @pytest.fixture
 async def hs(settings: Settings, clock: FakeClock) -> AsyncIterator[Homeserver]:
     hs = build_homeserver(settings, clock)
-    await AccountsService(hs).create_user("alice", "pw-alice", admin=False)
-    await AccountsService(hs).create_user("bob", "pw-bob", admin=True)
+    accounts = build_services(hs).accounts
+    await accounts.create_user("alice", "pw-alice", admin=False)
+    await accounts.create_user("bob", "pw-bob", admin=True)
     yield hs
     await hs.db.dispose()
 
 
 @pytest.fixture
 def sessions(hs: Homeserver) -> WebSessionsService:
-    return WebSessionsService(hs)
+    return build_services(hs).web_sessions
 
 
 async def _rows(hs: Homeserver) -> list[tuple[str, str, int, int, int | None]]:

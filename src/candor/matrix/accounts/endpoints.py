@@ -16,7 +16,7 @@ from candor.matrix.accounts.schemas import (
     RegisterBody,
 )
 from candor.matrix.accounts.service import AccountsService
-from candor.matrix.auth import HomeserverDep, RequesterDep
+from candor.matrix.auth import RequesterDep
 from candor.matrix.constants import LoginType
 from candor.matrix.errors import NotFound
 from candor.matrix.http import empty_response, json_response, provided, room_id_param, user_id_param
@@ -39,9 +39,7 @@ async def login_flows() -> Response:
 
 
 @router.post("/login")
-async def login(
-    body: LoginBody, request: Request, accounts: AccountsDep, hs: HomeserverDep
-) -> Response:
+async def login(body: LoginBody, request: Request, accounts: AccountsDep) -> Response:
     """POST /login. Repeated failures are slowed down per account and per client address
     (429 M_LIMIT_EXCEEDED with retry_after_ms); see `matrix/login_backoff.py`."""
     s = await accounts.login(body, request.client.host if request.client else None)
@@ -50,7 +48,7 @@ async def login(
             "user_id": s.user_id,
             "access_token": s.access_token,
             "device_id": s.device_id,
-            "home_server": hs.server_name,
+            "home_server": accounts.server_name,
         }
     )
 
@@ -59,7 +57,6 @@ async def login(
 async def register(
     body: RegisterBody,
     accounts: AccountsDep,
-    hs: HomeserverDep,
     kind: Annotated[str, Query(max_length=16)] = "user",
 ) -> Response:
     """POST /register: m.login.dummy in one request, or the 401 UIA round trip."""
@@ -69,13 +66,13 @@ async def register(
         )
     result = await accounts.register(body)
     if isinstance(result, str):
-        return json_response({"user_id": result, "home_server": hs.server_name})
+        return json_response({"user_id": result, "home_server": accounts.server_name})
     return json_response(
         {
             "user_id": result.user_id,
             "access_token": result.access_token,
             "device_id": result.device_id,
-            "home_server": hs.server_name,
+            "home_server": accounts.server_name,
         }
     )
 

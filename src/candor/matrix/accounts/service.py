@@ -6,15 +6,17 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import JsonDict
+from candor.core.clock import Clock
 from candor.core.errors import CandorError
 from candor.core.ids import MAX_ID_LENGTH, USER_LOCALPART_RE, UserID
 from candor.core.tokens import hash_token, new_token, random_string
+from candor.matrix.accounts import facts
 from candor.matrix.accounts import repository as repo
+from candor.matrix.accounts.authenticator import ACCESS_TOKEN_PREFIX
+from candor.matrix.accounts.passwords import Passwords
 from candor.matrix.accounts.schemas import AuthDict, LoginBody, RegisterBody
 from candor.matrix.accounts.uia import AuthRequired
-from candor.matrix.auth import ACCESS_TOKEN_PREFIX, Requester
 from candor.matrix.constants import LoginType
-from candor.matrix.context import Homeserver
 from candor.matrix.devices.service import DevicesService
 from candor.matrix.errors import (
     Codes,
@@ -24,7 +26,11 @@ from candor.matrix.errors import (
     MissingParam,
     NotFound,
 )
-from candor.matrix.events.persister import WriteContext
+from candor.matrix.events.persister import EventPersister, WriteContext
+from candor.matrix.login_backoff import LoginBackoff
+from candor.matrix.ratelimit import RateLimiter
+from candor.matrix.requester import Requester
+from candor.store.db import Database
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +45,30 @@ class Session:
 
 
 class AccountsService:
-    def __init__(self, hs: Homeserver) -> None:
-        self._hs = hs
-        self._db = hs.db
-        self._clock = hs.clock
-        self._passwords = hs.passwords
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        persister: EventPersister,
+        passwords: Passwords,
+        ratelimiter: RateLimiter,
+        login_backoff: LoginBackoff,
+        devices: DevicesService,
+        server_name: str,
+        token_key: bytes,
+        registration_enabled: bool,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._persister = persister
+        self._passwords = passwords
+        self._ratelimiter = ratelimiter
+        self._login_backoff = login_backoff
+        self._devices = devices
+        self._token_key = token_key
+        self._registration_enabled = registration_enabled
+        self.server_name = server_name
 
     # --- registration ----------------------------------------------------------------
 
@@ -55,7 +80,7 @@ class AccountsService:
                 Codes.INVALID_USERNAME,
                 "User ID may only contain a-z, 0-9, and one of ._=-/+",
             )
-        user_id = f"@{localpart}:{self._hs.server_name}"
+        user_id = f"@{localpart}:{self.server_name}"
         if len(user_id.encode()) > MAX_ID_LENGTH:
             raise MatrixError(400, Codes.INVALID_USERNAME, "User ID is too long")
         return user_id
@@ -68,7 +93,7 @@ class AccountsService:
 
     async def register(self, body: RegisterBody) -> Session | str:
         """Create an account; returns a login session, or just the user id with inhibit_login."""
-        if not self._hs.settings.registration.enabled:
+        if not self._registration_enabled:
             raise Forbidden("Registration is disabled on this server")
         localpart = body.username.lower() if body.username else None
         user_id = self.check_username(localpart) if localpart else None
@@ -138,7 +163,7 @@ class AccountsService:
         user_id = self._user_from_identifier(body.identifier, body.user)
         if body.password is None:
             raise MissingParam("Missing password")
-        self._hs.ratelimiter.check(f"login:{user_id}")
+        self._ratelimiter.check(f"login:{user_id}")
         await self._check_login(user_id, body.password, address)
         async with self._db.write() as conn:
             return await self._new_session(
@@ -159,14 +184,14 @@ class AccountsService:
             raise Forbidden("Invalid username or password") from None
         if len(password) > MAX_PASSWORD_LENGTH:
             raise Forbidden("Invalid username or password")
-        self._hs.ratelimiter.check(f"login:{user_id}")
+        self._ratelimiter.check(f"login:{user_id}")
         await self._check_login(user_id, password, address)
         return user_id
 
     async def _check_login(self, user_id: str, password: str, address: str | None) -> None:
         """The password check behind every door, with the back-off around it
         (`matrix/login_backoff.py`): refused while a delay runs, counted, reset on success."""
-        backoff = self._hs.login_backoff
+        backoff = self._login_backoff
         backoff.begin(user_id, address)
         await self._check_credentials(user_id, password)
         backoff.succeeded(user_id, address)
@@ -184,7 +209,7 @@ class AccountsService:
         if user.startswith("@"):
             parsed = UserID.parse(user)
             return f"@{parsed.localpart.lower()}:{parsed.server}"
-        return f"@{user.lower()}:{self._hs.server_name}"
+        return f"@{user.lower()}:{self.server_name}"
 
     async def _check_credentials(self, user_id: str, password: str) -> None:
         async with self._db.read() as conn:
@@ -202,22 +227,22 @@ class AccountsService:
         now = self._clock.now_ms()
         await repo.set_device(conn, user_id, device_id, display_name, now)
         token = new_token(ACCESS_TOKEN_PREFIX)
-        await repo.add_token(conn, hash_token(token, self._hs.token_key), user_id, device_id, now)
+        await repo.add_token(conn, hash_token(token, self._token_key), user_id, device_id, now)
         return Session(user_id, device_id, token)
 
     async def logout(self, requester: Requester) -> None:
         """Spec: the token is invalidated and its device deleted (with its keys)."""
-        await DevicesService(self._hs).delete(requester.user_id, [requester.device_id])
+        await self._devices.delete(requester.user_id, [requester.device_id])
 
     async def logout_all(self, requester: Requester) -> None:
-        await DevicesService(self._hs).delete(requester.user_id, None)
+        await self._devices.delete(requester.user_id, None)
 
     async def delete_devices(
         self, requester: Requester, device_ids: list[str], auth: AuthDict | None
     ) -> None:
         """DELETE /devices/{id} and POST /delete_devices: the password first (UIA)."""
         await self.check_password_auth(requester, auth)
-        await DevicesService(self._hs).delete(requester.user_id, device_ids)
+        await self._devices.delete(requester.user_id, device_ids)
 
     async def change_password(
         self, requester: Requester, new_password: str, logout_devices: bool, auth: AuthDict | None
@@ -235,7 +260,7 @@ class AccountsService:
                 if d != requester.device_id
             ]
         if logout_devices and others:
-            await DevicesService(self._hs).delete(requester.user_id, others)
+            await self._devices.delete(requester.user_id, others)
 
     async def check_password_auth(self, requester: Requester, auth: AuthDict | None) -> None:
         """User-interactive auth with the account password, for sensitive changes.
@@ -250,7 +275,7 @@ class AccountsService:
             raise AuthRequired(
                 [LoginType.PASSWORD], auth.session, failed="Invalid username or password"
             )
-        self._hs.ratelimiter.check(f"login:{requester.user_id}")
+        self._ratelimiter.check(f"login:{requester.user_id}")
         try:
             # The account's back-off only: the caller already holds a token.
             await self._check_login(requester.user_id, auth.password, None)
@@ -263,15 +288,10 @@ class AccountsService:
 
     async def get_profile(self, user_id: str) -> JsonDict:
         async with self._db.read() as conn:
-            user = await repo.get_user(conn, user_id)
-        if user is None or user.deactivated:
+            found = await facts.profile(conn, user_id)
+        if found is None:
             raise NotFound("Profile not found")
-        out: JsonDict = {}
-        if user.displayname is not None:
-            out["displayname"] = user.displayname
-        if user.avatar_url is not None:
-            out["avatar_url"] = user.avatar_url
-        return out
+        return found
 
     async def set_profile_field(
         self, requester: Requester, user_id: str, field: str, value: str | None
@@ -322,7 +342,7 @@ class AccountsService:
             )
             ctx.users.add(user_id)
 
-        await self._hs.persister.run(work)
+        await self._persister.run(work)
 
     async def get_account_data(
         self, requester: Requester, user_id: str, room_id: str, data_type: str

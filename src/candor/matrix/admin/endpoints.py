@@ -17,7 +17,7 @@ from candor.matrix.admin.schemas import (
     AdminUsersResponse,
 )
 from candor.matrix.admin.service import AdminService
-from candor.matrix.auth import HomeserverDep, RequesterDep
+from candor.matrix.auth import RequesterDep
 from candor.matrix.events.model import serialize_event
 from candor.matrix.http import json_response, provided
 
@@ -101,16 +101,16 @@ async def room_messages(
     room_id: str,
     requester: RequesterDep,
     admin: AdminDep,
-    hs: HomeserverDep,
     justification: Annotated[str | None, Query(max_length=2000)] = None,
     from_: Annotated[int, Query(alias="from", ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> Response:
     """A room's events, oldest first, recorded in the transparency log before they leave."""
     page = await admin.read_room_messages(requester, room_id, justification, from_, limit)
-    now = hs.clock.now_ms()
     body: dict[str, object] = {
-        "chunk": [serialize_event(e, now_ms=now, requester_device=None) for e in page.events],
+        "chunk": [
+            serialize_event(e, now_ms=page.read_ms, requester_device=None) for e in page.events
+        ],
         "log_index": page.log_index,
     }
     if page.next_from is not None:

@@ -14,15 +14,17 @@ operator to read messages through Candor without leaving a trace (DESIGN invaria
 
 from dataclasses import dataclass
 
+from candor.core.clock import Clock
 from candor.core.errors import CandorError
 from candor.core.ids import RoomID
 from candor.matrix.admin import repository as admin_repo
 from candor.matrix.admin.repository import RoomEntry, UserEntry
-from candor.matrix.auth import Requester
-from candor.matrix.context import Homeserver
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.model import StoredEvent, people_in
+from candor.matrix.requester import Requester
 from candor.matrix.rooms import repository as rooms_repo
+from candor.store.db import Database
+from candor.transparency.access import AccessLog
 from candor.transparency.records import AccessRefused, ActorKind, has_visible_text
 
 MAX_PAGE = 100
@@ -42,6 +44,8 @@ class MessagesPage:
     events: list[StoredEvent]
     next_from: int | None
     log_index: int | None
+    # When the page was read: events' `unsigned.age` is counted up to it.
+    read_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +77,10 @@ def check_admin(requester: Requester) -> None:
 
 
 class AdminService:
-    def __init__(self, hs: Homeserver) -> None:
-        self._hs = hs
+    def __init__(self, db: Database, clock: Clock, access: AccessLog) -> None:
+        self._db = db
+        self._clock = clock
+        self._access = access
 
     async def list_users(
         self, requester: Requester, justification: str | None, after: str | None, limit: int
@@ -87,7 +93,7 @@ class AdminService:
         check_admin(requester)
         basis = _justification(justification, "list accounts")
         limit = max(1, min(limit, MAX_LIST_PAGE))
-        async with self._hs.db.read() as conn:
+        async with self._db.read() as conn:
             users = await admin_repo.list_users(conn, after, limit + 1)
         more = len(users) > limit
         users = users[:limit]
@@ -114,7 +120,7 @@ class AdminService:
         check_admin(requester)
         basis = _justification(justification, "list rooms")
         limit = max(1, min(limit, MAX_LIST_PAGE))
-        async with self._hs.db.read() as conn:
+        async with self._db.read() as conn:
             rooms = await admin_repo.list_rooms(conn, after, limit + 1)
             more = len(rooms) > limit
             rooms = rooms[:limit]
@@ -143,7 +149,7 @@ class AdminService:
         resource: dict[str, object],
         action: str,
     ) -> int:
-        return await self._hs.access.record_or_refuse(
+        return await self._access.record_or_refuse(
             actor_kind=ActorKind.ADMIN,
             actor_id=requester.user_id,
             basis=basis,
@@ -164,7 +170,7 @@ class AdminService:
         basis = _justification(justification, "read a room's messages")
         room_id = str(RoomID.parse(room_id))
         limit = max(1, min(limit, MAX_PAGE))
-        async with self._hs.db.read() as conn:
+        async with self._db.read() as conn:
             if await events_repo.get_room_head(conn, room_id) is None:
                 raise AdminError(404, "CANDOR_NOT_FOUND", "Unknown room")
             members = await rooms_repo.list_room_members(conn, room_id)
@@ -175,7 +181,9 @@ class AdminService:
         more = len(events) > limit
         events = events[:limit]
         if not events:
-            return MessagesPage([], None, None)  # nothing is read, so nothing to record
+            return MessagesPage(
+                [], None, None, self._clock.now_ms()
+            )  # nothing is read, so nothing to record
         index = await self._record(
             requester,
             basis,
@@ -190,4 +198,6 @@ class AdminService:
             },
             ACTION_READ_MESSAGES,
         )
-        return MessagesPage(events, events[-1].stream_pos if more else None, index)
+        return MessagesPage(
+            events, events[-1].stream_pos if more else None, index, self._clock.now_ms()
+        )

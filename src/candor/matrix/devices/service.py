@@ -12,13 +12,14 @@ from dataclasses import dataclass
 
 from candor.core.canonical_json import JsonDict
 from candor.matrix.accounts import repository as accounts_repo
-from candor.matrix.auth import Requester
-from candor.matrix.context import Homeserver
+from candor.matrix.accounts.token_cache import TokenCache
 from candor.matrix.errors import NotFound
-from candor.matrix.events.persister import WriteContext
+from candor.matrix.events.persister import EventPersister, WriteContext
 from candor.matrix.keys import repository as keys_repo
 from candor.matrix.keys.device_lists import announce_key_change
+from candor.matrix.requester import Requester
 from candor.matrix.to_device import repository as to_device_repo
+from candor.store.db import Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +36,10 @@ class DeviceInfo:
 
 
 class DevicesService:
-    def __init__(self, hs: Homeserver) -> None:
-        self._hs = hs
-        self._db = hs.db
+    def __init__(self, db: Database, persister: EventPersister, tokens: TokenCache) -> None:
+        self._db = db
+        self._persister = persister
+        self._tokens = tokens
 
     async def list_devices(self, requester: Requester) -> list[DeviceInfo]:
         async with self._db.read() as conn:
@@ -62,7 +64,7 @@ class DevicesService:
             await accounts_repo.set_device_display_name(ctx.conn, user_id, device_id, display_name)
             await announce_key_change(ctx, user_id)
 
-        await self._hs.persister.run(work)
+        await self._persister.run(work)
 
     async def delete(self, user_id: str, device_ids: Sequence[str] | None) -> None:
         """Delete devices (None: all of them) with their tokens, keys and pending messages.
@@ -82,5 +84,5 @@ class DevicesService:
             await to_device_repo.delete_for_devices(ctx.conn, user_id, doomed)
             await announce_key_change(ctx, user_id)
 
-        await self._hs.persister.run(work)
-        self._hs.tokens.forget_user(user_id)
+        await self._persister.run(work)
+        self._tokens.forget_user(user_id)

@@ -7,10 +7,10 @@ comes through here. Nothing here checks who may read: the caller did.
 
 from dataclasses import dataclass
 
-from candor.matrix.context import Homeserver
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.model import StoredEvent
 from candor.matrix.rooms import repository as rooms_repo
+from candor.store.db import Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,12 +21,12 @@ class RoomWindow:
 
 
 class EventsService:
-    def __init__(self, hs: Homeserver) -> None:
-        self._hs = hs
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def room_window(self, room_id: str, *, after: int, limit: int) -> RoomWindow:
         """Up to `limit` events with stream position > `after`, oldest first, in one snapshot."""
-        async with self._hs.db.read() as conn:
+        async with self._db.read() as conn:
             members = await rooms_repo.list_room_members(conn, room_id)
             upto = await events_repo.get_stream_position(conn)
             events = await events_repo.list_room_events(

@@ -14,12 +14,10 @@ from dataclasses import dataclass
 from candor.core.canonical_json import JsonDict, decode
 from candor.core.ids import UserID
 from candor.matrix.accounts.service import AccountsService
-from candor.matrix.auth import Requester
 from candor.matrix.constants import CrossSigningKeyType, KeyAlgorithm
-from candor.matrix.context import Homeserver
 from candor.matrix.errors import Codes, InvalidParam, MatrixError
 from candor.matrix.events import repository as events_repo
-from candor.matrix.events.persister import WriteContext
+from candor.matrix.events.persister import EventPersister, WriteContext
 from candor.matrix.keys import repository as repo
 from candor.matrix.keys.device_lists import announce_key_change, device_list_delta
 from candor.matrix.keys.schemas import DeviceSigningUploadBody, KeysUploadBody
@@ -33,7 +31,9 @@ from candor.matrix.keys.validation import (
     check_uploaded_keys,
     cross_signing_public_key,
 )
+from candor.matrix.requester import Requester
 from candor.matrix.sync.tokens import parse_page_token
+from candor.store.db import Database
 
 logger = logging.getLogger(__name__)
 
@@ -48,9 +48,10 @@ class _Upload:
 
 
 class KeysService:
-    def __init__(self, hs: Homeserver) -> None:
-        self._hs = hs
-        self._db = hs.db
+    def __init__(self, db: Database, persister: EventPersister, accounts: AccountsService) -> None:
+        self._db = db
+        self._persister = persister
+        self._accounts = accounts
 
     # --- /keys/upload ----------------------------------------------------------------
 
@@ -99,7 +100,7 @@ class KeysService:
             counts, _ = await repo.count_keys(ctx.conn, user_id, device_id)
             return counts
 
-        counts = await self._hs.persister.run(work)
+        counts = await self._persister.run(work)
         counts.setdefault(KeyAlgorithm.SIGNED_CURVE25519, 0)
         return counts
 
@@ -239,7 +240,7 @@ class KeysService:
             return  # a retry of the same upload
         old_master = stored.get(CrossSigningKeyType.MASTER)
         if CrossSigningKeyType.MASTER in changes and old_master is not None:
-            await AccountsService(self._hs).check_password_auth(requester, body.auth)
+            await self._accounts.check_password_auth(requester, body.auth)
 
         async def work(ctx: WriteContext) -> None:
             for key_type, key in changes.items():
@@ -249,7 +250,7 @@ class KeysService:
                 await repo.delete_signatures_by(ctx.conn, user_id)
             await announce_key_change(ctx, user_id)
 
-        await self._hs.persister.run(work)
+        await self._persister.run(work)
 
     async def upload_signatures(self, requester: Requester, body: JsonDict) -> JsonDict:
         """Signatures by the caller on their devices, their master key, others' master keys.
@@ -295,7 +296,7 @@ class KeysService:
                 for target_user in sorted({row.target_user_id for row in accepted}):
                     await announce_key_change(ctx, target_user)
 
-            await self._hs.persister.run(work)
+            await self._persister.run(work)
         return {"failures": failures}
 
 

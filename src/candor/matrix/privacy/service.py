@@ -10,9 +10,11 @@ import base64
 from dataclasses import dataclass
 
 from candor.core.canonical_json import JsonDict
-from candor.matrix.auth import Requester
-from candor.matrix.context import Homeserver
+from candor.matrix.requester import Requester
+from candor.transparency.access import AccessLog
+from candor.transparency.log import TransparencyLog
 from candor.transparency.merkle import leaf_hash, verify_inclusion
+from candor.transparency.service import TransparencyService
 
 
 def _b64(raw: bytes) -> str:
@@ -29,8 +31,12 @@ class MyAccesses:
 
 
 class PrivacyService:
-    def __init__(self, hs: Homeserver) -> None:
-        self._hs = hs
+    def __init__(
+        self, transparency: TransparencyService, access: AccessLog, tlog: TransparencyLog
+    ) -> None:
+        self._transparency = transparency
+        self._access = access
+        self._tlog = tlog
 
     async def my_accesses(self, requester: Requester, limit: int = 100) -> MyAccesses:
         return await self.accesses_of(requester.user_id, limit)
@@ -39,12 +45,10 @@ class PrivacyService:
         """The records concerning `user_id`, newest first, each checked against the latest
         checkpoint. The caller has authenticated `user_id` (a Matrix token, a web session).
         """
-        size, root, note = await self._hs.transparency.latest_tree_head()
-        records = await self._hs.access.list_for_user(user_id, limit=limit)
+        size, root, note = await self._transparency.latest_tree_head()
+        records = await self._access.list_for_user(user_id, limit=limit)
         provable = [r.index for r in records if r.index < size]
-        proofs = dict(
-            zip(provable, await self._hs.tlog.inclusion_proofs(provable, size), strict=True)
-        )
+        proofs = dict(zip(provable, await self._tlog.inclusion_proofs(provable, size), strict=True))
         out: list[JsonDict] = []
         for stored in records:
             entry = leaf_hash(stored.leaf)
@@ -61,4 +65,4 @@ class PrivacyService:
                 item["proof"] = {"size": size, "hashes": [_b64(h) for h in hashes]}
                 item["verified"] = verify_inclusion(stored.index, size, entry, hashes, root)
             out.append(item)
-        return MyAccesses(note, out, size, self._hs.transparency.origin)
+        return MyAccesses(note, out, size, self._transparency.origin)

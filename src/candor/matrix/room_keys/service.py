@@ -13,12 +13,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from candor.core.canonical_json import JsonDict, decode_dict, encode_canonical
-from candor.matrix.auth import Requester
-from candor.matrix.context import Homeserver
 from candor.matrix.errors import Codes, InvalidParam, MatrixError, NotFound
+from candor.matrix.requester import Requester
 from candor.matrix.room_keys import repository as repo
 from candor.matrix.room_keys.repository import KeyRecord
 from candor.matrix.room_keys.schemas import KeyBackupData
+from candor.store.db import Database
 
 logger = logging.getLogger(__name__)
 
@@ -102,8 +102,8 @@ def key_json(key: KeyRecord) -> JsonDict:
 
 
 class RoomKeysService:
-    def __init__(self, hs: Homeserver) -> None:
-        self._db = hs.db
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     # --- versions --------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ def _inline_json(raw: str) -> object:
 
 @router.get("/sync")
 async def sync(
+    request: Request,
     requester: RequesterDep,
     service: SyncDep,
     hs: HomeserverDep,
@@ -48,7 +49,9 @@ async def sync(
         sync_filter = SyncFilter.parse(_inline_json(filter))
     else:
         try:
-            raw = await AccountsService(hs).get_filter(requester, requester.user_id, filter)
+            raw = await provided(request, AccountsService).get_filter(
+                requester, requester.user_id, filter
+            )
         except NotFound:
             raise BadJson("Unknown filter id") from None
         sync_filter = SyncFilter.parse(raw)

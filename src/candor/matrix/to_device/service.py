@@ -9,12 +9,12 @@ https://spec.matrix.org/v1.11/client-server-api/#send-to-device-messaging
 from candor.core.canonical_json import encode_canonical
 from candor.core.ids import UserID
 from candor.matrix.accounts import repository as accounts_repo
-from candor.matrix.auth import Requester
 from candor.matrix.constants import MAX_TO_DEVICE_BYTES
-from candor.matrix.context import Homeserver
 from candor.matrix.errors import BadJson, Codes, InvalidParam, MatrixError
-from candor.matrix.events.persister import WriteContext
+from candor.matrix.events.persister import EventPersister, WriteContext
 from candor.matrix.keys import repository as keys_repo
+from candor.matrix.ratelimit import RateLimiter
+from candor.matrix.requester import Requester
 from candor.matrix.to_device import repository as repo
 
 ALL_DEVICES = "*"
@@ -22,8 +22,9 @@ MAX_TARGETS = 10_000
 
 
 class ToDeviceService:
-    def __init__(self, hs: Homeserver) -> None:
-        self._hs = hs
+    def __init__(self, persister: EventPersister, ratelimiter: RateLimiter) -> None:
+        self._persister = persister
+        self._ratelimiter = ratelimiter
 
     async def send(
         self, requester: Requester, event_type: str, txn_id: str, messages: object
@@ -31,7 +32,7 @@ class ToDeviceService:
         if not event_type or len(event_type) > 255 or not txn_id or len(txn_id) > 255:
             raise InvalidParam("Invalid event type or transaction id")
         targets = _parse_messages(messages)
-        self._hs.ratelimiter.check(requester.user_id)
+        self._ratelimiter.check(requester.user_id)
         sender, sender_device = requester.user_id, requester.device_id
 
         async def work(ctx: WriteContext) -> None:
@@ -58,7 +59,7 @@ class ToDeviceService:
                 )
                 ctx.users.update(u for u, _, _ in unique)
 
-        await self._hs.persister.run(work)
+        await self._persister.run(work)
 
 
 def _parse_messages(messages: object) -> dict[str, dict[str, str]]:

@@ -9,12 +9,13 @@ is the web layer's business; this service sees only tokens.
 
 from dataclasses import dataclass
 
+from candor.core.clock import Clock
 from candor.core.errors import CandorError
 from candor.core.tokens import hash_token, is_well_formed, new_token
 from candor.matrix.accounts.service import AccountsService
-from candor.matrix.context import Homeserver
 from candor.matrix.errors import Forbidden
 from candor.matrix.web_sessions import repository as repo
+from candor.store.db import Database
 
 SESSION_TOKEN_PREFIX = "cdr_ws_"  # noqa: S105 - the token kind prefix, not a secret
 SESSION_LIFETIME_MS = 14 * 24 * 3600 * 1000
@@ -47,13 +48,16 @@ class WebSessionInfo:
 
 
 class WebSessionsService:
-    def __init__(self, hs: Homeserver) -> None:
-        self._hs = hs
-        self._db = hs.db
-        self._clock = hs.clock
+    def __init__(
+        self, db: Database, clock: Clock, accounts: AccountsService, token_key: bytes
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._accounts = accounts
+        self._token_key = token_key
 
     def _hash(self, token: str) -> str:
-        return hash_token(token, self._hs.token_key)
+        return hash_token(token, self._token_key)
 
     async def login(
         self,
@@ -71,7 +75,7 @@ class WebSessionsService:
         limit; nothing is written in either case.
         """
         try:
-            user_id = await AccountsService(self._hs).authenticate(username, password, address)
+            user_id = await self._accounts.authenticate(username, password, address)
         except Forbidden:
             raise LoginFailed from None
         token = new_token(SESSION_TOKEN_PREFIX)

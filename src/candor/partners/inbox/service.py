@@ -50,7 +50,7 @@ class InboxService:
         self._hs = hs
         self._consent = ConsentService(hs)
         self._oauth = OAuthService(hs)
-        self._events = EventsService(hs)
+        self._events = EventsService(hs.db)
 
     async def rooms(self, token: PartnerToken) -> RoomsPage:
         """The rooms this app may read for this person (live grants only)."""

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from candor.core.tokens import hash_token, is_well_formed, new_token, random_string
-from candor.matrix.accounts.service import AccountsService
+from candor.matrix.accounts import facts as account_facts
 from candor.matrix.context import Homeserver
-from candor.matrix.errors import MatrixError
 from candor.partners.apps.rules import SCOPES
 from candor.partners.apps.service import APPROVED, App, PartnerAppsService
 from candor.partners.errors import PartnerError
@@ -378,10 +377,10 @@ class OAuthService:
         first, like every partner read (DESIGN invariant 2); if the log cannot take the
         record, the answer is 503 and nothing.
         """
-        try:
-            found = await AccountsService(self._hs).get_profile(token.user_id)
-        except MatrixError:  # deactivated since the token was issued
-            raise unknown_token() from None
+        async with self._db.read() as conn:
+            found = await account_facts.profile(conn, token.user_id)
+        if found is None:  # deactivated since the token was issued
+            raise unknown_token()
         name = found.get("displayname")
         await self._hs.access.record_or_refuse(
             actor_kind=ActorKind.PARTNER_APP,
