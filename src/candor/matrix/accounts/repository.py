@@ -1,4 +1,4 @@
-"""SQL for users, devices, access tokens, filters and account data."""
+"""SQL for users, access tokens, filters and account data (device rows: devices/)."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import JsonDict, decode_dict, encode_canonical
 from candor.store.db import upsert
-from candor.store.models.accounts import AccessToken, AccountData, Device, Filter, User
+from candor.store.models.accounts import AccessToken, AccountData, Filter, User
 from candor.store.models.web_sessions import WebSession
 
 
@@ -80,71 +80,17 @@ async def set_profile_field(
     await conn.execute(update(User).where(User.user_id == user_id).values({field: value}))
 
 
-# --- devices and tokens ------------------------------------------------------------------
+# --- access tokens ----------------------------------------------------------------------
 
 
-async def set_device(
-    conn: AsyncConnection, user_id: str, device_id: str, display_name: str | None, ts: int
-) -> None:
-    existing = await conn.scalar(
-        select(Device.device_id).where(Device.user_id == user_id, Device.device_id == device_id)
-    )
-    if existing is None:
-        await conn.execute(
-            insert(Device).values(
-                user_id=user_id,
-                device_id=device_id,
-                display_name=display_name,
-                created_ts=ts,
-                last_seen_ts=ts,
-            )
-        )
-    elif display_name is not None:
-        await conn.execute(
-            update(Device)
-            .where(Device.user_id == user_id, Device.device_id == device_id)
-            .values(display_name=display_name, last_seen_ts=ts)
-        )
-
-
-async def delete_devices(
+async def delete_tokens(
     conn: AsyncConnection, user_id: str, device_ids: Sequence[str] | None
 ) -> None:
-    """Delete devices and their tokens; `None` means every device of the user."""
+    """Delete access tokens of the given devices; `None` means every device of the user."""
     tokens = delete(AccessToken).where(AccessToken.user_id == user_id)
-    devices = delete(Device).where(Device.user_id == user_id)
     if device_ids is not None:
         tokens = tokens.where(AccessToken.device_id.in_(device_ids))
-        devices = devices.where(Device.device_id.in_(device_ids))
     await conn.execute(tokens)
-    await conn.execute(devices)
-
-
-async def list_devices(
-    conn: AsyncConnection, user_id: str
-) -> list[tuple[str, str | None, int | None]]:
-    """(device id, display name, last seen ts) of the user's devices."""
-    rows = await conn.execute(
-        select(Device.device_id, Device.display_name, Device.last_seen_ts)
-        .where(Device.user_id == user_id)
-        .order_by(Device.device_id)
-    )
-    return [(r[0], r[1], r[2]) for r in rows]
-
-
-async def set_device_display_name(
-    conn: AsyncConnection, user_id: str, device_id: str, display_name: str
-) -> None:
-    await conn.execute(
-        update(Device)
-        .where(Device.user_id == user_id, Device.device_id == device_id)
-        .values(display_name=display_name)
-    )
-
-
-async def list_device_ids(conn: AsyncConnection, user_id: str) -> list[str]:
-    rows = await conn.execute(select(Device.device_id).where(Device.user_id == user_id))
-    return [r[0] for r in rows]
 
 
 async def add_token(

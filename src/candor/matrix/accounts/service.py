@@ -17,6 +17,7 @@ from candor.matrix.accounts.passwords import Passwords
 from candor.matrix.accounts.schemas import AuthDict, LoginBody, RegisterBody
 from candor.matrix.accounts.uia import AuthRequired
 from candor.matrix.constants import LoginType
+from candor.matrix.devices import facts as devices_facts
 from candor.matrix.devices.service import DevicesService
 from candor.matrix.errors import (
     Codes,
@@ -225,7 +226,7 @@ class AccountsService:
     ) -> Session:
         device_id = device_id or random_string(8).upper().replace("-", "A").replace("_", "B")
         now = self._clock.now_ms()
-        await repo.set_device(conn, user_id, device_id, display_name, now)
+        await devices_facts.add_device(conn, user_id, device_id, display_name, now)
         token = new_token(ACCESS_TOKEN_PREFIX)
         await repo.add_token(conn, hash_token(token, self._token_key), user_id, device_id, now)
         return Session(user_id, device_id, token)
@@ -256,7 +257,7 @@ class AccountsService:
             await repo.delete_web_sessions_of(conn, requester.user_id)
             others = [
                 d
-                for d in await repo.list_device_ids(conn, requester.user_id)
+                for d in await devices_facts.device_ids(conn, requester.user_id)
                 if d != requester.device_id
             ]
         if logout_devices and others:

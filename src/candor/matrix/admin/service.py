@@ -22,7 +22,7 @@ from candor.matrix.admin.repository import RoomEntry, UserEntry
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.model import StoredEvent, people_in
 from candor.matrix.requester import Requester
-from candor.matrix.rooms import repository as rooms_repo
+from candor.matrix.rooms import facts as rooms_facts
 from candor.store.db import Database
 from candor.transparency.access import AccessLog
 from candor.transparency.records import AccessRefused, ActorKind, has_visible_text
@@ -126,9 +126,7 @@ class AdminService:
             rooms = rooms[:limit]
             members: set[str] = set()
             for room in rooms:
-                members.update(
-                    await rooms_repo.list_room_members(conn, room.room_id, membership=None)
-                )
+                members.update(await rooms_facts.room_members(conn, room.room_id, membership=None))
             # A room's creator is named even if they never joined or their row is gone.
             members.update(await admin_repo.list_room_creators(conn, [r.room_id for r in rooms]))
         if rooms:
@@ -173,7 +171,7 @@ class AdminService:
         async with self._db.read() as conn:
             if await events_repo.get_room_head(conn, room_id) is None:
                 raise AdminError(404, "CANDOR_NOT_FOUND", "Unknown room")
-            members = await rooms_repo.list_room_members(conn, room_id)
+            members = await rooms_facts.room_members(conn, room_id)
             upto = await events_repo.get_stream_position(conn)
             events = await events_repo.list_room_events(
                 conn, room_id, after=from_pos, upto=upto, descending=False, limit=limit + 1

@@ -11,14 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from candor.core.canonical_json import JsonDict
-from candor.matrix.accounts import repository as accounts_repo
+from candor.matrix.accounts import facts as accounts_facts
 from candor.matrix.accounts.token_cache import TokenCache
+from candor.matrix.devices import repository as repo
 from candor.matrix.errors import NotFound
 from candor.matrix.events.persister import EventPersister, WriteContext
-from candor.matrix.keys import repository as keys_repo
+from candor.matrix.keys import facts as keys_facts
 from candor.matrix.keys.device_lists import announce_key_change
 from candor.matrix.requester import Requester
-from candor.matrix.to_device import repository as to_device_repo
+from candor.matrix.to_device import facts as to_device_facts
 from candor.store.db import Database
 
 
@@ -43,7 +44,7 @@ class DevicesService:
 
     async def list_devices(self, requester: Requester) -> list[DeviceInfo]:
         async with self._db.read() as conn:
-            rows = await accounts_repo.list_devices(conn, requester.user_id)
+            rows = await repo.list_devices(conn, requester.user_id)
         return [DeviceInfo(*r) for r in rows]
 
     async def get_device(self, requester: Requester, device_id: str) -> DeviceInfo:
@@ -57,11 +58,11 @@ class DevicesService:
         user_id = requester.user_id
 
         async def work(ctx: WriteContext) -> None:
-            if device_id not in await accounts_repo.list_device_ids(ctx.conn, user_id):
+            if device_id not in await repo.list_device_ids(ctx.conn, user_id):
                 raise NotFound("Unknown device")
             if display_name is None:
                 return
-            await accounts_repo.set_device_display_name(ctx.conn, user_id, device_id, display_name)
+            await repo.set_device_display_name(ctx.conn, user_id, device_id, display_name)
             await announce_key_change(ctx, user_id)
 
         await self._persister.run(work)
@@ -74,14 +75,15 @@ class DevicesService:
         """
 
         async def work(ctx: WriteContext) -> None:
-            existing = await accounts_repo.list_device_ids(ctx.conn, user_id)
+            existing = await repo.list_device_ids(ctx.conn, user_id)
             doomed = existing if device_ids is None else [d for d in existing if d in device_ids]
             # Tokens are deleted even without a device row: a token outlives nothing.
-            await accounts_repo.delete_devices(ctx.conn, user_id, device_ids)
+            await accounts_facts.delete_tokens(ctx.conn, user_id, device_ids)
+            await repo.delete_devices(ctx.conn, user_id, device_ids)
             if not doomed:
                 return
-            await keys_repo.delete_device_keys(ctx.conn, user_id, doomed)
-            await to_device_repo.delete_for_devices(ctx.conn, user_id, doomed)
+            await keys_facts.delete_device_keys(ctx.conn, user_id, doomed)
+            await to_device_facts.delete_for_devices(ctx.conn, user_id, doomed)
             await announce_key_change(ctx, user_id)
 
         await self._persister.run(work)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.model import StoredEvent
-from candor.matrix.rooms import repository as rooms_repo
+from candor.matrix.rooms import facts as rooms_facts
 from candor.store.db import Database
 
 
@@ -27,7 +27,7 @@ class EventsService:
     async def room_window(self, room_id: str, *, after: int, limit: int) -> RoomWindow:
         """Up to `limit` events with stream position > `after`, oldest first, in one snapshot."""
         async with self._db.read() as conn:
-            members = await rooms_repo.list_room_members(conn, room_id)
+            members = await rooms_facts.room_members(conn, room_id)
             upto = await events_repo.get_stream_position(conn)
             events = await events_repo.list_room_events(
                 conn, room_id, after=after, upto=upto, descending=False, limit=limit + 1

@@ -12,13 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from candor.matrix.constants import Membership
 from candor.matrix.events.persister import WriteContext
 from candor.matrix.keys import repository as repo
-from candor.matrix.rooms import repository as rooms_repo
+from candor.matrix.rooms import facts as rooms_facts
 
 
 async def announce_key_change(ctx: WriteContext, user_id: str) -> None:
     """Record a change of `user_id`'s devices or keys and wake everyone who shares a room."""
     await repo.add_device_list_change(ctx.conn, user_id, ctx.next_position())
-    ctx.rooms.update(await rooms_repo.list_joined_rooms(ctx.conn, user_id))
+    ctx.rooms.update(await rooms_facts.joined_rooms(ctx.conn, user_id))
     ctx.users.add(user_id)
 
 

@@ -6,7 +6,7 @@ atomic `DELETE … RETURNING` whose row is picked with `FOR UPDATE SKIP LOCKED` 
 PostgreSQL (SQLite runs writers one at a time), so a key is never handed out twice.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -254,20 +254,6 @@ async def claim_fallback_key(
         )
     ).first()
     return None if row is None else (row[0], decode_dict(row[1]))
-
-
-async def list_existing_devices(
-    conn: AsyncConnection, pairs: Iterable[tuple[str, str]]
-) -> set[tuple[str, str]]:
-    pairs = list(pairs)
-    if not pairs:
-        return set()
-    rows = await conn.execute(
-        select(Device.user_id, Device.device_id).where(
-            or_(*(and_(Device.user_id == u, Device.device_id == d) for u, d in pairs))
-        )
-    )
-    return {(r[0], r[1]) for r in rows}
 
 
 # --- cross-signing keys and signatures -----------------------------------------------------

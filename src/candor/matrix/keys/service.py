@@ -16,7 +16,7 @@ from candor.core.ids import UserID
 from candor.matrix.accounts.service import AccountsService
 from candor.matrix.constants import CrossSigningKeyType, KeyAlgorithm
 from candor.matrix.errors import Codes, InvalidParam, MatrixError
-from candor.matrix.events import repository as events_repo
+from candor.matrix.events import facts as events_facts
 from candor.matrix.events.persister import EventPersister, WriteContext
 from candor.matrix.keys import repository as repo
 from candor.matrix.keys.device_lists import announce_key_change, device_list_delta
@@ -197,7 +197,7 @@ class KeysService:
         after = parse_page_token(from_token)
         upto = parse_page_token(to_token)
         async with self._db.read() as conn:
-            current = await events_repo.get_stream_position(conn)
+            current = await events_facts.stream_position(conn)
             changed, left = await device_list_delta(
                 conn, requester.user_id, after, min(upto, current)
             )

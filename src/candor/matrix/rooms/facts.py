@@ -1,5 +1,7 @@
 """What another domain may learn about a room without a requester: members, encryption, positions.
 
+The rooms repository is this domain's own (an import-linter contract keeps it so);
+other matrix domains (admin, events, keys) and the partner domains read rooms here.
 The partner consent domain decides on these facts (who is joined, whether the room is
 encrypted, where its latest membership event is), so they are read on the caller's
 connection: a grant's row and the room's facts then come from one snapshot. Posting a
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import JsonDict
-from candor.matrix.constants import EventType
+from candor.matrix.constants import EventType, Membership
 from candor.matrix.errors import Forbidden, NotFound
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.model import NewEvent
@@ -50,6 +52,13 @@ async def room_facts(conn: AsyncConnection, room_ids: Sequence[str]) -> dict[str
             membership_pos=pos,
         )
     return out
+
+
+async def room_members(
+    conn: AsyncConnection, room_id: str, membership: str | None = Membership.JOIN
+) -> list[str]:
+    """The room's members with `membership` (None: any membership), sorted by user id."""
+    return await repo.list_room_members(conn, room_id, membership)
 
 
 async def membership_events_since(

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import JsonDict, decode_dict
-from candor.matrix.auth import Requester
 from candor.matrix.constants import KeyAlgorithm
 from candor.matrix.keys import repository as keys_repo
 from candor.matrix.keys.device_lists import resolve_device_lists
+from candor.matrix.requester import Requester
 from candor.matrix.sync.tokens import SyncToken
-from candor.matrix.to_device import repository as to_device_repo
+from candor.matrix.to_device import facts as to_device_facts
 from candor.store.db import Database
 
 TO_DEVICE_LIMIT = 100
@@ -48,7 +48,7 @@ async def acknowledge_to_device(db: Database, requester: Requester, since: SyncT
     """Delete what the response that produced `since` delivered: the client has it now."""
     if since.to_device is not None:
         async with db.write() as conn:
-            await to_device_repo.delete_delivered(
+            await to_device_facts.delete_delivered(
                 conn, requester.user_id, requester.device_id, since.to_device
             )
 

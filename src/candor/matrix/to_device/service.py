@@ -8,11 +8,10 @@ https://spec.matrix.org/v1.11/client-server-api/#send-to-device-messaging
 
 from candor.core.canonical_json import encode_canonical
 from candor.core.ids import UserID
-from candor.matrix.accounts import repository as accounts_repo
 from candor.matrix.constants import MAX_TO_DEVICE_BYTES
+from candor.matrix.devices import facts as devices_facts
 from candor.matrix.errors import BadJson, Codes, InvalidParam, MatrixError
 from candor.matrix.events.persister import EventPersister, WriteContext
-from candor.matrix.keys import repository as keys_repo
 from candor.matrix.ratelimit import RateLimiter
 from candor.matrix.requester import Requester
 from candor.matrix.to_device import repository as repo
@@ -43,10 +42,10 @@ class ToDeviceService:
             explicit = [
                 (u, d) for u, by_device in targets.items() for d in by_device if d != ALL_DEVICES
             ]
-            existing = await keys_repo.list_existing_devices(ctx.conn, explicit)
+            existing = await devices_facts.existing_devices(ctx.conn, explicit)
             for user_id, by_device in targets.items():
                 if ALL_DEVICES in by_device:
-                    for device_id in await accounts_repo.list_device_ids(ctx.conn, user_id):
+                    for device_id in await devices_facts.device_ids(ctx.conn, user_id):
                         rows.append((user_id, device_id, by_device[ALL_DEVICES]))
                 for device_id, raw in by_device.items():
                     # Unknown devices are dropped, as the spec allows: nobody could read them.
