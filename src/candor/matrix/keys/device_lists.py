@@ -7,12 +7,24 @@ change (the newcomer's keys are news), and a user who no longer shares any room 
 https://spec.matrix.org/v1.11/client-server-api/#tracking-the-device-list-for-a-user
 """
 
+from dataclasses import dataclass
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.matrix.constants import Membership
 from candor.matrix.events.persister import WriteContext
 from candor.matrix.keys import repository as repo
 from candor.matrix.rooms import facts as rooms_facts
+
+
+@dataclass(frozen=True, slots=True)
+class WindowChanges:
+    """What happened in (after, upto] that can change what a user must know of keys."""
+
+    key_changes: set[str]
+    # (room id, user id, membership) of current memberships changed in the window, in the
+    # rooms the user is or was in.
+    memberships: list[tuple[str, str, str]]
 
 
 async def announce_key_change(ctx: WriteContext, user_id: str) -> None:
@@ -26,17 +38,21 @@ async def device_list_delta(
     conn: AsyncConnection, user_id: str, after: int, upto: int
 ) -> tuple[list[str], list[str]]:
     """(changed, left) for `user_id` between two stream positions."""
-    window = await repo.list_window_changes(conn, user_id, after, upto)
+    window = WindowChanges(
+        await repo.list_device_list_changes(conn, after, upto),
+        await rooms_facts.membership_changes(conn, user_id, after, upto),
+    )
     return await resolve_device_lists(conn, user_id, window)
 
 
 async def resolve_device_lists(
-    conn: AsyncConnection, user_id: str, window: repo.WindowChanges
+    conn: AsyncConnection, user_id: str, window: WindowChanges
 ) -> tuple[list[str], list[str]]:
-    """(changed, left) from the changes read for a window (see `list_window_changes`)."""
+    """(changed, left) from the changes read for a window (by `device_list_delta`, or by
+    /sync's one query)."""
     if not window.key_changes and not window.memberships:
         return [], []  # the common case: nothing more to read
-    shared = await repo.list_users_sharing_rooms(conn, user_id)
+    shared = await rooms_facts.users_sharing_rooms(conn, user_id)
     changed = {u for u in window.key_changes if u in shared}
     if user_id in window.key_changes:
         changed.add(user_id)
@@ -54,9 +70,9 @@ async def resolve_device_lists(
         elif membership in (Membership.LEAVE, Membership.BAN):
             left_candidates.add(member)
     if rooms_joined:
-        changed |= await repo.list_joined_members(conn, rooms_joined) - {user_id}
+        changed |= await rooms_facts.joined_members_of_any(conn, rooms_joined) - {user_id}
     if rooms_left:
-        left_candidates |= await repo.list_joined_members(conn, rooms_left)
+        left_candidates |= await rooms_facts.joined_members_of_any(conn, rooms_left)
     changed = {u for u in changed if u in shared or u == user_id}
     left = left_candidates - shared - {user_id}
     return sorted(changed), sorted(left)

@@ -8,14 +8,9 @@ PostgreSQL (SQLite runs writers one at a time), so a key is never handed out twi
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    Integer,
-    String,
     and_,
-    bindparam,
     delete,
     func,
     insert,
@@ -37,9 +32,7 @@ from candor.store.models.keys import (
     FallbackKey,
     KeySignature,
     OneTimeKey,
-    ToDeviceMessage,
 )
-from candor.store.models.rooms import RoomMembership
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,161 +347,11 @@ async def add_device_list_change(conn: AsyncConnection, user_id: str, pos: int) 
     await conn.execute(insert(DeviceListChange).values(user_id=user_id, stream_pos=pos))
 
 
-@dataclass(frozen=True, slots=True)
-class WindowChanges:
-    """What happened in (after, upto] that can change what a user must know of keys."""
-
-    key_changes: set[str]
-    # (room id, user id, membership) of current memberships changed in the window, in the
-    # rooms the user is or was in.
-    memberships: list[tuple[str, str, str]]
-
-
-async def list_window_changes(
-    conn: AsyncConnection, user_id: str, after: int, upto: int
-) -> WindowChanges:
-    """Only the device-list part of the /sync statement (for /keys/changes): no device is
-    named and the to-device window is empty, so the other parts read nothing."""
-    rows = await list_sync_rows(conn, user_id, "", after=after, delivered=upto, upto=upto, limit=0)
-    return rows.window
-
-
-async def list_users_sharing_rooms(conn: AsyncConnection, user_id: str) -> set[str]:
-    """Users joined to a room the user is joined to (the user included)."""
-    mine = select(RoomMembership.room_id).where(
-        RoomMembership.user_id == user_id, RoomMembership.membership == "join"
-    )
+async def list_device_list_changes(conn: AsyncConnection, after: int, upto: int) -> set[str]:
+    """Users whose devices or keys changed in (after, upto]."""
     rows = await conn.execute(
-        select(RoomMembership.user_id)
-        .where(RoomMembership.room_id.in_(mine), RoomMembership.membership == "join")
-        .distinct()
-    )
-    return {r[0] for r in rows}
-
-
-async def list_joined_members(conn: AsyncConnection, room_ids: Sequence[str]) -> set[str]:
-    if not room_ids:
-        return set()
-    rows = await conn.execute(
-        select(RoomMembership.user_id)
-        .where(RoomMembership.room_id.in_(list(room_ids)), RoomMembership.membership == "join")
-        .distinct()
-    )
-    return {r[0] for r in rows}
-
-
-# --- the E2EE part of /sync, in one round trip ---------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SyncKeyRows:
-    """Everything the E2EE part of one /sync response reads."""
-
-    # (stream position, sender, type, content JSON) of pending to-device messages.
-    to_device: list[tuple[int, str, str, str]]
-    window: WindowChanges
-    one_time_key_counts: dict[str, int]
-    unused_fallback_key_types: list[str]
-
-
-def _build_sync_statement() -> Any:  # Any: a SQLAlchemy CompoundSelect
-    """Four reads as one UNION ALL, built once: it runs on every /sync.
-
-    Columns: kind, a, b, c, n. Kind 0 is a pending to-device message (sender, type,
-    content, position), 1 a device-list change (user), 2 a membership changed in one of
-    the user's rooms (user, room, membership), 3 a one-time key count (algorithm, count),
-    4 an unused fallback key (algorithm).
-    """
-    user = bindparam("user_id", type_=String)
-    device = bindparam("device_id", type_=String)
-    after = bindparam("after", type_=BigInteger)
-    upto = bindparam("upto", type_=BigInteger)
-    pending = (
-        select(
-            ToDeviceMessage.sender.label("a"),
-            ToDeviceMessage.type.label("b"),
-            ToDeviceMessage.content.label("c"),
-            ToDeviceMessage.stream_pos.label("n"),
-        )
-        .where(
-            ToDeviceMessage.user_id == user,
-            ToDeviceMessage.device_id == device,
-            ToDeviceMessage.stream_pos > bindparam("delivered", type_=BigInteger),
-            ToDeviceMessage.stream_pos <= upto,
-        )
-        .order_by(ToDeviceMessage.stream_pos)
-        .limit(bindparam("limit", type_=Integer))
-        .subquery()
-    )
-    empty = literal("")
-    my_rooms = select(RoomMembership.room_id).where(RoomMembership.user_id == user)
-    return union_all(
-        select(literal(0).label("kind"), pending.c.a, pending.c.b, pending.c.c, pending.c.n),
-        select(literal(1), DeviceListChange.user_id, empty, empty, literal(0)).where(
+        select(DeviceListChange.user_id).where(
             DeviceListChange.stream_pos > after, DeviceListChange.stream_pos <= upto
-        ),
-        select(
-            literal(2),
-            RoomMembership.user_id,
-            RoomMembership.room_id,
-            RoomMembership.membership,
-            literal(0),
-        ).where(
-            RoomMembership.room_id.in_(my_rooms),
-            RoomMembership.stream_pos > after,
-            RoomMembership.stream_pos <= upto,
-        ),
-        select(literal(3), OneTimeKey.algorithm, empty, empty, func.count())
-        .where(OneTimeKey.user_id == user, OneTimeKey.device_id == device)
-        .group_by(OneTimeKey.algorithm),
-        select(literal(4), FallbackKey.algorithm, empty, empty, literal(0)).where(
-            FallbackKey.user_id == user,
-            FallbackKey.device_id == device,
-            FallbackKey.used.is_(False),
-        ),
+        )
     )
-
-
-_SYNC_STATEMENT = _build_sync_statement()
-
-
-async def list_sync_rows(
-    conn: AsyncConnection,
-    user_id: str,
-    device_id: str,
-    *,
-    after: int,
-    delivered: int,
-    upto: int,
-    limit: int,
-) -> SyncKeyRows:
-    """Device-list changes in (after, upto], to-device messages in (delivered, upto]."""
-    rows = await conn.execute(
-        _SYNC_STATEMENT,
-        {
-            "user_id": user_id,
-            "device_id": device_id,
-            "after": after,
-            "delivered": delivered,
-            "upto": upto,
-            "limit": limit,
-        },
-    )
-    to_device: list[tuple[int, str, str, str]] = []
-    key_changes: set[str] = set()
-    memberships: list[tuple[str, str, str]] = []
-    counts: dict[str, int] = {}
-    unused: list[str] = []
-    for kind, a, b, c, n in rows:
-        if kind == 0:
-            to_device.append((int(n), a, b, c))
-        elif kind == 1:
-            key_changes.add(a)
-        elif kind == 2:
-            memberships.append((b, a, c))
-        elif kind == 3:
-            counts[a] = int(n)
-        else:
-            unused.append(a)
-    to_device.sort()
-    return SyncKeyRows(to_device, WindowChanges(key_changes, memberships), counts, sorted(unused))
+    return {r[0] for r in rows}

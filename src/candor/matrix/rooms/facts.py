@@ -104,6 +104,25 @@ async def joined_rooms(conn: AsyncConnection, user_id: str) -> list[str]:
     return await repo.list_joined_rooms(conn, user_id)
 
 
+async def users_sharing_rooms(conn: AsyncConnection, user_id: str) -> set[str]:
+    """Users joined to a room the user is joined to (the user included)."""
+    return await repo.list_users_sharing_rooms(conn, user_id)
+
+
+async def joined_members_of_any(conn: AsyncConnection, room_ids: Sequence[str]) -> set[str]:
+    """Users joined to at least one of the rooms."""
+    joined = await repo.list_joined_members(conn, room_ids)
+    return set().union(*joined.values())
+
+
+async def membership_changes(
+    conn: AsyncConnection, user_id: str, after: int, upto: int
+) -> list[tuple[str, str, str]]:
+    """(room id, user id, membership) of memberships changed in (after, upto] in the rooms
+    the user is or was in: what can change whose keys the user must track."""
+    return await repo.list_membership_changes(conn, user_id, after, upto)
+
+
 async def room_name(conn: AsyncConnection, room_id: str) -> str | None:
     ev = await events_repo.get_current_state_event(conn, room_id, EventType.NAME, "")
     name = None if ev is None else ev.content.get("name")

@@ -227,3 +227,35 @@ async def list_membership_events_since(
             )
         )
     return out
+
+
+# --- membership reads for device-list tracking (keys/device_lists.py, through facts.py) --
+
+
+async def list_users_sharing_rooms(conn: AsyncConnection, user_id: str) -> set[str]:
+    """Users joined to a room the user is joined to (the user included)."""
+    mine = select(RoomMembership.room_id).where(
+        RoomMembership.user_id == user_id, RoomMembership.membership == Membership.JOIN
+    )
+    rows = await conn.execute(
+        select(RoomMembership.user_id)
+        .where(RoomMembership.room_id.in_(mine), RoomMembership.membership == Membership.JOIN)
+        .distinct()
+    )
+    return {r[0] for r in rows}
+
+
+async def list_membership_changes(
+    conn: AsyncConnection, user_id: str, after: int, upto: int
+) -> list[tuple[str, str, str]]:
+    """(room id, user id, membership) of current memberships changed in (after, upto], in
+    the rooms the user is or was in."""
+    mine = select(RoomMembership.room_id).where(RoomMembership.user_id == user_id)
+    rows = await conn.execute(
+        select(RoomMembership.room_id, RoomMembership.user_id, RoomMembership.membership).where(
+            RoomMembership.room_id.in_(mine),
+            RoomMembership.stream_pos > after,
+            RoomMembership.stream_pos <= upto,
+        )
+    )
+    return [(r[0], r[1], r[2]) for r in rows]

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import JsonDict, decode_dict
 from candor.matrix.constants import KeyAlgorithm
-from candor.matrix.keys import repository as keys_repo
-from candor.matrix.keys.device_lists import resolve_device_lists
+from candor.matrix.keys.device_lists import WindowChanges, resolve_device_lists
 from candor.matrix.requester import Requester
+from candor.matrix.sync import repository as repo
 from candor.matrix.sync.tokens import SyncToken
 from candor.matrix.to_device import facts as to_device_facts
 from candor.store.db import Database
@@ -65,7 +65,7 @@ async def build_e2ee(
         # A token without a to-device part came from a response that delivered nothing,
         # so every message up to its position was delivered and acknowledged before.
         delivered_upto = min(since.position, upto)
-    rows = await keys_repo.list_sync_rows(
+    rows = await repo.list_sync_rows(
         conn,
         user_id,
         device_id,
@@ -75,7 +75,9 @@ async def build_e2ee(
         upto=upto,
         limit=TO_DEVICE_LIMIT,
     )
-    changed, left = await resolve_device_lists(conn, user_id, rows.window)
+    changed, left = await resolve_device_lists(
+        conn, user_id, WindowChanges(rows.key_changes, rows.memberships)
+    )
     counts = dict(rows.one_time_key_counts)
     counts.setdefault(KeyAlgorithm.SIGNED_CURVE25519, 0)
     return E2eeSections(

@@ -1,0 +1,133 @@
+"""The E2EE part of one /sync response, read in one round trip.
+
+/sync runs this on every request: pending to-device messages, device-list changes,
+membership changes in the user's rooms and the device's key counts, as one UNION ALL
+over the tables of four domains. It is /sync's query, so it lives here, not in any one
+of those domains' repositories; `sync/e2ee.py` turns the rows into the response.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import BigInteger, Integer, String, bindparam, func, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from candor.store.models.keys import DeviceListChange, FallbackKey, OneTimeKey, ToDeviceMessage
+from candor.store.models.rooms import RoomMembership
+
+
+@dataclass(frozen=True, slots=True)
+class SyncKeyRows:
+    """Everything the E2EE part of one /sync response reads."""
+
+    # (stream position, sender, type, content JSON) of pending to-device messages.
+    to_device: list[tuple[int, str, str, str]]
+    # Users whose keys changed in the window, and (room id, user id, membership) of
+    # current memberships changed in it in the rooms the user is or was in.
+    key_changes: set[str]
+    memberships: list[tuple[str, str, str]]
+    one_time_key_counts: dict[str, int]
+    unused_fallback_key_types: list[str]
+
+
+def _build_sync_statement() -> Any:  # Any: a SQLAlchemy CompoundSelect
+    """Four reads as one UNION ALL, built once: it runs on every /sync.
+
+    Columns: kind, a, b, c, n. Kind 0 is a pending to-device message (sender, type,
+    content, position), 1 a device-list change (user), 2 a membership changed in one of
+    the user's rooms (user, room, membership), 3 a one-time key count (algorithm, count),
+    4 an unused fallback key (algorithm).
+    """
+    user = bindparam("user_id", type_=String)
+    device = bindparam("device_id", type_=String)
+    after = bindparam("after", type_=BigInteger)
+    upto = bindparam("upto", type_=BigInteger)
+    pending = (
+        select(
+            ToDeviceMessage.sender.label("a"),
+            ToDeviceMessage.type.label("b"),
+            ToDeviceMessage.content.label("c"),
+            ToDeviceMessage.stream_pos.label("n"),
+        )
+        .where(
+            ToDeviceMessage.user_id == user,
+            ToDeviceMessage.device_id == device,
+            ToDeviceMessage.stream_pos > bindparam("delivered", type_=BigInteger),
+            ToDeviceMessage.stream_pos <= upto,
+        )
+        .order_by(ToDeviceMessage.stream_pos)
+        .limit(bindparam("limit", type_=Integer))
+        .subquery()
+    )
+    empty = literal("")
+    my_rooms = select(RoomMembership.room_id).where(RoomMembership.user_id == user)
+    return union_all(
+        select(literal(0).label("kind"), pending.c.a, pending.c.b, pending.c.c, pending.c.n),
+        select(literal(1), DeviceListChange.user_id, empty, empty, literal(0)).where(
+            DeviceListChange.stream_pos > after, DeviceListChange.stream_pos <= upto
+        ),
+        select(
+            literal(2),
+            RoomMembership.user_id,
+            RoomMembership.room_id,
+            RoomMembership.membership,
+            literal(0),
+        ).where(
+            RoomMembership.room_id.in_(my_rooms),
+            RoomMembership.stream_pos > after,
+            RoomMembership.stream_pos <= upto,
+        ),
+        select(literal(3), OneTimeKey.algorithm, empty, empty, func.count())
+        .where(OneTimeKey.user_id == user, OneTimeKey.device_id == device)
+        .group_by(OneTimeKey.algorithm),
+        select(literal(4), FallbackKey.algorithm, empty, empty, literal(0)).where(
+            FallbackKey.user_id == user,
+            FallbackKey.device_id == device,
+            FallbackKey.used.is_(False),
+        ),
+    )
+
+
+_SYNC_STATEMENT = _build_sync_statement()
+
+
+async def list_sync_rows(
+    conn: AsyncConnection,
+    user_id: str,
+    device_id: str,
+    *,
+    after: int,
+    delivered: int,
+    upto: int,
+    limit: int,
+) -> SyncKeyRows:
+    """Device-list changes in (after, upto], to-device messages in (delivered, upto]."""
+    rows = await conn.execute(
+        _SYNC_STATEMENT,
+        {
+            "user_id": user_id,
+            "device_id": device_id,
+            "after": after,
+            "delivered": delivered,
+            "upto": upto,
+            "limit": limit,
+        },
+    )
+    to_device: list[tuple[int, str, str, str]] = []
+    key_changes: set[str] = set()
+    memberships: list[tuple[str, str, str]] = []
+    counts: dict[str, int] = {}
+    unused: list[str] = []
+    for kind, a, b, c, n in rows:
+        if kind == 0:
+            to_device.append((int(n), a, b, c))
+        elif kind == 1:
+            key_changes.add(a)
+        elif kind == 2:
+            memberships.append((b, a, c))
+        elif kind == 3:
+            counts[a] = int(n)
+        else:
+            unused.append(a)
+    to_device.sort()
+    return SyncKeyRows(to_device, key_changes, memberships, counts, sorted(unused))
