@@ -24,7 +24,7 @@ from candor.matrix.events import repository as events_repo
 from candor.matrix.events.filters import EventFilter, SyncFilter
 from candor.matrix.events.model import StoredEvent, serialize_event
 from candor.matrix.rooms import repository as rooms_repo
-from candor.matrix.rooms.service import load_visibility
+from candor.matrix.rooms.reads import load_visibility
 from candor.matrix.rooms.visibility import VisibilityContext
 from candor.matrix.sync.e2ee import acknowledge_to_device, build_e2ee
 from candor.matrix.sync.tokens import SyncToken, page_token, parse_page_token
