@@ -28,8 +28,10 @@ from candor.matrix.rooms.aliases import RoomAliasesService
 from candor.matrix.rooms.reads import RoomReadsService
 from candor.matrix.rooms.receipts import ReceiptsService
 from candor.matrix.rooms.service import RoomsService
+from candor.matrix.sync.messages import MessagesService
 from candor.matrix.sync.notifier import Notifier
 from candor.matrix.sync.service import SyncService
+from candor.matrix.sync.streams import EphemeralStream, RoomsStream
 from candor.matrix.sync.typing import TypingTracker
 from candor.matrix.to_device.service import ToDeviceService
 from candor.matrix.web_sessions.service import WebSessionsService
@@ -95,6 +97,7 @@ class Services:
     room_reads: RoomReadsService
     receipts: ReceiptsService
     sync: SyncService
+    messages: MessagesService
     keys: KeysService
     to_device: ToDeviceService
     room_keys: RoomKeysService
@@ -135,7 +138,14 @@ def build_services(hs: Homeserver) -> Services:
         ),
         room_reads=RoomReadsService(hs.db),
         receipts=ReceiptsService(hs.db, hs.clock, hs.persister, hs.typing, hs.notifier),
-        sync=SyncService(hs),
+        sync=SyncService(
+            hs.db,
+            hs.notifier,
+            RoomsStream(hs.clock, default_timeline_limit=hs.settings.sync.default_timeline_limit),
+            EphemeralStream(hs.typing),
+            max_timeout_ms=hs.settings.sync.max_timeout_ms,
+        ),
+        messages=MessagesService(hs.db),
         keys=KeysService(hs),
         to_device=ToDeviceService(hs),
         room_keys=RoomKeysService(hs),
