@@ -54,7 +54,6 @@ import asyncpg
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 
-from candor.wiring import build_homeserver
 from candor.config import Settings
 from candor.core.clock import SystemClock
 from candor.partners.apps.rules import DEFAULT_CONTRIBUTION_BOUND, AgreementTerms
@@ -65,6 +64,7 @@ from candor.reports.repository import aggregate, aggregate_bounded
 from candor.reports.service import ReportsService
 from candor.store.db import Database
 from candor.store.migrate import upgrade
+from candor.wiring import build_homeserver
 
 JsonDict = dict[str, Any]
 Row = tuple[int, str, str, str, str, str, int, str, int, str, int]
