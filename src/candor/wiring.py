@@ -25,9 +25,14 @@ from candor.matrix.login_backoff import LoginBackoff
 from candor.matrix.privacy.service import PrivacyService
 from candor.matrix.ratelimit import RateLimiter
 from candor.matrix.room_keys.service import RoomKeysService
+from candor.matrix.rooms.aliases import RoomAliasesService
+from candor.matrix.rooms.reads import RoomReadsService
+from candor.matrix.rooms.receipts import ReceiptsService
 from candor.matrix.rooms.service import RoomsService
+from candor.matrix.sync.messages import MessagesService
 from candor.matrix.sync.notifier import Notifier
 from candor.matrix.sync.service import SyncService
+from candor.matrix.sync.streams import EphemeralStream, RoomsStream
 from candor.matrix.sync.typing import TypingTracker
 from candor.matrix.to_device.service import ToDeviceService
 from candor.matrix.web_sessions.service import WebSessionsService
@@ -89,8 +94,12 @@ class Services:
     events: EventsService
     devices: DevicesService
     accounts: AccountsService
+    room_aliases: RoomAliasesService
     rooms: RoomsService
+    room_reads: RoomReadsService
+    receipts: ReceiptsService
     sync: SyncService
+    messages: MessagesService
     keys: KeysService
     to_device: ToDeviceService
     room_keys: RoomKeysService
@@ -128,13 +137,32 @@ def build_services(hs: Homeserver) -> Services:
         token_key=hs.token_key,
         registration_enabled=hs.settings.registration.enabled,
     )
+    room_aliases = RoomAliasesService(hs.db, server_name=hs.server_name)
     return Services(
         authenticator=Authenticator(hs.db, hs.token_key, hs.tokens),
         events=events,
         devices=devices,
         accounts=accounts,
-        rooms=RoomsService(hs),
-        sync=SyncService(hs),
+        room_aliases=room_aliases,
+        rooms=RoomsService(
+            hs.db,
+            hs.clock,
+            hs.persister,
+            hs.ratelimiter,
+            room_aliases,
+            server_name=hs.server_name,
+            encrypt_by_default=hs.settings.encryption.by_default,
+        ),
+        room_reads=RoomReadsService(hs.db),
+        receipts=ReceiptsService(hs.db, hs.clock, hs.persister, hs.typing, hs.notifier),
+        sync=SyncService(
+            hs.db,
+            hs.notifier,
+            RoomsStream(hs.clock, default_timeline_limit=hs.settings.sync.default_timeline_limit),
+            EphemeralStream(hs.typing),
+            max_timeout_ms=hs.settings.sync.max_timeout_ms,
+        ),
+        messages=MessagesService(hs.db),
         keys=KeysService(hs.db, hs.persister, accounts),
         to_device=ToDeviceService(hs.persister, hs.ratelimiter),
         room_keys=RoomKeysService(hs.db),

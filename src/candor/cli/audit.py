@@ -1,28 +1,24 @@
 """`candor audit`: check the transparency log, as a witness or as its operator."""
 
+from __future__ import annotations
+
 import asyncio
 import base64
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 
 from candor.cli.common import DatabaseUrlOpt, DataDirOpt, ServerNameOpt, build_settings, err_console
-from candor.store.db import Database
-from candor.transparency.audit import AuditReport, audit
-from candor.transparency.witness import (
-    WitnessError,
-    WitnessState,
-    accept,
-    check_key,
-    needs_proof,
-    open_signed,
-)
+
+if TYPE_CHECKING:
+    import httpx
+
+    from candor.transparency.audit import AuditReport
 
 app = typer.Typer(help="Check the transparency log.", no_args_is_help=True)
 API = "/_candor/transparency/v1"
@@ -43,6 +39,17 @@ def verify(
 ) -> None:
     """Act as a witness: check the latest checkpoint's signature and that it extends the last
     one seen (kept in --state); exit 1 on a fork, a rollback or a bad signature."""
+    import httpx
+
+    from candor.transparency.witness import (
+        WitnessError,
+        WitnessState,
+        accept,
+        check_key,
+        needs_proof,
+        open_signed,
+    )
+
     old: WitnessState | None = None
     if state is not None and state.exists():
         try:
@@ -74,6 +81,8 @@ def verify(
 
 
 def _get(client: httpx.Client, path: str, params: dict[str, int] | None = None) -> httpx.Response:
+    from candor.transparency.witness import WitnessError
+
     response = client.get(path, params=params)
     if response.status_code != 200:
         raise WitnessError(f"{path} answered {response.status_code}: {response.text[:200]}")
@@ -101,6 +110,9 @@ def check(
 
 
 async def _check(url: str) -> AuditReport:
+    from candor.store.db import Database
+    from candor.transparency.audit import audit
+
     db = Database(url)
     try:
         with Progress(console=err_console, transient=True) as progress:

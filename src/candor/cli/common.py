@@ -1,19 +1,24 @@
-"""Options every command shares, so each reads exactly the settings `serve` reads."""
+"""Options every command shares, so each reads exactly the settings `serve` reads.
+
+Only Typer and Rich are imported at the top of a CLI module: settings, the database, the
+migrations and the services load when a command runs, so `candor --help` and a usage error
+start in a fraction of a second (docs/architecture.md, "The CLI").
+"""
+
+from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
-from candor.config import Settings, load_settings
-from candor.core.errors import CandorError
-from candor.store.migrate import upgrade
-from candor.wiring import Services
+if TYPE_CHECKING:
+    from candor.config import Settings
+    from candor.wiring import Services
 
 err_console = Console(stderr=True)
 T = TypeVar("T")
@@ -36,6 +41,10 @@ def build_settings(
     data_dir: Path | None, database_url: str | None, server_name: str | None, **extra: Any
 ) -> Settings:
     """CLI flags > env > candor.toml > defaults; a bad value is a usage error (exit 2)."""
+    from pydantic import ValidationError
+
+    from candor.config import load_settings
+
     try:
         settings = load_settings(
             data_dir=data_dir, database_url=database_url, server_name=server_name, **extra
@@ -62,6 +71,8 @@ def run_service(settings: Settings, work: Callable[[Services], Awaitable[T]]) ->
 
     The composition root is imported here, not at the top: `candor --help` and a usage
     error never pay for loading the services."""
+    from candor.core.errors import CandorError
+    from candor.store.migrate import upgrade
     from candor.wiring import build_homeserver, build_services
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,6 @@ import typer
 from rich.console import Console
 
 from candor.cli.common import DatabaseUrlOpt, DataDirOpt, ServerNameOpt, build_settings, err_console
-from candor.store.migrate import upgrade as run_upgrade
 
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -16,6 +15,8 @@ def upgrade(
     server_name: ServerNameOpt = None,
 ) -> None:
     """Bring the database schema to the latest version."""
+    from candor.store.migrate import upgrade as run_upgrade
+
     settings = build_settings(data_dir, database_url, server_name)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     try:

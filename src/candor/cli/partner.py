@@ -1,9 +1,11 @@
 """`candor partner`: register, approve and suspend partner apps, and publish new agreement
 versions (operator side)."""
 
+from __future__ import annotations
+
 import json
 from collections.abc import Callable
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,8 +20,10 @@ from candor.cli.common import (
     run_service,
 )
 from candor.partners.apps.rules import DEFAULT_CONTRIBUTION_BOUND, AgreementTerms
-from candor.partners.apps.service import App
-from candor.wiring import Services
+
+if TYPE_CHECKING:
+    from candor.partners.apps.service import App
+    from candor.wiring import Services
 
 app = typer.Typer(help="Manage partner apps.", no_args_is_help=True)
 

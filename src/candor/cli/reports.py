@@ -1,12 +1,13 @@
 """`candor reports`: produce engagement reports, export them, and verify a signed one."""
 
+from __future__ import annotations
+
 import asyncio
 import json
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -21,16 +22,18 @@ from candor.cli.common import (
     err_console,
     run_service,
 )
-from candor.partners.apps.service import App
 from candor.reports import render
 from candor.reports.errors import ReportError
 from candor.reports.periods import Period
-from candor.reports.service import StoredReport
 from candor.reports.sign import SignatureInvalid, parse_json
 from candor.reports.sign import verify as verify_signature
 from candor.transparency.keys import KEY_FILE
 from candor.transparency.note import NoteError, Signer, Verifier
-from candor.wiring import Services
+
+if TYPE_CHECKING:
+    from candor.partners.apps.service import App
+    from candor.reports.service import StoredReport
+    from candor.wiring import Services
 
 app = typer.Typer(help="Engagement reports for partner apps.", no_args_is_help=True)
 KEY_PATH = "/_candor/transparency/v1/key"
@@ -161,6 +164,8 @@ def _check_out_dir(out: Path | None) -> None:
 
 
 def _trusted_key(key: str | None, server: str | None, data_dir: Path | None) -> Verifier | None:
+    import httpx
+
     if key is not None:
         try:
             return Verifier.parse(key.strip())

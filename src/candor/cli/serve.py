@@ -5,11 +5,8 @@ import logging
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from candor.app import create_app
 from candor.cli.common import DatabaseUrlOpt, DataDirOpt, ServerNameOpt, build_settings, err_console
-from candor.store.migrate import upgrade
 
 
 def serve(
@@ -44,6 +41,11 @@ def serve(
     if no_rate_limit:
         extra["rate_limit"] = {"enabled": False}
     settings = build_settings(data_dir, database_url, server_name, **extra)
+    import uvicorn
+
+    from candor.app import create_app
+    from candor.store.migrate import upgrade
+
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

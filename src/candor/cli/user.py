@@ -1,6 +1,8 @@
 """`candor user`: operator account management."""
 
-from typing import Annotated
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -12,7 +14,9 @@ from candor.cli.common import (
     build_settings,
     run_service,
 )
-from candor.wiring import Services
+
+if TYPE_CHECKING:
+    from candor.wiring import Services
 
 app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
 

@@ -10,8 +10,8 @@ from candor.matrix.context import Homeserver
 from candor.matrix.errors import MissingToken
 from candor.matrix.http import provided
 
-# Re-exported until the rooms/sync split lands: rooms/service.py and sync/service.py
-# still import it from here. New code imports it from candor.matrix.requester.
+# Re-exported until the rooms/sync split's follow-up: rooms/ and sync/ modules still
+# import it from here. New code imports it from candor.matrix.requester.
 from candor.matrix.requester import Requester as Requester
 
 

@@ -1,4 +1,4 @@
-"""Room endpoints: createRoom, membership, state, send, redact, event, members, receipts.
+"""Room endpoints: createRoom, membership, state, send, redact, event, members, receipts, aliases.
 
 https://spec.matrix.org/v1.11/client-server-api/#rooms
 """
@@ -11,6 +11,9 @@ from candor.core.canonical_json import JsonDict
 from candor.matrix.auth import HomeserverDep, RequesterDep
 from candor.matrix.events.model import serialize_event
 from candor.matrix.http import empty_response, json_response, provided, room_id_param, user_id_param
+from candor.matrix.rooms.aliases import RoomAliasesService
+from candor.matrix.rooms.reads import RoomReadsService
+from candor.matrix.rooms.receipts import ReceiptsService
 from candor.matrix.rooms.schemas import (
     AliasBody,
     CreateRoomBody,
@@ -28,7 +31,22 @@ async def get_rooms(request: Request) -> RoomsService:
     return provided(request, RoomsService)
 
 
+async def get_room_reads(request: Request) -> RoomReadsService:
+    return provided(request, RoomReadsService)
+
+
+async def get_receipts(request: Request) -> ReceiptsService:
+    return provided(request, ReceiptsService)
+
+
+async def get_aliases(request: Request) -> RoomAliasesService:
+    return provided(request, RoomAliasesService)
+
+
 RoomsDep = Annotated[RoomsService, Depends(get_rooms)]
+RoomReadsDep = Annotated[RoomReadsService, Depends(get_room_reads)]
+ReceiptsDep = Annotated[ReceiptsService, Depends(get_receipts)]
+AliasesDep = Annotated[RoomAliasesService, Depends(get_aliases)]
 OptionalReason = Annotated[ReasonBody | None, Body()]
 
 
@@ -115,54 +133,54 @@ async def unban(
 
 
 @router.get("/joined_rooms")
-async def joined_rooms(requester: RequesterDep, rooms: RoomsDep) -> Response:
-    return json_response({"joined_rooms": await rooms.joined_rooms(requester)})
+async def joined_rooms(requester: RequesterDep, reads: RoomReadsDep) -> Response:
+    return json_response({"joined_rooms": await reads.joined_rooms(requester)})
 
 
 @router.get("/rooms/{room_id}/joined_members")
-async def joined_members(room_id: str, requester: RequesterDep, rooms: RoomsDep) -> Response:
-    return json_response({"joined": await rooms.joined_members(requester, room_id_param(room_id))})
+async def joined_members(room_id: str, requester: RequesterDep, reads: RoomReadsDep) -> Response:
+    return json_response({"joined": await reads.joined_members(requester, room_id_param(room_id))})
 
 
 @router.get("/rooms/{room_id}/members")
 async def members(
     room_id: str,
     requester: RequesterDep,
-    rooms: RoomsDep,
+    reads: RoomReadsDep,
     hs: HomeserverDep,
     membership: Annotated[str | None, Query(max_length=16)] = None,
     not_membership: Annotated[str | None, Query(max_length=16)] = None,
     at: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    events = await rooms.members(requester, room_id_param(room_id), membership, not_membership)
+    events = await reads.members(requester, room_id_param(room_id), membership, not_membership)
     now = hs.clock.now_ms()
     return json_response({"chunk": [serialize_event(e, now_ms=now) for e in events]})
 
 
 @router.get("/rooms/{room_id}/state")
 async def get_state(
-    room_id: str, requester: RequesterDep, rooms: RoomsDep, hs: HomeserverDep
+    room_id: str, requester: RequesterDep, reads: RoomReadsDep, hs: HomeserverDep
 ) -> Response:
-    events = await rooms.get_state(requester, room_id_param(room_id))
+    events = await reads.get_state(requester, room_id_param(room_id))
     now = hs.clock.now_ms()
     return json_response([serialize_event(e, now_ms=now) for e in events])
 
 
 @router.get("/rooms/{room_id}/state/{event_type}")
 async def get_state_event_empty_key(
-    room_id: str, event_type: str, requester: RequesterDep, rooms: RoomsDep
+    room_id: str, event_type: str, requester: RequesterDep, reads: RoomReadsDep
 ) -> Response:
     return json_response(
-        await rooms.get_state_event(requester, room_id_param(room_id), event_type, "")
+        await reads.get_state_event(requester, room_id_param(room_id), event_type, "")
     )
 
 
 @router.get("/rooms/{room_id}/state/{event_type}/{state_key:path}")
 async def get_state_event(
-    room_id: str, event_type: str, state_key: str, requester: RequesterDep, rooms: RoomsDep
+    room_id: str, event_type: str, state_key: str, requester: RequesterDep, reads: RoomReadsDep
 ) -> Response:
     return json_response(
-        await rooms.get_state_event(requester, room_id_param(room_id), event_type, state_key)
+        await reads.get_state_event(requester, room_id_param(room_id), event_type, state_key)
     )
 
 
@@ -210,9 +228,9 @@ async def redact(
 
 @router.get("/rooms/{room_id}/event/{event_id}")
 async def get_event(
-    room_id: str, event_id: str, requester: RequesterDep, rooms: RoomsDep, hs: HomeserverDep
+    room_id: str, event_id: str, requester: RequesterDep, reads: RoomReadsDep, hs: HomeserverDep
 ) -> Response:
-    ev = await rooms.get_event(requester, room_id, event_id)
+    ev = await reads.get_event(requester, room_id, event_id)
     return json_response(
         serialize_event(ev, now_ms=hs.clock.now_ms(), requester_device=requester.device)
     )
@@ -220,9 +238,9 @@ async def get_event(
 
 @router.put("/rooms/{room_id}/typing/{user_id}")
 async def typing(
-    room_id: str, user_id: str, body: TypingBody, requester: RequesterDep, rooms: RoomsDep
+    room_id: str, user_id: str, body: TypingBody, requester: RequesterDep, receipts: ReceiptsDep
 ) -> Response:
-    await rooms.set_typing(
+    await receipts.set_typing(
         requester, room_id, user_id_param(user_id), body.typing, body.timeout or 30000
     )
     return empty_response()
@@ -234,11 +252,11 @@ async def receipt(
     receipt_type: str,
     event_id: str,
     requester: RequesterDep,
-    rooms: RoomsDep,
+    receipts: ReceiptsDep,
     body: Annotated[JsonDict | None, Body()] = None,
 ) -> Response:
     thread = (body or {}).get("thread_id")
-    await rooms.send_receipt(
+    await receipts.send_receipt(
         requester, room_id, receipt_type, event_id, thread if isinstance(thread, str) else None
     )
     return empty_response()
@@ -246,7 +264,7 @@ async def receipt(
 
 @router.post("/rooms/{room_id}/read_markers")
 async def read_markers(
-    room_id: str, body: ReadMarkersBody, requester: RequesterDep, rooms: RoomsDep
+    room_id: str, body: ReadMarkersBody, requester: RequesterDep, receipts: ReceiptsDep
 ) -> Response:
     for receipt_type, event_id in (
         ("m.fully_read", body.fully_read),
@@ -254,25 +272,25 @@ async def read_markers(
         ("m.read.private", body.read_private),
     ):
         if event_id is not None:
-            await rooms.send_receipt(requester, room_id, receipt_type, event_id, None)
+            await receipts.send_receipt(requester, room_id, receipt_type, event_id, None)
     return empty_response()
 
 
 @router.get("/directory/room/{alias}")
-async def resolve_alias(alias: str, rooms: RoomsDep, hs: HomeserverDep) -> Response:
-    room_id = await rooms.resolve_room(alias if alias.startswith("#") else "#" + alias)
+async def resolve_alias(alias: str, aliases: AliasesDep, hs: HomeserverDep) -> Response:
+    room_id = await aliases.resolve_room(alias if alias.startswith("#") else "#" + alias)
     return json_response({"room_id": room_id, "servers": [hs.server_name]})
 
 
 @router.put("/directory/room/{alias}")
 async def set_alias(
-    alias: str, body: AliasBody, requester: RequesterDep, rooms: RoomsDep
+    alias: str, body: AliasBody, requester: RequesterDep, aliases: AliasesDep
 ) -> Response:
-    await rooms.set_alias(requester, alias, body.room_id)
+    await aliases.set_alias(requester, alias, body.room_id)
     return empty_response()
 
 
 @router.delete("/directory/room/{alias}")
-async def delete_alias(alias: str, requester: RequesterDep, rooms: RoomsDep) -> Response:
-    await rooms.delete_alias(requester, alias)
+async def delete_alias(alias: str, requester: RequesterDep, aliases: AliasesDep) -> Response:
+    await aliases.delete_alias(requester, alias)
     return empty_response()

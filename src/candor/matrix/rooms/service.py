@@ -1,15 +1,15 @@
-"""Rooms: creation, membership, state, sending, redaction, history and receipts.
+"""Rooms' write path: creation, membership, state, sending and redaction.
 
-Every write goes through the event persister (one batched, durable transaction); the
+Reading a room (state, members, events) is `reads.py`, receipts and typing are
+`receipts.py`, and the alias directory is `aliases.py`. Every write goes through the event persister (one batched, durable transaction); the
 auth rules in `rules.py` run inside it against the state as of that batch, so a check
 and its write can never be separated by another writer.
 """
 
 import logging
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from candor.core.canonical_json import JsonDict, check_event_content, encode
+from candor.core.clock import Clock
 from candor.core.ids import RoomAlias, RoomID, UserID, parse_event_id
 from candor.core.tokens import random_string
 from candor.matrix.accounts import repository as accounts_repo
@@ -24,7 +24,6 @@ from candor.matrix.constants import (
     Membership,
     Preset,
 )
-from candor.matrix.context import Homeserver
 from candor.matrix.errors import (
     BadJson,
     Codes,
@@ -34,9 +33,11 @@ from candor.matrix.errors import (
     NotFound,
 )
 from candor.matrix.events import repository as events_repo
-from candor.matrix.events.model import NewEvent, StoredEvent
-from candor.matrix.events.persister import WriteContext
+from candor.matrix.events.model import NewEvent
+from candor.matrix.events.persister import EventPersister, WriteContext
+from candor.matrix.ratelimit import RateLimiter
 from candor.matrix.rooms import repository as repo
+from candor.matrix.rooms.aliases import RoomAliasesService
 from candor.matrix.rooms.rules import (
     AuthState,
     check_encryption_change,
@@ -47,7 +48,7 @@ from candor.matrix.rooms.rules import (
     prune_content,
 )
 from candor.matrix.rooms.schemas import CreateRoomBody
-from candor.matrix.rooms.visibility import VisibilityContext
+from candor.store.db import Database
 
 logger = logging.getLogger(__name__)
 
@@ -62,17 +63,6 @@ async def _auth_state(ctx: WriteContext, room_id: str) -> AuthState:
         raise Forbidden("You are not allowed to access this room") from None
 
 
-async def load_visibility(conn: AsyncConnection, room_id: str, user_id: str) -> VisibilityContext:
-    members = await events_repo.list_state_history(conn, room_id, EventType.MEMBER, user_id)
-    vis = await events_repo.list_state_history(conn, room_id, EventType.HISTORY_VISIBILITY, "")
-    return VisibilityContext(
-        memberships=[(p, str(e.content.get("membership", Membership.LEAVE))) for p, e in members],
-        visibilities=[
-            (p, str(e.content.get("history_visibility", HistoryVisibility.SHARED))) for p, e in vis
-        ],
-    )
-
-
 def _check_content(ev_type: str, content: JsonDict) -> None:
     """Client content for an event: canonical JSON (no floats) and within the size limit."""
     check_event_content(content)
@@ -81,17 +71,32 @@ def _check_content(ev_type: str, content: JsonDict) -> None:
 
 
 class RoomsService:
-    def __init__(self, hs: Homeserver) -> None:
-        self._hs = hs
-        self._db = hs.db
-        self._clock = hs.clock
-        self._persister = hs.persister
+    """The write path of a room: every method here appends events through the persister."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        persister: EventPersister,
+        ratelimiter: RateLimiter,
+        aliases: RoomAliasesService,
+        *,
+        server_name: str,
+        encrypt_by_default: bool,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._persister = persister
+        self._ratelimiter = ratelimiter
+        self._aliases = aliases
+        self._server_name = server_name
+        self._encrypt_by_default = encrypt_by_default
 
     # --- creation --------------------------------------------------------------------
 
     async def create_room(self, requester: Requester, body: CreateRoomBody) -> str:
         """POST /createRoom: all initial events in one atomic work item."""
-        self._hs.ratelimiter.check(requester.user_id)
+        self._ratelimiter.check(requester.user_id)
         version = body.room_version or ROOM_VERSION
         if version not in SUPPORTED_ROOM_VERSIONS:
             raise MatrixError(400, Codes.UNSUPPORTED_ROOM_VERSION, "Unsupported room version")
@@ -109,7 +114,7 @@ class RoomsService:
                 or " " in body.room_alias_name
             ):
                 raise InvalidParam("Invalid room_alias_name")
-            alias = str(RoomAlias.parse(f"#{body.room_alias_name}:{self._hs.server_name}"))
+            alias = str(RoomAlias.parse(f"#{body.room_alias_name}:{self._server_name}"))
         check_event_content(body.creation_content, where="creation_content")
         check_event_content(body.power_level_content_override, where="power_level_content_override")
         for ev in body.initial_state:
@@ -117,11 +122,11 @@ class RoomsService:
             if ev.type == EventType.ENCRYPTION:
                 check_encryption_change(None, ev.state_key, ev.content)
         # Encrypted by default, as people expect of a private conversation.
-        encrypt = self._hs.settings.encryption.by_default and (
+        encrypt = self._encrypt_by_default and (
             preset in (Preset.PRIVATE_CHAT, Preset.TRUSTED_PRIVATE_CHAT) or body.is_direct
         )
         sender = requester.user_id
-        room_id = f"!{random_string(18)}:{self._hs.server_name}"
+        room_id = f"!{random_string(18)}:{self._server_name}"
         profile = await self._member_profile(sender)
 
         async def work(ctx: WriteContext) -> str:
@@ -177,18 +182,8 @@ class RoomsService:
 
     # --- membership ------------------------------------------------------------------
 
-    async def resolve_room(self, room_id_or_alias: str) -> str:
-        if room_id_or_alias.startswith("#"):
-            alias = str(RoomAlias.parse(room_id_or_alias))
-            async with self._db.read() as conn:
-                room_id = await repo.get_alias(conn, alias)
-            if room_id is None:
-                raise NotFound("Room alias not found")
-            return room_id
-        return str(RoomID.parse(room_id_or_alias))
-
     async def join(self, requester: Requester, room_id_or_alias: str) -> str:
-        room_id = await self.resolve_room(room_id_or_alias)
+        room_id = await self._aliases.resolve_room(room_id_or_alias)
         profile = await self._member_profile(requester.user_id)
         await self._change_membership(
             requester, room_id, requester.user_id, Membership.JOIN, None, profile
@@ -235,7 +230,7 @@ class RoomsService:
         reason: str | None,
         extra: JsonDict | None = None,
     ) -> str:
-        self._hs.ratelimiter.check(requester.user_id)
+        self._ratelimiter.check(requester.user_id)
         target = str(UserID.parse(target))
         sender = requester.user_id
         content: JsonDict = {"membership": membership, **(extra or {})}
@@ -349,7 +344,7 @@ class RoomsService:
         content: JsonDict,
         txn: tuple[str, str, str] | None,
     ) -> str:
-        self._hs.ratelimiter.check(requester.user_id)
+        self._ratelimiter.check(requester.user_id)
         sender = requester.user_id
         room_id = str(RoomID.parse(room_id))
 
@@ -377,7 +372,7 @@ class RoomsService:
     async def redact(
         self, requester: Requester, room_id: str, event_id: str, txn_id: str, reason: str | None
     ) -> str:
-        self._hs.ratelimiter.check(requester.user_id)
+        self._ratelimiter.check(requester.user_id)
         room_id = str(RoomID.parse(room_id))
         event_id = parse_event_id(event_id)
         sender = requester.user_id
@@ -408,179 +403,6 @@ class RoomsService:
             return ev.event_id
 
         return await self._persister.run(work)
-
-    # --- reading -----------------------------------------------------------------------
-
-    async def access_room(
-        self, conn: AsyncConnection, requester: Requester, room_id: str
-    ) -> VisibilityContext:
-        """Fetch the requester's view of a room; the same error whether missing or private."""
-        ctx = await load_visibility(conn, room_id, requester.user_id)
-        if not ctx.is_visible_at_all():
-            raise Forbidden("You are not allowed to access this room")
-        return ctx
-
-    async def get_event(self, requester: Requester, room_id: str, event_id: str) -> StoredEvent:
-        room_id = str(RoomID.parse(room_id))
-        event_id = parse_event_id(event_id)
-        async with self._db.read() as conn:
-            vis = await self.access_room(conn, requester, room_id)
-            ev = await events_repo.get_event(conn, event_id)
-        if ev is None or ev.room_id != room_id or not vis.is_visible(ev.stream_pos):
-            raise NotFound("Event not found")
-        return ev
-
-    async def _state_position(
-        self, conn: AsyncConnection, requester: Requester, room_id: str
-    ) -> int:
-        """Members see current state; former members see the state when they left."""
-        member = await repo.get_membership(conn, room_id, requester.user_id)
-        if member is None:
-            raise Forbidden("You are not allowed to access this room")
-        if member.membership == Membership.JOIN:
-            return await events_repo.get_stream_position(conn)
-        if member.membership in (Membership.LEAVE, Membership.BAN):
-            vis = await load_visibility(conn, room_id, requester.user_id)
-            if any(m == Membership.JOIN for _, m in vis.memberships):
-                return member.stream_pos
-        raise Forbidden("You are not allowed to access this room")
-
-    async def get_state(self, requester: Requester, room_id: str) -> list[StoredEvent]:
-        room_id = str(RoomID.parse(room_id))
-        async with self._db.read() as conn:
-            pos = await self._state_position(conn, requester, room_id)
-            return await events_repo.list_state_at(conn, room_id, pos + 1)
-
-    async def get_state_event(
-        self, requester: Requester, room_id: str, event_type: str, state_key: str
-    ) -> JsonDict:
-        for ev in await self.get_state(requester, room_id):
-            if ev.type == event_type and ev.state_key == state_key:
-                return ev.content
-        raise NotFound("Event not found")
-
-    async def joined_rooms(self, requester: Requester) -> list[str]:
-        async with self._db.read() as conn:
-            return await repo.list_joined_rooms(conn, requester.user_id)
-
-    async def members(
-        self,
-        requester: Requester,
-        room_id: str,
-        membership: str | None,
-        not_membership: str | None,
-    ) -> list[StoredEvent]:
-        events = await self.get_state(requester, room_id)
-        out = []
-        for ev in events:
-            if ev.type != EventType.MEMBER:
-                continue
-            m = ev.content.get("membership")
-            if membership is not None and m != membership:
-                continue
-            if not_membership is not None and m == not_membership:
-                continue
-            out.append(ev)
-        return out
-
-    async def joined_members(self, requester: Requester, room_id: str) -> JsonDict:
-        room_id = str(RoomID.parse(room_id))
-        async with self._db.read() as conn:
-            member = await repo.get_membership(conn, room_id, requester.user_id)
-            if member is None or member.membership != Membership.JOIN:
-                raise Forbidden("You are not in this room")
-            events = await events_repo.list_current_state(conn, room_id, [EventType.MEMBER])
-        joined: JsonDict = {}
-        for ev in events:
-            if ev.content.get("membership") == Membership.JOIN and ev.state_key is not None:
-                joined[ev.state_key] = {
-                    "display_name": ev.content.get("displayname"),
-                    "avatar_url": ev.content.get("avatar_url"),
-                }
-        return joined
-
-    # --- ephemeral: typing, receipts, read markers -------------------------------------
-
-    async def set_typing(
-        self, requester: Requester, room_id: str, user_id: str, typing: bool, timeout_ms: int
-    ) -> None:
-        room_id = str(RoomID.parse(room_id))
-        if user_id != requester.user_id:
-            raise Forbidden("You may only set your own typing state")
-        async with self._db.read() as conn:
-            member = await repo.get_membership(conn, room_id, user_id)
-        if member is None or member.membership != Membership.JOIN:
-            raise Forbidden("You are not in this room")
-        self._hs.typing.set_typing(room_id, user_id, typing, timeout_ms)
-        self._hs.notifier.notify(rooms=[room_id])
-
-    async def send_receipt(
-        self,
-        requester: Requester,
-        room_id: str,
-        receipt_type: str,
-        event_id: str,
-        thread_id: str | None,
-    ) -> None:
-        room_id = str(RoomID.parse(room_id))
-        event_id = parse_event_id(event_id)
-        if receipt_type not in ("m.read", "m.read.private", "m.fully_read"):
-            raise InvalidParam("Unknown receipt type")
-        user_id = requester.user_id
-
-        async def work(ctx: WriteContext) -> None:
-            member = await repo.get_membership(ctx.conn, room_id, user_id)
-            if member is None or member.membership != Membership.JOIN:
-                raise Forbidden("You are not in this room")
-            target = await events_repo.get_event(ctx.conn, event_id)
-            if target is None or target.room_id != room_id:
-                raise NotFound("Event not found")
-            pos = ctx.next_position()
-            if receipt_type == "m.fully_read":
-                await accounts_repo.set_account_data(
-                    ctx.conn, user_id, room_id, "m.fully_read", {"event_id": event_id}, pos
-                )
-                ctx.users.add(user_id)
-                return
-            await repo.set_receipt(
-                ctx.conn,
-                room_id,
-                receipt_type,
-                user_id,
-                thread_id or "",
-                event_id,
-                self._clock.now_ms(),
-                pos,
-            )
-            ctx.rooms.add(room_id)
-
-        await self._persister.run(work)
-
-    # --- aliases -----------------------------------------------------------------------
-
-    async def set_alias(self, requester: Requester, alias: str, room_id: str) -> None:
-        alias = str(RoomAlias.parse(alias))
-        room_id = str(RoomID.parse(room_id))
-        if alias.split(":", 1)[1] != self._hs.server_name:
-            raise InvalidParam("Alias must be on this server")
-        async with self._db.write() as conn:
-            member = await repo.get_membership(conn, room_id, requester.user_id)
-            if member is None or member.membership != Membership.JOIN:
-                raise Forbidden("You are not in this room")
-            try:
-                await repo.add_alias(conn, alias, room_id, requester.user_id)
-            except repo.AliasExists:
-                raise MatrixError(409, Codes.UNKNOWN, "Room alias already exists") from None
-
-    async def delete_alias(self, requester: Requester, alias: str) -> None:
-        alias = str(RoomAlias.parse(alias))
-        async with self._db.write() as conn:
-            creator = await repo.get_alias_creator(conn, alias)
-            if creator is None:
-                raise NotFound("Room alias not found")
-            if creator != requester.user_id and not requester.is_admin:
-                raise Forbidden("You may only delete aliases you created")
-            await repo.delete_alias(conn, alias)
 
 
 def _has_profile_fields(content: JsonDict) -> bool:

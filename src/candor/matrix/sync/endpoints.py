@@ -11,6 +11,7 @@ from candor.matrix.errors import BadJson, NotFound
 from candor.matrix.events.filters import EventFilter, SyncFilter
 from candor.matrix.events.model import serialize_event
 from candor.matrix.http import json_response, provided, room_id_param
+from candor.matrix.sync.messages import MessagesService
 from candor.matrix.sync.service import SyncService
 from candor.matrix.sync.tokens import SyncToken
 
@@ -21,7 +22,17 @@ async def get_sync(request: Request) -> SyncService:
     return provided(request, SyncService)
 
 
+async def get_messages(request: Request) -> MessagesService:
+    return provided(request, MessagesService)
+
+
+async def get_accounts(request: Request) -> AccountsService:
+    return provided(request, AccountsService)
+
+
 SyncDep = Annotated[SyncService, Depends(get_sync)]
+MessagesDep = Annotated[MessagesService, Depends(get_messages)]
+AccountsDep = Annotated[AccountsService, Depends(get_accounts)]
 
 
 def _inline_json(raw: str) -> object:
@@ -33,10 +44,9 @@ def _inline_json(raw: str) -> object:
 
 @router.get("/sync")
 async def sync(
-    request: Request,
     requester: RequesterDep,
     service: SyncDep,
-    hs: HomeserverDep,
+    accounts: AccountsDep,
     since: Annotated[str | None, Query(max_length=64)] = None,
     timeout: Annotated[int, Query(ge=0, le=3_600_000)] = 0,  # noqa: ASYNC109 - spec parameter
     filter: Annotated[str | None, Query(max_length=8192)] = None,
@@ -49,9 +59,7 @@ async def sync(
         sync_filter = SyncFilter.parse(_inline_json(filter))
     else:
         try:
-            raw = await provided(request, AccountsService).get_filter(
-                requester, requester.user_id, filter
-            )
+            raw = await accounts.get_filter(requester, requester.user_id, filter)
         except NotFound:
             raise BadJson("Unknown filter id") from None
         sync_filter = SyncFilter.parse(raw)
@@ -63,7 +71,7 @@ async def sync(
 async def messages(
     room_id: str,
     requester: RequesterDep,
-    service: SyncDep,
+    service: MessagesDep,
     hs: HomeserverDep,
     from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
     to: Annotated[str | None, Query(max_length=64)] = None,
