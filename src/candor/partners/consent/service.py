@@ -23,10 +23,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from candor.core.clock import Clock
 from candor.core.ids import RoomID
 from candor.core.tokens import random_string
-from candor.matrix.context import Homeserver
-from candor.matrix.events.persister import WriteContext
+from candor.matrix.events.persister import EventPersister, WriteContext
+from candor.matrix.ratelimit import RateLimiter
 from candor.matrix.rooms.facts import (
     append_notice,
     joined_rooms,
@@ -60,6 +61,7 @@ from candor.partners.consent.rules import (
     window_start,
 )
 from candor.partners.errors import PartnerError, forbidden, invalid, not_found
+from candor.store.db import Database
 
 MAX_ID_LENGTH = 64
 
@@ -127,11 +129,24 @@ def _not_found() -> PartnerError:
 
 
 class ConsentService:
-    def __init__(self, hs: Homeserver) -> None:
-        self._hs = hs
-        self._db = hs.db
-        self._clock = hs.clock
-        self._apps = PartnerAppsService(hs)
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        persister: EventPersister,
+        ratelimiter: RateLimiter,
+        apps: PartnerAppsService,
+        answer_url: str,
+    ) -> None:
+        """`answer_url` is where the notice sends members to answer: the grants page under
+        the configured public base URL (never a request's Host header: every member sees it)."""
+        self._db = db
+        self._clock = clock
+        self._persister = persister
+        self._ratelimiter = ratelimiter
+        self._apps = apps
+        self._answer_url = answer_url
 
     # --- asking ---------------------------------------------------------------------------
 
@@ -143,7 +158,6 @@ class ConsentService:
         *,
         days: int | None,
         include_history: bool,
-        answer_url: str,
     ) -> Grant:
         """Ask every joined member of `room_id` to let `client_id` read it for `days`.
 
@@ -161,7 +175,7 @@ class ConsentService:
         if app is None:
             raise not_found("No such app")
         check_app(app.status, app.scopes)
-        self._hs.ratelimiter.check(user_id)
+        self._ratelimiter.check(user_id)
 
         async def work(ctx: WriteContext) -> str:
             conn = ctx.conn
@@ -189,7 +203,7 @@ class ConsentService:
             }
             status = decided_status(decisions)
             notice = notice_content(
-                user_id, app, days, include_history, status, answer_url, grant_id
+                user_id, app, days, include_history, status, self._answer_url, grant_id
             )
             _, pos = await append_notice(ctx, room_id, user_id, notice)
             live = status == Status.LIVE
@@ -228,7 +242,7 @@ class ConsentService:
             )
             return grant_id
 
-        grant_id = await self._hs.persister.run(work)
+        grant_id = await self._persister.run(work)
         return await self.get(user_id, grant_id)
 
     # --- answering ------------------------------------------------------------------------

@@ -17,13 +17,14 @@ ever read under a consent that no longer holds.
 
 from dataclasses import dataclass
 
-from candor.matrix.context import Homeserver
+from candor.core.clock import Clock
 from candor.matrix.events.model import StoredEvent, people_in
 from candor.matrix.events.service import EventsService
 from candor.partners.consent.rules import served
 from candor.partners.consent.service import ConsentService, LiveGrant
 from candor.partners.errors import not_found
 from candor.partners.oauth.service import OAuthService, PartnerToken
+from candor.transparency.access import AccessLog
 from candor.transparency.records import ActorKind
 
 MAX_PAGE = 100
@@ -43,14 +44,24 @@ class MessagesPage:
     events: list[StoredEvent]
     next_from: int | None
     log_index: int | None
+    now_ms: int  # when it was served: each event's `unsigned.age` is counted to it
 
 
 class InboxService:
-    def __init__(self, hs: Homeserver) -> None:
-        self._hs = hs
-        self._consent = ConsentService(hs)
-        self._oauth = OAuthService(hs)
-        self._events = EventsService(hs)
+    def __init__(
+        self,
+        *,
+        consent: ConsentService,
+        oauth: OAuthService,
+        events: EventsService,
+        access: AccessLog,
+        clock: Clock,
+    ) -> None:
+        self._consent = consent
+        self._oauth = oauth
+        self._events = events
+        self._access = access
+        self._clock = clock
 
     async def rooms(self, token: PartnerToken) -> RoomsPage:
         """The rooms this app may read for this person (live grants only)."""
@@ -93,7 +104,7 @@ class InboxService:
         events = [e for e, ok in zip(read, keep, strict=True) if ok]
         if not events:
             # Nothing leaves, so nothing about anyone is recorded.
-            return MessagesPage(grant, [], next_from, None)
+            return MessagesPage(grant, [], next_from, None, self._clock.now_ms())
         index = await self._record(
             token,
             basis=f"grant {grant.grant_id}",
@@ -109,7 +120,7 @@ class InboxService:
             action=ACTION_READ_MESSAGES,
         )
         await self._oauth.note_use(token.client_id, token.user_id)
-        return MessagesPage(grant, events, next_from, index)
+        return MessagesPage(grant, events, next_from, index, self._clock.now_ms())
 
     async def _record(
         self,
@@ -120,7 +131,7 @@ class InboxService:
         resource: dict[str, object],
         action: str,
     ) -> int:
-        return await self._hs.access.record_or_refuse(
+        return await self._access.record_or_refuse(
             actor_kind=ActorKind.PARTNER_APP,
             actor_id=token.client_id,
             basis=basis,

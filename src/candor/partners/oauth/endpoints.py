@@ -12,8 +12,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from candor.matrix.auth import HomeserverDep
-from candor.matrix.errors import LimitExceeded
 from candor.matrix.http import json_response, provided
 from candor.partners.errors import PartnerError
 from candor.partners.oauth.schemas import MeResponse
@@ -31,10 +29,10 @@ async def get_oauth(request: Request) -> OAuthService:
 OAuthDep = Annotated[OAuthService, Depends(get_oauth)]
 
 
-async def get_server(hs: HomeserverDep, oauth: OAuthDep) -> OAuthServer:
+async def get_server(oauth: OAuthDep) -> OAuthServer:
     """The issuer is the configured public base URL, never the request's Host header: a
     client that sends another Host must not change what the metadata or introspection say."""
-    return OAuthServer(oauth, hs.public_base_url)
+    return OAuthServer(oauth, oauth.issuer)
 
 
 ServerDep = Annotated[OAuthServer, Depends(get_server)]
@@ -56,19 +54,8 @@ def require_scope(scope: str) -> Callable[..., Awaitable[PartnerToken]]:
     person: a partner cannot multiply its quota by its number of users).
     """
 
-    async def dependency(request: Request, hs: HomeserverDep) -> PartnerToken:
-        token = await OAuthService(hs).authenticate_bearer(bearer_token(request))
-        if scope not in token.scopes:
-            raise PartnerError(
-                403, "CANDOR_INSUFFICIENT_SCOPE", f"This token lacks the {scope!r} scope"
-            )
-        try:
-            hs.ratelimiter.check(f"partner:{token.client_id}")
-        except LimitExceeded as exc:
-            limited = PartnerError(429, "CANDOR_LIMIT_EXCEEDED", "Too many requests")
-            limited.headers = dict(exc.headers)
-            raise limited from None
-        return token
+    async def dependency(request: Request, oauth: OAuthDep) -> PartnerToken:
+        return await oauth.authenticate(bearer_token(request), scope)
 
     return dependency
 

@@ -13,14 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from candor.core.clock import Clock
 from candor.core.tokens import hash_token, is_well_formed, new_token, random_string
 from candor.matrix.accounts.service import AccountsService
-from candor.matrix.context import Homeserver
-from candor.matrix.errors import MatrixError
+from candor.matrix.errors import LimitExceeded, MatrixError
+from candor.matrix.ratelimit import RateLimiter
 from candor.partners.apps.rules import SCOPES
 from candor.partners.apps.service import APPROVED, App, PartnerAppsService
 from candor.partners.errors import PartnerError
 from candor.partners.oauth import repository as repo
+from candor.store.db import Database
+from candor.transparency.access import AccessLog
 from candor.transparency.records import ActorKind
 
 ACCESS_PREFIX = "cdr_at_"
@@ -108,12 +111,28 @@ def granted_scopes(requested: Sequence[str], ticked: Sequence[str]) -> list[str]
 
 
 class OAuthService:
-    def __init__(self, hs: Homeserver) -> None:
-        self._hs = hs
-        self._db = hs.db
-        self._clock = hs.clock
-        self._key = hs.token_key
-        self.apps = PartnerAppsService(hs)
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        token_key: bytes,
+        apps: PartnerAppsService,
+        accounts: AccountsService,
+        access: AccessLog,
+        ratelimiter: RateLimiter,
+        issuer: str,
+    ) -> None:
+        """`issuer` is the configured public base URL, never a request's Host header: a
+        client that sends another Host must not change what metadata or introspection say."""
+        self._db = db
+        self._clock = clock
+        self._key = token_key
+        self.apps = apps
+        self._accounts = accounts
+        self._access = access
+        self._ratelimiter = ratelimiter
+        self.issuer = issuer
 
     def _hash(self, secret: str) -> str:
         return hash_token(secret, self._key)
@@ -366,6 +385,26 @@ class OAuthService:
             record.client_id, record.user_id, frozenset(record.scope.split()), record.id
         )
 
+    async def authenticate(self, token: str, scope: str) -> PartnerToken:
+        """A bearer token that carries `scope`, within its app's rate limit.
+
+        401 CANDOR_UNKNOWN_TOKEN, 403 CANDOR_INSUFFICIENT_SCOPE, and 429
+        CANDOR_LIMIT_EXCEEDED past the app's rate limit (one bucket per app, whoever the
+        person: a partner cannot multiply its quota by its number of users).
+        """
+        found = await self.authenticate_bearer(token)
+        if scope not in found.scopes:
+            raise PartnerError(
+                403, "CANDOR_INSUFFICIENT_SCOPE", f"This token lacks the {scope!r} scope"
+            )
+        try:
+            self._ratelimiter.check(f"partner:{found.client_id}")
+        except LimitExceeded as exc:
+            limited = PartnerError(429, "CANDOR_LIMIT_EXCEEDED", "Too many requests")
+            limited.headers = dict(exc.headers)
+            raise limited from None
+        return found
+
     async def note_use(self, client_id: str, user_id: str) -> None:
         """Remember when the app last read the person's data (the Connected apps page)."""
         async with self._db.write() as conn:
@@ -379,11 +418,11 @@ class OAuthService:
         record, the answer is 503 and nothing.
         """
         try:
-            found = await AccountsService(self._hs).get_profile(token.user_id)
+            found = await self._accounts.get_profile(token.user_id)
         except MatrixError:  # deactivated since the token was issued
             raise unknown_token() from None
         name = found.get("displayname")
-        await self._hs.access.record_or_refuse(
+        await self._access.record_or_refuse(
             actor_kind=ActorKind.PARTNER_APP,
             actor_id=token.client_id,
             basis=f"consent to scope profile (token {token.token_id})",
