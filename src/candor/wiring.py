@@ -169,9 +169,7 @@ def build_services(hs: Homeserver) -> Services:
         partner_admin=PartnerAdminService(apps=apps),
         oauth=oauth,
         consent=consent,
-        inbox=InboxService(
-            consent=consent, oauth=oauth, events=events, access=hs.access, clock=hs.clock
-        ),
+        inbox=InboxService(consent=consent, oauth=oauth, access=hs.access, clock=hs.clock),
         share=ShareService(
             db=hs.db,
             clock=hs.clock,

@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from candor.core.clock import Clock
 from candor.core.tokens import hash_token, is_well_formed, new_token, random_string
 from candor.matrix.accounts.service import AccountsService
@@ -108,6 +111,27 @@ def granted_scopes(requested: Sequence[str], ticked: Sequence[str]) -> list[str]
     the grant beyond the app's request.
     """
     return [s for s in requested if s in REQUIRED_SCOPES or s in ticked]
+
+
+def consent_current(
+    consent: Row[Any] | None,  # Any: a store row
+    app_terms: tuple[str, int] | None,
+) -> bool:
+    """The person's consent stands, for the app's current agreement, and the app is
+    approved. After a new agreement version, the app's tokens stop working until the
+    person consents again (the issue: a material change asks everyone again)."""
+    return (
+        consent is not None
+        and consent.revoked_ts is None
+        and app_terms is not None
+        and app_terms[0] == APPROVED
+        and consent.agreement_version == app_terms[1]
+    )
+
+
+async def _consent_current_on(conn: AsyncConnection, client_id: str, user_id: str) -> bool:
+    consent = await repo.get_consent(conn, client_id, user_id)
+    return consent_current(consent, await repo.get_app_terms(conn, client_id))
 
 
 class OAuthService:
@@ -293,18 +317,9 @@ class OAuthService:
         return record
 
     async def _consent_current(self, record: TokenRecord) -> bool:
-        """The person's consent stands, for the app's current agreement, and the app is
-        approved. After a new agreement version, the app's tokens stop working until the
-        person consents again (the issue: a material change asks everyone again)."""
+        """`consent_current` for a token's (app, person), read in one transaction."""
         async with self._db.read() as conn:
-            consent = await repo.get_consent(conn, record.client_id, record.user_id)
-        app = await self.find_app(record.client_id)
-        return (
-            consent is not None
-            and consent.revoked_ts is None
-            and app is not None
-            and consent.agreement_version == app.agreement.version
-        )
+            return await _consent_current_on(conn, record.client_id, record.user_id)
 
     async def rotate(self, old: TokenRecord, issued: IssuedToken) -> bool:
         """Spend `old`'s refresh token and add its successor in the same family.
@@ -371,15 +386,21 @@ class OAuthService:
         tokens of an app that is not approved now, and tokens whose consent was revoked
         or given to an older version of the app's agreement.
         """
-        record = await self.find_token(token)
+        if not is_well_formed(token, ACCESS_PREFIX):
+            raise unknown_token()
+        # One read: the token, the person's consent and the app, from one transaction.
+        async with self._db.read() as conn:
+            row = await repo.get_token_by_access(conn, self._hash(token))
+            current = row is not None and await _consent_current_on(
+                conn, row.client_id, row.user_id
+            )
+        record = None if row is None else self._record(row, "access_token")
         if (
             record is None
-            or record.kind != "access_token"
             or record.revoked_ts is not None
             or record.expires_ts <= record.seen_ts
+            or not current
         ):
-            raise unknown_token()
-        if not await self._consent_current(record):
             raise unknown_token()
         return PartnerToken(
             record.client_id, record.user_id, frozenset(record.scope.split()), record.id
