@@ -36,6 +36,8 @@ from candor.partners.apps.service import PartnerAppsService
 from candor.partners.consent.notice import GRANTS_PAGE
 from candor.partners.consent.service import ConsentService
 from candor.partners.inbox.service import InboxService
+from candor.partners.oauth.bearer import BearerService
+from candor.partners.oauth.connected import ConnectedAppsService
 from candor.partners.oauth.service import OAuthService
 from candor.reports.deliver import DEFAULT_SCHEDULE, DeliveryWorker
 from candor.reports.outbound import Resolver, system_resolve
@@ -104,6 +106,8 @@ class Services:
     apps: PartnerAppsService
     partner_admin: PartnerAdminService
     oauth: OAuthService
+    bearer: BearerService
+    connected_apps: ConnectedAppsService
     consent: ConsentService
     inbox: InboxService
     share: ShareService
@@ -126,15 +130,13 @@ def build_services(hs: Homeserver) -> Services:
         token_key=hs.token_key,
         allow_private_webhooks=allow_private_webhooks,
     )
-    oauth = OAuthService(
+    bearer = BearerService(
         db=hs.db,
         clock=hs.clock,
         token_key=hs.token_key,
-        apps=apps,
         accounts=accounts,
         access=hs.access,
         ratelimiter=hs.ratelimiter,
-        issuer=hs.public_base_url,
     )
     consent = ConsentService(
         db=hs.db,
@@ -167,9 +169,13 @@ def build_services(hs: Homeserver) -> Services:
         tiles=TileService(hs.db, hs.tlog),
         apps=apps,
         partner_admin=PartnerAdminService(apps=apps),
-        oauth=oauth,
+        oauth=OAuthService(
+            db=hs.db, clock=hs.clock, token_key=hs.token_key, apps=apps, issuer=hs.public_base_url
+        ),
+        bearer=bearer,
+        connected_apps=ConnectedAppsService(db=hs.db, clock=hs.clock, apps=apps),
         consent=consent,
-        inbox=InboxService(consent=consent, oauth=oauth, access=hs.access, clock=hs.clock),
+        inbox=InboxService(consent=consent, bearer=bearer, access=hs.access, clock=hs.clock),
         share=ShareService(
             db=hs.db,
             clock=hs.clock,

@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from candor.matrix.http import json_response, provided
+from candor.partners.oauth.bearer import PartnerToken
 from candor.partners.oauth.endpoints import require_scope
-from candor.partners.oauth.service import PartnerToken
 from candor.share.schemas import ShareRequestBody, ShareRequestResponse
 from candor.share.service import ShareService
 

@@ -17,6 +17,8 @@ import pytest
 
 from candor.partners.apps.rules import AgreementTerms
 from candor.partners.apps.service import NewApp, PartnerAppsService
+from candor.partners.oauth.bearer import BearerService
+from candor.partners.oauth.connected import ConnectedAppsService
 from candor.partners.oauth.service import OAuthService
 from candor.wiring import build_services
 from tests.helpers.web import WebTestClient, csrf_token_in
@@ -79,6 +81,14 @@ class OAuthEnv:
     @property
     def oauth(self) -> OAuthService:
         return build_services(self.web.hs).oauth
+
+    @property
+    def bearer(self) -> BearerService:
+        return build_services(self.web.hs).bearer
+
+    @property
+    def connected(self) -> ConnectedAppsService:
+        return build_services(self.web.hs).connected_apps
 
     async def client(
         self, *, approve: bool = True, public: bool = False, scopes: str = "profile share"

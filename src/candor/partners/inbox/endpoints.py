@@ -8,8 +8,8 @@ from candor.matrix.events.model import serialize_event
 from candor.matrix.http import json_response, provided
 from candor.partners.inbox.schemas import MessagesResponse, RoomsResponse
 from candor.partners.inbox.service import MAX_PAGE, InboxService
+from candor.partners.oauth.bearer import PartnerToken
 from candor.partners.oauth.endpoints import require_scope
-from candor.partners.oauth.service import PartnerToken
 
 router = APIRouter(prefix="/partner/v1", tags=["inbox"])
 

@@ -27,7 +27,7 @@ from candor.matrix.events.service import RoomWindow, read_room_window
 from candor.partners.consent.rules import served
 from candor.partners.consent.service import ConsentService, LiveGrant
 from candor.partners.errors import not_found
-from candor.partners.oauth.service import OAuthService, PartnerToken
+from candor.partners.oauth.bearer import BearerService, PartnerToken
 from candor.transparency.access import AccessLog
 from candor.transparency.records import ActorKind
 
@@ -56,12 +56,12 @@ class InboxService:
         self,
         *,
         consent: ConsentService,
-        oauth: OAuthService,
+        bearer: BearerService,
         access: AccessLog,
         clock: Clock,
     ) -> None:
         self._consent = consent
-        self._oauth = oauth
+        self._bearer = bearer
         self._access = access
         self._clock = clock
 
@@ -77,7 +77,7 @@ class InboxService:
             resource={"rooms": [g.room_id for g in grants], "count": len(grants)},
             action=ACTION_LIST_ROOMS,
         )
-        await self._oauth.note_use(token.client_id, token.user_id)
+        await self._bearer.note_use(token.client_id, token.user_id)
         return RoomsPage(grants, index)
 
     async def messages(
@@ -123,7 +123,7 @@ class InboxService:
             },
             action=ACTION_READ_MESSAGES,
         )
-        await self._oauth.note_use(token.client_id, token.user_id)
+        await self._bearer.note_use(token.client_id, token.user_id)
         return MessagesPage(grant, events, next_from, index, self._clock.now_ms())
 
     async def _record(

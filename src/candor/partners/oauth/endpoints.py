@@ -14,9 +14,10 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from candor.matrix.http import json_response, provided
 from candor.partners.errors import PartnerError
+from candor.partners.oauth.bearer import BearerService, PartnerToken
 from candor.partners.oauth.schemas import MeResponse
 from candor.partners.oauth.server import OAuthServer
-from candor.partners.oauth.service import OAuthService, PartnerToken
+from candor.partners.oauth.service import OAuthService
 
 router = APIRouter(tags=["oauth"])
 partner_router = APIRouter(prefix="/partner/v1", tags=["partner"])
@@ -27,6 +28,13 @@ async def get_oauth(request: Request) -> OAuthService:
 
 
 OAuthDep = Annotated[OAuthService, Depends(get_oauth)]
+
+
+async def get_bearer(request: Request) -> BearerService:
+    return provided(request, BearerService)
+
+
+BearerDep = Annotated[BearerService, Depends(get_bearer)]
 
 
 async def get_server(oauth: OAuthDep) -> OAuthServer:
@@ -54,8 +62,8 @@ def require_scope(scope: str) -> Callable[..., Awaitable[PartnerToken]]:
     person: a partner cannot multiply its quota by its number of users).
     """
 
-    async def dependency(request: Request, oauth: OAuthDep) -> PartnerToken:
-        return await oauth.authenticate(bearer_token(request), scope)
+    async def dependency(request: Request, bearer: BearerDep) -> PartnerToken:
+        return await bearer.authenticate(bearer_token(request), scope)
 
     return dependency
 
@@ -87,8 +95,8 @@ async def metadata(server: ServerDep) -> Response:
 
 @partner_router.get("/me", responses={200: {"model": MeResponse}})
 async def me(
-    oauth: OAuthDep, token: Annotated[PartnerToken, Depends(require_scope("profile"))]
+    bearer: BearerDep, token: Annotated[PartnerToken, Depends(require_scope("profile"))]
 ) -> Response:
     """The person the token speaks for (scope `profile`)."""
-    found = await oauth.profile(token)
+    found = await bearer.profile(token)
     return json_response(MeResponse.model_validate(found).model_dump())
