@@ -57,14 +57,12 @@ from sqlalchemy.engine import Connection
 from candor.config import Settings
 from candor.core.clock import SystemClock
 from candor.partners.apps.rules import DEFAULT_CONTRIBUTION_BOUND, AgreementTerms
-from candor.partners.apps.service import PartnerAppsService
 from candor.reports.aggregate import CellCounts
 from candor.reports.privacy import RECIPIENTS_CAP
 from candor.reports.repository import aggregate, aggregate_bounded
-from candor.reports.service import ReportsService
 from candor.store.db import Database
 from candor.store.migrate import upgrade
-from candor.wiring import build_homeserver
+from candor.wiring import build_homeserver, build_services
 
 JsonDict = dict[str, Any]
 Row = tuple[int, str, str, str, str, str, int, str, int, str, int]
@@ -108,7 +106,7 @@ def settings_for(url: str, workdir: Path) -> Settings:
 async def register_app(url: str, workdir: Path) -> str:
     """The measured app, registered and approved as an operator would: `produce` needs it."""
     hs = build_homeserver(settings_for(url, workdir), SystemClock())
-    apps = PartnerAppsService(hs)
+    apps = build_services(hs).apps
     new = await apps.create(
         name="StreamFlix",
         homepage="https://streamflix.example",
@@ -378,7 +376,7 @@ async def time_produce(
     """`ReportsService.produce` end to end; the stored report is deleted before each run."""
     hs = build_homeserver(settings_for(url, opts.workdir), SystemClock())
     apply_settings(hs.db, settings)
-    reports = ReportsService(hs)
+    reports = build_services(hs).reports
     end = PERIOD_START + timedelta(PERIOD_DAYS - 1)
     samples: list[float] = []
     doc: JsonDict = {}

@@ -7,6 +7,7 @@ parts a command uses (the database, the clock, a service or two) without paying 
 web stack (`candor --help` stays fast; see docs/architecture.md).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 from candor.config import Settings
@@ -38,9 +39,15 @@ from candor.matrix.to_device.service import ToDeviceService
 from candor.matrix.web_sessions.service import WebSessionsService
 from candor.partners.admin.service import PartnerAdminService
 from candor.partners.apps.service import PartnerAppsService
+from candor.partners.consent.notice import GRANTS_PAGE
 from candor.partners.consent.service import ConsentService
 from candor.partners.inbox.service import InboxService
+from candor.partners.oauth.bearer import BearerService
+from candor.partners.oauth.connected import ConnectedAppsService
 from candor.partners.oauth.service import OAuthService
+from candor.reports.deliver import DEFAULT_SCHEDULE, DeliveryWorker
+from candor.reports.outbound import Resolver, system_resolve
+from candor.reports.scheduler import ReportScheduler
 from candor.reports.service import ReportsService
 from candor.reports.views import ReportViews
 from candor.share.service import ShareService
@@ -110,6 +117,8 @@ class Services:
     apps: PartnerAppsService
     partner_admin: PartnerAdminService
     oauth: OAuthService
+    bearer: BearerService
+    connected_apps: ConnectedAppsService
     consent: ConsentService
     inbox: InboxService
     share: ShareService
@@ -138,6 +147,37 @@ def build_services(hs: Homeserver) -> Services:
         registration_enabled=hs.settings.registration.enabled,
     )
     room_aliases = RoomAliasesService(hs.db, server_name=hs.server_name)
+    allow_private_webhooks = hs.settings.webhooks.allow_private_networks
+    apps = PartnerAppsService(
+        db=hs.db,
+        clock=hs.clock,
+        token_key=hs.token_key,
+        allow_private_webhooks=allow_private_webhooks,
+    )
+    bearer = BearerService(
+        db=hs.db,
+        clock=hs.clock,
+        token_key=hs.token_key,
+        accounts=accounts,
+        access=hs.access,
+        ratelimiter=hs.ratelimiter,
+    )
+    consent = ConsentService(
+        db=hs.db,
+        clock=hs.clock,
+        persister=hs.persister,
+        ratelimiter=hs.ratelimiter,
+        apps=apps,
+        answer_url=hs.public_base_url + GRANTS_PAGE,
+    )
+    reports = ReportsService(
+        db=hs.db,
+        clock=hs.clock,
+        apps=apps,
+        signer=hs.transparency.signer,
+        issuer=hs.server_name,
+        epsilon_budget=hs.settings.reports.epsilon_budget,
+    )
     return Services(
         authenticator=Authenticator(hs.db, hs.token_key, hs.tokens),
         events=events,
@@ -170,12 +210,66 @@ def build_services(hs: Homeserver) -> Services:
         privacy=PrivacyService(hs.transparency, hs.access, hs.tlog),
         web_sessions=WebSessionsService(hs.db, hs.clock, accounts, hs.token_key),
         tiles=TileService(hs.db, hs.tlog),
-        apps=PartnerAppsService(hs),
-        partner_admin=PartnerAdminService(hs),
-        oauth=OAuthService(hs),
-        consent=ConsentService(hs),
-        inbox=InboxService(hs),
-        share=ShareService(hs),
-        reports=ReportsService(hs),
-        report_views=ReportViews(hs),
+        apps=apps,
+        partner_admin=PartnerAdminService(apps=apps),
+        oauth=OAuthService(
+            db=hs.db, clock=hs.clock, token_key=hs.token_key, apps=apps, issuer=hs.public_base_url
+        ),
+        bearer=bearer,
+        connected_apps=ConnectedAppsService(db=hs.db, clock=hs.clock, apps=apps),
+        consent=consent,
+        inbox=InboxService(consent=consent, bearer=bearer, access=hs.access, clock=hs.clock),
+        share=ShareService(
+            db=hs.db,
+            clock=hs.clock,
+            token_key=hs.token_key,
+            persister=hs.persister,
+            ratelimiter=hs.ratelimiter,
+            apps=apps,
+            public_base_url=hs.public_base_url,
+        ),
+        reports=reports,
+        report_views=ReportViews(
+            db=hs.db,
+            token_key=hs.token_key,
+            allow_private_webhooks=allow_private_webhooks,
+            apps=apps,
+            reports=reports,
+        ),
     )
+
+
+def build_delivery_worker(
+    hs: Homeserver,
+    *,
+    retry_schedule_ms: Sequence[int] = DEFAULT_SCHEDULE,
+    poll_interval_s: float = 5.0,
+    timeout_s: float = 15.0,
+    resolve: Resolver = system_resolve,
+) -> DeliveryWorker:
+    """The webhook delivery worker (the scheduler's; tests build one with their options)."""
+    return DeliveryWorker(
+        db=hs.db,
+        clock=hs.clock,
+        token_key=hs.token_key,
+        allow_private_networks=hs.settings.webhooks.allow_private_networks,
+        retry_schedule_ms=retry_schedule_ms,
+        poll_interval_s=poll_interval_s,
+        timeout_s=timeout_s,
+        resolve=resolve,
+    )
+
+
+def build_report_scheduler(
+    hs: Homeserver, services: Services, *, interval_s: float | None = None
+) -> ReportScheduler:
+    """The report scheduler of `candor serve` and its delivery worker, from settings."""
+    interval = interval_s or hs.settings.reports.interval_s
+    # Retries start 5 s apart (Standard Webhooks' schedule), so poll at least that often.
+    retry = hs.settings.reports.webhook_retry_s
+    deliveries = build_delivery_worker(
+        hs,
+        retry_schedule_ms=[int(s * 1000) for s in retry],
+        poll_interval_s=min(5.0, interval, *(s for s in retry if s > 0)),
+    )
+    return ReportScheduler(reports=services.reports, deliveries=deliveries, interval_s=interval)

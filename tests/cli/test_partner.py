@@ -10,10 +10,10 @@ from typer.testing import CliRunner, Result
 
 from candor.cli.main import app
 from candor.config import load_settings
-from candor.partners.apps.service import Agreement, PartnerAppsService
+from candor.partners.apps.service import Agreement
 from candor.reports.delivery_repository import get_webhook_target
 from candor.reports.webhook_secrets import unseal
-from candor.wiring import build_homeserver
+from candor.wiring import build_homeserver, build_services
 
 pytestmark = pytest.mark.usefixtures("clean_candor_env")
 
@@ -176,7 +176,7 @@ def _agreement(db: list[str], client_id: str) -> Agreement:
     async def read() -> Agreement:
         hs = build_homeserver(settings)
         try:
-            return (await PartnerAppsService(hs).get(client_id)).agreement
+            return (await build_services(hs).apps.get(client_id)).agreement
         finally:
             await hs.db.dispose()
 

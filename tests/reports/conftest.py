@@ -12,9 +12,9 @@ from candor.config import Settings
 from candor.core.clock import FakeClock
 from candor.matrix.context import Homeserver
 from candor.partners.apps.rules import AgreementTerms
-from candor.partners.apps.service import App, PartnerAppsService
+from candor.partners.apps.service import App
 from candor.store.models.share import ShareEvent
-from candor.wiring import build_homeserver
+from candor.wiring import build_homeserver, build_services
 
 # 2026-11-23 12:00 UTC, a Monday: the aligned 14-day period 2026-11-09 … 2026-11-22 has ended.
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -66,7 +66,7 @@ async def make_app(
     assert isinstance(clock, FakeClock)
     saved = clock.now_ms()
     clock.set_ms(int(created.timestamp() * 1000))
-    service = PartnerAppsService(hs)
+    service = build_services(hs).apps
     new = await service.create(
         name=name,
         homepage="https://streamflix.example",

@@ -31,7 +31,6 @@ from candor.config import Settings, WebhookSettings
 from candor.core.canonical_json import encode_canonical
 from candor.core.clock import FakeClock
 from candor.matrix.context import Homeserver
-from candor.partners.apps.service import PartnerAppsService
 from candor.reports import delivery_repository as repo
 from candor.reports.deliver import DEFAULT_SCHEDULE, DeliveryWorker
 from candor.reports.delivery_repository import Attempt, Delivery
@@ -39,7 +38,7 @@ from candor.reports.outbound import Resolver
 from candor.reports.webhook_secrets import new_webhook_secret, seal
 from candor.store.models.partners import PartnerApp
 from candor.store.models.reports import Report
-from candor.wiring import build_homeserver
+from candor.wiring import build_delivery_worker, build_homeserver, build_services
 from tests.partners.apps.conftest import registration
 
 SCHEDULE = [0, 10, 10]  # ms: three attempts in all
@@ -133,7 +132,7 @@ class Scene:
     verify_key: bytes
 
     def worker(self, **kw: Any) -> DeliveryWorker:
-        return DeliveryWorker(self.hs, retry_schedule_ms=kw.pop("schedule", SCHEDULE), **kw)
+        return build_delivery_worker(self.hs, retry_schedule_ms=kw.pop("schedule", SCHEDULE), **kw)
 
     async def set_webhook(self, url: str | None) -> None:
         async with self.hs.db.write() as conn:
@@ -179,7 +178,7 @@ async def strict_scene(settings: Settings, clock: FakeClock) -> AsyncIterator[Sc
 
 
 async def make_scene(hs: Homeserver, clock: FakeClock) -> Scene:
-    app = await PartnerAppsService(hs).create(**registration())
+    app = await build_services(hs).apps.create(**registration())
     client_id = app.app.client_id
     secret = new_webhook_secret()
     key = SigningKey.generate()
@@ -325,7 +324,7 @@ async def test_default_schedule_is_the_specs_suggestion(
     rx: Receiver = await receiver_factory(scene.secret, [500])
     await scene.set_webhook(rx.url)
     await scene.enqueue(rx.url)
-    worker = DeliveryWorker(scene.hs)
+    worker = build_delivery_worker(scene.hs)
     assert await worker.run_once() == 1
     before = scene.clock.now_ms()
     assert (await scene.delivery()).next_attempt_ts == before + 5_000
@@ -383,7 +382,7 @@ async def test_a_new_worker_resumes_a_pending_delivery(
     scene.clock.advance(0.010)
     restarted = build_homeserver(scene.hs.settings, scene.clock)
     try:
-        worker = DeliveryWorker(restarted, retry_schedule_ms=SCHEDULE)
+        worker = build_delivery_worker(restarted, retry_schedule_ms=SCHEDULE)
         assert await worker.run_once() == 1
         async with restarted.db.read() as conn:
             delivery = await repo.get_delivery(conn, MSG_ID)
@@ -614,7 +613,7 @@ async def test_start_and_stop_deliver_in_the_background(
 @pytest.mark.parametrize("schedule", [[], [5, 10], [0, -1]])
 def test_a_bad_schedule_is_refused(hs: Homeserver, schedule: list[int]) -> None:
     with pytest.raises(ValueError, match="schedule"):
-        DeliveryWorker(hs, retry_schedule_ms=schedule)
+        build_delivery_worker(hs, retry_schedule_ms=schedule)
 
 
 # --- nothing inside the operator's network (issue 13 item 5) -------------------------------

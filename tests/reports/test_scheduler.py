@@ -9,9 +9,8 @@ import pytest
 from candor.core.clock import FakeClock
 from candor.matrix.context import Homeserver
 from candor.reports.periods import MAX_BACKFILL
-from candor.reports.scheduler import ReportScheduler
-from candor.reports.service import ReportsService
 from candor.store.models.share import ShareEvent
+from candor.wiring import build_report_scheduler, build_services
 from tests.reports.conftest import NOW, PERIOD_END, Event, load_events, make_app
 
 
@@ -22,13 +21,13 @@ async def test_each_ended_period_is_produced_once_across_restarts(hs: Homeserver
     await load_events(
         hs, app.client_id, [Event("2026-11-10", "web", "player", "a", ShareEvent.SEND, "@a:t", 2)]
     )
-    first = ReportScheduler(hs, interval_s=3600)
+    first = build_report_scheduler(hs, build_services(hs), interval_s=3600)
     made = await first.tick()
     assert made == 4
     assert await first.tick() == 0
-    restarted = ReportScheduler(hs, interval_s=3600)
+    restarted = build_report_scheduler(hs, build_services(hs), interval_s=3600)
     assert await restarted.tick() == 0
-    reports = await ReportsService(hs).list_for_app(app.client_id)
+    reports = await build_services(hs).reports.list_for_app(app.client_id)
     assert reports[0].period.end == PERIOD_END  # newest first
     assert len({(r.period.start, r.period.end) for r in reports}) == len(reports) == made
 
@@ -43,7 +42,7 @@ async def test_racing_workers_make_one_report(hs: Homeserver) -> None:
     await load_events(
         hs, app.client_id, [Event("2026-11-10", "web", "player", "a", ShareEvent.SEND, "@a:t", 2)]
     )
-    a, b = ReportsService(hs), ReportsService(hs)
+    a, b = build_services(hs).reports, build_services(hs).reports
     got = await asyncio.gather(*(s.produce(app.client_id) for s in (a, b, a, b)))
     assert len({r.report_id for r in got}) == 1
     assert len({r.body for r in got}) == 1
@@ -56,7 +55,7 @@ async def test_a_refused_period_is_logged_once(
 ) -> None:
     await make_app(hs, privacy="differential_privacy", epsilon=1.0)
     hs.settings.reports.epsilon_budget = 2.0
-    scheduler = ReportScheduler(hs, interval_s=3600)
+    scheduler = build_report_scheduler(hs, build_services(hs), interval_s=3600)
     with caplog.at_level(logging.WARNING, logger="candor.reports.scheduler"):
         assert await scheduler.tick() == 2
         assert await scheduler.tick() == 0
@@ -67,13 +66,15 @@ async def test_a_refused_period_is_logged_once(
 
 async def test_backfill_is_bounded(hs: Homeserver) -> None:
     await make_app(hs, created=datetime(2020, 1, 1, tzinfo=UTC))
-    assert await ReportScheduler(hs, interval_s=3600).tick() == MAX_BACKFILL
+    assert (
+        await build_report_scheduler(hs, build_services(hs), interval_s=3600).tick() == MAX_BACKFILL
+    )
 
 
 async def test_started_it_produces_on_its_own_and_stops(hs: Homeserver) -> None:
     app = await make_app(hs)
-    service = ReportsService(hs)
-    scheduler = ReportScheduler(hs, interval_s=0.01)
+    service = build_services(hs).reports
+    scheduler = build_report_scheduler(hs, build_services(hs), interval_s=0.01)
     await scheduler.start()
     for _ in range(500):
         if len(await service.list_for_app(app.client_id)) == 4:

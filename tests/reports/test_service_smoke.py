@@ -4,9 +4,9 @@ import jsonschema
 
 from candor.matrix.context import Homeserver
 from candor.reports.document import schema
-from candor.reports.service import ReportsService
 from candor.reports.sign import verify
 from candor.store.models.share import ShareEvent
+from candor.wiring import build_services
 from tests.reports.conftest import PERIOD_END, PERIOD_START, Event, load_events, make_app
 
 
@@ -24,7 +24,7 @@ async def test_produce_once_signed_and_valid(hs: Homeserver) -> None:
             Event("2026-11-23", "web", "player", "a", ShareEvent.SEND, "@a:t", 1),  # after
         ],
     )
-    service = ReportsService(hs)
+    service = build_services(hs).reports
     stored = await service.produce(app.client_id)
     assert (stored.period.start, stored.period.end) == (PERIOD_START, PERIOD_END)
     doc = stored.document

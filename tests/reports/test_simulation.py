@@ -35,9 +35,9 @@ from candor.reports.document import schema
 from candor.reports.errors import ReportError
 from candor.reports.privacy import CONTRIBUTION_BOUND, RECIPIENTS_CAP, SERIES
 from candor.reports.repository import aggregate_bounded
-from candor.reports.service import ReportsService
 from candor.reports.sign import verify
 from candor.store.models.share import ShareEvent
+from candor.wiring import build_services
 from tests.reports.conftest import NOW, PERIOD_END, PERIOD_START, Event, load_events, make_app
 from tests.reports.test_privacy import discrete_laplace_variance
 
@@ -140,7 +140,7 @@ async def test_k_threshold_report_equals_the_ground_truth(
     events, _ = simulate()
     await load_events(hs, app.client_id, events)
 
-    stored = await ReportsService(hs).produce(app.client_id)
+    stored = await build_services(hs).reports.produce(app.client_id)
     doc = stored.document
     jsonschema.validate(doc, schema())
     verify(doc, stored.signature, hs.transparency.signer.verifier())
@@ -283,7 +283,7 @@ async def test_differential_privacy_states_epsilon_and_keeps_the_budget(
     app = await make_app(hs, privacy="differential_privacy", epsilon=1.0)
     events, _ = simulate()
     await load_events(hs, app.client_id, events)
-    service = ReportsService(hs)
+    service = build_services(hs).reports
 
     stored = await service.produce(app.client_id)
     doc = stored.document

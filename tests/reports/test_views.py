@@ -17,14 +17,14 @@ from candor.partners.apps.service import App
 from candor.partners.errors import PartnerError
 from candor.reports import delivery_repository as deliveries
 from candor.reports.errors import ReportError
-from candor.reports.service import ReportsService, StoredReport
+from candor.reports.service import StoredReport
 from candor.reports.sign import verify
-from candor.reports.views import ReportViews, matching_rows
+from candor.reports.views import matching_rows
 from candor.reports.views_repository import ShareCounts
 from candor.reports.webhook_secrets import unseal
 from candor.store.models.partners import PartnerApp
 from candor.store.models.share import ShareEvent
-from candor.wiring import build_homeserver
+from candor.wiring import build_homeserver, build_services
 from tests.reports.conftest import Event, load_events, make_app
 
 OWNER = "@owner:test.local"
@@ -47,7 +47,7 @@ async def produced(hs: Homeserver, app: App) -> StoredReport:
             Event("2026-11-11", "ios", "detail", "b", ShareEvent.SEND, "@a:t", 1),
         ],
     )
-    return await ReportsService(hs).produce(app.client_id)
+    return await build_services(hs).reports.produce(app.client_id)
 
 
 async def webhook_row(hs: Homeserver, client_id: str) -> tuple[str | None, str | None]:
@@ -65,7 +65,7 @@ async def webhook_row(hs: Homeserver, client_id: str) -> tuple[str | None, str |
 async def test_the_owner_lists_the_apps_reports_others_cannot(hs: Homeserver) -> None:
     app = await owned_app(hs)
     stored = await produced(hs, app)
-    views = ReportViews(hs)
+    views = build_services(hs).report_views
     [summary] = await views.portal_reports(OWNER, app.client_id)
     assert summary.report_id == stored.report_id
     assert (summary.period_start, summary.period_end) == ("2026-11-09", "2026-11-22")
@@ -82,7 +82,7 @@ async def test_the_owner_lists_the_apps_reports_others_cannot(hs: Homeserver) ->
 async def test_each_file_is_the_stored_report(hs: Homeserver) -> None:
     app = await owned_app(hs)
     stored = await produced(hs, app)
-    views = ReportViews(hs)
+    views = build_services(hs).report_views
 
     body, media, name = await views.report_file(OWNER, stored.report_id, "json")
     assert (body, media, name) == (stored.body, "application/json", f"{stored.report_id}.json")
@@ -120,7 +120,7 @@ async def test_a_file_nobody_may_have_is_not_found(
     app = await owned_app(hs)
     stored = await produced(hs, app)
     with pytest.raises(ReportError) as exc:
-        await ReportViews(hs).report_file(who, report_id or stored.report_id, fmt)
+        await build_services(hs).report_views.report_file(who, report_id or stored.report_id, fmt)
     assert exc.value.status == 404
 
 
@@ -128,7 +128,7 @@ async def test_a_webhook_gets_a_secret_stored_only_sealed_and_can_be_cleared(
     hs: Homeserver,
 ) -> None:
     app = await owned_app(hs)
-    views = ReportViews(hs)
+    views = build_services(hs).report_views
     secret = await views.set_webhook(OWNER, app.client_id, " https://hooks.example/candor ")
     assert secret is not None
     assert secret.startswith("whsec_")
@@ -161,7 +161,7 @@ async def test_a_webhook_gets_a_secret_stored_only_sealed_and_can_be_cleared(
 )
 async def test_a_bad_webhook_url_is_refused_and_changes_nothing(hs: Homeserver, url: str) -> None:
     app = await owned_app(hs)
-    views = ReportViews(hs)
+    views = build_services(hs).report_views
     await views.set_webhook(OWNER, app.client_id, "https://hooks.example/candor")
     before = await webhook_row(hs, app.client_id)
     with pytest.raises(ReportError) as exc:
@@ -197,7 +197,7 @@ async def test_a_webhook_inside_the_operators_network_is_refused_by_default(
     assert hs.settings.webhooks.allow_private_networks is False
     app = await owned_app(hs)
     with pytest.raises(ReportError) as exc:
-        await ReportViews(hs).set_webhook(OWNER, app.client_id, url)
+        await build_services(hs).report_views.set_webhook(OWNER, app.client_id, url)
     assert exc.value.status == 400
     assert "public address" in exc.value.message or "must be https" in exc.value.message
     assert await webhook_row(hs, app.client_id) == (None, None)
@@ -210,7 +210,7 @@ async def test_the_operator_setting_allows_loopback_receivers(
     hs = build_homeserver(allowed, report_clock)
     try:
         app = await owned_app(hs)
-        views = ReportViews(hs)
+        views = build_services(hs).report_views
         for url in INSIDE:
             assert await views.set_webhook(OWNER, app.client_id, url) is not None
         assert (await webhook_row(hs, app.client_id))[0] == "http://127.0.0.1:9000/hook"
@@ -221,7 +221,9 @@ async def test_the_operator_setting_allows_loopback_receivers(
 async def test_only_the_owner_sets_the_webhook(hs: Homeserver) -> None:
     app = await owned_app(hs)
     with pytest.raises(PartnerError) as exc:
-        await ReportViews(hs).set_webhook(OTHER, app.client_id, "https://evil.example/")
+        await build_services(hs).report_views.set_webhook(
+            OTHER, app.client_id, "https://evil.example/"
+        )
     assert exc.value.status == 403
     assert await webhook_row(hs, app.client_id) == (None, None)
 
@@ -261,7 +263,7 @@ async def test_deliveries_come_with_every_attempt_in_order(hs: Homeserver) -> No
                 status=status,
                 next_attempt_ts=5_000,
             )
-    [found] = await ReportViews(hs).deliveries(OWNER, app.client_id)
+    [found] = await build_services(hs).report_views.deliveries(OWNER, app.client_id)
     assert found.delivery.delivery_id == "msg_mine"
     assert found.delivery.status == deliveries.DELIVERED
     assert [(a.attempt, a.status_code, a.error, a.duration_ms) for a in found.attempts] == [
@@ -270,7 +272,7 @@ async def test_deliveries_come_with_every_attempt_in_order(hs: Homeserver) -> No
         (3, 204, None, 30),
     ]
     with pytest.raises(PartnerError):
-        await ReportViews(hs).deliveries(OWNER, other_app.client_id)
+        await build_services(hs).report_views.deliveries(OWNER, other_app.client_id)
 
 
 def share(client_id: str, day: str, variant: str) -> ShareCounts:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from candor.share.service import ShareService
 from candor.store.models.share import Share, ShareCard, ShareRecipient
+from candor.wiring import build_services
 from tests.helpers.matrix import MatrixTestClient
 from tests.helpers.web import WebTestClient, csrf_token_in
 from tests.partners.oauth.conftest import Client, OAuthEnv, env, query_of  # noqa: F401 - fixtures
@@ -39,7 +40,7 @@ class Scene:
 
     @property
     def share(self) -> ShareService:
-        return ShareService(self.web.hs)
+        return build_services(self.web.hs).share
 
     def launcher(self, **overrides: str) -> str:
         return "/share?" + urlencode({"app_id": self.app.client_id, **CARD, **overrides})

@@ -11,6 +11,7 @@ import pytest
 
 from candor.partners.apps.rules import AgreementTerms
 from candor.partners.apps.service import App, PartnerAppsService
+from candor.wiring import build_services
 from tests.helpers.matrix import MatrixTestClient
 from tests.helpers.web import WebTestClient, csrf_token_in
 from tests.web.conftest import WebEnv
@@ -33,7 +34,7 @@ SECRET_RE = re.compile(r'<code id="client-secret">([^<]+)</code>')
 
 
 def apps(web: WebEnv) -> PartnerAppsService:
-    return PartnerAppsService(web.hs)
+    return build_services(web.hs).apps
 
 
 async def logged_in(web: WebEnv, who: MatrixTestClient) -> WebTestClient:

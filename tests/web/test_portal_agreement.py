@@ -9,6 +9,7 @@ import pytest
 
 from candor.partners.apps.rules import AgreementTerms
 from candor.partners.apps.service import App, PartnerAppsService
+from candor.wiring import build_services
 from tests.helpers.matrix import MatrixTestClient
 from tests.helpers.web import WebTestClient
 from tests.web.conftest import WebEnv
@@ -23,7 +24,7 @@ NEW_TERMS = {
 
 
 def apps(web: WebEnv) -> PartnerAppsService:
-    return PartnerAppsService(web.hs)
+    return build_services(web.hs).apps
 
 
 def publish_path(app: App) -> str:

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from candor.core.canonical_json import decode_dict
 from candor.partners.apps.service import App
 from candor.reports import delivery_repository as deliveries
-from candor.reports.deliver import DeliveryWorker
-from candor.reports.service import ReportsService, StoredReport
+from candor.reports.service import StoredReport
 from candor.reports.sign import verify
 from candor.reports.webhook_secrets import unseal
 from candor.store.models.partners import PartnerApp
 from candor.store.models.share import ShareEvent
+from candor.wiring import build_delivery_worker, build_services
 from tests.helpers.matrix import MatrixTestClient
 from tests.helpers.web import WebTestClient, csrf_token_in
 from tests.partners.oauth.conftest import env  # noqa: F401 - fixture
@@ -49,7 +49,7 @@ async def report_for(web: WebEnv, app: App) -> StoredReport:
         [Event("2023-11-10", "web", "player", "a", ShareEvent.SEND, p, 2) for p in people]
         + [Event("2023-11-11", "ios", "detail", "b", ShareEvent.SEND, "@p0:test.local", 1)],
     )
-    return await ReportsService(web.hs).produce(app.client_id, date(2023, 11, 13))
+    return await build_services(web.hs).reports.produce(app.client_id, date(2023, 11, 13))
 
 
 async def webhook_row(web: WebEnv, app: App) -> tuple[str | None, str | None]:
@@ -257,7 +257,7 @@ async def test_a_failed_delivery_shows_a_generic_reason_not_the_exception(
     async def inside(host: str, port: int) -> list[str]:
         return ["10.20.30.40"]
 
-    assert await DeliveryWorker(web.hs, resolve=inside).run_once() == 1
+    assert await build_delivery_worker(web.hs, resolve=inside).run_once() == 1
     html = unescape((await browser.get(reports_path(app))).text)
     assert "connection failed" in html
     for leak in ("10.20.30.40", "non-public", "resolves", "ConnectError", "Errno"):
@@ -297,7 +297,7 @@ async def test_my_shares_shows_my_share_and_what_the_report_said_about_its_cell(
     assert "No report covers your shares yet" in before
 
     web.clock.advance(86_400)
-    stored = await ReportsService(web.hs).produce(scene.app.client_id, date(2023, 11, 14))
+    stored = await build_services(web.hs).reports.produce(scene.app.client_id, date(2023, 11, 14))
     r = await alice.get("/privacy/shares")
     assert r.status_code == 200
     html = unescape(r.text)
@@ -324,7 +324,9 @@ async def test_a_suppressed_cell_is_shown_as_suppressed(
 ) -> None:
     await _share(scene, scene.carol, scene.bob, variant="rare")
     scene.web.clock.advance(86_400)
-    stored = await ReportsService(scene.web.hs).produce(scene.app.client_id, date(2023, 11, 14))
+    stored = await build_services(scene.web.hs).reports.produce(
+        scene.app.client_id, date(2023, 11, 14)
+    )
     assert [row["suppressed"] for row in stored.document["rows"]] == [True]
     html = unescape((await (await scene.browser(scene.carol)).get("/privacy/shares")).text)
     assert f'id="report-{stored.report_id}"' in html

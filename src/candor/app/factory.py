@@ -32,7 +32,6 @@ from candor.partners.inbox.endpoints import router as inbox_router
 from candor.partners.oauth.endpoints import partner_router as partner_api_router
 from candor.partners.oauth.endpoints import router as oauth_router
 from candor.reports.endpoints import router as reports_router
-from candor.reports.scheduler import ReportScheduler
 from candor.share.endpoints import router as share_router
 from candor.transparency.endpoints import router as transparency_router
 from candor.web.own_origin import RelativeRedirectMiddleware
@@ -51,7 +50,7 @@ from candor.web.routes.share import router as web_share_router
 from candor.web.security import SecurityHeadersMiddleware
 from candor.web.sessions import WebKeys
 from candor.web.templating import STATIC_DIR
-from candor.wiring import build_homeserver, build_services
+from candor.wiring import build_homeserver, build_report_scheduler, build_services
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +82,9 @@ def create_app(
     hs = build_homeserver(settings, clock)
     services = build_services(hs)
     tlog, transparency = hs.tlog, hs.transparency
-    scheduler = ReportScheduler(hs) if background and settings.reports.scheduler else None
+    scheduler = (
+        build_report_scheduler(hs, services) if background and settings.reports.scheduler else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -97,6 +97,7 @@ async def running(
         Console(),
         f"http://127.0.0.1:{port}",
         app.state.homeserver,
+        app.state.services,
         clock,
         last_complete(today, 14),
         settings.data_dir,

@@ -35,12 +35,12 @@ from candor.cli.demo_support import (
 from candor.cli.reports import export_files
 from candor.matrix.context import Homeserver
 from candor.partners.apps.rules import AgreementTerms
-from candor.partners.apps.service import PartnerAppsService
 from candor.reports.periods import Period
-from candor.reports.service import ReportsService, StoredReport
+from candor.reports.service import StoredReport
 from candor.reports.sign import verify as verify_signature
 from candor.transparency.merkle import root_from_inclusion_proof
 from candor.transparency.witness import WitnessState, accept, needs_proof, open_signed
+from candor.wiring import Services
 
 DEVELOPER = "niaj"  # owns StreamFlix in the partner portal
 NAMES = [
@@ -66,6 +66,7 @@ class Story:
     console: Console
     base_url: str
     hs: Homeserver
+    services: Services
     clock: DemoClock
     period: Period
     data_dir: Path
@@ -112,7 +113,7 @@ class Story:
         redirect_uri = (
             "http://127.0.0.1:9/streamflix/callback"  # nobody listens; we read the Location
         )
-        made = await PartnerAppsService(self.hs).create(
+        made = await self.services.apps.create(
             name="StreamFlix",
             homepage="https://streamflix.example",
             contact="privacy@streamflix.example",
@@ -131,7 +132,7 @@ class Story:
             # The partner's developer is one of the people, so the portal has an owner.
             owner=self.who[DEVELOPER].user_id,
         )
-        approved = await PartnerAppsService(self.hs).approve(made.app.client_id)
+        approved = await self.services.apps.approve(made.app.client_id)
         assert made.client_secret is not None  # noqa: S101 - a confidential client has one
         self.app = PartnerApp(made.app.client_id, made.client_secret, redirect_uri, SCOPES)
         agreement = approved.agreement
@@ -355,7 +356,7 @@ class Story:
 
     # --- 10 --------------------------------------------------------------------------------
     async def report(self) -> StoredReport:
-        stored = await ReportsService(self.hs).produce(self.partner.client_id)
+        stored = await self.services.reports.produce(self.partner.client_id)
         expect(stored.period == self.period, f"the report covers {stored.period}")
         self.report_files = await asyncio.to_thread(export_files, stored, self.data_dir / "reports")
         doc = stored.document

@@ -24,8 +24,8 @@ from datetime import UTC, datetime
 import httpx
 from standardwebhooks import Webhook
 
+from candor.core.clock import Clock
 from candor.core.urls import IPAddress, UrlRefused, WebUrl, check_webhook_url
-from candor.matrix.context import Homeserver
 from candor.reports import delivery_repository as repo
 from candor.reports.delivery_repository import DELIVERED, FAILED, PENDING, Delivery
 from candor.reports.outbound import (
@@ -36,6 +36,7 @@ from candor.reports.outbound import (
     system_resolve,
 )
 from candor.reports.webhook_secrets import UnsealError, unseal
+from candor.store.db import Database
 
 logger = logging.getLogger(__name__)
 
@@ -120,8 +121,11 @@ class DeliveryWorker:
 
     def __init__(
         self,
-        hs: Homeserver,
         *,
+        db: Database,
+        clock: Clock,
+        token_key: bytes,
+        allow_private_networks: bool,
         retry_schedule_ms: Sequence[int] = DEFAULT_SCHEDULE,
         poll_interval_s: float = 5.0,
         timeout_s: float = 15.0,
@@ -132,8 +136,10 @@ class DeliveryWorker:
             raise ValueError("the retry schedule needs at least one non-negative delay")
         if schedule[0] != 0:
             raise ValueError("the first attempt is immediate: the schedule must start at 0")
-        self._hs = hs
-        self._allow_private = hs.settings.webhooks.allow_private_networks
+        self._db = db
+        self._clock = clock
+        self._token_key = token_key
+        self._allow_private = allow_private_networks
         self._resolve = resolve
         self._schedule = schedule
         self._poll_interval_s = poll_interval_s
@@ -186,8 +192,8 @@ class DeliveryWorker:
             limits=httpx.Limits(max_keepalive_connections=0),
         ) as client:
             while True:
-                now = self._hs.clock.now_ms()
-                async with self._hs.db.write() as conn:
+                now = self._clock.now_ms()
+                async with self._db.write() as conn:
                     batch = await repo.claim_due(conn, now, self._lease_ms, CLAIM_BATCH)
                 results = await asyncio.gather(*(self._attempt(client, d) for d in batch))
                 made += sum(results)
@@ -195,8 +201,8 @@ class DeliveryWorker:
                     return made
 
     async def _attempt(self, client: httpx.AsyncClient, delivery: Delivery) -> bool:
-        ts = self._hs.clock.now_ms()
-        async with self._hs.db.read() as conn:
+        ts = self._clock.now_ms()
+        async with self._db.read() as conn:
             target = await repo.get_webhook_target(conn, delivery.client_id)
             document = await repo.get_report_document(conn, delivery.report_id)
         outcome = await self._send(client, delivery, ts, target, document)
@@ -224,7 +230,7 @@ class DeliveryWorker:
         if target.secret_sealed is None:
             return Outcome(url, None, "the app has no webhook signing secret", 0, final=True)
         try:
-            secret = unseal(target.secret_sealed, self._hs.token_key)
+            secret = unseal(target.secret_sealed, self._token_key)
         except UnsealError as exc:
             logger.error("webhook secret of %s does not unseal", delivery.client_id)
             return Outcome(url, None, str(exc), 0, final=True)
@@ -286,8 +292,8 @@ class DeliveryWorker:
         elif outcome.final or attempt >= len(self._schedule):
             status, next_ts = FAILED, ts
         else:
-            status, next_ts = PENDING, self._hs.clock.now_ms() + self._schedule[attempt]
-        async with self._hs.db.write() as conn:
+            status, next_ts = PENDING, self._clock.now_ms() + self._schedule[attempt]
+        async with self._db.write() as conn:
             recorded = await repo.record_attempt(
                 conn,
                 delivery_id=delivery.delivery_id,

@@ -12,7 +12,6 @@ import contextlib
 import logging
 
 from candor.core.errors import CandorError
-from candor.matrix.context import Homeserver
 from candor.reports.deliver import DeliveryWorker
 from candor.reports.service import ReportsService
 
@@ -20,19 +19,15 @@ logger = logging.getLogger(__name__)
 
 
 class ReportScheduler:
-    def __init__(self, hs: Homeserver, *, interval_s: float | None = None) -> None:
-        self._hs = hs
-        self._service = ReportsService(hs)
-        self._interval = interval_s or hs.settings.reports.interval_s
+    def __init__(
+        self, *, reports: ReportsService, deliveries: DeliveryWorker, interval_s: float
+    ) -> None:
+        """`deliveries` is woken after each report (candor/wiring.py builds both)."""
+        self._service = reports
+        self._interval = interval_s
         self._refused: set[tuple[str, str]] = set()
         self._task: asyncio.Task[None] | None = None
-        # Retries start 5 s apart (Standard Webhooks' schedule), so poll at least that often.
-        retry = hs.settings.reports.webhook_retry_s
-        self.deliveries = DeliveryWorker(
-            hs,
-            retry_schedule_ms=[int(s * 1000) for s in retry],
-            poll_interval_s=min(5.0, self._interval, *(s for s in retry if s > 0)),
-        )
+        self.deliveries = deliveries
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="report-scheduler")

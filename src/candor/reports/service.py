@@ -17,8 +17,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from candor.core.canonical_json import decode_dict
+from candor.core.clock import Clock
 from candor.core.tokens import random_string
-from candor.matrix.context import Homeserver
 from candor.partners.apps.service import App, PartnerAppsService
 from candor.reports import delivery_repository as deliveries
 from candor.reports import document
@@ -40,6 +40,8 @@ from candor.reports.privacy import (
     opendp_noise,
 )
 from candor.reports.sign import canonical, sign
+from candor.store.db import Database
+from candor.transparency.note import Signer
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +81,25 @@ def _lock_key(client_id: str) -> int:
 
 
 class ReportsService:
-    def __init__(self, hs: Homeserver, noise: Noise = opendp_noise) -> None:
-        self._hs = hs
-        self._db = hs.db
-        self._clock = hs.clock
-        self._apps = PartnerAppsService(hs)
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        apps: PartnerAppsService,
+        signer: Signer,
+        issuer: str,
+        epsilon_budget: float,
+        noise: Noise = opendp_noise,
+    ) -> None:
+        """`issuer` (the server name) and `signer` (the transparency log's key) sign each
+        report; `epsilon_budget` caps the ε an app's DP reports may spend in all."""
+        self._db = db
+        self._clock = clock
+        self._apps = apps
+        self._signer = signer
+        self._issuer = issuer
+        self._epsilon_budget = epsilon_budget
         self._noise = noise
 
     def today(self) -> date:
@@ -152,7 +168,7 @@ class ReportsService:
         report_id = "rpt_" + random_string(20)
         info = document.AppInfo(app.client_id, app.name, agreement.version)
         generated_at = datetime.fromtimestamp(now / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        budget = self._hs.settings.reports.epsilon_budget
+        budget = self._epsilon_budget
         async with self._db.write() as conn:
             await self._db.advisory_xact_lock(conn, _lock_key(app.client_id))
             if plan is not None:
@@ -166,7 +182,7 @@ class ReportsService:
                 privacy = document.k_threshold_privacy(agreement.k_threshold, rows)
             doc = document.build(
                 report_id=report_id,
-                issuer=self._hs.server_name,
+                issuer=self._issuer,
                 app=info,
                 period=period,
                 generated_at=generated_at,
@@ -174,7 +190,7 @@ class ReportsService:
                 rows=rows,
             )
             body = canonical(doc)
-            signature = sign(doc, self._hs.transparency.signer)
+            signature = sign(doc, self._signer)
             stored = StoredReport(
                 report_id,
                 app.client_id,

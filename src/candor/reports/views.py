@@ -15,7 +15,6 @@ from typing import Any
 import anyio.to_thread
 
 from candor.core.urls import UrlRefused, check_webhook_url
-from candor.matrix.context import Homeserver
 from candor.partners.apps.service import App, PartnerAppsService
 from candor.reports import delivery_repository as deliveries
 from candor.reports import views_repository as repo
@@ -25,6 +24,7 @@ from candor.reports.render import to_csv, to_html, to_pdf
 from candor.reports.service import ReportsService, StoredReport
 from candor.reports.sign import canonical
 from candor.reports.webhook_secrets import new_webhook_secret, seal
+from candor.store.db import Database
 
 FORMATS: dict[str, str] = {
     "json": "application/json",
@@ -112,11 +112,20 @@ def matching_rows(doc: dict[str, Any], shares: Sequence[repo.ShareCounts]) -> li
 
 
 class ReportViews:
-    def __init__(self, hs: Homeserver) -> None:
-        self._hs = hs
-        self._db = hs.db
-        self._apps = PartnerAppsService(hs)
-        self._reports = ReportsService(hs)
+    def __init__(
+        self,
+        *,
+        db: Database,
+        token_key: bytes,
+        allow_private_webhooks: bool,
+        apps: PartnerAppsService,
+        reports: ReportsService,
+    ) -> None:
+        self._db = db
+        self._token_key = token_key
+        self._allow_private_webhooks = allow_private_webhooks
+        self._apps = apps
+        self._reports = reports
 
     async def portal_reports(self, owner: str, client_id: str) -> list[ReportSummary]:
         """The app's reports, newest period first; only for the app's owner."""
@@ -186,13 +195,14 @@ class ReportViews:
         secret: str | None = None
         sealed: str | None = None
         if url is not None:
-            allow_private = self._hs.settings.webhooks.allow_private_networks
             try:
-                url = check_webhook_url(url, allow_private_networks=allow_private).href
+                url = check_webhook_url(
+                    url, allow_private_networks=self._allow_private_webhooks
+                ).href
             except UrlRefused as exc:
                 raise bad_webhook_url(exc.message) from None
             secret = new_webhook_secret()
-            sealed = seal(secret, self._hs.token_key)
+            sealed = seal(secret, self._token_key)
         async with self._db.write() as conn:
             await repo.set_webhook(conn, client_id, url, sealed)
         return secret

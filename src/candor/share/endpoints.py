@@ -8,10 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from candor.matrix.auth import HomeserverDep
 from candor.matrix.http import json_response, provided
+from candor.partners.oauth.bearer import PartnerToken
 from candor.partners.oauth.endpoints import require_scope
-from candor.partners.oauth.service import PartnerToken
 from candor.share.schemas import ShareRequestBody, ShareRequestResponse
 from candor.share.service import ShareService
 
@@ -29,7 +28,7 @@ ShareDep = Annotated[ShareService, Depends(get_share)]
 
 @router.post("/shares", status_code=201, responses={201: {"model": ShareRequestResponse}})
 async def create_share_request(
-    body: ShareRequestBody, token: ShareToken, share: ShareDep, hs: HomeserverDep
+    body: ShareRequestBody, token: ShareToken, share: ShareDep
 ) -> Response:
     """Create a share request for the token's person; 400 CANDOR_INVALID_PARAM when a
     field fails the launcher's checks (a URL off the app's domains, a bad label)."""
@@ -44,5 +43,6 @@ async def create_share_request(
         variant=body.variant,
     )
     request_id = await share.create_request(token.user_id, app, draft)
-    confirm = f"{hs.public_base_url}/share?request={request_id}"
-    return json_response({"share_request_id": request_id, "confirm_url": confirm}, 201)
+    return json_response(
+        {"share_request_id": request_id, "confirm_url": share.confirm_url(request_id)}, 201
+    )

@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from candor.core.clock import Clock
 from candor.core.ids import RoomID
 from candor.core.tokens import hash_token, new_token, random_string
 from candor.matrix.constants import EventType
-from candor.matrix.context import Homeserver
 from candor.matrix.events.model import NewEvent
-from candor.matrix.events.persister import WriteContext
+from candor.matrix.events.persister import EventPersister, WriteContext
+from candor.matrix.ratelimit import RateLimiter
 from candor.matrix.rooms.facts import joined_rooms, room_facts, room_name
 from candor.partners.apps.service import APPROVED, App, PartnerAppsService
 from candor.partners.errors import PartnerError, invalid, not_found
@@ -33,6 +34,7 @@ from candor.share.rules import (
     check_text,
     link_on_domains,
 )
+from candor.store.db import Database
 from candor.store.models.share import ShareEvent
 
 
@@ -72,11 +74,28 @@ def refused_click() -> PartnerError:
 
 
 class ShareService:
-    def __init__(self, hs: Homeserver) -> None:
-        self._hs = hs
-        self._db = hs.db
-        self._clock = hs.clock
-        self._apps = PartnerAppsService(hs)
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        token_key: bytes,
+        persister: EventPersister,
+        ratelimiter: RateLimiter,
+        apps: PartnerAppsService,
+        public_base_url: str,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._token_key = token_key
+        self._persister = persister
+        self._ratelimiter = ratelimiter
+        self._apps = apps
+        self._public_base_url = public_base_url
+
+    def confirm_url(self, request_id: str) -> str:
+        """The launcher page where the person confirms a share request (public base URL)."""
+        return f"{self._public_base_url}/share?request={request_id}"
 
     async def approved_app(self, client_id: str) -> App:
         """The app, if it exists and is approved; otherwise the same 404 (no leak)."""
@@ -151,7 +170,7 @@ class ShareService:
         if not 1 <= len(rooms) <= MAX_ROOMS:
             raise invalid(f"Pick 1 to {MAX_ROOMS} conversations")
         note = check_text("note", note, max_len=MAX_NOTE)
-        self._hs.ratelimiter.check(user_id)
+        self._ratelimiter.check(user_id)
         now = self._clock.now_ms()
         share_id = "share_" + random_string(16)
         day = utc_day(now)
@@ -188,7 +207,7 @@ class ShareService:
             for room_id in rooms:
                 f = facts[room_id]
                 token = new_token(CARD_TOKEN_PREFIX)
-                link = f"{self._hs.public_base_url}/c/{token}"
+                link = f"{self._public_base_url}/c/{token}"
                 content = card_content(draft, app.name, link, note, encrypted_room=f.encrypted)
                 ev = await ctx.append(NewEvent(room_id, EventType.MESSAGE, user_id, content, None))
                 recipients = sorted(f.joined - {user_id})
@@ -201,7 +220,7 @@ class ShareService:
                         "share_id": share_id,
                         "room_id": room_id,
                         "event_id": ev.event_id,
-                        "token_hash": hash_token(token, self._hs.token_key),
+                        "token_hash": hash_token(token, self._token_key),
                         "unencrypted_in_encrypted_room": f.encrypted,
                     },
                     recipients,
@@ -223,7 +242,7 @@ class ShareService:
                 )
             return SentShare(share_id, len(rooms), total)
 
-        return await self._hs.persister.run(work)
+        return await self._persister.run(work)
 
     async def click(self, token: str, user_id: str) -> str:
         """Count a click by `user_id` on the card of `token`; the URL to redirect to.
@@ -233,7 +252,7 @@ class ShareService:
         """
         if not token.startswith(CARD_TOKEN_PREFIX) or len(token) > 200:
             raise not_found("No such link")
-        token_hash = hash_token(token, self._hs.token_key)
+        token_hash = hash_token(token, self._token_key)
         async with self._db.read() as conn:
             target = await repo.get_card_target(conn, token_hash)
         if target is None:

@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 from candor.config import Settings
 from candor.partners.apps.service import PartnerAppsService
 from candor.store.models.partners import OAuthToken
+from candor.wiring import build_services
 from tests.helpers.admin import AdminEnv, admin_env
 from tests.partners.apps.conftest import make_app
 
@@ -20,7 +21,7 @@ async def env(settings: Settings) -> AsyncIterator[AdminEnv]:
 
 
 def apps_of(env: AdminEnv) -> PartnerAppsService:
-    return PartnerAppsService(env.hs)
+    return build_services(env.hs).apps
 
 
 async def statuses(env: AdminEnv) -> dict[str, str]:

@@ -10,7 +10,7 @@ from candor.core.clock import FakeClock
 from candor.matrix.context import Homeserver
 from candor.partners.apps.rules import AgreementTerms
 from candor.partners.apps.service import NewApp, PartnerAppsService
-from candor.wiring import build_homeserver
+from candor.wiring import build_homeserver, build_services
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ async def hs(settings: Settings, clock: FakeClock) -> AsyncIterator[Homeserver]:
 
 @pytest.fixture
 def apps(hs: Homeserver) -> PartnerAppsService:
-    return PartnerAppsService(hs)
+    return build_services(hs).apps
 
 
 def registration(**overrides: Any) -> dict[str, Any]:

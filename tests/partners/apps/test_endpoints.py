@@ -19,7 +19,7 @@ async def client(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, P
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test.local") as http:
-            yield http, PartnerAppsService(app.state.homeserver)
+            yield http, app.state.services.apps
 
 
 async def test_only_approved_apps_are_listed_with_their_current_agreement(

@@ -18,9 +18,9 @@ from candor.config import Settings
 from candor.core.clock import FakeClock
 from candor.matrix.context import Homeserver
 from candor.partners.apps.rules import AgreementTerms
-from candor.partners.apps.service import PartnerAppsService
 from candor.partners.consent.service import ConsentService
 from candor.store.models.partners import RoomGrant, RoomGrantMember
+from candor.wiring import build_services
 from tests.helpers.matrix import MatrixTestClient
 from tests.helpers.web import WebTestClient
 
@@ -55,7 +55,7 @@ class Env:
 
     @property
     def consent(self) -> ConsentService:
-        return ConsentService(self.hs)
+        return build_services(self.hs).consent
 
     async def user(self, name: str) -> MatrixTestClient:
         return await MatrixTestClient.register(self.api, name, PASSWORD)
@@ -63,7 +63,7 @@ class Env:
     async def app(
         self, *, name: str = "Flix", scopes: str = "profile inbox.read", approve: bool = True
     ) -> str:
-        apps = PartnerAppsService(self.hs)
+        apps = build_services(self.hs).apps
         new = await apps.create(
             name=name,
             homepage="https://flix.example",

@@ -5,7 +5,7 @@ from html import unescape
 
 import pytest
 
-from candor.partners.consent.service import ConsentService
+from candor.wiring import build_services
 from tests.helpers.matrix import MatrixTestClient
 from tests.helpers.web import WebTestClient, csrf_token_in
 from tests.partners.consent.conftest import Env
@@ -160,7 +160,7 @@ async def test_nothing_to_share(env: Env, alice: MatrixTestClient) -> None:
     await env.room(alice)
     html = _text((await web.get(PAGE)).text)
     assert "No approved app asks to read conversations" in html
-    options = await ConsentService(env.hs).share_options(alice.user_id)
+    options = await build_services(env.hs).consent.share_options(alice.user_id)
     assert len(options.rooms) == 1
 
 

@@ -17,7 +17,10 @@ import pytest
 
 from candor.partners.apps.rules import AgreementTerms
 from candor.partners.apps.service import NewApp, PartnerAppsService
+from candor.partners.oauth.bearer import BearerService
+from candor.partners.oauth.connected import ConnectedAppsService
 from candor.partners.oauth.service import OAuthService
+from candor.wiring import build_services
 from tests.helpers.web import WebTestClient, csrf_token_in
 from tests.web.conftest import WebEnv, settings, web  # noqa: F401 - fixtures
 
@@ -73,11 +76,19 @@ class OAuthEnv:
 
     @property
     def apps(self) -> PartnerAppsService:
-        return PartnerAppsService(self.web.hs)
+        return build_services(self.web.hs).apps
 
     @property
     def oauth(self) -> OAuthService:
-        return OAuthService(self.web.hs)
+        return build_services(self.web.hs).oauth
+
+    @property
+    def bearer(self) -> BearerService:
+        return build_services(self.web.hs).bearer
+
+    @property
+    def connected(self) -> ConnectedAppsService:
+        return build_services(self.web.hs).connected_apps
 
     async def client(
         self, *, approve: bool = True, public: bool = False, scopes: str = "profile share"

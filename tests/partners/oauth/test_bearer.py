@@ -5,7 +5,7 @@ import pytest
 from candor.partners.apps.rules import AgreementTerms
 from candor.partners.errors import PartnerError
 from candor.partners.oauth import repository as repo
-from candor.partners.oauth.service import PartnerToken
+from candor.partners.oauth.bearer import PartnerToken
 from tests.partners.oauth.conftest import OAuthEnv
 
 
@@ -78,20 +78,20 @@ async def test_a_revoked_consent_ends_a_token_even_if_it_survived(env: OAuthEnv)
 async def test_note_use_records_the_last_read(env: OAuthEnv) -> None:
     client = await env.client()
     tokens = await env.tokens(client)
-    token = await env.oauth.authenticate_bearer(tokens["access_token"])
+    token = await env.bearer.authenticate_bearer(tokens["access_token"])
     assert token == PartnerToken(
         client.client_id, "@alice:test.local", frozenset({"profile", "share"}), token.token_id
     )
     env.web.clock.advance(5)
-    await env.oauth.note_use(client.client_id, "@alice:test.local")
-    apps = await env.oauth.connected_apps("@alice:test.local")
+    await env.bearer.note_use(client.client_id, "@alice:test.local")
+    apps = await env.connected.list_for("@alice:test.local")
     assert apps[0].last_used_ts == env.web.clock.now_ms()
 
 
 async def test_profile_of_a_vanished_person_is_refused(env: OAuthEnv) -> None:
     ghost = PartnerToken("app_x", "@ghost:test.local", frozenset({"profile"}), "t")
     with pytest.raises(PartnerError) as caught:
-        await env.oauth.profile(ghost)
+        await env.bearer.profile(ghost)
     assert caught.value.errcode == "CANDOR_UNKNOWN_TOKEN"
 
 

@@ -3,7 +3,6 @@ Connected apps page (last read, Revoke)."""
 
 from urllib.parse import quote
 
-from candor.partners.oauth.service import OAuthService
 from candor.web.security import CONTENT_SECURITY_POLICY, policy_with_form_action
 from tests.helpers.web import csrf_token_in
 from tests.partners.oauth.conftest import OAuthEnv, query_of
@@ -67,7 +66,7 @@ async def test_unticking_an_optional_scope_narrows_the_grant(env: OAuthEnv) -> N
     assert r.status_code == 303
     tokens = (await env.exchange(flow, query_of(r.headers["location"])["code"])).json()
     assert tokens["scope"] == "profile"
-    apps = await OAuthService(env.web.hs).connected_apps("@alice:test.local")
+    apps = await env.connected.list_for("@alice:test.local")
     assert [s for s, _ in apps[0].scopes] == ["profile"]
 
 

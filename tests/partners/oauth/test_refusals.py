@@ -262,7 +262,7 @@ async def test_an_expired_code_is_refused(env: OAuthEnv) -> None:
 async def test_a_code_whose_consent_was_revoked_is_refused(env: OAuthEnv) -> None:
     flow, code = await env.fresh_code()
     client = flow.client
-    await env.oauth.revoke_consent("@alice:test.local", client.client_id)
+    await env.connected.revoke("@alice:test.local", client.client_id)
     r = await env.exchange(flow, code)
     assert r.json()["error"] == "invalid_grant"
 

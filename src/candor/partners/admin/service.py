@@ -12,7 +12,6 @@ and nothing here reads a conversation.
 import logging
 from typing import Protocol
 
-from candor.matrix.context import Homeserver
 from candor.partners.apps.service import App, PartnerAppsService
 from candor.partners.errors import forbidden
 
@@ -35,8 +34,8 @@ def check_admin(actor: Actor) -> None:
 
 
 class PartnerAdminService:
-    def __init__(self, hs: Homeserver) -> None:
-        self._apps = PartnerAppsService(hs)
+    def __init__(self, *, apps: PartnerAppsService) -> None:
+        self._apps = apps
 
     async def list_apps(self, actor: Actor) -> list[App]:
         """Every app, pending, approved and suspended, oldest first."""

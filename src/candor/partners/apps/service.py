@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
+from candor.core.clock import Clock
 from candor.core.tokens import hash_token, is_well_formed, new_token, random_string
 from candor.core.urls import UrlRefused, check_webhook_url
-from candor.matrix.context import Homeserver
 from candor.partners.apps import repository as repo
 from candor.partners.apps.rules import (
     CLIENT_TYPES,
@@ -32,6 +32,7 @@ from candor.partners.apps.rules import (
 )
 from candor.partners.consent.rules import APP_SUSPENDED, new_agreement
 from candor.partners.errors import PartnerError, forbidden, invalid, not_found
+from candor.store.db import Database
 
 SECRET_PREFIX = "cdr_cs_"  # noqa: S105 - a token kind prefix, not a secret
 PENDING, APPROVED, SUSPENDED = "pending", "approved", "suspended"
@@ -98,10 +99,13 @@ class NewApp:
 
 
 class PartnerAppsService:
-    def __init__(self, hs: Homeserver) -> None:
-        self._hs = hs
-        self._db = hs.db
-        self._clock = hs.clock
+    def __init__(
+        self, *, db: Database, clock: Clock, token_key: bytes, allow_private_webhooks: bool
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._token_key = token_key
+        self._allow_private_webhooks = allow_private_webhooks
 
     async def create(
         self,
@@ -130,10 +134,9 @@ class PartnerAppsService:
         scope_list = check_scopes(list(scopes) if not isinstance(scopes, str) else scopes)
         terms = check_agreement(terms)
         if webhook_url is not None:
-            allow_private = self._hs.settings.webhooks.allow_private_networks
             try:
                 webhook_url = check_webhook_url(
-                    webhook_url, allow_private_networks=allow_private
+                    webhook_url, allow_private_networks=self._allow_private_webhooks
                 ).href
             except UrlRefused as exc:
                 raise invalid(exc.message[0].upper() + exc.message[1:]) from None
@@ -152,7 +155,7 @@ class PartnerAppsService:
                     "client_type": client_type,
                     "client_secret_hash": None
                     if secret is None
-                    else hash_token(secret, self._hs.token_key),
+                    else hash_token(secret, self._token_key),
                     "scopes": " ".join(scope_list),
                     "status": PENDING,
                     "owner_user_id": owner,
@@ -198,7 +201,7 @@ class PartnerAppsService:
         stored = await self._secret_hash(app.client_id)
         if stored is None or not is_well_formed(secret, SECRET_PREFIX):
             return False
-        return secrets.compare_digest(stored, hash_token(secret, self._hs.token_key))
+        return secrets.compare_digest(stored, hash_token(secret, self._token_key))
 
     async def approve(self, client_id: str) -> App:
         await self.get(client_id)

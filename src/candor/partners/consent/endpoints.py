@@ -3,14 +3,14 @@
 Each handler authenticates, parses, calls one `ConsentService` method and serialises.
 The notice posted in the room points members at the privacy page `/privacy/grants` under
 the configured public base URL (never the request's Host header: the notice is shown to
-every member).
+every member); the service is built with that URL (candor/wiring.py).
 """
 
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Request, Response
 
-from candor.matrix.auth import HomeserverDep, RequesterDep
+from candor.matrix.auth import RequesterDep
 from candor.matrix.http import json_response, provided
 from candor.partners.consent.schemas import (
     GrantAcceptBody,
@@ -22,8 +22,6 @@ from candor.partners.consent.schemas import (
 from candor.partners.consent.service import ConsentService
 
 router = APIRouter(prefix="/_candor/v1", tags=["room grants"])
-
-GRANTS_PAGE = "/privacy/grants"
 
 
 async def get_consent(request: Request) -> ConsentService:
@@ -37,7 +35,6 @@ ConsentDep = Annotated[ConsentService, Depends(get_consent)]
 async def request_grant(
     room_id: str,
     body: GrantRequestBody,
-    hs: HomeserverDep,
     requester: RequesterDep,
     consent: ConsentDep,
 ) -> Response:
@@ -48,7 +45,6 @@ async def request_grant(
         body.client_id,
         days=body.days,
         include_history=body.include_history,
-        answer_url=hs.public_base_url + GRANTS_PAGE,
     )
     return json_response(
         GrantCreatedResponse(grant_id=grant.grant_id, status=grant.status).model_dump()

@@ -8,6 +8,9 @@ from candor.core.canonical_json import JsonDict
 from candor.partners.apps.service import App
 from candor.partners.consent.rules import Status
 
+# The privacy page where members answer; the notice links to it under the public base URL.
+GRANTS_PAGE = "/privacy/grants"
+
 
 def notice_content(
     asker: str,

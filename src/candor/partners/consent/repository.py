@@ -108,6 +108,24 @@ async def list_grants_of_member(
     return [_grant(tuple(r)) for r in rows]
 
 
+async def list_live_grants_of_room(
+    conn: AsyncConnection, client_id: str, room_id: str, user_id: str, status: str
+) -> list[GrantRow]:
+    """The grants of (app, room) in `status` that asked `user_id`, newest first."""
+    rows = await conn.execute(
+        select(*_GRANT_COLUMNS)
+        .join(RoomGrantMember, RoomGrantMember.grant_id == RoomGrant.grant_id)
+        .where(
+            RoomGrant.client_id == client_id,
+            RoomGrant.room_id == room_id,
+            RoomGrant.status == status,
+            RoomGrantMember.user_id == user_id,
+        )
+        .order_by(RoomGrant.created_ts.desc(), RoomGrant.grant_id)
+    )
+    return [_grant(tuple(r)) for r in rows]
+
+
 async def list_open_grants(
     conn: AsyncConnection, client_id: str, room_id: str, statuses: Sequence[str]
 ) -> list[GrantRow]:
@@ -192,6 +210,16 @@ async def get_app_terms(
         )
     )
     return {r[0]: (r[1], int(r[2])) for r in rows}
+
+
+async def get_app_access(conn: AsyncConnection, client_id: str) -> tuple[str, str] | None:
+    """The app's (status, space-separated scopes), or None for an unknown app."""
+    row = (
+        await conn.execute(
+            select(PartnerApp.status, PartnerApp.scopes).where(PartnerApp.client_id == client_id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def lock_app(conn: AsyncConnection, client_id: str) -> tuple[str, int]:

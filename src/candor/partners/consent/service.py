@@ -18,15 +18,17 @@ it, or is seen and refuses it. The notice is the asker's message: only someone w
 send messages in the room (its power levels) may ask; anyone else is refused.
 """
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from candor.core.clock import Clock
 from candor.core.ids import RoomID
 from candor.core.tokens import random_string
-from candor.matrix.context import Homeserver
-from candor.matrix.events.persister import WriteContext
+from candor.matrix.events.persister import EventPersister, WriteContext
+from candor.matrix.ratelimit import RateLimiter
 from candor.matrix.rooms.facts import (
     append_notice,
     joined_rooms,
@@ -60,8 +62,10 @@ from candor.partners.consent.rules import (
     window_start,
 )
 from candor.partners.errors import PartnerError, forbidden, invalid, not_found
+from candor.store.db import Database
 
 MAX_ID_LENGTH = 64
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,12 +130,31 @@ def _not_found() -> PartnerError:
     return not_found("No such room or grant, or you are not one of its members")
 
 
+async def _app_may_read(conn: AsyncConnection, client_id: str) -> bool:
+    """Fails closed: only an approved app that asked for `inbox.read` reads anything."""
+    found = await repo.get_app_access(conn, client_id)
+    return found is not None and found[0] == "approved" and INBOX_SCOPE in found[1].split()
+
+
 class ConsentService:
-    def __init__(self, hs: Homeserver) -> None:
-        self._hs = hs
-        self._db = hs.db
-        self._clock = hs.clock
-        self._apps = PartnerAppsService(hs)
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        persister: EventPersister,
+        ratelimiter: RateLimiter,
+        apps: PartnerAppsService,
+        answer_url: str,
+    ) -> None:
+        """`answer_url` is where the notice sends members to answer: the grants page under
+        the configured public base URL (never a request's Host header: every member sees it)."""
+        self._db = db
+        self._clock = clock
+        self._persister = persister
+        self._ratelimiter = ratelimiter
+        self._apps = apps
+        self._answer_url = answer_url
 
     # --- asking ---------------------------------------------------------------------------
 
@@ -143,7 +166,6 @@ class ConsentService:
         *,
         days: int | None,
         include_history: bool,
-        answer_url: str,
     ) -> Grant:
         """Ask every joined member of `room_id` to let `client_id` read it for `days`.
 
@@ -161,7 +183,7 @@ class ConsentService:
         if app is None:
             raise not_found("No such app")
         check_app(app.status, app.scopes)
-        self._hs.ratelimiter.check(user_id)
+        self._ratelimiter.check(user_id)
 
         async def work(ctx: WriteContext) -> str:
             conn = ctx.conn
@@ -189,7 +211,7 @@ class ConsentService:
             }
             status = decided_status(decisions)
             notice = notice_content(
-                user_id, app, days, include_history, status, answer_url, grant_id
+                user_id, app, days, include_history, status, self._answer_url, grant_id
             )
             _, pos = await append_notice(ctx, room_id, user_id, notice)
             live = status == Status.LIVE
@@ -228,7 +250,7 @@ class ConsentService:
             )
             return grant_id
 
-        grant_id = await self._hs.persister.run(work)
+        grant_id = await self._persister.run(work)
         return await self.get(user_id, grant_id)
 
     # --- answering ------------------------------------------------------------------------
@@ -325,20 +347,80 @@ class ConsentService:
 
         Fails closed: an unknown, unapproved app or one without `inbox.read` gets nothing.
         """
-        if not await self._app_may_read(client_id):
-            return []
+        ended: list[tuple[GrantRow, Observation]] = []
         # A read transaction (no write lock: this is the Inbox API's hot path); what it
         # finds ended is written down afterwards, by the same compare-and-set.
         async with self._db.read() as conn:
+            if not await _app_may_read(conn, client_id):
+                return []
             rows = await repo.list_grants_of_member(conn, user_id, client_id=client_id)
-            live = [g for g in rows if g.status == Status.LIVE]
-            seen = await self._observe(conn, live, persist=False)
-            members = await repo.list_members(conn, [g.grant_id for g in live])
-        ended = [(g, o) for g, o in seen.items() if o.reason is not None]
-        if ended:
-            async with self._db.write() as conn:
-                for g, o in ended:
-                    await self._end(conn, g.grant_id, g.status, o.status, str(o.reason))
+            live = await self._live(conn, rows, ended)
+        await self._write_ended(ended)
+        return live
+
+    async def live_grant(self, client_id: str, room_id: str, user_id: str) -> LiveGrant | None:
+        """The live grant for one room, checked now (membership, expiry, app), or None."""
+        ended: list[tuple[GrantRow, Observation]] = []
+        async with self._db.read() as conn:
+            found = await self._live_grant_on(conn, client_id, room_id, user_id, ended)
+        await self._write_ended(ended)
+        return found
+
+    async def read_under_grant(
+        self,
+        client_id: str,
+        room_id: str,
+        user_id: str,
+        read: Callable[[AsyncConnection, LiveGrant], Awaitable[T]],
+    ) -> tuple[LiveGrant, T] | None:
+        """`read` under the live grant for one room, or None if there is none.
+
+        One read transaction: the grant is checked, `read` runs on the same connection, and
+        the grant is checked again; what was read counts only if the same grant was live
+        both times. On SQLite the transaction is one snapshot, so the grant held at the
+        instant of the read; on PostgreSQL (each statement sees the latest commits) a
+        change that lands between the two checks ends the read too.
+        """
+        ended: list[tuple[GrantRow, Observation]] = []
+        found: tuple[LiveGrant, T] | None = None
+        async with self._db.read() as conn:
+            grant = await self._live_grant_on(conn, client_id, room_id, user_id, ended)
+            if grant is not None:
+                value = await read(conn, grant)
+                again = await self._live_grant_on(conn, client_id, room_id, user_id, ended)
+                if again is not None and again.grant_id == grant.grant_id:
+                    found = (grant, value)
+        await self._write_ended(ended)
+        return found
+
+    # --- internals ------------------------------------------------------------------------
+
+    async def _live_grant_on(
+        self,
+        conn: AsyncConnection,
+        client_id: str,
+        room_id: str,
+        user_id: str,
+        ended: list[tuple[GrantRow, Observation]],
+    ) -> LiveGrant | None:
+        """The live grant of (app, room) that asked `user_id`, on the caller's connection."""
+        if not await _app_may_read(conn, client_id):
+            return None
+        rows = await repo.list_live_grants_of_room(conn, client_id, room_id, user_id, Status.LIVE)
+        found = await self._live(conn, rows, ended)
+        return found[0] if found else None
+
+    async def _live(
+        self,
+        conn: AsyncConnection,
+        rows: Sequence[GrantRow],
+        ended: list[tuple[GrantRow, Observation]],
+    ) -> list[LiveGrant]:
+        """The grants among `rows` live now; those found ended are added to `ended`."""
+        live = [g for g in rows if g.status == Status.LIVE]
+        seen = await self._observe(conn, live, persist=False)
+        members = await repo.list_members(conn, [g.grant_id for g in live])
+        ended.extend((g, o) for g, o in seen.items() if o.reason is not None)
         return [
             LiveGrant(
                 grant_id=g.grant_id,
@@ -353,16 +435,12 @@ class ConsentService:
             if seen[g].status == Status.LIVE and g.window_from is not None
         ]
 
-    async def live_grant(self, client_id: str, room_id: str, user_id: str) -> LiveGrant | None:
-        """The live grant for one room, checked now (membership, expiry, app), or None."""
-        found = [g for g in await self.live_grants(client_id, user_id) if g.room_id == room_id]
-        return found[0] if found else None
-
-    # --- internals ------------------------------------------------------------------------
-
-    async def _app_may_read(self, client_id: str) -> bool:
-        app = await self._apps.find(client_id)
-        return app is not None and app.status == "approved" and INBOX_SCOPE in app.scopes
+    async def _write_ended(self, ended: Sequence[tuple[GrantRow, Observation]]) -> None:
+        """Write down the ends a read transaction observed (each a compare-and-set)."""
+        if ended:
+            async with self._db.write() as conn:
+                for g, o in ended:
+                    await self._end(conn, g.grant_id, g.status, o.status, str(o.reason))
 
     async def _access(
         self, conn: AsyncConnection, user_id: str, grant_id: str

@@ -4,13 +4,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from candor.matrix.auth import HomeserverDep
 from candor.matrix.events.model import serialize_event
 from candor.matrix.http import json_response, provided
 from candor.partners.inbox.schemas import MessagesResponse, RoomsResponse
 from candor.partners.inbox.service import MAX_PAGE, InboxService
+from candor.partners.oauth.bearer import PartnerToken
 from candor.partners.oauth.endpoints import require_scope
-from candor.partners.oauth.service import PartnerToken
 
 router = APIRouter(prefix="/partner/v1", tags=["inbox"])
 
@@ -53,7 +52,6 @@ async def messages(
     room_id: str,
     token: InboxToken,
     inbox: InboxDep,
-    hs: HomeserverDep,
     from_: Annotated[int, Query(alias="from", ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
 ) -> Response:
@@ -63,9 +61,8 @@ async def messages(
     leaves; if the log cannot take the record the answer is 503 and no event.
     """
     page = await inbox.messages(token, room_id, from_, limit)
-    now = hs.clock.now_ms()
     body: dict[str, object] = {
-        "chunk": [serialize_event(e, now_ms=now) for e in page.events],
+        "chunk": [serialize_event(e, now_ms=page.now_ms) for e in page.events],
         "grant_id": page.grant.grant_id,
         "log_index": page.log_index,
     }

@@ -10,20 +10,25 @@ sender, withheld or not, and each member event's subject); if the log cannot tak
 read fails (DESIGN invariants 1 and 2).
 
 A grant ends at the first membership change. The grant is checked before the events are
-read and again after, and the events leave only if it was live both times: a change that
-lands between the two (a member leaving, someone joining) ends the read too, so nobody is
-ever read under a consent that no longer holds.
+read and again after, in the same read transaction (`ConsentService.read_under_grant`),
+and the events leave only if it was live both times: a change that lands between the two
+(a member leaving, someone joining) ends the read too, so nobody is ever read under a
+consent that no longer holds. The bearer token, its consent and its app are one read
+(`OAuthService.authenticate_bearer`); the grant, its room's facts and the events another.
 """
 
 from dataclasses import dataclass
 
-from candor.matrix.context import Homeserver
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from candor.core.clock import Clock
 from candor.matrix.events.model import StoredEvent, people_in
-from candor.matrix.events.service import EventsService
+from candor.matrix.events.service import RoomWindow, read_room_window
 from candor.partners.consent.rules import served
 from candor.partners.consent.service import ConsentService, LiveGrant
 from candor.partners.errors import not_found
-from candor.partners.oauth.service import OAuthService, PartnerToken
+from candor.partners.oauth.bearer import BearerService, PartnerToken
+from candor.transparency.access import AccessLog
 from candor.transparency.records import ActorKind
 
 MAX_PAGE = 100
@@ -43,14 +48,22 @@ class MessagesPage:
     events: list[StoredEvent]
     next_from: int | None
     log_index: int | None
+    now_ms: int  # when it was served: each event's `unsigned.age` is counted to it
 
 
 class InboxService:
-    def __init__(self, hs: Homeserver) -> None:
-        self._hs = hs
-        self._consent = ConsentService(hs)
-        self._oauth = OAuthService(hs)
-        self._events = EventsService(hs.db)
+    def __init__(
+        self,
+        *,
+        consent: ConsentService,
+        bearer: BearerService,
+        access: AccessLog,
+        clock: Clock,
+    ) -> None:
+        self._consent = consent
+        self._bearer = bearer
+        self._access = access
+        self._clock = clock
 
     async def rooms(self, token: PartnerToken) -> RoomsPage:
         """The rooms this app may read for this person (live grants only)."""
@@ -64,7 +77,7 @@ class InboxService:
             resource={"rooms": [g.room_id for g in grants], "count": len(grants)},
             action=ACTION_LIST_ROOMS,
         )
-        await self._oauth.note_use(token.client_id, token.user_id)
+        await self._bearer.note_use(token.client_id, token.user_id)
         return RoomsPage(grants, index)
 
     async def messages(
@@ -76,24 +89,26 @@ class InboxService:
         fewer than `limit` events (even none) while `next_from` says more follow. A missing room, a room without a live grant for this app and person, and a room the
         person is not in all answer the same 404, so the API never tells them apart.
         """
-        grant = await self._consent.live_grant(token.client_id, room_id, token.user_id)
-        if grant is None:
-            raise not_found("No live grant lets this app read this room")
         limit = max(1, min(limit, MAX_PAGE))
-        # The window holds positions >= window_from; `from` is the last position already read.
-        window = await self._events.room_window(
-            room_id, after=max(from_pos, grant.window_from - 1), limit=limit
+
+        async def read_window(conn: AsyncConnection, grant: LiveGrant) -> RoomWindow:
+            # The window holds positions >= window_from; `from` is the last position read.
+            after = max(from_pos, grant.window_from - 1)
+            return await read_room_window(conn, room_id, after=after, limit=limit)
+
+        found = await self._consent.read_under_grant(
+            token.client_id, room_id, token.user_id, read_window
         )
-        again = await self._consent.live_grant(token.client_id, room_id, token.user_id)
-        if again is None or again.grant_id != grant.grant_id:
+        if found is None:
             raise not_found("No live grant lets this app read this room")
+        grant, window = found
         read = window.events
         next_from = read[-1].stream_pos if read and window.more else None
         keep = served([e.sender for e in read], frozenset(grant.members))
         events = [e for e, ok in zip(read, keep, strict=True) if ok]
         if not events:
             # Nothing leaves, so nothing about anyone is recorded.
-            return MessagesPage(grant, [], next_from, None)
+            return MessagesPage(grant, [], next_from, None, self._clock.now_ms())
         index = await self._record(
             token,
             basis=f"grant {grant.grant_id}",
@@ -108,8 +123,8 @@ class InboxService:
             },
             action=ACTION_READ_MESSAGES,
         )
-        await self._oauth.note_use(token.client_id, token.user_id)
-        return MessagesPage(grant, events, next_from, index)
+        await self._bearer.note_use(token.client_id, token.user_id)
+        return MessagesPage(grant, events, next_from, index, self._clock.now_ms())
 
     async def _record(
         self,
@@ -120,7 +135,7 @@ class InboxService:
         resource: dict[str, object],
         action: str,
     ) -> int:
-        return await self._hs.access.record_or_refuse(
+        return await self._access.record_or_refuse(
             actor_kind=ActorKind.PARTNER_APP,
             actor_id=token.client_id,
             basis=basis,

@@ -12,13 +12,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from candor.matrix.auth import HomeserverDep
-from candor.matrix.errors import LimitExceeded
 from candor.matrix.http import json_response, provided
 from candor.partners.errors import PartnerError
+from candor.partners.oauth.bearer import BearerService, PartnerToken
 from candor.partners.oauth.schemas import MeResponse
 from candor.partners.oauth.server import OAuthServer
-from candor.partners.oauth.service import OAuthService, PartnerToken
+from candor.partners.oauth.service import OAuthService
 
 router = APIRouter(tags=["oauth"])
 partner_router = APIRouter(prefix="/partner/v1", tags=["partner"])
@@ -31,10 +30,17 @@ async def get_oauth(request: Request) -> OAuthService:
 OAuthDep = Annotated[OAuthService, Depends(get_oauth)]
 
 
-async def get_server(hs: HomeserverDep, oauth: OAuthDep) -> OAuthServer:
+async def get_bearer(request: Request) -> BearerService:
+    return provided(request, BearerService)
+
+
+BearerDep = Annotated[BearerService, Depends(get_bearer)]
+
+
+async def get_server(oauth: OAuthDep) -> OAuthServer:
     """The issuer is the configured public base URL, never the request's Host header: a
     client that sends another Host must not change what the metadata or introspection say."""
-    return OAuthServer(oauth, hs.public_base_url)
+    return OAuthServer(oauth, oauth.issuer)
 
 
 ServerDep = Annotated[OAuthServer, Depends(get_server)]
@@ -56,19 +62,8 @@ def require_scope(scope: str) -> Callable[..., Awaitable[PartnerToken]]:
     person: a partner cannot multiply its quota by its number of users).
     """
 
-    async def dependency(request: Request, hs: HomeserverDep) -> PartnerToken:
-        token = await OAuthService(hs).authenticate_bearer(bearer_token(request))
-        if scope not in token.scopes:
-            raise PartnerError(
-                403, "CANDOR_INSUFFICIENT_SCOPE", f"This token lacks the {scope!r} scope"
-            )
-        try:
-            hs.ratelimiter.check(f"partner:{token.client_id}")
-        except LimitExceeded as exc:
-            limited = PartnerError(429, "CANDOR_LIMIT_EXCEEDED", "Too many requests")
-            limited.headers = dict(exc.headers)
-            raise limited from None
-        return token
+    async def dependency(request: Request, bearer: BearerDep) -> PartnerToken:
+        return await bearer.authenticate(bearer_token(request), scope)
 
     return dependency
 
@@ -100,8 +95,8 @@ async def metadata(server: ServerDep) -> Response:
 
 @partner_router.get("/me", responses={200: {"model": MeResponse}})
 async def me(
-    oauth: OAuthDep, token: Annotated[PartnerToken, Depends(require_scope("profile"))]
+    bearer: BearerDep, token: Annotated[PartnerToken, Depends(require_scope("profile"))]
 ) -> Response:
     """The person the token speaks for (scope `profile`)."""
-    found = await oauth.profile(token)
+    found = await bearer.profile(token)
     return json_response(MeResponse.model_validate(found).model_dump())

@@ -13,7 +13,7 @@ from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.store.db import upsert
-from candor.store.models.partners import OAuthCode, OAuthConsent, OAuthToken
+from candor.store.models.partners import OAuthCode, OAuthConsent, OAuthToken, PartnerApp
 
 
 async def set_consent(conn: AsyncConnection, values: dict[str, object]) -> None:
@@ -26,6 +26,15 @@ async def get_consent(conn: AsyncConnection, client_id: str, user_id: str) -> Ro
         OAuthConsent.client_id == client_id, OAuthConsent.user_id == user_id
     )
     return (await conn.execute(query)).first()
+
+
+async def get_app_terms(conn: AsyncConnection, client_id: str) -> tuple[str, int] | None:
+    """The app's (status, current agreement version), or None for an unknown app."""
+    query = select(PartnerApp.status, PartnerApp.agreement_version).where(
+        PartnerApp.client_id == client_id
+    )
+    row = (await conn.execute(query)).first()
+    return None if row is None else (row[0], int(row[1]))
 
 
 async def list_consents(conn: AsyncConnection, user_id: str) -> Sequence[Row[Any]]:

@@ -1,4 +1,4 @@
-"""OAuth state: consents, single-use codes, rotating token families, bearer authentication.
+"""The OAuth code and token store: consents, single-use codes, rotating token families.
 
 Every secret (code, access token, refresh token) is stored as its HMAC under the server's
 token key. A code's hash is also the `family_id` of every token that descends from it by
@@ -6,21 +6,23 @@ rotation, so a replayed code or a reused refresh token can end the whole family 
 §4.1.2, RFC 9700 §4.14.2). Only `approved` apps get codes or tokens, and a token works
 only while its app is approved and the person's consent stands. The protocol itself
 (parameters, PKCE, client authentication, error responses) is authlib's, in `server.py`;
-this module is what authlib's callbacks reach.
+this module is what authlib's callbacks reach. What a token is good for afterwards (the
+partner API's bearer authentication and the profile read) is `bearer.py`'s, and the
+person's list of connected apps is `connected.py`'s.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from candor.core.clock import Clock
 from candor.core.tokens import hash_token, is_well_formed, new_token, random_string
-from candor.matrix.accounts import facts as account_facts
-from candor.matrix.context import Homeserver
-from candor.partners.apps.rules import SCOPES
 from candor.partners.apps.service import APPROVED, App, PartnerAppsService
-from candor.partners.errors import PartnerError
 from candor.partners.oauth import repository as repo
-from candor.transparency.records import ActorKind
+from candor.store.db import Database
 
 ACCESS_PREFIX = "cdr_at_"
 REFRESH_PREFIX = "cdr_rt_"
@@ -29,23 +31,6 @@ ACCESS_TOKEN_TTL_S = 3600
 CODE_TTL_MS = 5 * 60 * 1000  # RFC 6749 §4.1.2: "a maximum … of 10 minutes is RECOMMENDED"
 PROFILE_SCOPE = "profile"
 REQUIRED_SCOPES = frozenset({PROFILE_SCOPE})
-
-
-ACTION_READ_PROFILE = "partner.read_profile"
-
-
-def unknown_token() -> PartnerError:
-    return PartnerError(401, "CANDOR_UNKNOWN_TOKEN", "Unknown, expired or revoked access token")
-
-
-@dataclass(frozen=True, slots=True)
-class PartnerToken:
-    """Who a valid bearer token speaks for: the app, the person and the granted scopes."""
-
-    client_id: str
-    user_id: str
-    scopes: frozenset[str]
-    token_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,19 +69,6 @@ class IssuedToken:
     expires_in: int
 
 
-@dataclass(frozen=True, slots=True)
-class ConnectedApp:
-    client_id: str
-    name: str
-    scopes: tuple[tuple[str, str], ...]  # (scope, plain-language text)
-    created_ts: int
-    last_used_ts: int | None
-
-
-def scope_texts(scopes: Sequence[str]) -> tuple[tuple[str, str], ...]:
-    return tuple((s, SCOPES.get(s, s)) for s in scopes)
-
-
 def granted_scopes(requested: Sequence[str], ticked: Sequence[str]) -> list[str]:
     """What a person allows: the required scopes they were asked for, plus the ticked ones.
 
@@ -106,13 +78,45 @@ def granted_scopes(requested: Sequence[str], ticked: Sequence[str]) -> list[str]
     return [s for s in requested if s in REQUIRED_SCOPES or s in ticked]
 
 
+def consent_current(
+    consent: Row[Any] | None,  # Any: a store row
+    app_terms: tuple[str, int] | None,
+) -> bool:
+    """The person's consent stands, for the app's current agreement, and the app is
+    approved. After a new agreement version, the app's tokens stop working until the
+    person consents again (the issue: a material change asks everyone again)."""
+    return (
+        consent is not None
+        and consent.revoked_ts is None
+        and app_terms is not None
+        and app_terms[0] == APPROVED
+        and consent.agreement_version == app_terms[1]
+    )
+
+
+async def consent_current_on(conn: AsyncConnection, client_id: str, user_id: str) -> bool:
+    """`consent_current` for (app, person), read on the caller's connection."""
+    consent = await repo.get_consent(conn, client_id, user_id)
+    return consent_current(consent, await repo.get_app_terms(conn, client_id))
+
+
 class OAuthService:
-    def __init__(self, hs: Homeserver) -> None:
-        self._hs = hs
-        self._db = hs.db
-        self._clock = hs.clock
-        self._key = hs.token_key
-        self.apps = PartnerAppsService(hs)
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        token_key: bytes,
+        apps: PartnerAppsService,
+        issuer: str,
+    ) -> None:
+        """`issuer` is the configured public base URL, never a request's Host header: a
+        client that sends another Host must not change what metadata or introspection say."""
+        self._db = db
+        self._clock = clock
+        self._key = token_key
+        self.apps = apps
+        self.issuer = issuer
 
     def _hash(self, secret: str) -> str:
         return hash_token(secret, self._key)
@@ -273,18 +277,9 @@ class OAuthService:
         return record
 
     async def _consent_current(self, record: TokenRecord) -> bool:
-        """The person's consent stands, for the app's current agreement, and the app is
-        approved. After a new agreement version, the app's tokens stop working until the
-        person consents again (the issue: a material change asks everyone again)."""
+        """`consent_current` for a token's (app, person), read in one transaction."""
         async with self._db.read() as conn:
-            consent = await repo.get_consent(conn, record.client_id, record.user_id)
-        app = await self.find_app(record.client_id)
-        return (
-            consent is not None
-            and consent.revoked_ts is None
-            and app is not None
-            and consent.agreement_version == app.agreement.version
-        )
+            return await consent_current_on(conn, record.client_id, record.user_id)
 
     async def rotate(self, old: TokenRecord, issued: IssuedToken) -> bool:
         """Spend `old`'s refresh token and add its successor in the same family.
@@ -341,86 +336,3 @@ class OAuthService:
     async def revoke_family(self, family_id: str) -> None:
         async with self._db.write() as conn:
             await repo.revoke_family(conn, family_id, self._clock.now_ms())
-
-    # --- bearer tokens (the partner API) -----------------------------------------------
-
-    async def authenticate_bearer(self, token: str) -> PartnerToken:
-        """The app and person a bearer token speaks for, or 401 CANDOR_UNKNOWN_TOKEN.
-
-        Refused alike (so nothing leaks): malformed, unknown, expired or revoked tokens,
-        tokens of an app that is not approved now, and tokens whose consent was revoked
-        or given to an older version of the app's agreement.
-        """
-        record = await self.find_token(token)
-        if (
-            record is None
-            or record.kind != "access_token"
-            or record.revoked_ts is not None
-            or record.expires_ts <= record.seen_ts
-        ):
-            raise unknown_token()
-        if not await self._consent_current(record):
-            raise unknown_token()
-        return PartnerToken(
-            record.client_id, record.user_id, frozenset(record.scope.split()), record.id
-        )
-
-    async def note_use(self, client_id: str, user_id: str) -> None:
-        """Remember when the app last read the person's data (the Connected apps page)."""
-        async with self._db.write() as conn:
-            await repo.set_consent_used(conn, client_id, user_id, self._clock.now_ms())
-
-    async def profile(self, token: PartnerToken) -> dict[str, str | None]:
-        """`profile` scope: the person's user id and display name.
-
-        A partner app reading a person's data, so it is recorded in the transparency log
-        first, like every partner read (DESIGN invariant 2); if the log cannot take the
-        record, the answer is 503 and nothing.
-        """
-        async with self._db.read() as conn:
-            found = await account_facts.profile(conn, token.user_id)
-        if found is None:  # deactivated since the token was issued
-            raise unknown_token()
-        name = found.get("displayname")
-        await self._hs.access.record_or_refuse(
-            actor_kind=ActorKind.PARTNER_APP,
-            actor_id=token.client_id,
-            basis=f"consent to scope profile (token {token.token_id})",
-            subjects=[token.user_id],
-            resource={"profile": ["user_id", "displayname"]},
-            action=ACTION_READ_PROFILE,
-        )
-        await self.note_use(token.client_id, token.user_id)
-        return {"user_id": token.user_id, "displayname": name if isinstance(name, str) else None}
-
-    # --- the person's view -------------------------------------------------------------
-
-    async def connected_apps(self, user_id: str) -> list[ConnectedApp]:
-        """Every app the person authorized and has not revoked, with what it may do."""
-        async with self._db.read() as conn:
-            rows = await repo.list_consents(conn, user_id)
-        out = []
-        for row in rows:
-            app = await self.apps.find(row.client_id)
-            name = app.name if app is not None else row.client_id
-            out.append(
-                ConnectedApp(
-                    row.client_id,
-                    name,
-                    scope_texts(row.scopes.split()),
-                    row.created_ts,
-                    row.last_used_ts,
-                )
-            )
-        return out
-
-    async def revoke_consent(self, user_id: str, client_id: str) -> None:
-        """End the person's consent and every token of (app, person), in one transaction.
-
-        Revoking an app one never authorized (or twice) is a quiet no-op, so the answer
-        does not tell which apps a person uses.
-        """
-        now = self._clock.now_ms()
-        async with self._db.write() as conn:
-            await repo.revoke_consent(conn, client_id, user_id, now)
-            await repo.revoke_pair(conn, client_id, user_id, now)

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from starlette.responses import Response
 
 from candor.matrix.http import provided
-from candor.partners.oauth.service import OAuthService
+from candor.partners.oauth.connected import ConnectedAppsService
 from candor.web.accesses import human_time
 from candor.web.forms import read_form, validate_form
 from candor.web.pages import CurrentUserDep, PageDep
@@ -15,11 +15,11 @@ from candor.web.pages import CurrentUserDep, PageDep
 router = APIRouter(include_in_schema=False)
 
 
-async def get_oauth(request: Request) -> OAuthService:
-    return provided(request, OAuthService)
+async def get_connected(request: Request) -> ConnectedAppsService:
+    return provided(request, ConnectedAppsService)
 
 
-OAuthDep = Annotated[OAuthService, Depends(get_oauth)]
+ConnectedDep = Annotated[ConnectedAppsService, Depends(get_connected)]
 
 
 class RevokeAppForm(BaseModel):
@@ -31,8 +31,8 @@ class RevokeAppForm(BaseModel):
 
 
 @router.get("/privacy/apps")
-async def connected_apps(page: PageDep, user: CurrentUserDep, oauth: OAuthDep) -> Response:
-    found = await oauth.connected_apps(user.user_id)
+async def connected_apps(page: PageDep, user: CurrentUserDep, connected: ConnectedDep) -> Response:
+    found = await connected.list_for(user.user_id)
     rows = [
         {
             "client_id": a.client_id,
@@ -48,10 +48,10 @@ async def connected_apps(page: PageDep, user: CurrentUserDep, oauth: OAuthDep) -
 
 
 @router.post("/privacy/apps/revoke")
-async def revoke_app(page: PageDep, user: CurrentUserDep, oauth: OAuthDep) -> Response:
+async def revoke_app(page: PageDep, user: CurrentUserDep, connected: ConnectedDep) -> Response:
     """Disconnect an app: its consent ends and every one of its tokens for this person."""
     fields = await read_form(page.request)
     page.check_csrf(fields)
     form = validate_form(RevokeAppForm, fields)
-    await oauth.revoke_consent(user.user_id, form.client_id)
+    await connected.revoke(user.user_id, form.client_id)
     return page.redirect("/privacy/apps?revoked=1")

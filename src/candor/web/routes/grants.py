@@ -17,15 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import Response
 
 from candor.core.errors import CandorError
-from candor.matrix.auth import HomeserverDep
 from candor.matrix.http import provided
+from candor.partners.consent.notice import GRANTS_PAGE
 from candor.partners.consent.service import ConsentService, Grant
 from candor.web.forms import read_form, validate_form
 from candor.web.pages import CurrentUserDep, Page, PageDep, WebUser
 
 router = APIRouter(include_in_schema=False)
 
-PAGE = "/privacy/grants"
+PAGE = GRANTS_PAGE  # the page the room notice links to
 DONE = {
     "asked": "Your request was sent. Every member has been told in the room and here.",
     "accepted": "You accepted.",
@@ -139,9 +139,7 @@ async def grants_page(
 
 
 @router.post(f"{PAGE}/ask")
-async def ask(
-    page: PageDep, user: CurrentUserDep, consent: ConsentDep, hs: HomeserverDep
-) -> Response:
+async def ask(page: PageDep, user: CurrentUserDep, consent: ConsentDep) -> Response:
     fields = await read_form(page.request)
     page.check_csrf(fields)
     form = validate_form(AskForm, fields)
@@ -152,7 +150,6 @@ async def ask(
             form.client_id,
             days=form.days,
             include_history=form.include_history is not None,
-            answer_url=hs.public_base_url + PAGE,
         )
     except CandorError as exc:
         return await _render(page, user, consent, status=exc.status, error=exc.message)

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from candor.partners.apps.rules import SCOPES
+from candor.partners.oauth.adapter import OAuthResponse
 from candor.partners.oauth.endpoints import ServerDep
-from candor.partners.oauth.server import OAuthResponse
 from candor.web.forms import FormInvalid, read_form
 from candor.web.pages import LoginRequired, Page, PageDep, WebUser
 from candor.web.security import policy_with_form_action
