@@ -193,7 +193,7 @@ def build_services(hs: Homeserver) -> Services:
             server_name=hs.server_name,
             encrypt_by_default=hs.settings.encryption.by_default,
         ),
-        room_reads=RoomReadsService(hs.db),
+        room_reads=RoomReadsService(hs.db, hs.clock),
         receipts=ReceiptsService(hs.db, hs.clock, hs.persister, hs.typing, hs.notifier),
         sync=SyncService(
             hs.db,
@@ -202,7 +202,7 @@ def build_services(hs: Homeserver) -> Services:
             EphemeralStream(hs.typing),
             max_timeout_ms=hs.settings.sync.max_timeout_ms,
         ),
-        messages=MessagesService(hs.db),
+        messages=MessagesService(hs.db, hs.clock),
         keys=KeysService(hs.db, hs.persister, accounts),
         to_device=ToDeviceService(hs.persister, hs.ratelimiter),
         room_keys=RoomKeysService(hs.db),

@@ -9,10 +9,7 @@ from candor.matrix.accounts.authenticator import Authenticator
 from candor.matrix.context import Homeserver
 from candor.matrix.errors import MissingToken
 from candor.matrix.http import provided
-
-# Re-exported until the rooms/sync split's follow-up: rooms/ and sync/ modules still
-# import it from here. New code imports it from candor.matrix.requester.
-from candor.matrix.requester import Requester as Requester
+from candor.matrix.requester import Requester
 
 
 async def get_homeserver(request: Request) -> Homeserver:

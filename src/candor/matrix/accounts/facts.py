@@ -1,10 +1,12 @@
-"""What other domains may read about an account, and the one write they make, on the
+"""What other domains may read about an account, and the writes they make, on the
 caller's connection.
 
 The accounts repository is this domain's own (an import-linter contract keeps it so);
-a reader elsewhere (a partner app's `profile` scope) comes through here, and its read
-joins the caller's transaction, so it sees the same snapshot as the caller's other reads.
-Deleting a device (`devices/service.py`) ends its access tokens in the same transaction.
+a reader elsewhere (a partner app's `profile` scope, a room's member event, /sync's
+account data) comes through here, and its read joins the caller's transaction, so it
+sees the same snapshot as the caller's other reads. Deleting a device
+(`devices/service.py`) ends its access tokens in the same transaction, and a read marker
+(`rooms/receipts.py`) is stored as room account data inside the persister's work item.
 """
 
 from collections.abc import Sequence
@@ -27,6 +29,26 @@ async def profile(conn: AsyncConnection, user_id: str) -> JsonDict | None:
     if user.avatar_url is not None:
         out["avatar_url"] = user.avatar_url
     return out
+
+
+async def user_exists(conn: AsyncConnection, user_id: str) -> bool:
+    """Whether an account with this id was ever registered (deactivated ones included)."""
+    return await repo.get_user(conn, user_id) is not None
+
+
+async def account_data_changes(
+    conn: AsyncConnection, user_id: str, *, after: int, upto: int
+) -> list[tuple[str, str, JsonDict]]:
+    """(room_id, type, content) of the user's account data changed in (after, upto];
+    room_id '' is global."""
+    return await repo.list_account_data(conn, user_id, after=after, upto=upto)
+
+
+async def set_account_data(
+    conn: AsyncConnection, user_id: str, room_id: str, data_type: str, content: JsonDict, pos: int
+) -> None:
+    """Store one account data item at stream position `pos` (room_id '' is global)."""
+    await repo.set_account_data(conn, user_id, room_id, data_type, content, pos)
 
 
 async def delete_tokens(

@@ -2,7 +2,8 @@
 
 The room features (rooms, sync, admin) read `events/repository.py` directly; everyone
 else comes through here (an import-linter contract). The keys domain needs only the
-stream position, to bound `/keys/changes` by what is committed.
+stream position, to bound `/keys/changes` by what is committed; `rooms/facts.py` passes
+the same read on to the partner domains.
 """
 
 from sqlalchemy.ext.asyncio import AsyncConnection

@@ -6,9 +6,9 @@ who created it; joining by alias and `GET /directory/room` share `resolve_room`.
 """
 
 from candor.core.ids import RoomAlias, RoomID
-from candor.matrix.auth import Requester
 from candor.matrix.constants import Membership
 from candor.matrix.errors import Codes, Forbidden, InvalidParam, MatrixError, NotFound
+from candor.matrix.requester import Requester
 from candor.matrix.rooms import repository as repo
 from candor.store.db import Database
 
@@ -17,6 +17,11 @@ class RoomAliasesService:
     def __init__(self, db: Database, *, server_name: str) -> None:
         self._db = db
         self._server_name = server_name
+
+    @property
+    def server_name(self) -> str:
+        """The one server an alias here resolves on (`GET /directory/room`'s `servers`)."""
+        return self._server_name
 
     async def resolve_room(self, room_id_or_alias: str) -> str:
         if room_id_or_alias.startswith("#"):

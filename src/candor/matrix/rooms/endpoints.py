@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from candor.core.canonical_json import JsonDict
-from candor.matrix.auth import HomeserverDep, RequesterDep
+from candor.matrix.auth import RequesterDep
 from candor.matrix.events.model import serialize_event
 from candor.matrix.http import empty_response, json_response, provided, room_id_param, user_id_param
 from candor.matrix.rooms.aliases import RoomAliasesService
@@ -147,22 +147,19 @@ async def members(
     room_id: str,
     requester: RequesterDep,
     reads: RoomReadsDep,
-    hs: HomeserverDep,
     membership: Annotated[str | None, Query(max_length=16)] = None,
     not_membership: Annotated[str | None, Query(max_length=16)] = None,
     at: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     events = await reads.members(requester, room_id_param(room_id), membership, not_membership)
-    now = hs.clock.now_ms()
+    now = reads.read_ms()
     return json_response({"chunk": [serialize_event(e, now_ms=now) for e in events]})
 
 
 @router.get("/rooms/{room_id}/state")
-async def get_state(
-    room_id: str, requester: RequesterDep, reads: RoomReadsDep, hs: HomeserverDep
-) -> Response:
+async def get_state(room_id: str, requester: RequesterDep, reads: RoomReadsDep) -> Response:
     events = await reads.get_state(requester, room_id_param(room_id))
-    now = hs.clock.now_ms()
+    now = reads.read_ms()
     return json_response([serialize_event(e, now_ms=now) for e in events])
 
 
@@ -228,11 +225,11 @@ async def redact(
 
 @router.get("/rooms/{room_id}/event/{event_id}")
 async def get_event(
-    room_id: str, event_id: str, requester: RequesterDep, reads: RoomReadsDep, hs: HomeserverDep
+    room_id: str, event_id: str, requester: RequesterDep, reads: RoomReadsDep
 ) -> Response:
     ev = await reads.get_event(requester, room_id, event_id)
     return json_response(
-        serialize_event(ev, now_ms=hs.clock.now_ms(), requester_device=requester.device)
+        serialize_event(ev, now_ms=reads.read_ms(), requester_device=requester.device)
     )
 
 
@@ -277,9 +274,9 @@ async def read_markers(
 
 
 @router.get("/directory/room/{alias}")
-async def resolve_alias(alias: str, aliases: AliasesDep, hs: HomeserverDep) -> Response:
+async def resolve_alias(alias: str, aliases: AliasesDep) -> Response:
     room_id = await aliases.resolve_room(alias if alias.startswith("#") else "#" + alias)
-    return json_response({"room_id": room_id, "servers": [hs.server_name]})
+    return json_response({"room_id": room_id, "servers": [aliases.server_name]})
 
 
 @router.put("/directory/room/{alias}")

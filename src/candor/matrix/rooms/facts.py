@@ -1,7 +1,7 @@
 """What another domain may learn about a room without a requester: members, encryption, positions.
 
 The rooms repository is this domain's own (an import-linter contract keeps it so);
-other matrix domains (admin, events, keys) and the partner domains read rooms here.
+other matrix domains (admin, events, keys, sync) and the partner domains read rooms here.
 The partner consent domain decides on these facts (who is joined, whether the room is
 encrypted, where its latest membership event is), so they are read on the caller's
 connection: a grant's row and the room's facts then come from one snapshot. Posting a
@@ -18,10 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from candor.core.canonical_json import JsonDict
 from candor.matrix.constants import EventType, Membership
 from candor.matrix.errors import Forbidden, NotFound
+from candor.matrix.events import facts as events_facts
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.model import NewEvent
 from candor.matrix.events.persister import WriteContext
 from candor.matrix.rooms import repository as repo
+from candor.matrix.rooms.repository import MembershipRecord as MembershipRecord
 from candor.matrix.rooms.rules import check_send
 
 
@@ -69,8 +71,8 @@ async def membership_events_since(
 
 
 async def stream_position(conn: AsyncConnection) -> int:
-    """The events stream position as committed (every event at or below it is visible)."""
-    return await events_repo.get_stream_position(conn)
+    """The events stream position as committed; events own it (`events/facts.py`)."""
+    return await events_facts.stream_position(conn)
 
 
 async def may_send_message(ctx: WriteContext, room_id: str, sender: str) -> bool:
@@ -102,6 +104,27 @@ async def append_notice(
 
 async def joined_rooms(conn: AsyncConnection, user_id: str) -> list[str]:
     return await repo.list_joined_rooms(conn, user_id)
+
+
+async def user_memberships(conn: AsyncConnection, user_id: str) -> list[MembershipRecord]:
+    """Every room the user has a membership in (joined, invited, left, banned).
+
+    `MembershipRecord` is re-exported here for /sync, which reads it; it is defined in the
+    repository with the query that fills it."""
+    return await repo.list_user_memberships(conn, user_id)
+
+
+async def member_counts(conn: AsyncConnection, room_id: str) -> dict[str, int]:
+    """How many of the room's members have each membership."""
+    return await repo.count_members(conn, room_id)
+
+
+async def receipts_changed(
+    conn: AsyncConnection, room_ids: Sequence[str], *, after: int, upto: int
+) -> list[tuple[str, str, str, str, str, int]]:
+    """(room_id, event_id, receipt_type, user_id, thread_id, ts) of the rooms' receipts
+    changed in (after, upto], private ones included: the caller filters by reader."""
+    return await repo.list_receipts(conn, room_ids, after=after, upto=upto)
 
 
 async def users_sharing_rooms(conn: AsyncConnection, user_id: str) -> set[str]:

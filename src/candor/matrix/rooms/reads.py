@@ -8,12 +8,13 @@ because /sync and /messages apply the same rule to their timelines.
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import JsonDict
+from candor.core.clock import Clock
 from candor.core.ids import RoomID, parse_event_id
-from candor.matrix.auth import Requester
 from candor.matrix.constants import EventType, HistoryVisibility, Membership
 from candor.matrix.errors import Forbidden, NotFound
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.model import StoredEvent
+from candor.matrix.requester import Requester
 from candor.matrix.rooms import repository as repo
 from candor.matrix.rooms.visibility import VisibilityContext
 from candor.store.db import Database
@@ -31,8 +32,13 @@ async def load_visibility(conn: AsyncConnection, room_id: str, user_id: str) -> 
 
 
 class RoomReadsService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
+        self._clock = clock
+
+    def read_ms(self) -> int:
+        """When a read is answered: a served event's `unsigned.age` counts up to it."""
+        return self._clock.now_ms()
 
     async def access_room(
         self, conn: AsyncConnection, requester: Requester, room_id: str

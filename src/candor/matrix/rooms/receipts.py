@@ -9,12 +9,12 @@ user's room account data.
 
 from candor.core.clock import Clock
 from candor.core.ids import RoomID, parse_event_id
-from candor.matrix.accounts import repository as accounts_repo
-from candor.matrix.auth import Requester
+from candor.matrix.accounts import facts as accounts_facts
 from candor.matrix.constants import Membership
 from candor.matrix.errors import Forbidden, InvalidParam, NotFound
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.persister import EventPersister, WriteContext
+from candor.matrix.requester import Requester
 from candor.matrix.rooms import repository as repo
 from candor.matrix.sync.notifier import Notifier
 from candor.matrix.sync.typing import TypingTracker
@@ -72,7 +72,7 @@ class ReceiptsService:
                 raise NotFound("Event not found")
             pos = ctx.next_position()
             if receipt_type == "m.fully_read":
-                await accounts_repo.set_account_data(
+                await accounts_facts.set_account_data(
                     ctx.conn, user_id, room_id, "m.fully_read", {"event_id": event_id}, pos
                 )
                 ctx.users.add(user_id)

@@ -12,8 +12,7 @@ from candor.core.canonical_json import JsonDict, check_event_content, encode
 from candor.core.clock import Clock
 from candor.core.ids import RoomAlias, RoomID, UserID, parse_event_id
 from candor.core.tokens import random_string
-from candor.matrix.accounts import repository as accounts_repo
-from candor.matrix.auth import Requester
+from candor.matrix.accounts import facts as accounts_facts
 from candor.matrix.constants import (
     MEGOLM_ALGORITHM,
     ROOM_VERSION,
@@ -36,6 +35,7 @@ from candor.matrix.events import repository as events_repo
 from candor.matrix.events.model import NewEvent
 from candor.matrix.events.persister import EventPersister, WriteContext
 from candor.matrix.ratelimit import RateLimiter
+from candor.matrix.requester import Requester
 from candor.matrix.rooms import repository as repo
 from candor.matrix.rooms.aliases import RoomAliasesService
 from candor.matrix.rooms.rules import (
@@ -242,7 +242,7 @@ class RoomsService:
             if (
                 membership == Membership.INVITE
                 and target != sender
-                and await accounts_repo.get_user(ctx.conn, target) is None
+                and not await accounts_facts.user_exists(ctx.conn, target)
             ):
                 raise NotFound(f"Unknown user {target}")
             if (
@@ -270,13 +270,7 @@ class RoomsService:
 
     async def _member_profile(self, user_id: str) -> JsonDict:
         async with self._db.read() as conn:
-            user = await accounts_repo.get_user(conn, user_id)
-        out: JsonDict = {}
-        if user is not None and user.displayname is not None:
-            out["displayname"] = user.displayname
-        if user is not None and user.avatar_url is not None:
-            out["avatar_url"] = user.avatar_url
-        return out
+            return await accounts_facts.profile(conn, user_id) or {}
 
     async def refresh_member_profiles(self, requester: Requester) -> None:
         """After a profile change, re-send the user's join event in each joined room."""

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from candor.core.canonical_json import decode
 from candor.matrix.accounts.service import AccountsService
-from candor.matrix.auth import HomeserverDep, RequesterDep
+from candor.matrix.auth import RequesterDep
 from candor.matrix.errors import BadJson, NotFound
 from candor.matrix.events.filters import EventFilter, SyncFilter
 from candor.matrix.events.model import serialize_event
@@ -72,7 +72,6 @@ async def messages(
     room_id: str,
     requester: RequesterDep,
     service: MessagesDep,
-    hs: HomeserverDep,
     from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
     to: Annotated[str | None, Query(max_length=64)] = None,
     dir: Annotated[str, Query(max_length=1)] = "b",
@@ -81,10 +80,10 @@ async def messages(
 ) -> Response:
     flt = EventFilter.parse(_inline_json(filter)) if filter else EventFilter()
     page = await service.messages(requester, room_id_param(room_id), from_, to, dir, limit, flt)
-    now = hs.clock.now_ms()
     body: dict[str, object] = {
         "chunk": [
-            serialize_event(e, now_ms=now, requester_device=requester.device) for e in page.events
+            serialize_event(e, now_ms=page.read_ms, requester_device=requester.device)
+            for e in page.events
         ],
         "start": page.start,
     }

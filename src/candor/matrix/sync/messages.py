@@ -7,12 +7,13 @@ visibility check, with no long-poll and no other stream; it shares only the pagi
 
 from dataclasses import dataclass
 
+from candor.core.clock import Clock
 from candor.core.ids import RoomID
-from candor.matrix.auth import Requester
 from candor.matrix.errors import Forbidden, InvalidParam
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.filters import EventFilter
 from candor.matrix.events.model import StoredEvent
+from candor.matrix.requester import Requester
 from candor.matrix.rooms.reads import load_visibility
 from candor.matrix.sync.paging import visible_page, visible_page_desc
 from candor.matrix.sync.tokens import page_token, parse_page_token
@@ -25,11 +26,14 @@ class Page:
     start: str
     end: str | None
     state: list[StoredEvent]
+    # When the page was read: events' `unsigned.age` is counted up to it.
+    read_ms: int
 
 
 class MessagesService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
+        self._clock = clock
 
     async def messages(
         self,
@@ -66,4 +70,4 @@ class MessagesService:
                 )
                 end = page_token(events[-1].stream_pos) if more and events else None
             state: list[StoredEvent] = []
-        return Page(events, page_token(start), end, state)
+        return Page(events, page_token(start), end, state, self._clock.now_ms())

@@ -13,11 +13,12 @@ import logging
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import JsonDict
-from candor.matrix.auth import Requester
 from candor.matrix.constants import EventType, Membership
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.filters import SyncFilter
-from candor.matrix.rooms import repository as rooms_repo
+from candor.matrix.requester import Requester
+from candor.matrix.rooms import facts as rooms_facts
+from candor.matrix.rooms.facts import MembershipRecord
 from candor.matrix.sync.e2ee import acknowledge_to_device, build_e2ee
 from candor.matrix.sync.notifier import Notifier
 from candor.matrix.sync.streams import (
@@ -66,7 +67,7 @@ class SyncService:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_ms / 1000
         async with self._db.read() as conn:
-            rooms = await rooms_repo.list_joined_rooms(conn, requester.user_id)
+            rooms = await rooms_facts.joined_rooms(conn, requester.user_id)
         with self._notifier.listen(requester.user_id, rooms) as listener:
             while True:
                 # Clear before reading: a commit that lands during the read sets it again.
@@ -89,7 +90,7 @@ class SyncService:
             upto = await events_repo.get_stream_position(conn)
             after = 0 if since is None else min(since.position, upto)
             w = SyncWindow(requester, since, after, upto, flt, full_state)
-            memberships = await rooms_repo.list_user_memberships(conn, requester.user_id)
+            memberships = await rooms_facts.user_memberships(conn, requester.user_id)
             new = await self._rooms.new_events(conn, w, memberships)
             receipts = await self._ephemeral.receipts(conn, w, [m.room_id for m in memberships])
             data = await account_data(conn, w)
@@ -125,7 +126,7 @@ class SyncService:
         self,
         conn: AsyncConnection,
         w: SyncWindow,
-        m: rooms_repo.MembershipRecord,
+        m: MembershipRecord,
         new: NewEvents,
         receipts: dict[str, JsonDict],
         data: AccountData,

@@ -15,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import JsonDict
 from candor.core.clock import Clock
-from candor.matrix.accounts import repository as accounts_repo
-from candor.matrix.auth import Requester
+from candor.matrix.accounts import facts as accounts_facts
 from candor.matrix.constants import STRIPPED_STATE_TYPES, EventType, Membership
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.filters import SyncFilter
 from candor.matrix.events.model import StoredEvent, serialize_event
-from candor.matrix.rooms import repository as rooms_repo
+from candor.matrix.requester import Requester
+from candor.matrix.rooms import facts as rooms_facts
+from candor.matrix.rooms.facts import MembershipRecord
 from candor.matrix.rooms.reads import load_visibility
 from candor.matrix.sync.paging import visible_page
 from candor.matrix.sync.tokens import SyncToken, page_token
@@ -63,7 +64,7 @@ class RoomsStream:
         self._default_limit = default_timeline_limit
 
     async def new_events(
-        self, conn: AsyncConnection, w: SyncWindow, memberships: list[rooms_repo.MembershipRecord]
+        self, conn: AsyncConnection, w: SyncWindow, memberships: list[MembershipRecord]
     ) -> NewEvents:
         quiet = [
             m.room_id
@@ -86,7 +87,7 @@ class RoomsStream:
         self,
         conn: AsyncConnection,
         w: SyncWindow,
-        m: rooms_repo.MembershipRecord,
+        m: MembershipRecord,
         new: NewEvents,
     ) -> JsonDict:
         """A joined room's timeline and state (the caller adds the other streams)."""
@@ -98,7 +99,7 @@ class RoomsStream:
         return await self._joined_full(conn, w, m.room_id, w.full_state or newly)
 
     async def invited(
-        self, conn: AsyncConnection, w: SyncWindow, m: rooms_repo.MembershipRecord
+        self, conn: AsyncConnection, w: SyncWindow, m: MembershipRecord
     ) -> JsonDict | None:
         """The stripped state of a room the user is invited to, if the invite is new."""
         if w.since is None or m.stream_pos > w.after:
@@ -110,7 +111,7 @@ class RoomsStream:
         return None
 
     async def left(
-        self, conn: AsyncConnection, w: SyncWindow, m: rooms_repo.MembershipRecord
+        self, conn: AsyncConnection, w: SyncWindow, m: MembershipRecord
     ) -> JsonDict | None:
         """A room the user left or was banned from, if that is new or the filter asks."""
         changed = w.since is not None and w.after < m.stream_pos <= w.upto
@@ -126,8 +127,8 @@ class RoomsStream:
         return {"notification_count": count, "highlight_count": 0}
 
     async def summary(self, conn: AsyncConnection, room_id: str, user_id: str) -> JsonDict:
-        counts = await rooms_repo.count_members(conn, room_id)
-        members = await rooms_repo.list_room_members(conn, room_id, None)
+        counts = await rooms_facts.member_counts(conn, room_id)
+        members = await rooms_facts.room_members(conn, room_id, None)
         heroes = [u for u in members if u != user_id][:5]
         return {
             "m.heroes": heroes,
@@ -189,9 +190,7 @@ class RoomsStream:
             "state": {"events": self._serialize(w.requester, state)},
         }
 
-    async def _left(
-        self, conn: AsyncConnection, w: SyncWindow, m: rooms_repo.MembershipRecord
-    ) -> JsonDict:
+    async def _left(self, conn: AsyncConnection, w: SyncWindow, m: MembershipRecord) -> JsonDict:
         vis = await load_visibility(conn, m.room_id, w.requester.user_id)
         limit = w.flt.timeline.limit or self._default_limit
         events, more = await visible_page(
@@ -231,7 +230,7 @@ class EphemeralStream:
         self, conn: AsyncConnection, w: SyncWindow, room_ids: list[str]
     ) -> dict[str, JsonDict]:
         """Receipts by room in the m.receipt shape; private receipts only to their owner."""
-        rows = await rooms_repo.list_receipts(
+        rows = await rooms_facts.receipts_changed(
             conn, room_ids, after=w.after if w.since else 0, upto=w.upto
         )
         user_id = w.requester.user_id
@@ -278,7 +277,7 @@ class AccountData:
 
 async def account_data(conn: AsyncConnection, w: SyncWindow) -> AccountData:
     """The user's account data changed since `since` (all of it on an initial sync)."""
-    rows = await accounts_repo.list_account_data(
+    rows = await accounts_facts.account_data_changes(
         conn, w.requester.user_id, after=0 if w.since is None else w.after, upto=w.upto
     )
     by_room: dict[str, list[JsonDict]] = defaultdict(list)
