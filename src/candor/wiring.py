@@ -207,7 +207,9 @@ def build_services(hs: Homeserver) -> Services:
         to_device=ToDeviceService(hs.persister, hs.ratelimiter),
         room_keys=RoomKeysService(hs.db),
         admin=AdminService(hs.db, hs.clock, hs.access),
-        privacy=PrivacyService(hs.transparency, hs.access, hs.tlog),
+        privacy=PrivacyService(
+            hs.transparency, hs.access, hs.tlog, public_base_url=hs.public_base_url
+        ),
         web_sessions=WebSessionsService(hs.db, hs.clock, accounts, hs.token_key),
         tiles=TileService(hs.db, hs.tlog),
         apps=apps,

@@ -6,19 +6,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from candor.matrix.accounts.authenticator import Authenticator
-from candor.matrix.context import Homeserver
 from candor.matrix.errors import MissingToken
 from candor.matrix.http import provided
 from candor.matrix.requester import Requester
-
-
-async def get_homeserver(request: Request) -> Homeserver:
-    """Async on purpose: FastAPI runs plain `def` dependencies in a thread pool."""
-    hs: Homeserver = request.app.state.homeserver
-    return hs
-
-
-HomeserverDep = Annotated[Homeserver, Depends(get_homeserver)]
 
 
 def extract_token(request: Request) -> str | None:

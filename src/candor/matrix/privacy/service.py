@@ -32,11 +32,19 @@ class MyAccesses:
 
 class PrivacyService:
     def __init__(
-        self, transparency: TransparencyService, access: AccessLog, tlog: TransparencyLog
+        self,
+        transparency: TransparencyService,
+        access: AccessLog,
+        tlog: TransparencyLog,
+        *,
+        public_base_url: str,
     ) -> None:
         self._transparency = transparency
         self._access = access
         self._tlog = tlog
+        # Where people verify the log from ("check it yourself"): the configured URL, never
+        # a request's Host header.
+        self.public_base_url = public_base_url
 
     async def my_accesses(self, requester: Requester, limit: int = 100) -> MyAccesses:
         return await self.accesses_of(requester.user_id, limit)

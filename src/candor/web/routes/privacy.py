@@ -5,7 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from candor.matrix.context import Homeserver
 from candor.matrix.http import provided
 from candor.matrix.privacy.service import PrivacyService
 from candor.web.accesses import accesses_view
@@ -23,22 +22,11 @@ async def get_privacy(request: Request) -> PrivacyService:
 PrivacyDep = Annotated[PrivacyService, Depends(get_privacy)]
 
 
-async def get_public_base_url(request: Request) -> str:
-    """The configured public base URL (never the request's Host header)."""
-    hs: Homeserver = request.app.state.homeserver
-    return hs.public_base_url
-
-
-PublicBaseUrlDep = Annotated[str, Depends(get_public_base_url)]
-
-
 @router.get("/privacy/accesses")
-async def accesses(
-    page: PageDep, user: CurrentUserDep, privacy: PrivacyDep, server_url: PublicBaseUrlDep
-) -> Response:
+async def accesses(page: PageDep, user: CurrentUserDep, privacy: PrivacyDep) -> Response:
     found = await privacy.accesses_of(user.user_id, PAGE_LIMIT)
     return page.render(
         "privacy/accesses.html",
         view=accesses_view(found, PAGE_LIMIT),
-        server_url=server_url,
+        server_url=privacy.public_base_url,
     )
