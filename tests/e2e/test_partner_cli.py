@@ -1,7 +1,7 @@
 """`candor partner` against a running `candor serve`, configured only by the same
 `CANDOR_*` variables: what the CLI creates, approves and suspends is what the server's
 public list shows. One subprocess test; the CLI's outputs and one-line errors are proved
-in-process, on both engines, by tests/cli/test_partner.py."""
+in-process, on both engines, by tests/cli/test_partner.py, so this one runs on SQLite."""
 
 import json
 import os
@@ -14,7 +14,7 @@ import pytest
 
 from tests.e2e.conftest import ServerProcess
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.e2e, pytest.mark.engines("sqlite"), pytest.mark.timeout(120)]
 
 CANDOR = Path(sys.executable).parent / "candor"
 FLIX = [

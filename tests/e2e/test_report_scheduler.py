@@ -1,7 +1,11 @@
 """The report scheduler inside a real `candor serve`: when periods have ended it produces
 each one's report once, and its delivery worker gets each to a partner receiver that fails
 twice and verifies the third try with the `standardwebhooks` library; a restart produces
-and sends nothing again."""
+and sends nothing again.
+
+On SQLite: that each period is produced once on each engine (the unique key, racing
+workers, restarts) is proved in-process by tests/reports/test_scheduler.py; this test is
+about the processes (the scheduler inside `candor serve`, a real receiver)."""
 
 import asyncio
 import json
@@ -19,7 +23,12 @@ from tests.e2e.conftest import ServerProcess
 from tests.e2e.oauth_flow import candor
 from tests.e2e.webhook_receiver import WebhookReceiver, running_receiver
 
-pytestmark = [pytest.mark.e2e, pytest.mark.loopback_webhooks, pytest.mark.timeout(180)]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.engines("sqlite"),
+    pytest.mark.loopback_webhooks,
+    pytest.mark.timeout(180),
+]
 
 FLIX = ["--name", "Flix", "--redirect-uri", "https://flix.example/cb", "--domain", "flix.example"]
 
