@@ -90,7 +90,8 @@ def test_plain_http_elsewhere_is_refused(host: str, path: str) -> None:
 def test_a_fragment_is_never_allowed(host: str, path: str, fragment: str) -> None:
     scheme = "http" if host in {"127.0.0.1", "localhost", "[::1]", "127.3.4.5"} else "https"
     message = refused(check_redirect_uri, f"{scheme}://{host}/{path}#{fragment}")
-    assert "fragment" in message or "one line" in message
+    # A fragment holding a control character or a backslash meets that refusal first.
+    assert any(reason in message for reason in ("fragment", "one line", "backslash"))
 
 
 @given(st.text(max_size=80))
