@@ -1,11 +1,14 @@
-"""Check the habits that ruff, mypy and import-linter cannot express (STYLE §3, §7).
+"""Check the habits that ruff, mypy and import-linter cannot express (STYLE §3, §5, §7).
 
-Rule: `Any` only with a reason. Every line of `src/candor` that uses the name `Any`
+Rule 1, `Any` only with a reason. Every line of `src/candor` that uses the name `Any`
 (as `Any`, `typing.Any`, or inside a string annotation such as `"Future[Any]"`) must
 carry a `# Any: <why>` comment on that line or in the comment lines just above it, so a
-reader sees which library seam or variadic type made a precise type impractical. Imports of `Any`
-are not uses. Docstrings and comments that happen to start with the word "Any" are not
-code and are ignored, which is why this walks the syntax tree instead of grepping.
+reader sees which library seam or variadic type made a precise type impractical. Imports
+of `Any` are not uses. Docstrings and comments that happen to start with the word "Any"
+are not code and are ignored, which is why this walks the syntax tree instead of grepping.
+
+Rule 2, every module says why it exists: a module opens with a docstring. Empty files
+(the package `__init__.py`s) and Alembic's migrations (`migrations/`, generated) are exempt.
 
 Usage: python scripts/lint_rules.py [PATH ...]   (default: src/candor; exits 1 on a finding)
 """
@@ -91,6 +94,12 @@ def any_without_reason(source: str) -> list[int]:
     return sorted(line for line in uses if not _has_reason(line, reasons, alone))
 
 
+def lacks_docstring(source: str) -> bool:
+    """True if `source` has code but does not open with a docstring."""
+    tree = ast.parse(source)
+    return bool(tree.body) and ast.get_docstring(tree) is None
+
+
 def _python_files(paths: Sequence[Path]) -> Iterator[Path]:
     for path in paths:
         if path.is_dir():
@@ -104,8 +113,12 @@ def main(argv: Sequence[str]) -> int:
     roots = [Path(arg) for arg in argv] or [DEFAULT_ROOT]
     findings = 0
     for path in _python_files(roots):
-        for line in any_without_reason(path.read_text(encoding="utf-8")):
+        source = path.read_text(encoding="utf-8")
+        for line in any_without_reason(source):
             sys.stdout.write(f"{path}:{line}: `Any` without a `{REASON} <why>` comment\n")
+            findings += 1
+        if "migrations" not in path.parts and lacks_docstring(source):
+            sys.stdout.write(f"{path}:1: no module docstring saying why the module exists\n")
             findings += 1
     return 1 if findings else 0
 

@@ -1,4 +1,4 @@
-"""`scripts/lint_rules.py`: `Any` only with a `# Any:` reason.
+"""`scripts/lint_rules.py`: `Any` only with a `# Any:` reason; every module has a docstring.
 
 The checker is a script, not part of the package, so it is loaded by path.
 """
@@ -16,6 +16,7 @@ _module = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_module)
 
 any_without_reason: Callable[[str], list[int]] = _module.any_without_reason
+lacks_docstring: Callable[[str], bool] = _module.lacks_docstring
 main: Callable[[Sequence[str]], int] = _module.main
 
 
@@ -90,6 +91,13 @@ def test_typing_dot_any_and_quoted_annotations_are_uses() -> None:
         z: "Any" = 1
         """
     ) == [3, 4]
+
+
+def test_a_module_must_open_with_a_docstring() -> None:
+    assert lacks_docstring('import os\n"""Too late to be the docstring."""\n')
+    assert lacks_docstring("# A comment is not a docstring.\nx = 1\n")
+    assert not lacks_docstring('"""Why this module exists."""\n\nx = 1\n')
+    assert not lacks_docstring("")  # an empty package __init__.py
 
 
 def test_candor_itself_passes() -> None:
