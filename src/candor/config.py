@@ -339,6 +339,7 @@ class Settings(BaseSettings):
         return path.read_text().strip().encode()
 
 
+# Any: pydantic validates each override against its field, as it does the file and env.
 def load_settings(**overrides: Any) -> Settings:
     """Build settings with CLI flags (non-None values) taking precedence over everything."""
     return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -40,6 +40,7 @@ from candor.matrix.web_sessions.service import WebSessionsService
 from candor.partners.admin.service import PartnerAdminService
 from candor.partners.apps.service import PartnerAppsService
 from candor.partners.consent.notice import GRANTS_PAGE
+from candor.partners.consent.observer import GrantObserver
 from candor.partners.consent.service import ConsentService
 from candor.partners.inbox.service import InboxService
 from candor.partners.oauth.bearer import BearerService
@@ -168,6 +169,7 @@ def build_services(hs: Homeserver) -> Services:
         persister=hs.persister,
         ratelimiter=hs.ratelimiter,
         apps=apps,
+        grants=GrantObserver(db=hs.db, clock=hs.clock),
         answer_url=hs.public_base_url + GRANTS_PAGE,
     )
     reports = ReportsService(

@@ -38,7 +38,10 @@ ServerNameOpt = Annotated[
 
 
 def build_settings(
-    data_dir: Path | None, database_url: str | None, server_name: str | None, **extra: Any
+    data_dir: Path | None,
+    database_url: str | None,
+    server_name: str | None,
+    **extra: Any,  # Any: more settings overrides, which `load_settings` validates
 ) -> Settings:
     """CLI flags > env > candor.toml > defaults; a bad value is a usage error (exit 2)."""
     from pydantic import ValidationError

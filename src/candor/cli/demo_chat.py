@@ -44,8 +44,8 @@ SYNC_FILTER = {"room": {"timeline": {"limit": 100}}}
 class NioDevice:
     """One nio client with its own Olm account and store, and the timeline it has seen."""
 
-    client: Any  # nio.AsyncClient: matrix-nio ships no type hints
-    timeline: list[Any]
+    client: Any  # Any: a nio.AsyncClient; matrix-nio ships no type hints
+    timeline: list[Any]  # Any: nio's events, untyped likewise
 
     async def step(self) -> None:
         """One /sync, then what nio's sync_forever does between syncs (keys, to-device)."""

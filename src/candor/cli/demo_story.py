@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 from rich.console import Console
@@ -25,6 +24,7 @@ from candor.cli.demo_shares import Room, Simulation, Tally
 from candor.cli.demo_support import (
     DemoClock,
     DemoFailed,
+    JsonAnswer,
     PartnerApp,
     Person,
     check,
@@ -322,7 +322,7 @@ class Story:
             if time.monotonic() > deadline:
                 raise DemoFailed("the partner's read never appeared in bob's access list")
             await asyncio.sleep(0.25)
-        item: dict[str, Any] = found[0]
+        item: JsonAnswer = found[0]
         checkpoint = open_signed(body["checkpoint"], vkey)
         proof = [base64.b64decode(h) for h in item["proof"]["hashes"]]
         root = root_from_inclusion_proof(

@@ -22,6 +22,8 @@ V3 = "/_matrix/client/v3"
 PASSWORD = "candor demo"  # noqa: S105 - every demo person's, printed at the end
 CSRF_RE = re.compile(r'name="csrf_token" value="([^"]*)"')
 TIMEOUT = httpx.Timeout(30.0)
+# Any: a JSON answer the demo reads by key path; a wrong shape fails the demo loudly.
+JsonAnswer = dict[str, Any]
 
 
 class DemoFailed(Exception):
@@ -117,7 +119,7 @@ class Person:
 
     # --- Matrix client-server API ---------------------------------------------------------
 
-    async def create_room(self, name: str, invite: list["Person"], **extra: Any) -> str:
+    async def create_room(self, name: str, invite: list["Person"], **extra: object) -> str:
         body = {"name": name, "invite": [p.user_id for p in invite], **extra}
         r = await self.api.post(f"{V3}/createRoom", json=body, headers=self.auth)
         room_id: str = check(r, 200, f"creating {name}").json()["room_id"]
@@ -137,16 +139,16 @@ class Person:
         event_id: str = check(r, 200, f"{self.name} sending a message").json()["event_id"]
         return event_id
 
-    async def recent(self, room_id: str, limit: int = 60) -> list[dict[str, Any]]:
+    async def recent(self, room_id: str, limit: int = 60) -> list[JsonAnswer]:
         r = await self.api.get(
             f"{V3}/rooms/{room_id}/messages",
             params={"dir": "b", "limit": limit},
             headers=self.auth,
         )
-        chunk: list[dict[str, Any]] = check(r, 200, "reading a room").json()["chunk"]
+        chunk: list[JsonAnswer] = check(r, 200, "reading a room").json()["chunk"]
         return chunk
 
-    async def candor(self, method: str, path: str, body: Any = None) -> httpx.Response:
+    async def candor(self, method: str, path: str, body: object = None) -> httpx.Response:
         """A call to Candor's own API (`/_candor/v1/…`) with the Matrix access token."""
         return await self.api.request(method, f"/_candor/v1{path}", json=body, headers=self.auth)
 
@@ -214,7 +216,7 @@ async def consent(person: Person, app: PartnerApp) -> tuple[str, str]:
     return callback["code"][0], verifier
 
 
-async def token_request(http: httpx.AsyncClient, app: PartnerApp, **form: str) -> dict[str, Any]:
+async def token_request(http: httpx.AsyncClient, app: PartnerApp, **form: str) -> JsonAnswer:
     r = await http.post("/oauth/token", data=form, auth=(app.client_id, app.client_secret))
-    body: dict[str, Any] = check(r, 200, f"the token endpoint ({form['grant_type']})").json()
+    body: JsonAnswer = check(r, 200, f"the token endpoint ({form['grant_type']})").json()
     return body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -64,7 +65,7 @@ def export_files(stored: StoredReport, out_dir: Path) -> list[Path]:
     return paths
 
 
-def render_json(value: dict[str, object]) -> bytes:
+def render_json(value: Mapping[str, object]) -> bytes:
     return json.dumps(value, indent=2, sort_keys=True).encode() + b"\n"
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from candor.core.canonical_json import JsonDict
 from candor.reports.periods import Period
 from candor.reports.privacy import (
     DIFFERENTIAL_PRIVACY,
@@ -28,6 +29,10 @@ FORMAT = "candor.engagement-report/v1"
 COLUMNS = ["day", "interface", "surface", "variant", *SERIES, "ctr"]
 SCHEMA_FILE = "engagement_report.schema.json"
 
+# Any: a report document is JSON that readers walk by key path (rows, totals, privacy); its
+# shape is the published JSON Schema (`schema()`), which checks it where mypy cannot.
+ReportDocument = dict[str, Any]
+
 
 @dataclass(frozen=True, slots=True)
 class AppInfo:
@@ -36,7 +41,7 @@ class AppInfo:
     agreement_version: int
 
 
-def k_threshold_privacy(k: int, rows: Sequence[ReleasedRow]) -> dict[str, Any]:
+def k_threshold_privacy(k: int, rows: Sequence[ReleasedRow]) -> JsonDict:
     suppressed = sum(1 for r in rows if r.suppressed)
     return {
         "method": K_THRESHOLD,
@@ -51,7 +56,7 @@ def k_threshold_privacy(k: int, rows: Sequence[ReleasedRow]) -> dict[str, Any]:
     }
 
 
-def dp_privacy(plan: DPPlan, budget_total: float, spent: float) -> dict[str, Any]:
+def dp_privacy(plan: DPPlan, budget_total: float, spent: float) -> JsonDict:
     return {
         "method": DIFFERENTIAL_PRIVACY,
         "epsilon": plan.epsilon,
@@ -83,14 +88,12 @@ def build(
     app: AppInfo,
     period: Period,
     generated_at: str,
-    privacy: dict[str, Any],
+    privacy: JsonDict,
     rows: Sequence[ReleasedRow],
-) -> dict[str, Any]:
+) -> ReportDocument:
     released = [r for r in rows if not r.suppressed]
-    totals: dict[str, Any] = {
-        name: sum(int(getattr(r, name) or 0) for r in released) for name in SERIES
-    }
-    totals["ctr"] = click_through(totals["first_clicks"], totals["recipients"])
+    sums = {name: sum(int(getattr(r, name) or 0) for r in released) for name in SERIES}
+    totals: JsonDict = {**sums, "ctr": click_through(sums["first_clicks"], sums["recipients"])}
     return {
         "format": FORMAT,
         "report_id": report_id,
@@ -125,8 +128,8 @@ def build(
     }
 
 
-def schema() -> dict[str, Any]:
+def schema() -> JsonDict:
     """The published JSON Schema (draft 2020-12) of the document."""
     text = resources.files("candor.reports").joinpath(SCHEMA_FILE).read_text("utf-8")
-    loaded: dict[str, Any] = json.loads(text)
+    loaded: JsonDict = json.loads(text)
     return loaded

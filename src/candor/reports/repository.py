@@ -80,6 +80,7 @@ def aggregate_bounded(
     return _cells(conn.execute(stmt), with_people=False)
 
 
+# Any: rows of either aggregate's labelled columns, read by name.
 def _cells(rows: Iterable[Row[Any]], *, with_people: bool) -> list[CellCounts]:
     """Rows of either aggregate as `CellCounts` (`people` is 0 where it was not counted)."""
     return [
@@ -100,7 +101,7 @@ def _cells(rows: Iterable[Row[Any]], *, with_people: bool) -> list[CellCounts]:
 
 def bounded_statement(
     pg: bool, client_id: str, first_day: str, last_day: str, per_person: int, recipients_cap: int
-) -> Select[tuple[Any, ...]]:
+) -> Select[tuple[Any, ...]]:  # Any: labelled aggregate columns, read by name
     """The statement of `aggregate_bounded` (apart so that `bench/reports.py` can EXPLAIN it)."""
     e = ShareEvent
     is_send = e.kind == ShareEvent.SEND
@@ -138,7 +139,7 @@ def bounded_statement(
     )
 
 
-def _cell_sums(actions: Subquery, sign: int) -> Select[tuple[Any, ...]]:
+def _cell_sums(actions: Subquery, sign: int) -> Select[tuple[Any, ...]]:  # Any: as above
     """Per cell, `sign` times the counts of `actions` (day, labels, kind, recipients)."""
     a = actions.c
     send = a.kind == ShareEvent.SEND

@@ -24,6 +24,7 @@ from candor.reports import delivery_repository as deliveries
 from candor.reports import document
 from candor.reports import repository as repo
 from candor.reports.aggregate import full_grid
+from candor.reports.document import ReportDocument
 from candor.reports.errors import (
     ReportError,
     budget_exhausted,
@@ -53,14 +54,17 @@ class StoredReport:
     epsilon: float | None
     created_ts: int
     body: bytes  # canonical JSON, exactly as signed
-    signature: dict[str, Any]
+    signature: Mapping[str, object]
 
     @property
-    def document(self) -> dict[str, Any]:
+    def document(self) -> ReportDocument:
         return decode_dict(self.body)
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> "StoredReport":
+    def from_row(
+        cls,
+        row: Mapping[str, Any],  # Any: a store row, whose values only its columns type
+    ) -> "StoredReport":
         return cls(
             report_id=str(row["report_id"]),
             client_id=str(row["client_id"]),

@@ -14,9 +14,8 @@ import binascii
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
 
-from candor.core.canonical_json import encode_canonical
+from candor.core.canonical_json import JsonDict, encode_canonical
 from candor.transparency.note import NoteError, Signer, Verifier
 
 SIGNATURE_FORMAT = "candor.report-signature/v1"
@@ -26,11 +25,11 @@ class SignatureInvalid(ValueError):
     """The report does not match its signature, or the signature is not by the pinned key."""
 
 
-def canonical(report: Mapping[str, Any]) -> bytes:
+def canonical(report: Mapping[str, object]) -> bytes:
     return encode_canonical(report)
 
 
-def sign(report: Mapping[str, Any], signer: Signer) -> dict[str, str]:
+def sign(report: Mapping[str, object], signer: Signer) -> dict[str, str]:
     body = canonical(report)
     return {
         "format": SIGNATURE_FORMAT,
@@ -42,14 +41,14 @@ def sign(report: Mapping[str, Any], signer: Signer) -> dict[str, str]:
     }
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _no_duplicates(pairs: list[tuple[str, object]]) -> JsonDict:
     keys = [k for k, _ in pairs]
     if len(set(keys)) != len(keys):
         raise SignatureInvalid("a JSON object repeats a key, so readers could disagree on it")
     return dict(pairs)
 
 
-def parse_json(raw: bytes, what: str) -> dict[str, Any]:
+def parse_json(raw: bytes, what: str) -> JsonDict:
     """Parse a report or signature file; duplicate keys are refused, not silently merged."""
     try:
         value = json.loads(raw, object_pairs_hook=_no_duplicates)
@@ -63,7 +62,7 @@ def parse_json(raw: bytes, what: str) -> dict[str, Any]:
 
 
 def verify(
-    report: Mapping[str, Any], signature: Mapping[str, Any], trusted: Verifier | None
+    report: Mapping[str, object], signature: Mapping[str, object], trusted: Verifier | None
 ) -> Verifier:
     """Check `signature` over `report`; return the key that signed it.
 

@@ -8,9 +8,8 @@ nothing. A person sees only their own shares, and of each report only the rows o
 cells (day, interface, surface, variant) their shares were counted in.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import anyio.to_thread
 
@@ -19,6 +18,7 @@ from candor.partners.apps.service import App, PartnerAppsService
 from candor.reports import delivery_repository as deliveries
 from candor.reports import views_repository as repo
 from candor.reports.delivery_repository import Attempt, Delivery
+from candor.reports.document import ReportDocument
 from candor.reports.errors import ReportError, report_not_found
 from candor.reports.render import to_csv, to_html, to_pdf
 from candor.reports.service import ReportsService, StoredReport
@@ -72,7 +72,7 @@ class ReportExcerpt:
     period_end: str
     method: str
     statement: str
-    rows: list[dict[str, Any]]
+    rows: list[ReportDocument]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +100,11 @@ def _summary(report: StoredReport) -> ReportSummary:
     )
 
 
-def _cell(row: dict[str, Any]) -> tuple[str, ...]:
+def _cell(row: Mapping[str, object]) -> tuple[str, ...]:
     return tuple(str(row.get(k)) for k in CELL)
 
 
-def matching_rows(doc: dict[str, Any], shares: Sequence[repo.ShareCounts]) -> list[dict[str, Any]]:
+def matching_rows(doc: ReportDocument, shares: Sequence[repo.ShareCounts]) -> list[ReportDocument]:
     """The report's rows whose cell is one of the shares' cells (same app), in report order."""
     client_id = (doc.get("app") or {}).get("client_id")
     cells = {(s.day, s.interface, s.surface, s.variant) for s in shares if s.client_id == client_id}

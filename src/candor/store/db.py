@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import create_engine, event, insert, text
+from sqlalchemy import Row, create_engine, event, insert, text
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -23,6 +23,10 @@ from sqlalchemy.pool import NullPool
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# Any: a Core row of every column of a mapped table, read by attribute. `select(Model)`
+# types it as the ORM entity, which a Core connection never returns.
+TableRow = Row[Any]
 
 # `sqlite+candor://` is SQLAlchemy's aiosqlite dialect over the inline driver.
 registry.register("sqlite.candor", "candor.store.sqlite_inline", "InlineSQLiteDialect")
@@ -161,14 +165,21 @@ async def upsert_many(
 
 @functools.cache
 def _upsert_statement(
-    dialect: str, table: Any, columns: tuple[str, ...], keys: tuple[str, ...]
-) -> Any:
+    dialect: str,
+    table: Any,  # Any: a mapped class or Table, as SQLAlchemy's insert() accepts
+    columns: tuple[str, ...],
+    keys: tuple[str, ...],
+) -> Any:  # Any: PostgreSQL's or SQLite's Insert, which share no typed base
     stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
     updates = {k: stmt.excluded[k] for k in columns if k not in keys}
     return stmt.on_conflict_do_update(index_elements=list(keys), set_=updates)
 
 
-async def insert_many(conn: AsyncConnection, table: Any, rows: list[dict[str, object]]) -> None:
+async def insert_many(
+    conn: AsyncConnection,
+    table: Any,  # Any: a mapped class or Table, as SQLAlchemy's insert() accepts
+    rows: list[dict[str, object]],
+) -> None:
     """INSERT many rows of one mapped class or Table (all with the same keys).
 
     On SQLite, one plain executemany of tuples: SQLAlchemy's per-row parameter work cost

@@ -56,6 +56,7 @@ class Cursor:
     async def __aexit__(self, *exc: object) -> None:
         self._cursor.close()
 
+    # Any: DB-API parameters, passed to sqlite3 as SQLAlchemy gives them.
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Self:
         if parameters is None:
             self._cursor.execute(sql)
@@ -63,6 +64,7 @@ class Cursor:
             self._cursor.execute(sql, parameters)
         return self
 
+    # Any: as in `execute`.
     async def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> Self:
         self._cursor.executemany(sql, seq)
         return self
@@ -70,17 +72,17 @@ class Cursor:
     async def fetchone(self) -> Any:  # Any: DB-API rows
         return self._cursor.fetchone()
 
-    async def fetchmany(self, size: int | None = None) -> list[Any]:
+    async def fetchmany(self, size: int | None = None) -> list[Any]:  # Any: DB-API rows
         return self._cursor.fetchmany(size) if size is not None else self._cursor.fetchmany()
 
-    async def fetchall(self) -> list[Any]:
+    async def fetchall(self) -> list[Any]:  # Any: DB-API rows
         return self._cursor.fetchall()
 
     async def close(self) -> None:
         self._cursor.close()
 
     @property
-    def description(self) -> Any:
+    def description(self) -> Any:  # Any: sqlite3 types it as a 7-tuple of Nones
         return self._cursor.description
 
     @property
@@ -103,6 +105,7 @@ class Cursor:
 class _Inline:
     """Stands in for aiosqlite's request queue: runs each function immediately."""
 
+    # Any: aiosqlite queues calls of every result type (and futures of them).
     def put_nowait(self, item: tuple["asyncio.Future[Any] | None", Callable[[], Any]]) -> None:
         future, function = item
         try:
@@ -120,14 +123,14 @@ class _NoThread:
 
 
 class Connection:
-    def __init__(self, database: str, **kwargs: Any) -> None:
+    def __init__(self, database: str, **kwargs: Any) -> None:  # Any: sqlite3.connect()'s
         self._database = database
         self._kwargs = kwargs
         self._conn: sqlite3.Connection | None = None
         self._tx = _Inline()
         self._thread = _NoThread()
 
-    def __await__(self) -> Any:
+    def __await__(self) -> Any:  # Any: the coroutine's yields, which only asyncio reads
         async def _open() -> "Connection":
             kwargs = {**self._kwargs, "check_same_thread": False}
             self._conn = sqlite3.connect(self._database, **kwargs)
@@ -162,6 +165,7 @@ class Connection:
             self._conn.close()
             self._conn = None
 
+    # Any: sqlite3.Connection.create_function's arguments, passed through.
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._live().create_function(*args, **kwargs)
 
@@ -171,7 +175,7 @@ class Connection:
             self._conn = None
 
 
-def connect(database: str, **kwargs: Any) -> Connection:
+def connect(database: str, **kwargs: Any) -> Connection:  # Any: sqlite3.connect()'s
     return Connection(database, **kwargs)
 
 

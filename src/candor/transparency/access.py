@@ -11,7 +11,6 @@ import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from candor.core.canonical_json import JsonDict, decode_dict
 from candor.core.clock import Clock
@@ -88,7 +87,7 @@ class AccessLog:
         leaf = commitment(salt, raw)
         entry_hash = leaf_hash(leaf)
 
-        def rows(index: int) -> list[tuple[Any, dict[str, object]]]:
+        def rows(index: int) -> list[repo.EntryRow]:
             return repo.access_record_rows(
                 index, salt, entry_hash, raw.decode(), record.ts_ms, record.subjects
             )

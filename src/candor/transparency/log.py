@@ -23,7 +23,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from hashlib import sha256
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -63,7 +62,7 @@ DEFAULT_CACHED_TILES = 4096  # 16 KiB each with their inner levels: 64 MiB
 # the entry's index, the (mapped class, row) pairs to insert in the batch's transaction.
 # Rows, not a callback that runs statements: a batch inserts all its items' rows with one
 # executemany per table, which kept `record_access` fast with 100 appenders at once.
-EntryRows = Callable[[int], Sequence[tuple[Any, dict[str, object]]]]
+EntryRows = Callable[[int], Sequence[repo.EntryRow]]
 
 
 @dataclass
@@ -172,7 +171,7 @@ class TransparencyLog:
             new_size = size + len(leaves)
             await repo.set_size(conn, new_size)
             firsts: list[int] = []
-            extra: list[tuple[Any, dict[str, object]]] = []
+            extra: list[repo.EntryRow] = []
             at = size
             for item in items:
                 firsts.append(at)

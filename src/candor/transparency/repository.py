@@ -1,12 +1,12 @@
 """SQL for the transparency log: entry bundles, tiles, the leaf index, size, checkpoints."""
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.store.db import insert_many, upsert_many
+from candor.store.models.base import Base
 from candor.store.models.transparency import (
     AccessRecordRow,
     AccessRecordSubject,
@@ -103,9 +103,13 @@ async def set_bundles(conn: AsyncConnection, bundles: dict[int, bytes]) -> None:
     )
 
 
-async def insert_rows(conn: AsyncConnection, rows: Sequence[tuple[Any, dict[str, object]]]) -> None:
+# A row that commits with a log entry: the mapped class of its table, and its values.
+EntryRow = tuple[type[Base], dict[str, object]]
+
+
+async def insert_rows(conn: AsyncConnection, rows: Sequence[EntryRow]) -> None:
     """Insert (mapped class, row) pairs with one executemany per table, in order of first use."""
-    by_table: dict[Any, list[dict[str, object]]] = {}
+    by_table: dict[type[Base], list[dict[str, object]]] = {}
     for table, row in rows:
         by_table.setdefault(table, []).append(row)
     for table, table_rows in by_table.items():
@@ -136,7 +140,7 @@ async def get_latest_checkpoint(conn: AsyncConnection) -> tuple[int, bytes, str]
 
 def access_record_rows(
     index: int, salt: bytes, leaf_hash: bytes, record_json: str, ts: int, subjects: Sequence[str]
-) -> list[tuple[Any, dict[str, object]]]:
+) -> list[EntryRow]:
     """The rows that store an access record with its entry (see `TransparencyLog.append`)."""
     record: dict[str, object] = {
         "index": index,

@@ -138,7 +138,7 @@ class WriteContext:
         return ev
 
 
-WorkFn = Callable[[WriteContext], Awaitable[Any]]
+WorkFn = Callable[[WriteContext], Awaitable[object]]
 
 
 class _NothingToCommitError(Exception):
@@ -152,6 +152,7 @@ class _UnsafeFailureError(Exception):
 @dataclass
 class _Item:
     work: WorkFn
+    # Any: items of every result type share the queue; `run` gives each caller its own T.
     future: "asyncio.Future[Any]"
     savepoint: bool
 
@@ -231,6 +232,7 @@ class EventPersister:
                         item.future.set_exception(exc)
 
     async def _run_batch(self, items: list[_Item]) -> None:
+        # Any: (item, ok, its result or the exception it raised), for its future.
         results: list[tuple[_Item, bool, Any]] = []
         ctx: WriteContext | None = None
         committed = True
@@ -267,7 +269,7 @@ class EventPersister:
 
     async def _run_item(
         self, ctx: WriteContext, item: _Item, *, lone: bool
-    ) -> tuple[_Item, bool, Any]:
+    ) -> tuple[_Item, bool, Any]:  # Any: as in `results` above
         """Run one item; a lone item needs no savepoint (its failure rolls back the batch)."""
         ctx.item_rooms = set()
         ctx.item_writes = 0

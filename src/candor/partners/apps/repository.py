@@ -1,12 +1,12 @@
 """SQL for partner apps, their redirect URIs, domains and agreement versions."""
 
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.partners.consent.rules import OPEN, Status
+from candor.store.db import TableRow
 from candor.store.models.partners import (
     OAuthToken,
     PartnerAgreement,
@@ -44,7 +44,7 @@ async def get_apps(
     *,
     status: str | None = None,
     owner: str | None = None,
-) -> list[Row[Any]]:
+) -> list[TableRow]:
     """App rows (every column, by attribute), oldest first."""
     query = select(PartnerApp).order_by(PartnerApp.created_ts, PartnerApp.client_id)
     if client_ids is not None:
@@ -84,7 +84,7 @@ async def get_domains(conn: AsyncConnection, client_ids: Sequence[str]) -> dict[
 
 async def get_agreements(
     conn: AsyncConnection, keys: Sequence[tuple[str, int]]
-) -> dict[tuple[str, int], Row[Any]]:
+) -> dict[tuple[str, int], TableRow]:
     if not keys:
         return {}
     wanted = set(keys)

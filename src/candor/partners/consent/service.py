@@ -2,12 +2,12 @@
 
 DESIGN invariant 1 (all-party consent): an app reads a room only while a grant that every
 currently joined member accepted, under the app's current agreement version, is live, and
-then only what those members wrote (the Inbox API withholds everyone else's events). The decisions are `rules.py`'s; this module
-loads the facts and writes the outcome. Every read of a grant goes through `_observe`,
-which re-checks the room's membership and the clock, so a membership change or the end
-of the duration ends a grant at once even though nothing wrote to it (it is then also
-written down, "eagerly where convenient"). The Inbox API asks `live_grants` and
-`live_grant`, which fail closed: an unknown app, a suspended one, or any doubt → nothing.
+then only what those members wrote (the Inbox API withholds everyone else's events). The
+decisions are `rules.py`'s; this module loads the facts and writes the outcome of asking,
+accepting, declining and revoking. Every read of a grant goes through
+`GrantObserver.observe` (`observer.py`), which re-checks the room's membership, the clock
+and the app, and the live-grant reads the Inbox API makes are the observer's too
+(`live_grants`, `live_grant` and `read_under_grant` here hand them over).
 
 A request runs inside an event-persister work item: the room's members are read, the
 grant is written and the notice is posted in one transaction under the persister's lock,
@@ -33,7 +33,6 @@ from candor.matrix.rooms.facts import (
     append_notice,
     joined_rooms,
     may_send_message,
-    membership_events_since,
     room_facts,
     room_name,
     stream_position,
@@ -41,6 +40,7 @@ from candor.matrix.rooms.facts import (
 from candor.partners.apps.service import App, PartnerAppsService
 from candor.partners.consent import repository as repo
 from candor.partners.consent.notice import notice_content
+from candor.partners.consent.observer import GrantObserver, LiveGrant
 from candor.partners.consent.repository import GrantRow, MemberRow
 from candor.partners.consent.rules import (
     INBOX_SCOPE,
@@ -48,16 +48,13 @@ from candor.partners.consent.rules import (
     Decision,
     Observation,
     Status,
-    app_ended,
     check_app,
     check_days,
     decided_status,
     expiry,
     grant_ended,
     grant_exists,
-    membership_changed,
     not_pending,
-    observe,
     room_encrypted,
     window_start,
 )
@@ -66,18 +63,6 @@ from candor.store.db import Database
 
 MAX_ID_LENGTH = 64
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class LiveGrant:
-    """What the Inbox API may serve: events of `room_id` with `stream_pos >= window_from`."""
-
-    grant_id: str
-    client_id: str
-    room_id: str
-    members: tuple[str, ...]  # everyone asked; all of them accepted
-    window_from: int
-    expires_ts: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +115,6 @@ def _not_found() -> PartnerError:
     return not_found("No such room or grant, or you are not one of its members")
 
 
-async def _app_may_read(conn: AsyncConnection, client_id: str) -> bool:
-    """Fails closed: only an approved app that asked for `inbox.read` reads anything."""
-    found = await repo.get_app_access(conn, client_id)
-    return found is not None and found[0] == "approved" and INBOX_SCOPE in found[1].split()
-
-
 class ConsentService:
     def __init__(
         self,
@@ -145,6 +124,7 @@ class ConsentService:
         persister: EventPersister,
         ratelimiter: RateLimiter,
         apps: PartnerAppsService,
+        grants: GrantObserver,
         answer_url: str,
     ) -> None:
         """`answer_url` is where the notice sends members to answer: the grants page under
@@ -154,6 +134,7 @@ class ConsentService:
         self._persister = persister
         self._ratelimiter = ratelimiter
         self._apps = apps
+        self._grants = grants
         self._answer_url = answer_url
 
     # --- asking ---------------------------------------------------------------------------
@@ -200,7 +181,7 @@ class ConsentService:
             # Serialised by the persister's lock: no other request can pass this check
             # for the same (app, room) until this one commits.
             existing = await repo.list_open_grants(conn, client_id, room_id, list(OPEN))
-            for grant, seen in (await self._observe(conn, existing)).items():
+            for grant, seen in (await self._grants.observe(conn, existing)).items():
                 if seen.status in OPEN:
                     raise grant_exists(grant.grant_id)
             now = self._clock.now_ms()
@@ -290,7 +271,7 @@ class ConsentService:
             expires_ts=expiry(now, grant.days),
             window_from=window_start(histories, pos + 1),
             # Only profile updates can lie between the recorded position and this one
-            # (`_observe` just checked): any later membership change comes after it.
+            # (`observe` just checked): any later membership change comes after it.
             members_pos=facts.membership_pos,
         )
 
@@ -302,7 +283,7 @@ class ConsentService:
                 raise not_pending(seen.status)
             now = self._clock.now_ms()
             await repo.set_decision(conn, grant_id, user_id, Decision.DECLINED, False, now)
-            await self._end(
+            await self._grants.end(
                 conn, grant_id, Status.PENDING, Status.DECLINED, f"declined by {user_id}"
             )
         return await self.get(user_id, grant_id)
@@ -313,7 +294,9 @@ class ConsentService:
             _, _, seen = await self._access(conn, user_id, grant_id)
             if seen.status not in OPEN:
                 raise grant_ended(seen.status)
-            await self._end(conn, grant_id, seen.status, Status.REVOKED, f"revoked by {user_id}")
+            await self._grants.end(
+                conn, grant_id, seen.status, Status.REVOKED, f"revoked by {user_id}"
+            )
         return await self.get(user_id, grant_id)
 
     # --- reading --------------------------------------------------------------------------
@@ -327,7 +310,7 @@ class ConsentService:
         """Every grant `user_id` was asked about, newest first, each as it stands now."""
         async with self._db.write() as conn:
             grants = await repo.list_grants_of_member(conn, user_id)
-            await self._observe(conn, grants)
+            await self._grants.observe(conn, grants)
             return await self._views(conn, grants)
 
     async def share_options(self, user_id: str) -> ShareOptions:
@@ -342,29 +325,15 @@ class ConsentService:
         apps = [a for a in await self._apps.list_approved() if INBOX_SCOPE in a.scopes]
         return ShareOptions(tuple(rooms), tuple(apps))
 
-    async def live_grants(self, client_id: str, user_id: str) -> list[LiveGrant]:
-        """Rooms `client_id` may read now for `user_id`: live, unexpired, membership unchanged.
+    # --- what may be read now (the observer's; `observer.py`) ------------------------------
 
-        Fails closed: an unknown, unapproved app or one without `inbox.read` gets nothing.
-        """
-        ended: list[tuple[GrantRow, Observation]] = []
-        # A read transaction (no write lock: this is the Inbox API's hot path); what it
-        # finds ended is written down afterwards, by the same compare-and-set.
-        async with self._db.read() as conn:
-            if not await _app_may_read(conn, client_id):
-                return []
-            rows = await repo.list_grants_of_member(conn, user_id, client_id=client_id)
-            live = await self._live(conn, rows, ended)
-        await self._write_ended(ended)
-        return live
+    async def live_grants(self, client_id: str, user_id: str) -> list[LiveGrant]:
+        """Rooms `client_id` may read now for `user_id` (`GrantObserver.live_grants`)."""
+        return await self._grants.live_grants(client_id, user_id)
 
     async def live_grant(self, client_id: str, room_id: str, user_id: str) -> LiveGrant | None:
-        """The live grant for one room, checked now (membership, expiry, app), or None."""
-        ended: list[tuple[GrantRow, Observation]] = []
-        async with self._db.read() as conn:
-            found = await self._live_grant_on(conn, client_id, room_id, user_id, ended)
-        await self._write_ended(ended)
-        return found
+        """The live grant for one room, checked now, or None (`GrantObserver.live_grant`)."""
+        return await self._grants.live_grant(client_id, room_id, user_id)
 
     async def read_under_grant(
         self,
@@ -373,74 +342,11 @@ class ConsentService:
         user_id: str,
         read: Callable[[AsyncConnection, LiveGrant], Awaitable[T]],
     ) -> tuple[LiveGrant, T] | None:
-        """`read` under the live grant for one room, or None if there is none.
-
-        One read transaction: the grant is checked, `read` runs on the same connection, and
-        the grant is checked again; what was read counts only if the same grant was live
-        both times. On SQLite the transaction is one snapshot, so the grant held at the
-        instant of the read; on PostgreSQL (each statement sees the latest commits) a
-        change that lands between the two checks ends the read too.
-        """
-        ended: list[tuple[GrantRow, Observation]] = []
-        found: tuple[LiveGrant, T] | None = None
-        async with self._db.read() as conn:
-            grant = await self._live_grant_on(conn, client_id, room_id, user_id, ended)
-            if grant is not None:
-                value = await read(conn, grant)
-                again = await self._live_grant_on(conn, client_id, room_id, user_id, ended)
-                if again is not None and again.grant_id == grant.grant_id:
-                    found = (grant, value)
-        await self._write_ended(ended)
-        return found
+        """`read` under the live grant for one room, checked before and after, or None
+        (`GrantObserver.read_under_grant`)."""
+        return await self._grants.read_under_grant(client_id, room_id, user_id, read)
 
     # --- internals ------------------------------------------------------------------------
-
-    async def _live_grant_on(
-        self,
-        conn: AsyncConnection,
-        client_id: str,
-        room_id: str,
-        user_id: str,
-        ended: list[tuple[GrantRow, Observation]],
-    ) -> LiveGrant | None:
-        """The live grant of (app, room) that asked `user_id`, on the caller's connection."""
-        if not await _app_may_read(conn, client_id):
-            return None
-        rows = await repo.list_live_grants_of_room(conn, client_id, room_id, user_id, Status.LIVE)
-        found = await self._live(conn, rows, ended)
-        return found[0] if found else None
-
-    async def _live(
-        self,
-        conn: AsyncConnection,
-        rows: Sequence[GrantRow],
-        ended: list[tuple[GrantRow, Observation]],
-    ) -> list[LiveGrant]:
-        """The grants among `rows` live now; those found ended are added to `ended`."""
-        live = [g for g in rows if g.status == Status.LIVE]
-        seen = await self._observe(conn, live, persist=False)
-        members = await repo.list_members(conn, [g.grant_id for g in live])
-        ended.extend((g, o) for g, o in seen.items() if o.reason is not None)
-        return [
-            LiveGrant(
-                grant_id=g.grant_id,
-                client_id=g.client_id,
-                room_id=g.room_id,
-                members=tuple(m.user_id for m in members[g.grant_id]),
-                window_from=g.window_from,
-                expires_ts=int(g.expires_ts or 0),
-            )
-            for g in live
-            # Fails closed: a live row without its window (never written so) is no grant.
-            if seen[g].status == Status.LIVE and g.window_from is not None
-        ]
-
-    async def _write_ended(self, ended: Sequence[tuple[GrantRow, Observation]]) -> None:
-        """Write down the ends a read transaction observed (each a compare-and-set)."""
-        if ended:
-            async with self._db.write() as conn:
-                for g, o in ended:
-                    await self._end(conn, g.grant_id, g.status, o.status, str(o.reason))
 
     async def _access(
         self, conn: AsyncConnection, user_id: str, grant_id: str
@@ -455,59 +361,11 @@ class ConsentService:
         members = [] if grant is None else (await repo.list_members(conn, [grant_id]))[grant_id]
         if grant is None or all(m.user_id != user_id for m in members):
             raise _not_found()
-        seen = (await self._observe(conn, [grant]))[grant]
+        seen = (await self._grants.observe(conn, [grant]))[grant]
         return grant, members, seen
 
-    async def _observe(
-        self, conn: AsyncConnection, grants: Sequence[GrantRow], *, persist: bool = True
-    ) -> dict[GrantRow, Observation]:
-        """Each grant's status now; with `persist`, one found ended is written down."""
-        open_ = [g for g in grants if g.status in OPEN]
-        members = await repo.list_members(conn, [g.grant_id for g in open_])
-        facts = await room_facts(conn, sorted({g.room_id for g in open_}))
-        apps = await repo.get_app_terms(conn, sorted({g.client_id for g in open_}))
-        now = self._clock.now_ms()
-        out: dict[GrantRow, Observation] = {}
-        for g in grants:
-            if g.status not in OPEN:
-                out[g] = Observation(Status(g.status), None)
-                continue
-            f = facts.get(g.room_id)
-            app_status, app_version = apps.get(g.client_id, (None, None))
-            base = int(g.members_pos or 0)
-            changed = f is None or (
-                f.membership_pos > base
-                and membership_changed(await membership_events_since(conn, g.room_id, base))
-            )
-            seen = observe(
-                g.status,
-                members=frozenset(m.user_id for m in members[g.grant_id]),
-                joined=frozenset() if f is None else f.joined,
-                changed=changed,
-                expires_ts=g.expires_ts,
-                now_ms=now,
-                encrypted=f is not None and f.encrypted,
-                app_reason=app_ended(app_status, app_version, g.agreement_version),
-            )
-            if persist and seen.reason is not None:
-                await self._end(conn, g.grant_id, g.status, seen.status, seen.reason)
-            out[g] = seen
-        return out
-
-    async def _end(
-        self, conn: AsyncConnection, grant_id: str, expected: str, status: str, reason: str
-    ) -> None:
-        await repo.set_status(
-            conn,
-            grant_id,
-            expected=expected,
-            status=status,
-            ended_ts=self._clock.now_ms(),
-            ended_reason=reason,
-        )
-
     async def _views(self, conn: AsyncConnection, grants: Sequence[GrantRow]) -> list[Grant]:
-        # Re-read: `_observe` may just have ended some of them.
+        # Re-read: `observe` may just have ended some of them.
         rows = [await repo.get_grant(conn, g.grant_id) for g in grants]
         current = [g for g in rows if g is not None]
         members = await repo.list_members(conn, [g.grant_id for g in current])

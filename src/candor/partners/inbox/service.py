@@ -24,8 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from candor.core.clock import Clock
 from candor.matrix.events.model import StoredEvent, people_in
 from candor.matrix.events.service import RoomWindow, read_room_window
+from candor.partners.consent.observer import LiveGrant
 from candor.partners.consent.rules import served
-from candor.partners.consent.service import ConsentService, LiveGrant
+from candor.partners.consent.service import ConsentService
 from candor.partners.errors import not_found
 from candor.partners.oauth.bearer import BearerService, PartnerToken
 from candor.transparency.access import AccessLog

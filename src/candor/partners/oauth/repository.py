@@ -7,12 +7,11 @@ rotations of one refresh token cannot both win).
 """
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from candor.store.db import upsert
+from candor.store.db import TableRow, upsert
 from candor.store.models.partners import OAuthCode, OAuthConsent, OAuthToken, PartnerApp
 
 
@@ -21,7 +20,7 @@ async def set_consent(conn: AsyncConnection, values: dict[str, object]) -> None:
     await upsert(conn, OAuthConsent, values, ("client_id", "user_id"))
 
 
-async def get_consent(conn: AsyncConnection, client_id: str, user_id: str) -> Row[Any] | None:
+async def get_consent(conn: AsyncConnection, client_id: str, user_id: str) -> TableRow | None:
     query = select(OAuthConsent).where(
         OAuthConsent.client_id == client_id, OAuthConsent.user_id == user_id
     )
@@ -37,7 +36,7 @@ async def get_app_terms(conn: AsyncConnection, client_id: str) -> tuple[str, int
     return None if row is None else (row[0], int(row[1]))
 
 
-async def list_consents(conn: AsyncConnection, user_id: str) -> Sequence[Row[Any]]:
+async def list_consents(conn: AsyncConnection, user_id: str) -> Sequence[TableRow]:
     """A person's live consents, newest first."""
     query = (
         select(OAuthConsent)
@@ -72,11 +71,11 @@ async def add_code(conn: AsyncConnection, values: dict[str, object]) -> None:
     await conn.execute(insert(OAuthCode).values(**values))
 
 
-async def get_code(conn: AsyncConnection, code_hash: str) -> Row[Any] | None:
+async def get_code(conn: AsyncConnection, code_hash: str) -> TableRow | None:
     return (await conn.execute(select(OAuthCode).where(OAuthCode.code_hash == code_hash))).first()
 
 
-async def claim_code(conn: AsyncConnection, code_hash: str) -> Row[Any] | None:
+async def claim_code(conn: AsyncConnection, code_hash: str) -> Row[str] | None:
     """Atomically take a code (single use): only one concurrent caller gets the row."""
     result = await conn.execute(
         delete(OAuthCode).where(OAuthCode.code_hash == code_hash).returning(OAuthCode.client_id)
@@ -88,12 +87,12 @@ async def add_token(conn: AsyncConnection, values: dict[str, object]) -> None:
     await conn.execute(insert(OAuthToken).values(**values))
 
 
-async def get_token_by_access(conn: AsyncConnection, token_hash: str) -> Row[Any] | None:
+async def get_token_by_access(conn: AsyncConnection, token_hash: str) -> TableRow | None:
     query = select(OAuthToken).where(OAuthToken.access_token_hash == token_hash)
     return (await conn.execute(query)).first()
 
 
-async def get_token_by_refresh(conn: AsyncConnection, token_hash: str) -> Row[Any] | None:
+async def get_token_by_refresh(conn: AsyncConnection, token_hash: str) -> TableRow | None:
     query = select(OAuthToken).where(OAuthToken.refresh_token_hash == token_hash)
     return (await conn.execute(query)).first()
 
