@@ -98,16 +98,28 @@ class GrantObserver:
         change that lands between the two checks ends the read too.
         """
         ended: list[tuple[GrantRow, Observation]] = []
-        found: tuple[LiveGrant, T] | None = None
         async with self._db.read() as conn:
-            grant = await self._live_grant_on(conn, client_id, room_id, user_id, ended)
-            if grant is not None:
-                value = await read(conn, grant)
-                again = await self._live_grant_on(conn, client_id, room_id, user_id, ended)
-                if again is not None and again.grant_id == grant.grant_id:
-                    found = (grant, value)
+            found = await self._read_checked(conn, client_id, room_id, user_id, read, ended)
         await self._write_ended(ended)
         return found
+
+    async def _read_checked(
+        self,
+        conn: AsyncConnection,
+        client_id: str,
+        room_id: str,
+        user_id: str,
+        read: Callable[[AsyncConnection, LiveGrant], Awaitable[T]],
+        ended: list[tuple[GrantRow, Observation]],
+    ) -> tuple[LiveGrant, T] | None:
+        grant = await self._live_grant_on(conn, client_id, room_id, user_id, ended)
+        if grant is None:
+            return None
+        value = await read(conn, grant)
+        again = await self._live_grant_on(conn, client_id, room_id, user_id, ended)
+        if again is None or again.grant_id != grant.grant_id:
+            return None
+        return grant, value
 
     async def _live_grant_on(
         self,
