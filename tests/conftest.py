@@ -12,7 +12,9 @@ the persister, durability, the transparency log, reports' SQL, the consent and i
 authorization matrix, migrations). Flows whose subject is a client, a browser or routing
 rather than the database (Playwright, matrix-nio, the JS SDK, the OAuth flows, the route
 fuzz) run on SQLite, the marker on their module, and keep one PostgreSQL smoke test each,
-marked `@pytest.mark.engines("sqlite", "postgresql")` (the closest marker wins).
+marked `@pytest.mark.engines("sqlite", "postgresql")` (the closest marker wins). So do the
+layers that hold no SQL of their own: the web pages (login and sessions excepted: their
+rows are storage) and the CLI's commands, whose services run on both engines below them.
 
 Password hashing: the whole run (and every `candor serve` it starts, through the
 environment) uses Argon2id at its cheapest (`CHEAP_ARGON2`); a test that measures the real

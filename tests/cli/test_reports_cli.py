@@ -1,6 +1,9 @@
-"""`candor reports` in-process on both engines: run writes the five files once per period,
+"""`candor reports` in-process: run writes the five files once per period,
 verify pins the data dir's key and fails in one line on any change, list and export, and
-bad or premature `--period-end` values."""
+bad or premature `--period-end` values.
+
+On SQLite: the reports' SQL runs on both engines in tests/reports; these tests are about
+the command (its files, messages and exit codes)."""
 
 import asyncio
 import json
@@ -21,7 +24,7 @@ from candor.transparency.note import generate_key
 from candor.wiring import build_homeserver
 from tests.reports.conftest import Event, load_events, make_app
 
-pytestmark = pytest.mark.usefixtures("clean_candor_env")
+pytestmark = [pytest.mark.usefixtures("clean_candor_env"), pytest.mark.engines("sqlite")]
 
 SUFFIXES = [".json", ".json.sig", ".csv", ".html", ".pdf"]
 

@@ -1,6 +1,9 @@
-"""The "Who accessed my data" page, on both engines, fed by real administrator reads: each
+"""The "Who accessed my data" page, fed by real administrator reads: each
 member of the room sees the record in plain language and proved against the signed
-checkpoint (or pending until the next one); a non-member sees nothing of it."""
+checkpoint (or pending until the next one); a non-member sees nothing of it.
+
+On SQLite: pages hold no SQL (an import-linter contract); the services under them run on
+both engines in their own tests."""
 
 import re
 from dataclasses import dataclass
@@ -10,6 +13,8 @@ import pytest
 from tests.helpers.matrix import MatrixTestClient
 from tests.helpers.web import WebTestClient
 from tests.web.conftest import WebEnv
+
+pytestmark = pytest.mark.engines("sqlite")
 
 PAGE = "/privacy/accesses"
 JUSTIFICATION = "abuse report #12"

@@ -1,7 +1,10 @@
 """The partner portal, the public list of partner apps and the administrators' review
-page, on both engines: logged-in people register apps (the secret shown once), anyone
+page: logged-in people register apps (the secret shown once), anyone
 reads approved agreements, only administrators approve or suspend; every POST carries
-a CSRF token, and a refused request changes nothing."""
+a CSRF token, and a refused request changes nothing.
+
+On SQLite: pages hold no SQL (an import-linter contract); the services under them run on
+both engines in their own tests."""
 
 import re
 from html import unescape
@@ -15,6 +18,8 @@ from candor.wiring import build_services
 from tests.helpers.matrix import MatrixTestClient
 from tests.helpers.web import WebTestClient, csrf_token_in
 from tests.web.conftest import WebEnv
+
+pytestmark = pytest.mark.engines("sqlite")
 
 PORTAL = "/partners/portal"
 FORM = {

@@ -1,6 +1,9 @@
-"""The portal's "Publish a new agreement version" form, on both engines: the owner
+"""The portal's "Publish a new agreement version" form: the owner
 publishes (the new version is public at once), anyone else gets the 403 page, an unknown
-app the 404 page, and a missing CSRF token or bad terms change nothing."""
+app the 404 page, and a missing CSRF token or bad terms change nothing.
+
+On SQLite: pages hold no SQL (an import-linter contract); the services under them run on
+both engines in their own tests."""
 
 import re
 from html import unescape
@@ -13,6 +16,8 @@ from candor.wiring import build_services
 from tests.helpers.matrix import MatrixTestClient
 from tests.helpers.web import WebTestClient
 from tests.web.conftest import WebEnv
+
+pytestmark = pytest.mark.engines("sqlite")
 
 PORTAL = "/partners/portal"
 NEW_TERMS = {

@@ -1,6 +1,9 @@
-"""The report pages on both engines: the portal's reports, downloads, webhook form and
+"""The report pages: the portal's reports, downloads, webhook form and
 deliveries (owner only, CSRF, bad URLs refused with nothing changed), and the privacy
-dashboard's "Shares and reports" for shares really sent through the launcher."""
+dashboard's "Shares and reports" for shares really sent through the launcher.
+
+On SQLite: pages hold no SQL (an import-linter contract); the services under them run on
+both engines in their own tests."""
 
 import csv
 import io
@@ -27,6 +30,8 @@ from tests.reports.conftest import Event, load_events
 from tests.share.conftest import CARD, Scene, last_card, scene  # noqa: F401 - fixture
 from tests.web.conftest import WebEnv
 from tests.web.test_portal_agreement import logged_in, owned_app
+
+pytestmark = pytest.mark.engines("sqlite")
 
 DAY = "2023-11-14"  # the web fixture's FakeClock starts on this UTC day
 SECRET_RE = re.compile(r"whsec_[A-Za-z0-9+/=]+")

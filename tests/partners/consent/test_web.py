@@ -1,5 +1,8 @@
-"""`/privacy/grants` in a browser on both engines: the request reaches every member's
-dashboard, the forms (CSRF-protected) accept, decline, revoke and ask."""
+"""`/privacy/grants` in a browser: the request reaches every member's
+dashboard, the forms (CSRF-protected) accept, decline, revoke and ask.
+
+On SQLite: pages hold no SQL (an import-linter contract); the services under them run on
+both engines in their own tests."""
 
 from html import unescape
 
@@ -9,6 +12,8 @@ from candor.wiring import build_services
 from tests.helpers.matrix import MatrixTestClient
 from tests.helpers.web import WebTestClient, csrf_token_in
 from tests.partners.consent.conftest import Env
+
+pytestmark = pytest.mark.engines("sqlite")
 
 PAGE = "/privacy/grants"
 

@@ -1,4 +1,7 @@
-"""Every refusal the issue names, with its error code, and proof that nothing changed."""
+"""Every refusal the issue names, with its error code, and proof that nothing changed.
+
+On SQLite, like the other OAuth flows (tests/conftest.py); tests/partners/oauth/test_flow.py
+and the token store's tests run on both engines."""
 
 from typing import Any
 
@@ -8,6 +11,8 @@ from candor.partners.apps import repository as apps_repo
 from candor.partners.oauth import repository as repo
 from tests.helpers.web import csrf_token_in
 from tests.partners.oauth.conftest import OAuthEnv, query_of
+
+pytestmark = pytest.mark.engines("sqlite")
 
 
 async def consent_of(env: OAuthEnv, client_id: str, user: str = "@alice:test.local") -> Any:
