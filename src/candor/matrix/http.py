@@ -9,6 +9,9 @@ from candor.core.ids import RoomID, UserID
 
 S = TypeVar("S")
 
+# Where the client-server API lives (the spec's v3 paths).
+CLIENT_PREFIX = "/_matrix/client/v3"
+
 
 def json_response(body: object, status: int = 200) -> Response:
     """Serialise with orjson directly; FastAPI's encoder is a measurable cost on hot paths."""

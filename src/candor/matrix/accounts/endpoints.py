@@ -19,10 +19,17 @@ from candor.matrix.accounts.service import AccountsService
 from candor.matrix.auth import RequesterDep
 from candor.matrix.constants import LoginType
 from candor.matrix.errors import NotFound
-from candor.matrix.http import empty_response, json_response, provided, room_id_param, user_id_param
+from candor.matrix.http import (
+    CLIENT_PREFIX,
+    empty_response,
+    json_response,
+    provided,
+    room_id_param,
+    user_id_param,
+)
 from candor.matrix.rooms.endpoints import RoomsDep
 
-router = APIRouter()
+router = APIRouter(prefix=CLIENT_PREFIX)
 
 
 async def get_accounts(request: Request) -> AccountsService:

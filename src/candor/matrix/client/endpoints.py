@@ -8,10 +8,10 @@ from fastapi import APIRouter, Response
 from candor.matrix.auth import RequesterDep
 from candor.matrix.client.pushrules import default_push_rules
 from candor.matrix.constants import ROOM_VERSION, SPEC_VERSIONS, SUPPORTED_ROOM_VERSIONS
-from candor.matrix.http import json_response
+from candor.matrix.http import CLIENT_PREFIX, json_response
 
 versions_router = APIRouter()
-router = APIRouter()
+router = APIRouter(prefix=CLIENT_PREFIX)
 
 
 @versions_router.get("/_matrix/client/versions")

@@ -11,9 +11,9 @@ from candor.matrix.accounts.service import AccountsService
 from candor.matrix.auth import RequesterDep
 from candor.matrix.devices.schemas import DeleteDevicesBody, DeviceDeleteBody, DeviceUpdateBody
 from candor.matrix.devices.service import DevicesService
-from candor.matrix.http import empty_response, json_response, provided
+from candor.matrix.http import CLIENT_PREFIX, empty_response, json_response, provided
 
-router = APIRouter()
+router = APIRouter(prefix=CLIENT_PREFIX)
 
 
 async def get_devices(request: Request) -> DevicesService:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from candor.core.canonical_json import JsonDict
 from candor.matrix.auth import RequesterDep
-from candor.matrix.http import empty_response, json_response, provided
+from candor.matrix.http import CLIENT_PREFIX, empty_response, json_response, provided
 from candor.matrix.keys.schemas import (
     DeviceSigningUploadBody,
     KeysClaimBody,
@@ -18,7 +18,7 @@ from candor.matrix.keys.schemas import (
 )
 from candor.matrix.keys.service import KeysService
 
-router = APIRouter()
+router = APIRouter(prefix=CLIENT_PREFIX)
 
 
 async def get_keys(request: Request) -> KeysService:

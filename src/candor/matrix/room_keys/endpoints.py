@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from candor.matrix.auth import RequesterDep
-from candor.matrix.http import empty_response, json_response, provided, room_id_param
+from candor.matrix.http import CLIENT_PREFIX, empty_response, json_response, provided, room_id_param
 from candor.matrix.room_keys.schemas import (
     MAX_SESSION_ID_LENGTH,
     NO_NUL,
@@ -24,7 +24,7 @@ from candor.matrix.room_keys.schemas import (
 )
 from candor.matrix.room_keys.service import BackupState, RoomKeysService, VersionInfo
 
-router = APIRouter()
+router = APIRouter(prefix=CLIENT_PREFIX)
 
 
 async def get_room_keys_service(request: Request) -> RoomKeysService:

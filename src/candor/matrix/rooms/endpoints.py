@@ -10,7 +10,14 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from candor.core.canonical_json import JsonDict
 from candor.matrix.auth import RequesterDep
 from candor.matrix.events.model import serialize_event
-from candor.matrix.http import empty_response, json_response, provided, room_id_param, user_id_param
+from candor.matrix.http import (
+    CLIENT_PREFIX,
+    empty_response,
+    json_response,
+    provided,
+    room_id_param,
+    user_id_param,
+)
 from candor.matrix.rooms.aliases import RoomAliasesService
 from candor.matrix.rooms.reads import RoomReadsService
 from candor.matrix.rooms.receipts import ReceiptsService
@@ -24,7 +31,7 @@ from candor.matrix.rooms.schemas import (
 )
 from candor.matrix.rooms.service import RoomsService
 
-router = APIRouter()
+router = APIRouter(prefix=CLIENT_PREFIX)
 
 
 async def get_rooms(request: Request) -> RoomsService:

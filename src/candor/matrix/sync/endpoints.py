@@ -10,12 +10,12 @@ from candor.matrix.auth import RequesterDep
 from candor.matrix.errors import BadJson, NotFound
 from candor.matrix.events.filters import EventFilter, SyncFilter
 from candor.matrix.events.model import serialize_event
-from candor.matrix.http import json_response, provided, room_id_param
+from candor.matrix.http import CLIENT_PREFIX, json_response, provided, room_id_param
 from candor.matrix.sync.messages import MessagesService
 from candor.matrix.sync.service import SyncService
 from candor.matrix.sync.tokens import SyncToken
 
-router = APIRouter()
+router = APIRouter(prefix=CLIENT_PREFIX)
 
 
 async def get_sync(request: Request) -> SyncService:

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Body, Depends, Request, Response
 from candor.core.canonical_json import JsonDict
 from candor.matrix.auth import RequesterDep
 from candor.matrix.errors import MissingParam
-from candor.matrix.http import empty_response, provided
+from candor.matrix.http import CLIENT_PREFIX, empty_response, provided
 from candor.matrix.to_device.service import ToDeviceService
 
-router = APIRouter()
+router = APIRouter(prefix=CLIENT_PREFIX)
 
 
 async def get_to_device(request: Request) -> ToDeviceService:
