@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from candor.app.cors import CORS_HEADERS, is_cors_path
 from candor.core.errors import CandorError
 from candor.matrix.errors import Codes
 from candor.matrix.http import json_response
@@ -88,7 +89,12 @@ def install_error_handlers(app: FastAPI) -> None:
             for name, value in SECURITY_HEADERS:
                 page.headers[name.decode()] = value.decode()
             return page
-        return json_response({"errcode": Codes.UNKNOWN, "error": "Internal server error"}, 500)
+        response = json_response({"errcode": Codes.UNKNOWN, "error": "Internal server error"}, 500)
+        if is_cors_path(request.url.path):
+            # Outside the CORS middleware too: a browser client must be able to read the 500.
+            for name, value in CORS_HEADERS:
+                response.headers[name.decode()] = value.decode()
+        return response
 
 
 def _is_candor_api(request: Request) -> bool:

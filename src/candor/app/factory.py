@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request, Response
 from starlette.staticfiles import StaticFiles
 
 from candor.app.body_limit import BodyLimitMiddleware
+from candor.app.cors import CorsMiddleware
 from candor.app.errors import install_error_handlers
 from candor.config import Settings
 from candor.core.clock import Clock
@@ -184,4 +185,7 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware)
     # Starlette's trailing-slash redirects name the request's Host: make them relative.
     app.add_middleware(RelativeRedirectMiddleware)
+    # Outermost: preflights are answered before anything else, and every answer on the open
+    # APIs, the guards' refusals included, carries the CORS headers.
+    app.add_middleware(CorsMiddleware)
     return app
