@@ -15,6 +15,7 @@ from candor.core.clock import Clock, SystemClock
 from candor.matrix.accounts.authenticator import Authenticator
 from candor.matrix.accounts.passwords import Passwords
 from candor.matrix.accounts.service import AccountsService
+from candor.matrix.accounts.tags import TagsService
 from candor.matrix.accounts.token_cache import TokenCache
 from candor.matrix.admin.service import AdminService
 from candor.matrix.context import Homeserver
@@ -110,6 +111,7 @@ class Services:
     messages: MessagesService
     keys: KeysService
     to_device: ToDeviceService
+    tags: TagsService
     room_keys: RoomKeysService
     admin: AdminService
     privacy: PrivacyService
@@ -207,6 +209,7 @@ def build_services(hs: Homeserver) -> Services:
         messages=MessagesService(hs.db, hs.clock),
         keys=KeysService(hs.db, hs.persister, accounts),
         to_device=ToDeviceService(hs.persister, hs.ratelimiter),
+        tags=TagsService(hs.db, hs.persister),
         room_keys=RoomKeysService(hs.db),
         admin=AdminService(hs.db, hs.clock, hs.access),
         privacy=PrivacyService(

@@ -20,6 +20,7 @@ class Codes(StrEnum):
     INVALID_USERNAME = "M_INVALID_USERNAME"
     LIMIT_EXCEEDED = "M_LIMIT_EXCEEDED"
     UNRECOGNIZED = "M_UNRECOGNIZED"
+    THREEPID_DENIED = "M_THREEPID_DENIED"
     TOO_LARGE = "M_TOO_LARGE"
     MISSING_PARAM = "M_MISSING_PARAM"
     INVALID_PARAM = "M_INVALID_PARAM"
@@ -54,6 +55,15 @@ class MissingParam(MatrixError):
 class Forbidden(MatrixError):
     def __init__(self, message: str) -> None:
         super().__init__(403, Codes.FORBIDDEN, message)
+
+
+class ThreepidDenied(MatrixError):
+    """Candor accepts no third-party identifiers (e-mail addresses, phone numbers)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            403, Codes.THREEPID_DENIED, "This server does not use third-party identifiers"
+        )
 
 
 class NotFound(MatrixError):

@@ -16,6 +16,7 @@ from candor.matrix.accounts.schemas import (
     RegisterBody,
 )
 from candor.matrix.accounts.service import AccountsService
+from candor.matrix.accounts.tags import TagsService
 from candor.matrix.auth import RequesterDep
 from candor.matrix.constants import LoginType
 from candor.matrix.errors import NotFound
@@ -225,3 +226,36 @@ async def get_room_account_data(
             requester, user_id_param(user_id), room_id_param(room_id), data_type
         )
     )
+
+
+async def get_tags_service(request: Request) -> TagsService:
+    return provided(request, TagsService)
+
+
+TagsDep = Annotated[TagsService, Depends(get_tags_service)]
+
+
+@router.get("/user/{user_id}/rooms/{room_id}/tags")
+async def get_tags(user_id: str, room_id: str, requester: RequesterDep, tags: TagsDep) -> Response:
+    return json_response(await tags.tags(requester, user_id_param(user_id), room_id_param(room_id)))
+
+
+@router.put("/user/{user_id}/rooms/{room_id}/tags/{tag}")
+async def set_tag(
+    user_id: str,
+    room_id: str,
+    tag: str,
+    body: Annotated[JsonDict, Body()],
+    requester: RequesterDep,
+    tags: TagsDep,
+) -> Response:
+    await tags.set_tag(requester, user_id_param(user_id), room_id_param(room_id), tag, body)
+    return empty_response()
+
+
+@router.delete("/user/{user_id}/rooms/{room_id}/tags/{tag}")
+async def delete_tag(
+    user_id: str, room_id: str, tag: str, requester: RequesterDep, tags: TagsDep
+) -> Response:
+    await tags.delete_tag(requester, user_id_param(user_id), room_id_param(room_id), tag)
+    return empty_response()

@@ -1,4 +1,5 @@
-"""Server-wide client endpoints: versions, capabilities, push rules.
+"""Server-wide client endpoints: versions, capabilities, push rules, and the answers Candor
+gives to third-party identifiers and protocols (it keeps and bridges none).
 
 `/_matrix/client/versions` is unversioned; the others sit under /v3 with the rest.
 """
@@ -8,6 +9,7 @@ from fastapi import APIRouter, Response
 from candor.matrix.auth import RequesterDep
 from candor.matrix.client.pushrules import default_push_rules
 from candor.matrix.constants import ROOM_VERSION, SPEC_VERSIONS, SUPPORTED_ROOM_VERSIONS
+from candor.matrix.errors import ThreepidDenied
 from candor.matrix.http import CLIENT_PREFIX, json_response
 
 versions_router = APIRouter()
@@ -46,3 +48,34 @@ async def push_rules(requester: RequesterDep) -> Response:
 async def push_rules_global(requester: RequesterDep) -> Response:
     rules = default_push_rules(requester.user_id)
     return json_response(rules["global"])
+
+
+@router.get("/account/3pid")
+async def third_party_ids(requester: RequesterDep) -> Response:
+    """Candor keeps no e-mail addresses or phone numbers: an account is its Matrix id."""
+    return json_response({"threepids": []})
+
+
+@router.post("/account/3pid/email/requestToken")
+@router.post("/account/3pid/msisdn/requestToken")
+@router.post("/register/email/requestToken")
+@router.post("/register/msisdn/requestToken")
+@router.post("/password/email/requestToken")
+@router.post("/password/msisdn/requestToken")
+async def refuse_third_party_token() -> Response:
+    """No third-party identifiers, so no tokens to validate one (`capabilities` says
+    `m.3pid_changes` is off); the spec's code for a server that does not allow them."""
+    raise ThreepidDenied
+
+
+@router.post("/account/3pid/add")
+@router.post("/account/3pid/bind")
+@router.post("/account/3pid")
+async def refuse_third_party_add(requester: RequesterDep) -> Response:
+    raise ThreepidDenied
+
+
+@router.get("/thirdparty/protocols")
+async def third_party_protocols(requester: RequesterDep) -> Response:
+    """No bridges to other networks: no protocols."""
+    return json_response({})
