@@ -18,6 +18,7 @@ from candor.matrix.accounts.service import AccountsService
 from candor.matrix.accounts.tags import TagsService
 from candor.matrix.accounts.token_cache import TokenCache
 from candor.matrix.admin.service import AdminService
+from candor.matrix.client.discovery import Discovery
 from candor.matrix.context import Homeserver
 from candor.matrix.devices.service import DevicesService
 from candor.matrix.events.persister import EventPersister
@@ -112,6 +113,7 @@ class Services:
     keys: KeysService
     to_device: ToDeviceService
     tags: TagsService
+    discovery: Discovery
     room_keys: RoomKeysService
     admin: AdminService
     privacy: PrivacyService
@@ -210,6 +212,7 @@ def build_services(hs: Homeserver) -> Services:
         keys=KeysService(hs.db, hs.persister, accounts),
         to_device=ToDeviceService(hs.persister, hs.ratelimiter),
         tags=TagsService(hs.db, hs.persister),
+        discovery=Discovery(hs.public_base_url),
         room_keys=RoomKeysService(hs.db),
         admin=AdminService(hs.db, hs.clock, hs.access),
         privacy=PrivacyService(

@@ -4,13 +4,14 @@ gives to third-party identifiers and protocols (it keeps and bridges none).
 `/_matrix/client/versions` is unversioned; the others sit under /v3 with the rest.
 """
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from candor.matrix.auth import RequesterDep
+from candor.matrix.client.discovery import Discovery
 from candor.matrix.client.pushrules import default_push_rules
 from candor.matrix.constants import ROOM_VERSION, SPEC_VERSIONS, SUPPORTED_ROOM_VERSIONS
 from candor.matrix.errors import ThreepidDenied
-from candor.matrix.http import CLIENT_PREFIX, json_response
+from candor.matrix.http import CLIENT_PREFIX, json_response, provided
 
 versions_router = APIRouter()
 router = APIRouter(prefix=CLIENT_PREFIX)
@@ -79,3 +80,9 @@ async def refuse_third_party_add(requester: RequesterDep) -> Response:
 async def third_party_protocols(requester: RequesterDep) -> Response:
     """No bridges to other networks: no protocols."""
     return json_response({})
+
+
+@versions_router.get("/.well-known/matrix/client")
+async def client_well_known(request: Request) -> Response:
+    """No token: a client reads this before anyone has logged in."""
+    return json_response(provided(request, Discovery).client_well_known())
