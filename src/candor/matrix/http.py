@@ -1,6 +1,6 @@
 """Small helpers for Matrix endpoints: fast JSON responses and id parsing at the edge."""
 
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from fastapi import Request, Response
 
@@ -42,3 +42,16 @@ def provided(request: Request, kind: type[S]) -> S:
     if not isinstance(found, kind):
         raise TypeError(f"{kind.__name__} is not provided by this app")
     return found
+
+
+class Provided(Generic[S]):
+    """FastAPI dependency handing out the app's one `kind`: `Depends(Provided(KindService))`.
+
+    One class for every service, instead of a getter function per service; async, so
+    FastAPI does not run it in its thread pool."""
+
+    def __init__(self, kind: type[S]) -> None:
+        self.kind = kind
+
+    async def __call__(self, request: Request) -> S:
+        return provided(request, self.kind)

@@ -6,9 +6,9 @@ where its person picks the conversations and sends (or does nothing).
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 
-from candor.matrix.http import json_response, provided
+from candor.matrix.http import Provided, json_response
 from candor.partners.oauth.bearer import PartnerToken
 from candor.partners.oauth.endpoints import require_scope
 from candor.share.schemas import ShareRequestBody, ShareRequestResponse
@@ -19,11 +19,7 @@ router = APIRouter(prefix="/partner/v1", tags=["share"])
 ShareToken = Annotated[PartnerToken, Depends(require_scope("share"))]
 
 
-async def get_share(request: Request) -> ShareService:
-    return provided(request, ShareService)
-
-
-ShareDep = Annotated[ShareService, Depends(get_share)]
+ShareDep = Annotated[ShareService, Depends(Provided(ShareService))]
 
 
 @router.post("/shares", status_code=201, responses={201: {"model": ShareRequestResponse}})

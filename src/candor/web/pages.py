@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.responses import RedirectResponse, Response
 
-from candor.matrix.http import provided
+from candor.matrix.http import Provided
 from candor.matrix.web_sessions.service import WebSessionsService
 from candor.web.csrf import (
     CSRF_FIELD,
@@ -93,11 +93,7 @@ class Page:
         return RedirectResponse(url, status_code=303)
 
 
-async def get_web_sessions(request: Request) -> WebSessionsService:
-    return provided(request, WebSessionsService)
-
-
-WebSessionsDep = Annotated[WebSessionsService, Depends(get_web_sessions)]
+WebSessionsDep = Annotated[WebSessionsService, Depends(Provided(WebSessionsService))]
 
 
 async def get_page(request: Request, sessions: WebSessionsDep) -> Page:

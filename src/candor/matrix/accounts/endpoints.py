@@ -22,9 +22,9 @@ from candor.matrix.constants import LoginType
 from candor.matrix.errors import NotFound
 from candor.matrix.http import (
     CLIENT_PREFIX,
+    Provided,
     empty_response,
     json_response,
-    provided,
     room_id_param,
     user_id_param,
 )
@@ -33,11 +33,7 @@ from candor.matrix.rooms.endpoints import RoomsDep
 router = APIRouter(prefix=CLIENT_PREFIX)
 
 
-async def get_accounts(request: Request) -> AccountsService:
-    return provided(request, AccountsService)
-
-
-AccountsDep = Annotated[AccountsService, Depends(get_accounts)]
+AccountsDep = Annotated[AccountsService, Depends(Provided(AccountsService))]
 
 
 @router.get("/login")
@@ -228,11 +224,7 @@ async def get_room_account_data(
     )
 
 
-async def get_tags_service(request: Request) -> TagsService:
-    return provided(request, TagsService)
-
-
-TagsDep = Annotated[TagsService, Depends(get_tags_service)]
+TagsDep = Annotated[TagsService, Depends(Provided(TagsService))]
 
 
 @router.get("/user/{user_id}/rooms/{room_id}/tags")

@@ -8,7 +8,7 @@ returned (see `AdminService`).
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from candor.matrix.admin.schemas import (
     AdminRoom,
@@ -19,16 +19,12 @@ from candor.matrix.admin.schemas import (
 from candor.matrix.admin.service import AdminService
 from candor.matrix.auth import RequesterDep
 from candor.matrix.events.model import serialize_event
-from candor.matrix.http import json_response, provided
+from candor.matrix.http import Provided, json_response
 
 router = APIRouter(prefix="/_candor/admin/v1", tags=["admin"])
 
 
-async def get_admin(request: Request) -> AdminService:
-    return provided(request, AdminService)
-
-
-AdminDep = Annotated[AdminService, Depends(get_admin)]
+AdminDep = Annotated[AdminService, Depends(Provided(AdminService))]
 FromParam = Annotated[str | None, Query(alias="from", max_length=255)]
 LimitParam = Annotated[int, Query(ge=1, le=1000)]
 JustificationParam = Annotated[

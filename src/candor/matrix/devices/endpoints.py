@@ -5,27 +5,19 @@ https://spec.matrix.org/v1.11/client-server-api/#device-management
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Depends, Response
 
 from candor.matrix.accounts.service import AccountsService
 from candor.matrix.auth import RequesterDep
 from candor.matrix.devices.schemas import DeleteDevicesBody, DeviceDeleteBody, DeviceUpdateBody
 from candor.matrix.devices.service import DevicesService
-from candor.matrix.http import CLIENT_PREFIX, empty_response, json_response, provided
+from candor.matrix.http import CLIENT_PREFIX, Provided, empty_response, json_response
 
 router = APIRouter(prefix=CLIENT_PREFIX)
 
 
-async def get_devices(request: Request) -> DevicesService:
-    return provided(request, DevicesService)
-
-
-async def get_accounts(request: Request) -> AccountsService:
-    return provided(request, AccountsService)
-
-
-DevicesDep = Annotated[DevicesService, Depends(get_devices)]
-AccountsDep = Annotated[AccountsService, Depends(get_accounts)]
+DevicesDep = Annotated[DevicesService, Depends(Provided(DevicesService))]
+AccountsDep = Annotated[AccountsService, Depends(Provided(AccountsService))]
 
 
 @router.get("/devices")

@@ -5,11 +5,11 @@ https://spec.matrix.org/v1.11/client-server-api/#key-management-api
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 
 from candor.core.canonical_json import JsonDict
 from candor.matrix.auth import RequesterDep
-from candor.matrix.http import CLIENT_PREFIX, empty_response, json_response, provided
+from candor.matrix.http import CLIENT_PREFIX, Provided, empty_response, json_response
 from candor.matrix.keys.schemas import (
     DeviceSigningUploadBody,
     KeysClaimBody,
@@ -21,11 +21,7 @@ from candor.matrix.keys.service import KeysService
 router = APIRouter(prefix=CLIENT_PREFIX)
 
 
-async def get_keys(request: Request) -> KeysService:
-    return provided(request, KeysService)
-
-
-KeysDep = Annotated[KeysService, Depends(get_keys)]
+KeysDep = Annotated[KeysService, Depends(Provided(KeysService))]
 
 
 @router.post("/keys/upload")

@@ -2,20 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from candor.matrix.auth import RequesterDep
-from candor.matrix.http import json_response, provided
+from candor.matrix.http import Provided, json_response
 from candor.matrix.privacy.service import PrivacyService
 
 router = APIRouter(prefix="/_candor/v1", tags=["privacy"])
 
 
-async def get_privacy(request: Request) -> PrivacyService:
-    return provided(request, PrivacyService)
-
-
-PrivacyDep = Annotated[PrivacyService, Depends(get_privacy)]
+PrivacyDep = Annotated[PrivacyService, Depends(Provided(PrivacyService))]
 
 
 @router.get("/me/accesses")

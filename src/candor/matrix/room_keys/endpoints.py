@@ -9,10 +9,16 @@ and the router sees decoded, hence the `:path` converter on `session_id`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
 from candor.matrix.auth import RequesterDep
-from candor.matrix.http import CLIENT_PREFIX, empty_response, json_response, provided, room_id_param
+from candor.matrix.http import (
+    CLIENT_PREFIX,
+    Provided,
+    empty_response,
+    json_response,
+    room_id_param,
+)
 from candor.matrix.room_keys.schemas import (
     MAX_SESSION_ID_LENGTH,
     NO_NUL,
@@ -27,11 +33,7 @@ from candor.matrix.room_keys.service import BackupState, RoomKeysService, Versio
 router = APIRouter(prefix=CLIENT_PREFIX)
 
 
-async def get_room_keys_service(request: Request) -> RoomKeysService:
-    return provided(request, RoomKeysService)
-
-
-RoomKeysDep = Annotated[RoomKeysService, Depends(get_room_keys_service)]
+RoomKeysDep = Annotated[RoomKeysService, Depends(Provided(RoomKeysService))]
 VersionQuery = Annotated[str, Query()]
 SessionIdPath = Annotated[str, Path(max_length=MAX_SESSION_ID_LENGTH, pattern=NO_NUL)]
 

@@ -5,16 +5,16 @@ https://spec.matrix.org/v1.11/client-server-api/#rooms
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 
 from candor.core.canonical_json import JsonDict
 from candor.matrix.auth import RequesterDep
 from candor.matrix.events.model import serialize_event
 from candor.matrix.http import (
     CLIENT_PREFIX,
+    Provided,
     empty_response,
     json_response,
-    provided,
     room_id_param,
     user_id_param,
 )
@@ -34,26 +34,10 @@ from candor.matrix.rooms.service import RoomsService
 router = APIRouter(prefix=CLIENT_PREFIX)
 
 
-async def get_rooms(request: Request) -> RoomsService:
-    return provided(request, RoomsService)
-
-
-async def get_room_reads(request: Request) -> RoomReadsService:
-    return provided(request, RoomReadsService)
-
-
-async def get_receipts(request: Request) -> ReceiptsService:
-    return provided(request, ReceiptsService)
-
-
-async def get_aliases(request: Request) -> RoomAliasesService:
-    return provided(request, RoomAliasesService)
-
-
-RoomsDep = Annotated[RoomsService, Depends(get_rooms)]
-RoomReadsDep = Annotated[RoomReadsService, Depends(get_room_reads)]
-ReceiptsDep = Annotated[ReceiptsService, Depends(get_receipts)]
-AliasesDep = Annotated[RoomAliasesService, Depends(get_aliases)]
+RoomsDep = Annotated[RoomsService, Depends(Provided(RoomsService))]
+RoomReadsDep = Annotated[RoomReadsService, Depends(Provided(RoomReadsService))]
+ReceiptsDep = Annotated[ReceiptsService, Depends(Provided(ReceiptsService))]
+AliasesDep = Annotated[RoomAliasesService, Depends(Provided(RoomAliasesService))]
 OptionalReason = Annotated[ReasonBody | None, Body()]
 
 

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from candor.core.canonical_json import decode
 from candor.matrix.accounts.service import AccountsService
@@ -10,7 +10,7 @@ from candor.matrix.auth import RequesterDep
 from candor.matrix.errors import BadJson, NotFound
 from candor.matrix.events.filters import EventFilter, SyncFilter
 from candor.matrix.events.model import serialize_event
-from candor.matrix.http import CLIENT_PREFIX, json_response, provided, room_id_param
+from candor.matrix.http import CLIENT_PREFIX, Provided, json_response, room_id_param
 from candor.matrix.sync.messages import MessagesService
 from candor.matrix.sync.service import SyncService
 from candor.matrix.sync.tokens import SyncToken
@@ -18,21 +18,9 @@ from candor.matrix.sync.tokens import SyncToken
 router = APIRouter(prefix=CLIENT_PREFIX)
 
 
-async def get_sync(request: Request) -> SyncService:
-    return provided(request, SyncService)
-
-
-async def get_messages(request: Request) -> MessagesService:
-    return provided(request, MessagesService)
-
-
-async def get_accounts(request: Request) -> AccountsService:
-    return provided(request, AccountsService)
-
-
-SyncDep = Annotated[SyncService, Depends(get_sync)]
-MessagesDep = Annotated[MessagesService, Depends(get_messages)]
-AccountsDep = Annotated[AccountsService, Depends(get_accounts)]
+SyncDep = Annotated[SyncService, Depends(Provided(SyncService))]
+MessagesDep = Annotated[MessagesService, Depends(Provided(MessagesService))]
+AccountsDep = Annotated[AccountsService, Depends(Provided(AccountsService))]
 
 
 def _inline_json(raw: str) -> object:

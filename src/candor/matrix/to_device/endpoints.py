@@ -5,22 +5,18 @@ https://spec.matrix.org/v1.11/client-server-api/#put_matrixclientv3sendtodevicee
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Depends, Response
 
 from candor.core.canonical_json import JsonDict
 from candor.matrix.auth import RequesterDep
 from candor.matrix.errors import MissingParam
-from candor.matrix.http import CLIENT_PREFIX, empty_response, provided
+from candor.matrix.http import CLIENT_PREFIX, Provided, empty_response
 from candor.matrix.to_device.service import ToDeviceService
 
 router = APIRouter(prefix=CLIENT_PREFIX)
 
 
-async def get_to_device(request: Request) -> ToDeviceService:
-    return provided(request, ToDeviceService)
-
-
-ToDeviceDep = Annotated[ToDeviceService, Depends(get_to_device)]
+ToDeviceDep = Annotated[ToDeviceService, Depends(Provided(ToDeviceService))]
 
 
 @router.put("/sendToDevice/{event_type}/{txn_id}")

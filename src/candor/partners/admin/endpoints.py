@@ -8,10 +8,10 @@ record; reading messages keeps going through the justified, recorded
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Response
 
 from candor.matrix.auth import RequesterDep
-from candor.matrix.http import json_response, provided
+from candor.matrix.http import Provided, json_response
 from candor.partners.admin.schemas import (
     AdminPartnerResponse,
     AdminPartnersResponse,
@@ -22,11 +22,7 @@ from candor.partners.admin.service import PartnerAdminService
 router = APIRouter(prefix="/_candor/admin/v1", tags=["admin"])
 
 
-async def get_partner_admin(request: Request) -> PartnerAdminService:
-    return provided(request, PartnerAdminService)
-
-
-PartnerAdminDep = Annotated[PartnerAdminService, Depends(get_partner_admin)]
+PartnerAdminDep = Annotated[PartnerAdminService, Depends(Provided(PartnerAdminService))]
 ClientIdParam = Annotated[str, Path(min_length=1, max_length=64)]
 
 

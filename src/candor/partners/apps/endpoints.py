@@ -2,20 +2,16 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 
-from candor.matrix.http import json_response, provided
+from candor.matrix.http import Provided, json_response
 from candor.partners.apps.schemas import PartnersResponse, PartnerView
 from candor.partners.apps.service import PartnerAppsService
 
 router = APIRouter(prefix="/_candor/v1", tags=["partners"])
 
 
-async def get_apps(request: Request) -> PartnerAppsService:
-    return provided(request, PartnerAppsService)
-
-
-AppsDep = Annotated[PartnerAppsService, Depends(get_apps)]
+AppsDep = Annotated[PartnerAppsService, Depends(Provided(PartnerAppsService))]
 
 
 @router.get("/partners", responses={200: {"model": PartnersResponse}})

@@ -8,10 +8,10 @@ every member); the service is built with that URL (candor/wiring.py).
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Request, Response
+from fastapi import APIRouter, Body, Depends, Response
 
 from candor.matrix.auth import RequesterDep
-from candor.matrix.http import json_response, provided
+from candor.matrix.http import Provided, json_response
 from candor.partners.consent.schemas import (
     GrantAcceptBody,
     GrantCreatedResponse,
@@ -24,11 +24,7 @@ from candor.partners.consent.service import ConsentService
 router = APIRouter(prefix="/_candor/v1", tags=["room grants"])
 
 
-async def get_consent(request: Request) -> ConsentService:
-    return provided(request, ConsentService)
-
-
-ConsentDep = Annotated[ConsentService, Depends(get_consent)]
+ConsentDep = Annotated[ConsentService, Depends(Provided(ConsentService))]
 
 
 @router.post("/rooms/{room_id}/grants", responses={200: {"model": GrantCreatedResponse}})

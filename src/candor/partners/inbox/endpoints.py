@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from candor.matrix.events.model import serialize_event
-from candor.matrix.http import json_response, provided
+from candor.matrix.http import Provided, json_response
 from candor.partners.inbox.schemas import MessagesResponse, RoomsResponse
 from candor.partners.inbox.service import MAX_PAGE, InboxService
 from candor.partners.oauth.bearer import PartnerToken
@@ -16,11 +16,7 @@ router = APIRouter(prefix="/partner/v1", tags=["inbox"])
 InboxToken = Annotated[PartnerToken, Depends(require_scope("inbox.read"))]
 
 
-async def get_inbox(request: Request) -> InboxService:
-    return provided(request, InboxService)
-
-
-InboxDep = Annotated[InboxService, Depends(get_inbox)]
+InboxDep = Annotated[InboxService, Depends(Provided(InboxService))]
 
 
 @router.get("/rooms", responses={200: {"model": RoomsResponse}})

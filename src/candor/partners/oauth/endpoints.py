@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from candor.matrix.http import json_response, provided
+from candor.matrix.http import Provided, json_response
 from candor.partners.errors import PartnerError
 from candor.partners.oauth.bearer import BearerService, PartnerToken
 from candor.partners.oauth.schemas import MeResponse
@@ -23,18 +23,10 @@ router = APIRouter(tags=["oauth"])
 partner_router = APIRouter(prefix="/partner/v1", tags=["partner"])
 
 
-async def get_oauth(request: Request) -> OAuthService:
-    return provided(request, OAuthService)
+OAuthDep = Annotated[OAuthService, Depends(Provided(OAuthService))]
 
 
-OAuthDep = Annotated[OAuthService, Depends(get_oauth)]
-
-
-async def get_bearer(request: Request) -> BearerService:
-    return provided(request, BearerService)
-
-
-BearerDep = Annotated[BearerService, Depends(get_bearer)]
+BearerDep = Annotated[BearerService, Depends(Provided(BearerService))]
 
 
 async def get_server(oauth: OAuthDep) -> OAuthServer:

@@ -7,10 +7,10 @@ CSRF token, checked first; suspending ends every token of the app at once.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path
 from starlette.responses import Response
 
-from candor.matrix.http import provided
+from candor.matrix.http import Provided
 from candor.partners.admin.service import PartnerAdminService
 from candor.web.forms import read_form
 from candor.web.pages import CurrentUserDep, PageDep
@@ -19,11 +19,7 @@ from candor.web.partner_views import app_view
 router = APIRouter(include_in_schema=False)
 
 
-async def get_partner_admin(request: Request) -> PartnerAdminService:
-    return provided(request, PartnerAdminService)
-
-
-PartnerAdminDep = Annotated[PartnerAdminService, Depends(get_partner_admin)]
+PartnerAdminDep = Annotated[PartnerAdminService, Depends(Provided(PartnerAdminService))]
 ClientIdParam = Annotated[str, Path(min_length=1, max_length=64)]
 
 

@@ -2,11 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from starlette.responses import Response
 
-from candor.matrix.http import provided
+from candor.matrix.http import Provided
 from candor.partners.oauth.connected import ConnectedAppsService
 from candor.web.accesses import human_time
 from candor.web.forms import read_form, validate_form
@@ -15,11 +15,7 @@ from candor.web.pages import CurrentUserDep, PageDep
 router = APIRouter(include_in_schema=False)
 
 
-async def get_connected(request: Request) -> ConnectedAppsService:
-    return provided(request, ConnectedAppsService)
-
-
-ConnectedDep = Annotated[ConnectedAppsService, Depends(get_connected)]
+ConnectedDep = Annotated[ConnectedAppsService, Depends(Provided(ConnectedAppsService))]
 
 
 class RevokeAppForm(BaseModel):

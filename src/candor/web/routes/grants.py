@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from starlette.responses import Response
 
 from candor.core.errors import CandorError
-from candor.matrix.http import provided
+from candor.matrix.http import Provided
 from candor.partners.consent.notice import GRANTS_PAGE
 from candor.partners.consent.service import ConsentService, Grant
 from candor.web.forms import read_form, validate_form
@@ -60,11 +60,7 @@ class AcceptForm(BaseModel):
     include_history: str | None = None
 
 
-async def get_consent(request: Request) -> ConsentService:
-    return provided(request, ConsentService)
-
-
-ConsentDep = Annotated[ConsentService, Depends(get_consent)]
+ConsentDep = Annotated[ConsentService, Depends(Provided(ConsentService))]
 
 
 def _when(ts: int | None) -> str:

@@ -4,10 +4,10 @@ shares were counted in."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from candor.matrix.http import provided
+from candor.matrix.http import Provided
 from candor.reports.views import ReportViews
 from candor.web.pages import CurrentUserDep, PageDep
 
@@ -16,11 +16,7 @@ router = APIRouter(include_in_schema=False)
 MEASURES = ("sends", "recipients", "first_clicks", "repeat_clicks", "ctr")
 
 
-async def get_views(request: Request) -> ReportViews:
-    return provided(request, ReportViews)
-
-
-ViewsDep = Annotated[ReportViews, Depends(get_views)]
+ViewsDep = Annotated[ReportViews, Depends(Provided(ReportViews))]
 
 
 @router.get("/privacy/shares")

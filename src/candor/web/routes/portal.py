@@ -13,10 +13,10 @@ asked again (see `PartnerAppsService.new_agreement`). Only the app's owner may p
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path
 from starlette.responses import Response
 
-from candor.matrix.http import provided
+from candor.matrix.http import Provided
 from candor.partners.apps.rules import SCOPES
 from candor.partners.apps.service import PartnerAppsService
 from candor.partners.errors import PartnerError
@@ -27,11 +27,7 @@ from candor.web.partner_views import PortalAgreementForm, PortalAppForm, app_vie
 router = APIRouter(include_in_schema=False)
 
 
-async def get_apps(request: Request) -> PartnerAppsService:
-    return provided(request, PartnerAppsService)
-
-
-AppsDep = Annotated[PartnerAppsService, Depends(get_apps)]
+AppsDep = Annotated[PartnerAppsService, Depends(Provided(PartnerAppsService))]
 ClientIdParam = Annotated[str, Path(min_length=1, max_length=64)]
 
 

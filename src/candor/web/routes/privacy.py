@@ -2,10 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from candor.matrix.http import provided
+from candor.matrix.http import Provided
 from candor.matrix.privacy.service import PrivacyService
 from candor.web.accesses import accesses_view
 from candor.web.pages import CurrentUserDep, PageDep
@@ -15,11 +15,7 @@ router = APIRouter(include_in_schema=False)
 PAGE_LIMIT = 100
 
 
-async def get_privacy(request: Request) -> PrivacyService:
-    return provided(request, PrivacyService)
-
-
-PrivacyDep = Annotated[PrivacyService, Depends(get_privacy)]
+PrivacyDep = Annotated[PrivacyService, Depends(Provided(PrivacyService))]
 
 
 @router.get("/privacy/accesses")

@@ -10,10 +10,10 @@ downloads one report. Only the app's owner gets any of it (see `ReportViews`).
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path
 from starlette.responses import Response
 
-from candor.matrix.http import provided
+from candor.matrix.http import Provided
 from candor.reports.errors import ReportError
 from candor.reports.views import FORMATS, ReportViews
 from candor.web.forms import read_form
@@ -29,11 +29,7 @@ REPORT_HTML_POLICY = (
 )
 
 
-async def get_views(request: Request) -> ReportViews:
-    return provided(request, ReportViews)
-
-
-ViewsDep = Annotated[ReportViews, Depends(get_views)]
+ViewsDep = Annotated[ReportViews, Depends(Provided(ReportViews))]
 ClientIdParam = Annotated[str, Path(min_length=1, max_length=64)]
 ReportIdParam = Annotated[str, Path(min_length=1, max_length=64)]
 FormatParam = Annotated[str, Path(min_length=1, max_length=8)]

@@ -8,11 +8,11 @@ all again. A click needs a login too: the session says which recipient clicked.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from starlette.responses import RedirectResponse, Response
 
 from candor.core.errors import CandorError
-from candor.matrix.http import provided
+from candor.matrix.http import Provided
 from candor.partners.apps.service import App
 from candor.share.rules import ShareDraft
 from candor.share.service import ShareService
@@ -24,11 +24,7 @@ router = APIRouter(include_in_schema=False)
 Field = Annotated[str, Query(max_length=2000)]
 
 
-async def get_share(request: Request) -> ShareService:
-    return provided(request, ShareService)
-
-
-ShareDep = Annotated[ShareService, Depends(get_share)]
+ShareDep = Annotated[ShareService, Depends(Provided(ShareService))]
 
 
 async def _draft(share: ShareService, user: WebUser, f: dict[str, str]) -> tuple[App, ShareDraft]:
