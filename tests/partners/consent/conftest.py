@@ -20,7 +20,7 @@ from candor.matrix.context import Homeserver
 from candor.partners.apps.rules import AgreementTerms
 from candor.partners.consent.service import ConsentService
 from candor.store.models.partners import RoomGrant, RoomGrantMember
-from candor.wiring import build_services
+from candor.wiring import Services
 from tests.helpers.matrix import MatrixTestClient
 from tests.helpers.web import WebTestClient
 
@@ -43,6 +43,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
 @dataclass
 class Env:
     hs: Homeserver
+    services: Services  # the app's own, so tests use the instances requests use
     clock: FakeClock
     transport: httpx.AsyncBaseTransport
     api: httpx.AsyncClient
@@ -55,7 +56,7 @@ class Env:
 
     @property
     def consent(self) -> ConsentService:
-        return build_services(self.hs).consent
+        return self.services.consent
 
     async def user(self, name: str) -> MatrixTestClient:
         return await MatrixTestClient.register(self.api, name, PASSWORD)
@@ -63,7 +64,7 @@ class Env:
     async def app(
         self, *, name: str = "Flix", scopes: str = "profile inbox.read", approve: bool = True
     ) -> str:
-        apps = build_services(self.hs).apps
+        apps = self.services.apps
         new = await apps.create(
             name=name,
             homepage="https://flix.example",
@@ -124,7 +125,7 @@ async def env(settings: Settings) -> AsyncIterator[Env]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test.local") as api:
-            e = Env(app.state.homeserver, clock, transport, api)
+            e = Env(app.state.homeserver, app.state.services, clock, transport, api)
             try:
                 yield e
             finally:
