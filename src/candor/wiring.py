@@ -38,6 +38,7 @@ from candor.matrix.sync.service import SyncService
 from candor.matrix.sync.streams import EphemeralStream, RoomsStream
 from candor.matrix.sync.typing import TypingTracker
 from candor.matrix.to_device.service import ToDeviceService
+from candor.matrix.user_directory.service import UserDirectoryService
 from candor.matrix.web_sessions.service import WebSessionsService
 from candor.partners.admin.service import PartnerAdminService
 from candor.partners.apps.service import PartnerAppsService
@@ -113,6 +114,7 @@ class Services:
     keys: KeysService
     to_device: ToDeviceService
     tags: TagsService
+    user_directory: UserDirectoryService
     discovery: Discovery
     room_keys: RoomKeysService
     admin: AdminService
@@ -212,6 +214,7 @@ def build_services(hs: Homeserver) -> Services:
         keys=KeysService(hs.db, hs.persister, accounts),
         to_device=ToDeviceService(hs.persister, hs.ratelimiter),
         tags=TagsService(hs.db, hs.persister),
+        user_directory=UserDirectoryService(hs.db, hs.ratelimiter),
         discovery=Discovery(hs.public_base_url),
         room_keys=RoomKeysService(hs.db),
         admin=AdminService(hs.db, hs.clock, hs.access),

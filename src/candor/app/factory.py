@@ -26,6 +26,7 @@ from candor.matrix.room_keys.endpoints import router as room_keys_router
 from candor.matrix.rooms.endpoints import router as rooms_router
 from candor.matrix.sync.endpoints import router as sync_router
 from candor.matrix.to_device.endpoints import router as to_device_router
+from candor.matrix.user_directory.endpoints import router as user_directory_router
 from candor.partners.admin.endpoints import router as partner_admin_router
 from candor.partners.apps.endpoints import router as partners_router
 from candor.partners.consent.endpoints import router as consent_router
@@ -71,6 +72,7 @@ ROUTES = tuple(
         keys_router,
         to_device_router,
         room_keys_router,
+        user_directory_router,
         client_router,
         versions_router,
         transparency_router,

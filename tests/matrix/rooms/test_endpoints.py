@@ -62,7 +62,8 @@ async def test_create_room_trusted_private_direct_invite_gets_admin_and_is_direc
     pl = await _state(alice, room, "m.room.power_levels")
     assert pl["users"] == {alice.user_id: 100, bob.user_id: 100}
     member = await _state(alice, room, "m.room.member", bob.user_id)
-    assert member == {"membership": "invite", "is_direct": True}
+    # The invitee's profile rides on the invite, so the room shows them by name.
+    assert member == {"membership": "invite", "is_direct": True, "displayname": "bob"}
 
 
 async def test_create_room_initial_state_and_power_level_override(alice: MatrixTestClient) -> None:

@@ -8,8 +8,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import JsonDict, decode_dict, encode_canonical
-from candor.store.db import upsert
-from candor.store.models.accounts import AccessToken, AccountData, Filter, User
+from candor.matrix.accounts.search_terms import search_terms
+from candor.store.db import insert_many, upsert
+from candor.store.models.accounts import AccessToken, AccountData, Filter, User, UserSearchTerm
 from candor.store.models.web_sessions import WebSession
 
 
@@ -66,6 +67,7 @@ async def add_user(
             )
     except IntegrityError as exc:
         raise UserExists(user_id) from exc
+    await _add_search_terms(conn, user_id, displayname)
 
 
 async def set_password(conn: AsyncConnection, user_id: str, password_hash: str) -> None:
@@ -78,6 +80,25 @@ async def set_profile_field(
     conn: AsyncConnection, user_id: str, field: str, value: str | None
 ) -> None:
     await conn.execute(update(User).where(User.user_id == user_id).values({field: value}))
+    if field == "displayname":
+        await set_search_terms(conn, user_id, value)
+
+
+async def set_search_terms(conn: AsyncConnection, user_id: str, displayname: str | None) -> None:
+    """Replace what people search the user by, in the transaction that changes the name."""
+    await conn.execute(delete(UserSearchTerm).where(UserSearchTerm.user_id == user_id))
+    await _add_search_terms(conn, user_id, displayname)
+
+
+async def _add_search_terms(conn: AsyncConnection, user_id: str, displayname: str | None) -> None:
+    await insert_many(
+        conn,
+        UserSearchTerm,
+        [
+            {"term": term, "user_id": user_id, "kind": int(kind)}
+            for term, kind in sorted(search_terms(user_id, displayname))
+        ],
+    )
 
 
 # --- access tokens ----------------------------------------------------------------------

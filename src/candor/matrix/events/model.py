@@ -34,6 +34,9 @@ class StoredEvent:
     redacts: str | None = None
     redacted_by: str | None = None
     prev_content: JsonDict | None = None
+    # The state event this one replaced, and who sent it (served in `unsigned`).
+    replaces_state: str | None = None
+    prev_sender: str | None = None
     txn_device: str | None = None
     txn_scope: str | None = None
     txn_id: str | None = None
@@ -84,6 +87,12 @@ def serialize_event(
     if ev.redacts is not None:
         out["redacts"] = ev.redacts
     unsigned: JsonDict = {"age": max(0, now_ms - ev.origin_server_ts)}
+    if ev.replaces_state is not None:
+        # The replaced event's content and sender were stored with this one, so no read
+        # looks them up; a redaction of the replaced event prunes the stored copy too.
+        unsigned["replaces_state"] = ev.replaces_state
+        if ev.prev_sender is not None:
+            unsigned["prev_sender"] = ev.prev_sender
     if ev.prev_content is not None:
         unsigned["prev_content"] = ev.prev_content
     if ev.redacted_by is not None:

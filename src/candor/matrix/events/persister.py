@@ -41,6 +41,12 @@ T = TypeVar("T")
 _ADVISORY_KEY = 0x43414E44  # "CAND"
 _MAX_BATCH = 256
 _MAX_CACHED_ROOMS = 2048
+# State copied onto the room's row (the column is named as the content key), so the user
+# directory and the published room list can ask "is this room public?" in SQL.
+_ROOM_RULES: dict[str, str] = {
+    EventType.JOIN_RULES: "join_rule",
+    EventType.HISTORY_VISIBILITY: "history_visibility",
+}
 
 
 @dataclass
@@ -107,10 +113,7 @@ class WriteContext:
     async def append(self, new: NewEvent) -> StoredEvent:
         """Append an event to its room: id, position, prev event, current state, txn id."""
         room = await self.room_state(new.room_id)
-        prev_content = None
-        if new.state_key is not None:
-            old = room.state.get((new.type, new.state_key))
-            prev_content = old.content if old is not None else None
+        old = room.state.get((new.type, new.state_key)) if new.state_key is not None else None
         self.item_rooms.add(new.room_id)
         ev = StoredEvent(
             stream_pos=self.next_position(),
@@ -122,7 +125,9 @@ class WriteContext:
             origin_server_ts=self.clock.now_ms(),
             content=new.content,
             redacts=new.redacts,
-            prev_content=prev_content,
+            prev_content=old.content if old is not None else None,
+            replaces_state=old.event_id if old is not None else None,
+            prev_sender=old.sender if old is not None else None,
             txn_device=new.txn[0] if new.txn else None,
             txn_scope=new.txn[1] if new.txn else None,
             txn_id=new.txn[2] if new.txn else None,
@@ -133,6 +138,8 @@ class WriteContext:
             if ev.type == EventType.MEMBER:
                 await repo.set_membership(self.conn, ev, str(ev.content.get("membership")))
                 self.users.add(ev.state_key)
+            elif ev.type in _ROOM_RULES and ev.state_key == "":
+                await repo.set_room_rule(self.conn, ev.room_id, _ROOM_RULES[ev.type], ev.content)
         room.apply(ev)
         self.rooms.add(new.room_id)
         return ev

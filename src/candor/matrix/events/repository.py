@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import String, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from candor.core.canonical_json import decode_dict, encode_canonical
+from candor.core.canonical_json import JsonDict, decode_dict, encode_canonical
 from candor.matrix.constants import EventType
 from candor.matrix.events.model import StoredEvent
 from candor.store.db import upsert
@@ -28,6 +28,8 @@ _EVENT_COLUMNS = (
     Event.redacts,
     Event.redacted_by,
     Event.prev_content,
+    Event.replaces_state,
+    Event.prev_sender,
     Event.txn_device,
     Event.txn_scope,
     Event.txn_id,
@@ -49,6 +51,8 @@ def _to_event(row: Any) -> StoredEvent:  # Any: SQLAlchemy's variadic Row type
         redacts=m["redacts"],
         redacted_by=m["redacted_by"],
         prev_content=decode_dict(prev) if prev is not None else None,
+        replaces_state=m["replaces_state"],
+        prev_sender=m["prev_sender"],
         txn_device=m["txn_device"],
         txn_scope=m["txn_scope"],
         txn_id=m["txn_id"],
@@ -73,6 +77,7 @@ _GET_TXN = select(Event.event_id).where(
     Event.txn_id == bindparam("txn_id"),
 )
 _INSERT_EVENT = insert(Event)
+_MAX_RULE_LENGTH = 32  # the width of rooms.join_rule and rooms.history_visibility
 
 
 async def get_stream_position(conn: AsyncConnection) -> int:
@@ -111,6 +116,14 @@ async def get_room_head(conn: AsyncConnection, room_id: str) -> tuple[str | None
     return None if exists is None else (None, 0)
 
 
+async def set_room_rule(conn: AsyncConnection, room_id: str, rule: str, content: JsonDict) -> None:
+    """Copy `rule` (join_rule, history_visibility) from the room's new state event onto its
+    row, where it is a column of that name (None when malformed)."""
+    value = content.get(rule)
+    stored = value if isinstance(value, str) and len(value) <= _MAX_RULE_LENGTH else None
+    await conn.execute(update(Room).where(Room.room_id == room_id).values({rule: stored}))
+
+
 # --- events ------------------------------------------------------------------------------
 
 
@@ -132,6 +145,8 @@ async def add_event(conn: AsyncConnection, ev: StoredEvent, depth: int, prev: st
             "prev_content": (
                 encode_canonical(ev.prev_content).decode() if ev.prev_content is not None else None
             ),
+            "replaces_state": ev.replaces_state,
+            "prev_sender": ev.prev_sender,
             "txn_device": ev.txn_device,
             "txn_scope": ev.txn_scope,
             "txn_id": ev.txn_id,
@@ -151,6 +166,24 @@ async def redact_event(
         update(Event)
         .where(Event.event_id == event_id)
         .values(content=encode_canonical(pruned).decode(), redacted_by=redacted_by)
+    )
+
+
+async def redact_prev_content(
+    conn: AsyncConnection, redacted: StoredEvent, pruned: dict[str, object]
+) -> None:
+    """Prune the copy of a redacted state event's content kept as `prev_content` by the
+    event that replaced it: a redaction must not live on in its successor's `unsigned`."""
+    await conn.execute(
+        update(Event)
+        .where(
+            # (room_id, type, state_key) is ix_events_room_state: a few rows at most.
+            Event.room_id == redacted.room_id,
+            Event.type == redacted.type,
+            Event.state_key == redacted.state_key,
+            Event.replaces_state == redacted.event_id,
+        )
+        .values(prev_content=encode_canonical(pruned).decode())
     )
 
 

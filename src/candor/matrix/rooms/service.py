@@ -127,7 +127,6 @@ class RoomsService:
         )
         sender = requester.user_id
         room_id = f"!{random_string(18)}:{self._server_name}"
-        profile = await self._member_profile(sender)
 
         async def work(ctx: WriteContext) -> str:
             now = self._clock.now_ms()
@@ -144,7 +143,9 @@ class RoomsService:
                 await ctx.append(NewEvent(room_id, ev_type, sender, content, state_key))
 
             await put(EventType.CREATE, create)
-            await put(EventType.MEMBER, {"membership": Membership.JOIN, **profile}, sender)
+            join: JsonDict = {"membership": Membership.JOIN}
+            await _add_profile(ctx, sender, join)
+            await put(EventType.MEMBER, join, sender)
             await put(EventType.POWER_LEVELS, _initial_power_levels(body, preset, invitees, sender))
             if alias is not None:
                 await put(EventType.CANONICAL_ALIAS, {"alias": alias})
@@ -166,6 +167,7 @@ class RoomsService:
                 invite: JsonDict = {"membership": Membership.INVITE}
                 if body.is_direct:
                     invite["is_direct"] = True
+                await _add_profile(ctx, invitee, invite)
                 await put(EventType.MEMBER, invite, invitee)
             return room_id
 
@@ -184,10 +186,7 @@ class RoomsService:
 
     async def join(self, requester: Requester, room_id_or_alias: str) -> str:
         room_id = await self._aliases.resolve_room(room_id_or_alias)
-        profile = await self._member_profile(requester.user_id)
-        await self._change_membership(
-            requester, room_id, requester.user_id, Membership.JOIN, None, profile
-        )
+        await self._change_membership(requester, room_id, requester.user_id, Membership.JOIN, None)
         return room_id
 
     async def leave(self, requester: Requester, room_id: str, reason: str | None) -> None:
@@ -245,14 +244,14 @@ class RoomsService:
                 and not await accounts_facts.user_exists(ctx.conn, target)
             ):
                 raise NotFound(f"Unknown user {target}")
-            if (
-                membership == Membership.JOIN
-                and state.membership(target) == Membership.JOIN
-                and not _has_profile_fields(content)
-            ):
-                return room_id  # already joined: joining again is a no-op
+            body = dict(content)
+            await _add_profile(ctx, target, body)
+            if membership == Membership.JOIN and state.membership(target) == Membership.JOIN:
+                current = (await ctx.room_state(room_id)).state.get((EventType.MEMBER, target))
+                if current is not None and current.content == body:
+                    return current.event_id  # joined already, as this: nothing changes
             check_membership_change(state, sender, target, membership)
-            ev = await ctx.append(NewEvent(room_id, EventType.MEMBER, sender, content, target))
+            ev = await ctx.append(NewEvent(room_id, EventType.MEMBER, sender, body, target))
             return ev.event_id
 
         return await self._persister.run(work)
@@ -268,26 +267,33 @@ class RoomsService:
                 )
             await repo.set_forgotten(conn, room_id, requester.user_id)
 
-    async def _member_profile(self, user_id: str) -> JsonDict:
-        async with self._db.read() as conn:
-            return await accounts_facts.profile(conn, user_id) or {}
-
     async def refresh_member_profiles(self, requester: Requester) -> None:
-        """After a profile change, re-send the user's join event in each joined room."""
+        """After a profile change, a new join event in each joined room, as Synapse sends,
+        so the other members see the new name and avatar.
+
+        One work item for all the rooms, and no rate limit: the user made one change. A
+        room whose member event already says the same is left alone, and so is one the
+        user left meanwhile.
+        """
+        user_id = requester.user_id
         async with self._db.read() as conn:
-            rooms = await repo.list_joined_rooms(conn, requester.user_id)
-        profile = await self._member_profile(requester.user_id)
-        for room_id in rooms:
-            try:
-                await self.set_state(
-                    requester,
-                    room_id,
-                    EventType.MEMBER,
-                    requester.user_id,
-                    {"membership": Membership.JOIN, **profile},
-                )
-            except MatrixError as exc:
-                logger.info("profile update skipped in %s: %s", room_id, exc.errcode)
+            rooms = await repo.list_joined_rooms(conn, user_id)
+        if not rooms:
+            return
+
+        async def work(ctx: WriteContext) -> None:
+            content: JsonDict = {"membership": Membership.JOIN}
+            await _add_profile(ctx, user_id, content)
+            for room_id in rooms:
+                room = await ctx.room_state(room_id)
+                current = room.state.get((EventType.MEMBER, user_id))
+                if room.auth.membership(user_id) != Membership.JOIN or (
+                    current is not None and current.content == content
+                ):
+                    continue
+                await ctx.append(NewEvent(room_id, EventType.MEMBER, user_id, content, user_id))
+
+        await self._persister.run(work)
 
     # --- state and messages ------------------------------------------------------------
 
@@ -389,19 +395,32 @@ class RoomsService:
                 NewEvent(room_id, EventType.REDACTION, sender, content, None, event_id, txn)
             )
             if target.redacted_by is None:
-                await events_repo.redact_event(
-                    ctx.conn, event_id, prune_content(target.type, target.content), ev.event_id
-                )
+                pruned = prune_content(target.type, target.content)
+                await events_repo.redact_event(ctx.conn, event_id, pruned, ev.event_id)
                 if target.state_key is not None:
+                    await events_repo.redact_prev_content(ctx.conn, target, pruned)
                     ctx.forget_room(room_id)  # the cached current state holds the old content
             return ev.event_id
 
         return await self._persister.run(work)
 
 
-def _has_profile_fields(content: JsonDict) -> bool:
-    """A join while joined changes the profile when it carries profile fields."""
-    return any(k in content for k in ("displayname", "avatar_url"))
+# Memberships whose event carries the target's profile (Synapse adds it to these three).
+_PROFILED_MEMBERSHIPS = frozenset({Membership.JOIN, Membership.INVITE, Membership.KNOCK})
+_PROFILE_FIELDS = ("displayname", "avatar_url")
+
+
+async def _add_profile(ctx: WriteContext, target: str, content: JsonDict) -> None:
+    """Give a join, invite or knock the target's `displayname` and `avatar_url`, read in
+    the work item's transaction, where the client did not set them itself (a per-room
+    name stays). Clients show members by these: an invite without them shows a user id.
+    """
+    if content.get("membership") not in _PROFILED_MEMBERSHIPS:
+        return
+    profile = await accounts_facts.profile(ctx.conn, target) or {}
+    for field in _PROFILE_FIELDS:
+        if field not in content and field in profile:
+            content[field] = profile[field]
 
 
 def _initial_power_levels(

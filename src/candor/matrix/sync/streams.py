@@ -203,9 +203,18 @@ class RoomsStream:
         return body
 
     async def _stripped(self, conn: AsyncConnection, room_id: str, user_id: str) -> list[JsonDict]:
+        """The spec's stripped state, the invite itself and the inviter's member event: a
+        client shows who invited them by that event's display name (Synapse sends it too),
+        and a direct chat by the invite's `is_direct`."""
         state = await events_repo.list_current_state(conn, room_id, list(STRIPPED_STATE_TYPES))
         invite = await events_repo.get_current_state_event(conn, room_id, EventType.MEMBER, user_id)
         if invite is not None:
+            if invite.sender != user_id:
+                inviter = await events_repo.get_current_state_event(
+                    conn, room_id, EventType.MEMBER, invite.sender
+                )
+                if inviter is not None:
+                    state.append(inviter)
             state.append(invite)
         return [
             {"type": e.type, "state_key": e.state_key, "content": e.content, "sender": e.sender}

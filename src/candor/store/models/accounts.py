@@ -1,6 +1,6 @@
 """Accounts: users, devices, hashed access tokens, filters and account data."""
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from candor.store.models.base import Base
@@ -59,3 +59,26 @@ class AccountData(Base):
     type: Mapped[str] = mapped_column(String(255), primary_key=True)
     content: Mapped[str] = mapped_column(Text)
     stream_pos: Mapped[int] = mapped_column(BigInteger)
+
+
+# Byte order on PostgreSQL too, so a prefix is one index range (`term >= p AND term < p+max`)
+# whatever the database's locale; SQLite compares bytes already.
+SearchTermType = String(255).with_variant(String(255, collation="C"), "postgresql")
+
+
+class UserSearchTerm(Base):
+    """What people search a user by (POST /user_directory/search), one row per term.
+
+    A profile's terms are its lower-cased display name, the same from each later word on
+    ("ann lee" → "ann lee", "lee"), its localpart and its user id, so both a word prefix
+    and a name prefix are one range scan of the primary key. Written with the profile.
+    """
+
+    __tablename__ = "user_search_terms"
+    __table_args__ = (Index("ix_user_search_terms_user_id", "user_id"),)
+
+    term: Mapped[str] = mapped_column(SearchTermType, primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # 0: the whole display name, 1: the display name from a later word on, 2: the user id
+    # or its localpart (`matrix/accounts/search_terms.py`).
+    kind: Mapped[int] = mapped_column(SmallInteger, primary_key=True)

@@ -36,6 +36,10 @@ class Event(Base):
     redacted_by: Mapped[str | None] = mapped_column(String(255))
     # For state events: the content this one replaced (served as unsigned.prev_content).
     prev_content: Mapped[str | None] = mapped_column(Text)
+    # For state events: the event this one replaced and its sender (unsigned.replaces_state
+    # and unsigned.prev_sender), written with the event so no read has to look them up.
+    replaces_state: Mapped[str | None] = mapped_column(String(255))
+    prev_sender: Mapped[str | None] = mapped_column(String(255))
     txn_device: Mapped[str | None] = mapped_column(String(255))
     # "send" or "redact": the spec scopes transaction ids per endpoint.
     txn_scope: Mapped[str | None] = mapped_column(String(16))

@@ -1,18 +1,30 @@
 """Rooms, aliases, current state and memberships (a denormalised view of current state)."""
 
-from sqlalchemy import BigInteger, Boolean, Index, String
+from sqlalchemy import BigInteger, Boolean, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from candor.store.models.base import Base
 
 
 class Room(Base):
+    """A room, with the two rules people search by kept beside it.
+
+    `join_rule` and `history_visibility` copy the room's current state (the event
+    persister writes them with the state event), so the user directory and the published
+    room list can ask "is this room public?" in SQL instead of parsing event JSON.
+    """
+
     __tablename__ = "rooms"
+    __table_args__ = (Index("ix_rooms_published", "published"),)
 
     room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     creator: Mapped[str] = mapped_column(String(255))
     room_version: Mapped[str] = mapped_column(String(32))
     created_ts: Mapped[int] = mapped_column(BigInteger)
+    # Listed in the published room directory (`/publicRooms`).
+    published: Mapped[bool] = mapped_column(Boolean, server_default=false(), default=False)
+    join_rule: Mapped[str | None] = mapped_column(String(32))
+    history_visibility: Mapped[str | None] = mapped_column(String(32))
 
 
 class RoomAlias(Base):
