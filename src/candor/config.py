@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_core import Url, ValidationError
 from pydantic_settings import (
     BaseSettings,
@@ -20,7 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from candor.core.ids import valid_server_name
+from candor.core.ids import InvalidId, UserID, valid_server_name
 
 
 class HttpSettings(BaseModel):
@@ -232,6 +232,101 @@ class WebhookSettings(BaseModel):
     )
 
 
+_TURN_URI = re.compile(r"turns?:\S+")
+
+
+class TurnSettings(BaseModel):
+    """TURN credentials handed to clients for calls (`GET /voip/turnServer`). With a shared
+    secret, each user gets a time-limited username and an HMAC password (the TURN REST API
+    scheme coturn's `use-auth-secret` checks); otherwise the fixed username and password."""
+
+    uris: list[str] = Field(
+        default_factory=list,
+        description=(
+            "TURN server URIs (`turn:` or `turns:`, e.g. `turn:turn.example.org:3478?transport=udp`). "
+            "None: `/voip/turnServer` answers `{}`, as Synapse does, and clients call without TURN."
+        ),
+    )
+    shared_secret: SecretStr | None = Field(
+        None,
+        description=(
+            "The secret shared with the TURN server (coturn's `static-auth-secret`): passwords "
+            'are base64(HMAC-SHA1(secret, "EXPIRY:USER_ID")).'
+        ),
+    )
+    username: str | None = Field(
+        None, description="A fixed TURN username, used only when there is no shared secret."
+    )
+    password: SecretStr | None = Field(
+        None, description="The fixed TURN password that goes with `username`."
+    )
+    user_lifetime_s: int = Field(
+        3600,
+        ge=60,
+        le=7 * 86400,
+        description="How long shared-secret credentials stay valid (the answer's `ttl`).",
+    )
+
+    @field_validator("uris")
+    @classmethod
+    def _check_uris(cls, value: list[str]) -> list[str]:
+        for uri in value:
+            if not _TURN_URI.fullmatch(uri):
+                raise ValueError(f"not a turn: or turns: URI: {uri!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _check_credentials(self) -> "TurnSettings":
+        fixed = self.username is not None and self.password is not None
+        if self.uris and self.shared_secret is None and not fixed:
+            raise ValueError("turn.uris needs turn.shared_secret, or turn.username and password")
+        return self
+
+
+class SupportContact(BaseModel):
+    role: str = Field(
+        min_length=1,
+        description="`m.role.admin`, `m.role.security` or a namespaced role of your own.",
+    )
+    matrix_id: str | None = Field(None, description="A Matrix user id to reach the contact at.")
+    email_address: str | None = Field(None, description="An e-mail address to reach them at.")
+
+    @field_validator("matrix_id")
+    @classmethod
+    def _check_matrix_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(UserID.parse(value))
+        except InvalidId:
+            raise ValueError(f"not a Matrix user id: {value!r}") from None
+
+    @model_validator(mode="after")
+    def _check_reachable(self) -> "SupportContact":
+        if self.matrix_id is None and not self.email_address:
+            raise ValueError("a support contact needs matrix_id or email_address")
+        return self
+
+
+class SupportSettings(BaseModel):
+    """What `/.well-known/matrix/support` says (the spec's server support discovery)."""
+
+    contacts: list[SupportContact] = Field(
+        default_factory=list,
+        description="Ways to reach the server's administrators (each with a role).",
+    )
+    page: str | None = Field(
+        None, description="An http(s) URL of a help page for this server's users."
+    )
+
+    @field_validator("page")
+    @classmethod
+    def _check_page(cls, value: str | None) -> str | None:
+        if value is not None and not _ABSOLUTE_HTTP.match(value):
+            raise ValueError("support.page must be an absolute http:// or https:// URL")
+        return value
+
+
 class Settings(BaseSettings):
     """All of Candor's configuration; see docs/configuration.md."""
 
@@ -288,6 +383,13 @@ class Settings(BaseSettings):
     )
     webhooks: WebhookSettings = Field(
         default_factory=WebhookSettings, description="Where webhooks may be sent."
+    )
+    turn: TurnSettings = Field(
+        default_factory=TurnSettings, description="TURN servers for voice and video calls."
+    )
+    support: SupportSettings = Field(
+        default_factory=SupportSettings,
+        description="Support contacts and page (`/.well-known/matrix/support`).",
     )
 
     @field_validator("server_name")

@@ -19,6 +19,7 @@ from candor.matrix.accounts.tags import TagsService
 from candor.matrix.accounts.token_cache import TokenCache
 from candor.matrix.admin.service import AdminService
 from candor.matrix.client.discovery import Discovery
+from candor.matrix.client.voip import TurnService
 from candor.matrix.context import Homeserver
 from candor.matrix.devices.service import DevicesService
 from candor.matrix.events.persister import EventPersister
@@ -29,6 +30,7 @@ from candor.matrix.privacy.service import PrivacyService
 from candor.matrix.ratelimit import RateLimiter
 from candor.matrix.room_keys.service import RoomKeysService
 from candor.matrix.rooms.aliases import RoomAliasesService
+from candor.matrix.rooms.directory import RoomDirectoryService
 from candor.matrix.rooms.reads import RoomReadsService
 from candor.matrix.rooms.receipts import ReceiptsService
 from candor.matrix.rooms.service import RoomsService
@@ -106,6 +108,7 @@ class Services:
     devices: DevicesService
     accounts: AccountsService
     room_aliases: RoomAliasesService
+    room_directory: RoomDirectoryService
     rooms: RoomsService
     room_reads: RoomReadsService
     receipts: ReceiptsService
@@ -116,6 +119,7 @@ class Services:
     tags: TagsService
     user_directory: UserDirectoryService
     discovery: Discovery
+    turn: TurnService
     room_keys: RoomKeysService
     admin: AdminService
     privacy: PrivacyService
@@ -192,6 +196,7 @@ def build_services(hs: Homeserver) -> Services:
         devices=devices,
         accounts=accounts,
         room_aliases=room_aliases,
+        room_directory=RoomDirectoryService(hs.db, hs.persister, server_name=hs.server_name),
         rooms=RoomsService(
             hs.db,
             hs.clock,
@@ -215,7 +220,8 @@ def build_services(hs: Homeserver) -> Services:
         to_device=ToDeviceService(hs.persister, hs.ratelimiter),
         tags=TagsService(hs.db, hs.persister),
         user_directory=UserDirectoryService(hs.db, hs.ratelimiter),
-        discovery=Discovery(hs.public_base_url),
+        discovery=Discovery(hs.public_base_url, hs.settings.support),
+        turn=TurnService(hs.clock, hs.settings.turn),
         room_keys=RoomKeysService(hs.db),
         admin=AdminService(hs.db, hs.clock, hs.access),
         privacy=PrivacyService(

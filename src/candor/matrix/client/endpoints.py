@@ -1,5 +1,6 @@
-"""Server-wide client endpoints: versions, capabilities, push rules, and the answers Candor
-gives to third-party identifiers and protocols (it keeps and bridges none).
+"""Server-wide client endpoints: versions, capabilities, push rules, the well-known
+documents, TURN credentials, and the answers Candor gives to third-party identifiers and
+protocols (it keeps and bridges none).
 
 `/_matrix/client/versions` is unversioned; the others sit under /v3 with the rest.
 """
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from candor.matrix.auth import RequesterDep
 from candor.matrix.client.discovery import Discovery
 from candor.matrix.client.pushrules import default_push_rules
+from candor.matrix.client.voip import TurnService
 from candor.matrix.constants import ROOM_VERSION, SPEC_VERSIONS, SUPPORTED_ROOM_VERSIONS
 from candor.matrix.errors import ThreepidDenied
 from candor.matrix.http import CLIENT_PREFIX, json_response, provided
@@ -86,3 +88,14 @@ async def third_party_protocols(requester: RequesterDep) -> Response:
 async def client_well_known(request: Request) -> Response:
     """No token: a client reads this before anyone has logged in."""
     return json_response(provided(request, Discovery).client_well_known())
+
+
+@versions_router.get("/.well-known/matrix/support")
+async def support_well_known(request: Request) -> Response:
+    """No token: whom to ask when the server itself is the problem."""
+    return json_response(provided(request, Discovery).support_well_known())
+
+
+@router.get("/voip/turnServer")
+async def turn_server(request: Request, requester: RequesterDep) -> Response:
+    return json_response(provided(request, TurnService).credentials(requester.user_id))

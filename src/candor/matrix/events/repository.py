@@ -288,6 +288,24 @@ async def list_current_state(
     return [_to_event(r) for r in rows]
 
 
+async def list_current_state_of_rooms(
+    conn: AsyncConnection, room_ids: Sequence[str], types: Sequence[str]
+) -> list[StoredEvent]:
+    """The current state of `types` (empty state keys) in many rooms, in one query."""
+    if not room_ids:
+        return []
+    rows = await conn.execute(
+        select(*_EVENT_COLUMNS)
+        .join(CurrentState, CurrentState.event_id == Event.event_id)
+        .where(
+            CurrentState.room_id.in_(list(room_ids)),
+            CurrentState.type.in_(list(types)),
+            CurrentState.state_key == "",
+        )
+    )
+    return [_to_event(r) for r in rows]
+
+
 async def get_current_state_event(
     conn: AsyncConnection, room_id: str, event_type: str, state_key: str
 ) -> StoredEvent | None:

@@ -6,7 +6,7 @@ who created it; joining by alias and `GET /directory/room` share `resolve_room`.
 """
 
 from candor.core.ids import RoomAlias, RoomID
-from candor.matrix.constants import Membership
+from candor.matrix.constants import HistoryVisibility, Membership
 from candor.matrix.errors import Codes, Forbidden, InvalidParam, MatrixError, NotFound
 from candor.matrix.requester import Requester
 from candor.matrix.rooms import repository as repo
@@ -46,6 +46,21 @@ class RoomAliasesService:
                 await repo.add_alias(conn, alias, room_id, requester.user_id)
             except repo.AliasExists:
                 raise MatrixError(409, Codes.UNKNOWN, "Room alias already exists") from None
+
+    async def local_aliases(self, requester: Requester, room_id: str) -> list[str]:
+        """`GET /rooms/{roomId}/aliases`: for members, or anyone if the room's history is
+        world-readable; the same 403 whether the room is missing or private."""
+        room_id = str(RoomID.parse(room_id))
+        async with self._db.read() as conn:
+            member = await repo.get_membership(conn, room_id, requester.user_id)
+            rules = await repo.get_room_rules(conn, room_id)
+            joined = member is not None and member.membership == Membership.JOIN
+            readable = (
+                rules is not None and rules.history_visibility == HistoryVisibility.WORLD_READABLE
+            )
+            if not (joined or readable):
+                raise Forbidden("You are not a member of the room")
+            return await repo.list_room_aliases(conn, room_id)
 
     async def delete_alias(self, requester: Requester, alias: str) -> None:
         alias = str(RoomAlias.parse(alias))

@@ -1,4 +1,5 @@
-"""Room endpoints: createRoom, membership, state, send, redact, event, members, receipts, aliases.
+"""Room endpoints: createRoom, membership, state, send, redact, event, members, receipts,
+aliases and the published room directory.
 
 https://spec.matrix.org/v1.11/client-server-api/#rooms
 """
@@ -19,15 +20,18 @@ from candor.matrix.http import (
     user_id_param,
 )
 from candor.matrix.rooms.aliases import RoomAliasesService
+from candor.matrix.rooms.directory import RoomDirectoryService, RoomQuery
 from candor.matrix.rooms.reads import RoomReadsService
 from candor.matrix.rooms.receipts import ReceiptsService
 from candor.matrix.rooms.schemas import (
     AliasBody,
     CreateRoomBody,
     MembershipBody,
+    PublicRoomsBody,
     ReadMarkersBody,
     ReasonBody,
     TypingBody,
+    VisibilityBody,
 )
 from candor.matrix.rooms.service import RoomsService
 
@@ -38,6 +42,7 @@ RoomsDep = Annotated[RoomsService, Depends(Provided(RoomsService))]
 RoomReadsDep = Annotated[RoomReadsService, Depends(Provided(RoomReadsService))]
 ReceiptsDep = Annotated[ReceiptsService, Depends(Provided(ReceiptsService))]
 AliasesDep = Annotated[RoomAliasesService, Depends(Provided(RoomAliasesService))]
+DirectoryDep = Annotated[RoomDirectoryService, Depends(Provided(RoomDirectoryService))]
 OptionalReason = Annotated[ReasonBody | None, Body()]
 
 
@@ -282,3 +287,56 @@ async def set_alias(
 async def delete_alias(alias: str, requester: RequesterDep, aliases: AliasesDep) -> Response:
     await aliases.delete_alias(requester, alias)
     return empty_response()
+
+
+@router.get("/rooms/{room_id}/aliases")
+async def room_aliases(room_id: str, requester: RequesterDep, aliases: AliasesDep) -> Response:
+    return json_response({"aliases": await aliases.local_aliases(requester, room_id)})
+
+
+# --- the published room directory ------------------------------------------------------
+
+
+@router.get("/directory/list/room/{room_id}")
+async def get_room_visibility(room_id: str, directory: DirectoryDep) -> Response:
+    """No token, as the spec has it: whether a room is listed is public."""
+    return json_response({"visibility": await directory.visibility(room_id)})
+
+
+@router.put("/directory/list/room/{room_id}")
+async def set_room_visibility(
+    room_id: str, body: VisibilityBody, requester: RequesterDep, directory: DirectoryDep
+) -> Response:
+    await directory.set_visibility(requester, room_id, body.visibility)
+    return empty_response()
+
+
+@router.get("/publicRooms")
+async def public_rooms(
+    requester: RequesterDep,
+    directory: DirectoryDep,
+    limit: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    since: Annotated[str | None, Query(max_length=64)] = None,
+    server: Annotated[str | None, Query(max_length=255)] = None,
+) -> Response:
+    """A token is required (as Synapse does by default): the list is for this server's people."""
+    return json_response(await directory.public_rooms(server, RoomQuery(limit, since)))
+
+
+@router.post("/publicRooms")
+async def public_rooms_filtered(
+    body: PublicRoomsBody,
+    requester: RequesterDep,
+    directory: DirectoryDep,
+    server: Annotated[str | None, Query(max_length=255)] = None,
+) -> Response:
+    flt = body.filter
+    query = RoomQuery(
+        limit=body.limit,
+        since=body.since,
+        search_term=flt.generic_search_term if flt else None,
+        room_types=tuple(flt.room_types) if flt and flt.room_types is not None else None,
+        third_party_instance_id=body.third_party_instance_id,
+        include_all_networks=body.include_all_networks,
+    )
+    return json_response(await directory.public_rooms(server, query))

@@ -3,15 +3,15 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import decode_dict
-from candor.matrix.constants import EventType, Membership
+from candor.matrix.constants import EventType, HistoryVisibility, JoinRule, Membership
 from candor.store.db import upsert
 from candor.store.models.events import Event, Receipt
-from candor.store.models.rooms import RoomAlias, RoomMembership
+from candor.store.models.rooms import Room, RoomAlias, RoomMembership
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +113,74 @@ async def get_alias_creator(conn: AsyncConnection, alias: str) -> str | None:
 
 async def delete_alias(conn: AsyncConnection, alias: str) -> None:
     await conn.execute(delete(RoomAlias).where(RoomAlias.alias == alias))
+
+
+async def list_room_aliases(conn: AsyncConnection, room_id: str) -> list[str]:
+    rows = await conn.execute(
+        select(RoomAlias.alias).where(RoomAlias.room_id == room_id).order_by(RoomAlias.alias)
+    )
+    return [r[0] for r in rows]
+
+
+# --- the published room directory ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRules:
+    published: bool
+    join_rule: str | None
+    history_visibility: str | None
+
+
+async def get_room_rules(conn: AsyncConnection, room_id: str) -> RoomRules | None:
+    """Whether the room is published, and its rules as copied from current state."""
+    row = (
+        await conn.execute(
+            select(Room.published, Room.join_rule, Room.history_visibility).where(
+                Room.room_id == room_id
+            )
+        )
+    ).first()
+    return None if row is None else RoomRules(bool(row[0]), row[1], row[2])
+
+
+async def set_published(conn: AsyncConnection, room_id: str, published: bool) -> None:
+    await conn.execute(update(Room).where(Room.room_id == room_id).values(published=published))
+
+
+_JOINED = func.count(RoomMembership.user_id)
+_LISTED_ROOMS = (
+    select(Room.room_id, Room.join_rule, Room.history_visibility, _JOINED)
+    .outerjoin(
+        RoomMembership,
+        and_(RoomMembership.room_id == Room.room_id, RoomMembership.membership == Membership.JOIN),
+    )
+    .where(
+        Room.published.is_(True),
+        # A published room that nobody may join or read is not shown (as in Synapse).
+        or_(
+            Room.join_rule.in_((JoinRule.PUBLIC, JoinRule.KNOCK)),
+            Room.history_visibility == HistoryVisibility.WORLD_READABLE,
+        ),
+    )
+    .group_by(Room.room_id, Room.join_rule, Room.history_visibility)
+    .order_by(_JOINED.desc(), Room.room_id)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ListedRoom:
+    room_id: str
+    join_rule: str | None
+    history_visibility: str | None
+    joined: int
+
+
+async def list_listed_rooms(conn: AsyncConnection) -> list[ListedRoom]:
+    """The rooms `/publicRooms` shows (published, and joinable or world-readable), the
+    most joined first, then by room id: a stable order for paging."""
+    rows = await conn.execute(_LISTED_ROOMS)
+    return [ListedRoom(r[0], r[1], r[2], int(r[3])) for r in rows]
 
 
 # --- receipts ----------------------------------------------------------------------------

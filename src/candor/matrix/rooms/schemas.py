@@ -51,3 +51,22 @@ class ReadMarkersBody(_Body):
 
 class AliasBody(_Body):
     room_id: StrictStr
+
+
+class VisibilityBody(_Body):
+    # The spec's default when absent.
+    visibility: StrictStr = "public"
+
+
+class PublicRoomsFilter(_Body):
+    generic_search_term: StrictStr | None = Field(None, max_length=1000)
+    # Items are room types, or null for rooms without one.
+    room_types: list[StrictStr | None] | None = Field(None, max_length=100)
+
+
+class PublicRoomsBody(_Body):
+    limit: StrictInt | None = None
+    since: StrictStr | None = Field(None, max_length=64)
+    filter: PublicRoomsFilter | None = None
+    include_all_networks: StrictBool = False
+    third_party_instance_id: StrictStr | None = Field(None, max_length=255)

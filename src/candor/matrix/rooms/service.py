@@ -100,6 +100,8 @@ class RoomsService:
         version = body.room_version or ROOM_VERSION
         if version not in SUPPORTED_ROOM_VERSIONS:
             raise MatrixError(400, Codes.UNSUPPORTED_ROOM_VERSION, "Unsupported room version")
+        if body.visibility not in (None, "public", "private"):
+            raise InvalidParam("visibility must be 'public' or 'private'")
         preset = body.preset or (
             Preset.PUBLIC_CHAT if body.visibility == "public" else Preset.PRIVATE_CHAT
         )
@@ -136,6 +138,8 @@ class RoomsService:
                 except repo.AliasExists:
                     raise MatrixError(400, Codes.ROOM_IN_USE, "Room alias already taken") from None
             await events_repo.add_room(ctx.conn, room_id, sender, version, now)
+            if body.visibility == "public":
+                await repo.set_published(ctx.conn, room_id, True)  # listed in /publicRooms
             create: JsonDict = dict(body.creation_content or {})
             create.update({"creator": sender, "room_version": version})
 
