@@ -91,7 +91,8 @@ def _build_search() -> Any:  # Any: a SQLAlchemy Select
     )
 
 
-_SEARCH = _build_search()
+# Public so a test can check its plan on both engines (tests/matrix/user_directory).
+SEARCH_USERS = _build_search()
 
 
 async def search_users(
@@ -99,6 +100,6 @@ async def search_users(
 ) -> list[Found]:
     """Up to `limit` findable people with a term in [prefix, high), best first."""
     rows = await conn.execute(
-        _SEARCH, {"me": searcher, "exact": prefix, "low": prefix, "high": high, "limit": limit}
+        SEARCH_USERS, {"me": searcher, "exact": prefix, "low": prefix, "high": high, "limit": limit}
     )
     return [Found(r[0], r[1], r[2]) for r in rows]
