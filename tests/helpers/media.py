@@ -11,6 +11,7 @@ from PIL import Image
 
 from candor.app import create_app
 from candor.config import MediaSettings, Settings
+from candor.core.clock import Clock
 from tests.helpers.matrix import MatrixTestClient
 
 MEDIA = "/_matrix/media"
@@ -99,12 +100,14 @@ async def thumbnail(client: MatrixTestClient, mxc: str, **params: Any) -> httpx.
 
 
 @asynccontextmanager
-async def media_client(settings: Settings, **media: Any) -> AsyncIterator[httpx.AsyncClient]:
+async def media_client(
+    settings: Settings, clock: Clock | None = None, **media: Any
+) -> AsyncIterator[httpx.AsyncClient]:
     """Like the `http` fixture, on an app whose `media` settings have `media` changed."""
     changed = settings.model_copy(
         update={"media": MediaSettings.model_validate(settings.media.model_dump() | media)}
     )
-    app = create_app(changed)
+    app = create_app(changed, clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test.local") as client:
