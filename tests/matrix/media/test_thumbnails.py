@@ -183,3 +183,8 @@ def test_the_pixel_bound_is_the_configured_one(tmp_path: Path) -> None:
     with pytest.raises(ImageTooLarge):
         make_thumbnail(source, "image/png", (32, 32), Box(32, 32, "crop"), 200 * 200 - 1)
     assert make_thumbnail(source, "image/png", (32, 32), Box(32, 32, "crop"), 200 * 200)
+
+
+def test_a_missing_file_is_not_mistaken_for_a_broken_image(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        make_thumbnail(tmp_path / "gone", "image/png", (32, 32), Box(32, 32, "crop"), MAX_PIXELS)

@@ -315,3 +315,27 @@ async def test_an_empty_file_round_trips(alice: MatrixTestClient) -> None:
     r = await download(alice, mxc)
     assert r.status_code == 200
     assert r.content == b""
+
+
+async def test_upload_bodies_are_files_not_json(alice: MatrixTestClient) -> None:
+    """The JSON body guard leaves uploads alone: NUL bytes, a NUL escape, invalid JSON
+    and a body over the JSON limit (1 MiB) all round-trip unchanged."""
+    for data, kind in (
+        (b'{"a": "\\u0000"}\x00\xff', "application/json"),
+        (b"{not json", "application/json"),
+        (bytes(range(256)) * 6000, "application/octet-stream"),  # 1.5 MB
+    ):
+        mxc = await upload(alice, data, kind)
+        r = await download(alice, mxc)
+        assert r.content == data
+        assert r.headers["content-type"] == kind
+
+
+async def test_json_bodies_elsewhere_keep_their_limit(alice: MatrixTestClient) -> None:
+    r = await alice.http.post(
+        f"{MEDIA}/v1/create",
+        content=b'{"x": "' + b"a" * 1_100_000 + b'"}',
+        headers=alice.headers,
+    )
+    assert r.status_code == 413
+    assert r.json()["errcode"] == "M_TOO_LARGE"

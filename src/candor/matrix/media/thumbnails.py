@@ -81,6 +81,8 @@ def make_thumbnail(
             ):
                 return None
             return _render(image, box, jpeg=decoder == "JPEG")
+    except FileNotFoundError:
+        raise  # the file went away (a purge): not the image's fault
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         # The warning is raised only where warnings are errors (the test suite).
         raise ImageTooLarge from None
