@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
+import hypothesis
 import pytest
 
 from candor.app import create_app
@@ -46,6 +47,13 @@ from tests.helpers.matrix import MatrixTestClient
 # and logs in thousands of times. Through the environment so that every Settings a test
 # builds, and every `candor serve` subprocess, picks it up.
 CHEAP_ARGON2 = {"CANDOR_PASSWORDS__TIME_COST": "1", "CANDOR_PASSWORDS__MEMORY_COST_KIB": "8"}
+
+
+# Hypothesis' per-example deadline measures the machine, not the code: four xdist workers on
+# two cores (and CI's shared runners) push pure-function examples past 200 ms. Property
+# tests here check correctness; speed has its benchmarks under bench/.
+hypothesis.settings.register_profile("candor", deadline=None)
+hypothesis.settings.load_profile("candor")
 
 
 def pytest_configure(config: pytest.Config) -> None:

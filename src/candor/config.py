@@ -9,7 +9,7 @@ import ipaddress
 import re
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_core import Url, ValidationError
@@ -327,6 +327,94 @@ class SupportSettings(BaseModel):
         return value
 
 
+class ThumbnailSize(BaseModel):
+    width: int = Field(ge=1, le=4096, description="Width of the box, in pixels.")
+    height: int = Field(ge=1, le=4096, description="Height of the box, in pixels.")
+    method: Literal["crop", "scale"] = Field(
+        description="`crop` fills the box (cutting the edges off); `scale` fits inside it."
+    )
+
+
+# The spec's recommended sizes (client-server API, "Thumbnails").
+DEFAULT_THUMBNAIL_SIZES = (
+    ThumbnailSize(width=32, height=32, method="crop"),
+    ThumbnailSize(width=96, height=96, method="crop"),
+    ThumbnailSize(width=320, height=240, method="scale"),
+    ThumbnailSize(width=640, height=480, method="scale"),
+    ThumbnailSize(width=800, height=600, method="scale"),
+)
+
+
+class MediaSettings(BaseModel):
+    """The media repository: uploads, downloads, thumbnails and URL previews."""
+
+    max_upload_bytes: int = Field(
+        52_428_800,
+        ge=1024,
+        description="Largest file accepted; larger uploads get 413 M_TOO_LARGE (default 50 MiB).",
+    )
+    quota_bytes_per_user: int = Field(
+        1_073_741_824,
+        ge=0,
+        description=(
+            "Total size of the files one account may have stored; an upload past it gets "
+            "403 M_FORBIDDEN. 0 means no quota (default 1 GiB)."
+        ),
+    )
+    max_pending_uploads: int = Field(
+        5,
+        ge=1,
+        description=(
+            "Media ids one account may hold from POST /_matrix/media/v1/create without having "
+            "uploaded to them yet; one more gets 429 M_LIMIT_EXCEEDED."
+        ),
+    )
+    unused_expiry_ms: int = Field(
+        86_400_000,
+        ge=1000,
+        description="How long a created media id waits for its upload (the spec's 24 hours).",
+    )
+    thumbnail_sizes: list[ThumbnailSize] = Field(
+        default_factory=lambda: list(DEFAULT_THUMBNAIL_SIZES),
+        min_length=1,
+        description=(
+            "The thumbnail boxes Candor makes; a request is answered with the smallest box "
+            "of its method that covers it (the largest when none does)."
+        ),
+    )
+    max_thumbnail_pixels: int = Field(
+        32_000_000,
+        ge=1,
+        le=89_478_485,
+        description=(
+            "Largest image (width x height) Candor decodes to make a thumbnail; larger ones get "
+            "413 M_TOO_LARGE (a guard against decompression bombs)."
+        ),
+    )
+    legacy_unauthenticated_downloads: bool = Field(
+        False,
+        description=(
+            "Serve the deprecated unauthenticated /_matrix/media/v3/download and thumbnail "
+            "endpoints. Off: they answer 404 M_NOT_FOUND (the spec's v1.11 freeze), so nobody "
+            "without an account can fetch a file by its mxc:// URI."
+        ),
+    )
+    url_previews: bool = Field(
+        False,
+        description=(
+            "Answer preview_url: the server fetches links people send (it sees them, and the "
+            "linked site sees the server). Off: 404 M_UNRECOGNIZED."
+        ),
+    )
+    url_preview_allow_private_networks: bool = Field(
+        False,
+        description=(
+            "Let URL previews reach loopback, private, link-local and unique-local addresses. "
+            "For tests and local development only."
+        ),
+    )
+
+
 class Settings(BaseSettings):
     """All of Candor's configuration; see docs/configuration.md."""
 
@@ -338,7 +426,8 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(
-        Path("candor-data"), description="Directory for the SQLite database and generated keys."
+        Path("candor-data"),
+        description="Directory for the SQLite database, generated keys and media files (media/).",
     )
     database_url: str | None = Field(
         None,
@@ -390,6 +479,9 @@ class Settings(BaseSettings):
     support: SupportSettings = Field(
         default_factory=SupportSettings,
         description="Support contacts and page (`/.well-known/matrix/support`).",
+    )
+    media: MediaSettings = Field(
+        default_factory=MediaSettings, description="The media repository (files and previews)."
     )
 
     @field_validator("server_name")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 
 from candor.config import Settings
 from candor.core.clock import Clock, SystemClock
+from candor.core.outbound import Resolver, system_resolve
 from candor.matrix.accounts.authenticator import Authenticator
 from candor.matrix.accounts.passwords import Passwords
 from candor.matrix.accounts.service import AccountsService
@@ -26,6 +27,9 @@ from candor.matrix.events.persister import EventPersister
 from candor.matrix.events.service import EventsService
 from candor.matrix.keys.service import KeysService
 from candor.matrix.login_backoff import LoginBackoff
+from candor.matrix.media.preview import UrlPreviewService
+from candor.matrix.media.service import MediaService
+from candor.matrix.media.storage import MediaStore
 from candor.matrix.privacy.service import PrivacyService
 from candor.matrix.ratelimit import RateLimiter
 from candor.matrix.room_keys.service import RoomKeysService
@@ -52,7 +56,6 @@ from candor.partners.oauth.bearer import BearerService
 from candor.partners.oauth.connected import ConnectedAppsService
 from candor.partners.oauth.service import OAuthService
 from candor.reports.deliver import DEFAULT_SCHEDULE, DeliveryWorker
-from candor.reports.outbound import Resolver, system_resolve
 from candor.reports.scheduler import ReportScheduler
 from candor.reports.service import ReportsService
 from candor.reports.views import ReportViews
@@ -121,6 +124,8 @@ class Services:
     discovery: Discovery
     turn: TurnService
     room_keys: RoomKeysService
+    media: MediaService
+    url_previews: UrlPreviewService
     admin: AdminService
     privacy: PrivacyService
     web_sessions: WebSessionsService
@@ -223,6 +228,19 @@ def build_services(hs: Homeserver) -> Services:
         discovery=Discovery(hs.public_base_url, hs.settings.support),
         turn=TurnService(hs.clock, hs.settings.turn),
         room_keys=RoomKeysService(hs.db),
+        media=MediaService(
+            hs.db,
+            hs.clock,
+            MediaStore(hs.settings.data_dir / "media"),
+            hs.ratelimiter,
+            server_name=hs.server_name,
+            settings=hs.settings.media,
+        ),
+        url_previews=UrlPreviewService(
+            hs.ratelimiter,
+            enabled=hs.settings.media.url_previews,
+            allow_private_networks=hs.settings.media.url_preview_allow_private_networks,
+        ),
         admin=AdminService(hs.db, hs.clock, hs.access),
         privacy=PrivacyService(
             hs.transparency, hs.access, hs.tlog, public_base_url=hs.public_base_url

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from candor.core.urls import (
     UrlRefused,
+    check_public_web_url,
     check_web_url,
     check_webhook_url,
     embedded_ipv4,
@@ -63,6 +64,24 @@ def test_a_webhook_to_a_non_public_host_is_refused_by_default(host: str) -> None
 def test_the_operator_setting_lets_webhooks_reach_private_hosts(host: str) -> None:
     parsed = check_webhook_url(f"https://{host}:8443/hook", allow_private_networks=True)
     assert parsed.port == 8443
+
+
+@pytest.mark.parametrize("host", NOT_PUBLIC_HOSTS)
+def test_a_fetch_for_someone_never_names_a_non_public_host(host: str) -> None:
+    for scheme in ("http", "https"):
+        url = f"{scheme}://{host}/page"
+        with pytest.raises(UrlRefused, match="public address"):
+            check_public_web_url(url, "the URL", allow_private_networks=False)
+        assert check_public_web_url(url, "the URL", allow_private_networks=True).scheme == scheme
+
+
+def test_a_fetch_for_someone_may_be_plain_http_to_a_public_host() -> None:
+    assert (
+        check_public_web_url("http://example.org/a?b", "the URL", allow_private_networks=False).href
+        == "http://example.org/a?b"
+    )
+    with pytest.raises(UrlRefused):
+        check_public_web_url("ftp://example.org/", "the URL", allow_private_networks=True)
 
 
 @pytest.mark.parametrize(

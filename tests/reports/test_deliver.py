@@ -30,11 +30,11 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from candor.config import Settings, WebhookSettings
 from candor.core.canonical_json import encode_canonical
 from candor.core.clock import FakeClock
+from candor.core.outbound import Resolver
 from candor.matrix.context import Homeserver
 from candor.reports import delivery_repository as repo
 from candor.reports.deliver import DEFAULT_SCHEDULE, DeliveryWorker
 from candor.reports.delivery_repository import Attempt, Delivery
-from candor.reports.outbound import Resolver
 from candor.reports.webhook_secrets import new_webhook_secret, seal
 from candor.store.models.partners import PartnerApp
 from candor.store.models.reports import Report

@@ -1,7 +1,10 @@
 """The request guard in front of everything: body size, NUL characters, canonical JSON.
 
 It runs before any parser, so an oversized or malformed body costs Candor almost nothing
-and reaches no handler.
+and reaches no handler. Media uploads (`POST`/`PUT /_matrix/media/v3/upload…`) are the
+one kind of body that is not JSON: they pass through raw (their own Content-Type kept,
+no JSON or NUL-escape check: a file may contain any bytes), bounded by the media upload
+limit instead of the JSON one, and the media service streams them to disk.
 """
 
 from fastapi import Request
@@ -11,24 +14,28 @@ from candor.core.canonical_json import encode as json_dumps
 from candor.core.errors import CandorError
 from candor.core.json_body import JsonBodyCheck, is_json_content
 from candor.matrix.errors import Codes
+from candor.matrix.media.rules import is_upload_path
 from candor.web.errors import error_page, is_web_path
 
 
 class BodyLimitMiddleware:
     """Refuse bodies over the limit with 413 M_TOO_LARGE, before anything parses them."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_upload_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload = is_upload_path(scope["method"], scope["path"])
+        max_bytes = self.max_upload_bytes if upload else self.max_bytes
         for name, value in scope.get("headers", ()):
             if name == b"content-length":
                 try:
-                    too_big = int(value) > self.max_bytes
+                    too_big = int(value) > max_bytes
                 except ValueError:
                     too_big = True
                 if too_big:
@@ -40,6 +47,9 @@ class BodyLimitMiddleware:
             await _refuse(
                 scope, receive, send, 400, Codes.INVALID_PARAM, "NUL characters are not allowed"
             )
+            return
+        if upload:
+            await self.app(scope, _bounded(receive, max_bytes), send)
             return
         if scope["path"].startswith("/_matrix/"):
             # Matrix bodies are JSON whatever Content-Type a client sends (or omits).
@@ -71,6 +81,22 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+def _bounded(receive: Receive, max_bytes: int) -> Receive:
+    """`receive` that raises M_TOO_LARGE once more than `max_bytes` have arrived."""
+    seen = 0
+
+    async def bounded_receive() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > max_bytes:
+                raise CandorError("Request body too large", status=413, errcode=Codes.TOO_LARGE)
+        return message
+
+    return bounded_receive
 
 
 async def _refuse(

@@ -21,6 +21,8 @@ from candor.matrix.client.endpoints import versions_router
 from candor.matrix.devices.endpoints import router as devices_router
 from candor.matrix.http import json_response
 from candor.matrix.keys.endpoints import router as keys_router
+from candor.matrix.media.endpoints import client_router as client_media_router
+from candor.matrix.media.endpoints import router as media_router
 from candor.matrix.privacy.endpoints import router as privacy_router
 from candor.matrix.room_keys.endpoints import router as room_keys_router
 from candor.matrix.rooms.endpoints import router as rooms_router
@@ -73,6 +75,8 @@ ROUTES = tuple(
         to_device_router,
         room_keys_router,
         user_directory_router,
+        media_router,
+        client_media_router,
         client_router,
         versions_router,
         transparency_router,
@@ -135,6 +139,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await hs.persister.start()
+        await services.media.start()
         await tlog.start()
         await transparency.start()
         if scheduler is not None:
@@ -182,7 +187,11 @@ def create_app(
         return json_response({"status": "ok"})
 
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.http.max_request_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.http.max_request_bytes,
+        max_upload_bytes=settings.media.max_upload_bytes,
+    )
     # Outside the body limit, so the pages it refuses carry the headers too.
     app.add_middleware(SecurityHeadersMiddleware)
     # Starlette's trailing-slash redirects name the request's Host: make them relative.

@@ -16,6 +16,7 @@ from candor.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from candor.matrix.media.service import Purged
     from candor.wiring import Services
 
 app = typer.Typer(help="Manage accounts.", no_args_is_help=True)
@@ -40,3 +41,24 @@ def create(
 
     user_id = run_service(settings, work)
     Console().print(f"created {user_id}" + (" (admin)" if admin else ""))
+
+
+@app.command("purge-media")
+def purge_media(
+    user_id: Annotated[str, typer.Argument(help="The account, e.g. @alice:example.org.")],
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseUrlOpt = None,
+    server_name: ServerNameOpt = None,
+) -> None:
+    """Delete everything an account uploaded: its media ids, their thumbnails, and the
+    files no other upload shares (for a deleted or deactivated account)."""
+    settings = build_settings(data_dir, database_url, server_name)
+
+    async def work(services: Services) -> Purged:
+        return await services.media.purge_user(user_id)
+
+    purged = run_service(settings, work)
+    Console().print(
+        f"purged {purged.media} media ids ({purged.bytes} bytes) of {user_id}; "
+        f"{purged.files} files deleted"
+    )

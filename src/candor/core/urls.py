@@ -136,7 +136,7 @@ def check_web_url(url: str, what: str) -> WebUrl:
 def check_webhook_url(url: str, *, allow_private_networks: bool) -> WebUrl:
     """A URL Candor may post webhooks to: https to a host that is not, as far as its
     spelling shows, inside the operator's network. The address a name resolves to is
-    checked again when connecting (see `reports.outbound`).
+    checked again when connecting (see `core.outbound`).
 
     `allow_private_networks` (an operator setting, off by default) lets tests and local
     development use receivers on loopback or private addresses, and plain http on loopback.
@@ -149,6 +149,21 @@ def check_webhook_url(url: str, *, allow_private_networks: bool) -> WebUrl:
         raise UrlRefused(f"{what} must be https (plain http only on loopback hosts)")
     if not parsed.is_https:
         raise UrlRefused(f"{what} must be https")
+    if is_loopback_host(parsed.hostname) or (
+        parsed.address is not None and not is_public_address(parsed.address)
+    ):
+        raise UrlRefused(f"{what} must point to a public address, not a loopback or private one")
+    return parsed
+
+
+def check_public_web_url(url: str, what: str, *, allow_private_networks: bool) -> WebUrl:
+    """An http or https URL Candor may fetch on someone's behalf (a URL preview): its host
+    is not, as far as its spelling shows, inside the operator's network. As for webhooks,
+    the addresses a name resolves to are checked again when connecting (`core.outbound`);
+    `allow_private_networks` (an operator setting, off by default) is for tests."""
+    parsed = parse_web_url(url, what)
+    if allow_private_networks:
+        return parsed
     if is_loopback_host(parsed.hostname) or (
         parsed.address is not None and not is_public_address(parsed.address)
     ):

@@ -25,16 +25,16 @@ import httpx
 from standardwebhooks import Webhook
 
 from candor.core.clock import Clock
-from candor.core.urls import IPAddress, UrlRefused, WebUrl, check_webhook_url
-from candor.reports import delivery_repository as repo
-from candor.reports.delivery_repository import DELIVERED, FAILED, PENDING, Delivery
-from candor.reports.outbound import (
+from candor.core.outbound import (
     AddressRefused,
     Resolver,
     checked_addresses,
     pinned_request,
     system_resolve,
 )
+from candor.core.urls import IPAddress, UrlRefused, WebUrl, check_webhook_url
+from candor.reports import delivery_repository as repo
+from candor.reports.delivery_repository import DELIVERED, FAILED, PENDING, Delivery
 from candor.reports.webhook_secrets import UnsealError, unseal
 from candor.store.db import Database
 

@@ -1,4 +1,7 @@
-"""Posting to a partner's URL without reaching inside the operator's network (issue 13 item 5).
+"""Requests to a URL someone else chose, without reaching inside the operator's network.
+
+Used for partners' webhooks (issue 13 item 5) and for URL previews (issue 15): both fetch
+a URL a person or an app typed, so both go through this one guard.
 
 The URL's host is resolved once, every address it resolves to is checked (one private
 address is enough to refuse: a name that resolves to 127.0.0.1 next to a public address is
@@ -64,15 +67,17 @@ def pinned_request(
     *,
     content: bytes,
     headers: Mapping[str, str],
+    method: str = "POST",
 ) -> httpx.Request:
-    """A POST of `content` to `url` that connects to `address` and nowhere else."""
+    """A `method` request (a POST of `content` by default) to `url` that connects to
+    `address` and nowhere else."""
     original = httpx.URL(url.href)
     extensions: dict[str, object] = {}
     if url.is_https and url.address is None:
         # The name the certificate must carry and SNI names; the IP is only where to connect.
         extensions["sni_hostname"] = url.hostname
     return client.build_request(
-        "POST",
+        method,
         original.copy_with(host=str(address)),
         content=content,
         headers={**headers, "host": original.netloc.decode("ascii")},

@@ -6,14 +6,14 @@ import ipaddress
 import httpx
 import pytest
 
-from candor.core.urls import parse_web_url
-from candor.reports.outbound import (
+from candor.core.outbound import (
     AddressRefused,
     Resolver,
     checked_addresses,
     pinned_request,
     system_resolve,
 )
+from candor.core.urls import parse_web_url
 
 
 def table(answers: dict[str, list[str]]) -> Resolver:
