@@ -42,6 +42,7 @@ from tests.helpers.databases import (
     empty_pg_tables,
 )
 from tests.helpers.matrix import MatrixTestClient
+from tests.helpers.spec import spec_event_hooks
 
 # Argon2id's minimum: hashing is a millisecond instead of tens, and the suite registers
 # and logs in thousands of times. Through the environment so that every Settings a test
@@ -147,11 +148,17 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) 
 
 @pytest.fixture
 async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client wired to the real app in-process (real database, real persister)."""
+    """An HTTP client wired to the real app in-process (real database, real persister).
+
+    Every answer under /_matrix and /.well-known/matrix is checked against the Matrix
+    spec's OpenAPI definitions as it arrives (`tests/helpers/spec.py`).
+    """
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test.local") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test.local", event_hooks=spec_event_hooks()
+        ) as client:
             yield client
 
 

@@ -53,6 +53,23 @@ def test_every_vector_file_is_named_in_the_data_readme() -> None:
     assert [f for f in files if f"`{f}`" not in readme] == []
 
 
+def test_every_copied_tree_in_data_names_its_source_and_licence() -> None:
+    """Files that are not vectors (the Matrix spec's YAML) come as a tree with its own README
+    (source and commit) and LICENSE, and the data README names the tree."""
+    data = TESTS / "data"
+    readme = (data / "README.md").read_text()
+    trees = {
+        path.relative_to(data).parts[0]
+        for path in data.rglob("*")
+        if path.is_file() and path.suffix not in (".json", ".md")
+    }
+    assert "matrix-spec" in trees
+    for tree in sorted(trees):
+        assert f"`{tree}/`" in readme, tree
+        assert "commit" in (data / tree / "README.md").read_text(), tree
+        assert (data / tree / "LICENSE").read_text().strip(), tree
+
+
 def test_element_bundle_comes_from_the_setting_then_shared(tmp_path: Path) -> None:
     shared = tmp_path / "clients"
     shared.mkdir()

@@ -244,7 +244,7 @@ class TurnSettings(BaseModel):
         default_factory=list,
         description=(
             "TURN server URIs (`turn:` or `turns:`, e.g. `turn:turn.example.org:3478?transport=udp`). "
-            "None: `/voip/turnServer` answers `{}`, as Synapse does, and clients call without TURN."
+            "None: `/voip/turnServer` answers 404 M_NOT_FOUND and clients call without TURN."
         ),
     )
     shared_secret: SecretStr | None = Field(

@@ -17,6 +17,7 @@ from candor.app import create_app
 from candor.config import Settings
 from candor.core.clock import FakeClock
 from candor.matrix.accounts.service import AccountsService
+from tests.helpers.spec import spec_event_hooks
 from tests.helpers.web import WebTestClient
 
 PASSWORD = "correct horse"
@@ -30,7 +31,9 @@ class Env:
 
     def client(self, address: str) -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=self.app, client=(address, 40000))
-        return httpx.AsyncClient(transport=transport, base_url="http://test.local")
+        return httpx.AsyncClient(
+            transport=transport, base_url="http://test.local", event_hooks=spec_event_hooks()
+        )
 
     def browser(self, address: str) -> WebTestClient:
         return WebTestClient(httpx.ASGITransport(app=self.app, client=(address, 40000)))

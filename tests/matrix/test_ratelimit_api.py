@@ -10,6 +10,7 @@ from candor.app import create_app
 from candor.config import Settings
 from candor.core.clock import FakeClock
 from tests.helpers.matrix import MatrixTestClient
+from tests.helpers.spec import spec_event_hooks
 
 BURST = 3
 
@@ -33,7 +34,9 @@ async def limited_http(
     app = create_app(settings, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test.local") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test.local", event_hooks=spec_event_hooks()
+        ) as client:
             yield client
 
 

@@ -12,6 +12,7 @@ from candor.app import create_app
 from candor.config import Settings
 from candor.matrix.context import Homeserver
 from tests.helpers.matrix import MatrixTestClient
+from tests.helpers.spec import spec_event_hooks
 
 ADMIN = "/_candor/admin/v1"
 ME = "/_candor/v1/me/accesses"
@@ -46,7 +47,9 @@ async def env(settings: Settings) -> AsyncIterator[Env]:
         hs: Homeserver = app.state.homeserver
         await app.state.services.accounts.create_user("root", "correct horse", admin=True)
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test.local") as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test.local", event_hooks=spec_event_hooks()
+        ) as http:
             r = await http.post(
                 "/_matrix/client/v3/login",
                 json={"type": "m.login.password", "user": "root", "password": "correct horse"},

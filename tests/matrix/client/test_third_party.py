@@ -28,8 +28,8 @@ async def test_an_account_has_no_third_party_ids_and_no_protocols(
         "/account/3pid/msisdn/requestToken",
         "/register/email/requestToken",
         "/register/msisdn/requestToken",
-        "/password/email/requestToken",
-        "/password/msisdn/requestToken",
+        "/account/password/email/requestToken",
+        "/account/password/msisdn/requestToken",
     ],
 )
 async def test_validation_tokens_are_refused(http: httpx.AsyncClient, path: str) -> None:

@@ -61,6 +61,13 @@ async def test_devices_lists_each_login_with_its_display_name(
     assert _err(await bob.request("GET", "/devices/PHONE")) == (404, "M_NOT_FOUND")
 
 
+async def test_a_device_without_a_name_has_no_display_name_key(alice: MatrixTestClient) -> None:
+    # Registered without `initial_device_display_name`: the spec says absent, not null.
+    listed = (await alice.ok("GET", "/devices"))["devices"]
+    assert [set(d) for d in listed] == [{"device_id", "last_seen_ts"}]
+    assert "display_name" not in await alice.ok("GET", f"/devices/{alice.device_id}")
+
+
 async def test_devices_need_a_token(http: httpx.AsyncClient) -> None:
     assert _err(await http.get(f"{V3}/devices")) == (401, "M_MISSING_TOKEN")
     r = await http.get(f"{V3}/devices", headers={"Authorization": "Bearer nope"})

@@ -11,7 +11,6 @@ import pytest
 from candor.config import Settings
 from tests.helpers.admin import admin_env
 from tests.helpers.matrix import V3, MatrixTestClient
-from tests.helpers.spec_schema import check_response
 
 LIST = "/directory/list/room"
 
@@ -22,13 +21,11 @@ def _err(r: httpx.Response) -> tuple[int, str]:
 
 async def listed(who: MatrixTestClient, **params: Any) -> dict[str, Any]:
     page: dict[str, Any] = await who.ok("GET", "/publicRooms", params=params)
-    check_response("list_public_rooms.yaml", "/publicRooms", "get", page)
     return page
 
 
 async def search(who: MatrixTestClient, **body: Any) -> dict[str, Any]:
     page: dict[str, Any] = await who.ok("POST", "/publicRooms", json=body)
-    check_response("list_public_rooms.yaml", "/publicRooms", "post", page)
     return page
 
 
@@ -39,7 +36,6 @@ def room_ids(page: dict[str, Any]) -> list[str]:
 async def visibility(http: httpx.AsyncClient, room: str) -> str:
     r = await http.get(f"{V3}{LIST}/{room}")  # no token needed
     assert r.status_code == 200, r.text
-    check_response("list_public_rooms.yaml", "/directory/list/room/{roomId}", "get", r.json())
     value: str = r.json()["visibility"]
     return value
 

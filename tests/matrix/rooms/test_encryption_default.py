@@ -15,6 +15,7 @@ from candor.app import create_app
 from candor.config import EncryptionSettings, Settings
 from tests.helpers.e2ee import MEGOLM
 from tests.helpers.matrix import V3, MatrixTestClient
+from tests.helpers.spec import spec_event_hooks
 
 ENCRYPTION = "m.room.encryption"
 MEGOLM_CONTENT = {"algorithm": MEGOLM}
@@ -28,7 +29,9 @@ async def plain_http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test.local") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test.local", event_hooks=spec_event_hooks()
+        ) as client:
             yield client
 
 

@@ -146,8 +146,8 @@ async def test_joined_members_and_members_list_the_room(
     await bob.join(room)
     joined = (await alice.ok("GET", f"/rooms/{room}/joined_members"))["joined"]
     assert joined == {
-        alice.user_id: {"display_name": "alice", "avatar_url": None},
-        bob.user_id: {"display_name": "bob", "avatar_url": None},
+        alice.user_id: {"display_name": "alice"},
+        bob.user_id: {"display_name": "bob"},
     }
     chunk = (await alice.ok("GET", f"/rooms/{room}/members"))["chunk"]
     assert {e["state_key"]: e["content"]["membership"] for e in chunk} == {

@@ -12,14 +12,12 @@ from candor.config import Settings
 from candor.store.db import Database
 from candor.store.models.accounts import User
 from tests.helpers.matrix import MatrixTestClient
-from tests.helpers.spec_schema import check_response
 
 SEARCH = "/user_directory/search"
 
 
 async def search(who: MatrixTestClient, term: str, **body: Any) -> dict[str, Any]:
     found: dict[str, Any] = await who.ok("POST", SEARCH, json={"search_term": term, **body})
-    check_response("users.yaml", "/user_directory/search", "post", found)
     return found
 
 

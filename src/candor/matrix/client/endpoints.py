@@ -63,8 +63,8 @@ async def third_party_ids(requester: RequesterDep) -> Response:
 @router.post("/account/3pid/msisdn/requestToken")
 @router.post("/register/email/requestToken")
 @router.post("/register/msisdn/requestToken")
-@router.post("/password/email/requestToken")
-@router.post("/password/msisdn/requestToken")
+@router.post("/account/password/email/requestToken")
+@router.post("/account/password/msisdn/requestToken")
 async def refuse_third_party_token() -> Response:
     """No third-party identifiers, so no tokens to validate one (`capabilities` says
     `m.3pid_changes` is off); the spec's code for a server that does not allow them."""

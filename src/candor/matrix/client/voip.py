@@ -5,7 +5,8 @@ a password that, once read out of one client, works for ever. With a shared secr
 answer is the TURN REST API scheme that coturn's `use-auth-secret` checks (and Synapse
 serves): username `EXPIRY:USER_ID`, password base64(HMAC-SHA1(secret, username)), valid
 until EXPIRY (Unix seconds). Nothing is stored. With nothing configured the answer is
-`{}`, as Synapse's, which clients take as "no TURN server".
+`404 M_NOT_FOUND`: the spec's 200 requires credentials (Synapse's `{}` breaks its schema),
+and matrix-js-sdk takes any error as "no TURN server for now", calling without a relay.
 """
 
 import base64
@@ -15,6 +16,7 @@ import hmac
 from candor.config import TurnSettings
 from candor.core.canonical_json import JsonDict
 from candor.core.clock import Clock
+from candor.matrix.errors import NotFound
 
 
 class TurnService:
@@ -25,7 +27,7 @@ class TurnService:
     def credentials(self, user_id: str) -> JsonDict:
         turn = self._settings
         if not turn.uris:
-            return {}
+            raise NotFound("This homeserver has no TURN server configured")
         if turn.shared_secret is not None:
             expiry = self._clock.now_ms() // 1000 + turn.user_lifetime_s
             username = f"{expiry}:{user_id}"

@@ -30,7 +30,10 @@ class DeviceInfo:
     last_seen_ts: int | None
 
     def to_json(self) -> JsonDict:
-        out: JsonDict = {"device_id": self.device_id, "display_name": self.display_name}
+        """The spec's `Device`: `display_name` is absent, not null, until one is set."""
+        out: JsonDict = {"device_id": self.device_id}
+        if self.display_name is not None:
+            out["display_name"] = self.display_name
         if self.last_seen_ts is not None:
             out["last_seen_ts"] = self.last_seen_ts
         return out

@@ -122,8 +122,11 @@ class RoomReadsService:
         joined: JsonDict = {}
         for ev in events:
             if ev.content.get("membership") == Membership.JOIN and ev.state_key is not None:
+                # The spec's RoomMember has string fields, absent when the member set none.
+                names = {"display_name": "displayname", "avatar_url": "avatar_url"}
                 joined[ev.state_key] = {
-                    "display_name": ev.content.get("displayname"),
-                    "avatar_url": ev.content.get("avatar_url"),
+                    key: ev.content[field]
+                    for key, field in names.items()
+                    if isinstance(ev.content.get(field), str)
                 }
         return joined
