@@ -28,6 +28,9 @@ from playwright.async_api import Locator, Page, Response, expect
 
 STEP_TIMEOUT_MS = 30_000
 API_PATH = re.compile(r"/_matrix/|/\.well-known/matrix/")
+# The errcode of an answer whose body the page could not read (not JSON, or the page went
+# away first, as Element's does when it finds itself signed out).
+UNREAD = "(body not read)"
 SENDING = re.compile(r"\bmx_EventTile_sending\b")  # queued, encrypting or sending
 
 
@@ -113,9 +116,10 @@ class ApiRecord:
                 return
             if response.request.method == "OPTIONS":
                 return  # a failed preflight shows up as the request failing, not here
-            errcode: str | None = None
-            with contextlib.suppress(ValueError, PlaywrightError):  # not JSON: no errcode
+            errcode: str | None = UNREAD
+            with contextlib.suppress(ValueError, PlaywrightError):
                 body = await response.json()
+                errcode = None  # e.g. a user-interactive auth challenge
                 if isinstance(body, dict) and isinstance(body.get("errcode"), str):
                     errcode = body["errcode"]
             path = re.sub(r"^https?://[^/]+", "", response.url).split("?", 1)[0]
