@@ -4,11 +4,13 @@ Alice registers through Element's form (Element sets up cross-signing for her on
 Bob, whose account exists, signs in through Element's form (Element sets up his
 cross-signing too). Alice starts a DM with Bob, who accepts and sets up Secure Backup
 when Element offers it; each reads the other's encrypted messages, with no shield on any
-of them, because every device is verified by its owner. Bob then signs in on a second session and skips verification: his
-message from there carries the red "not verified by its owner" shield in Alice's Element.
-He verifies the new session from his first one by comparing emoji (SAS over to-device
-messages); then that shield is gone (once the room is drawn again), the new session has read the DM's history from the
-key backup, and new messages both ways carry no shield.
+of them, because every device is verified by its owner. Bob then signs in on a second
+session and skips verification: his message from there carries the red "not verified by
+its owner" shield in Alice's Element. He verifies the new session from his first one by
+comparing emoji (SAS over to-device messages); then that shield is gone (once the room is
+drawn again), the new session has read the DM's history from the key backup, and new
+messages both ways carry no red shield. Settings → Sessions shows both sessions verified,
+and Bob signs the new one out from there with his password.
 
 Every API answer ≥ 400 that Element received is recorded; the test fails on any that is
 not in the explained allow-lists below.
@@ -197,7 +199,7 @@ async def test_element_users_chat_encrypted_and_verify_a_new_session(
         alice = await person("alice")
         await ui.register(alice, element, "alice", PASSWORD)
 
-        # Bob's account exists; he signs in and sets up Secure Backup.
+        # Bob's account exists; he signs in (Element sets up his cross-signing keys).
         await register_by_api(server, "bob", BOB_NAME)
         bob = await person("bob")
         await ui.sign_in(bob, element, "bob", PASSWORD)
