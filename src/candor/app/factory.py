@@ -21,6 +21,7 @@ from candor.matrix.client.endpoints import versions_router
 from candor.matrix.devices.endpoints import router as devices_router
 from candor.matrix.http import json_response
 from candor.matrix.keys.endpoints import router as keys_router
+from candor.matrix.keys.endpoints import unstable_router as keys_unstable_router
 from candor.matrix.media.endpoints import client_router as client_media_router
 from candor.matrix.media.endpoints import router as media_router
 from candor.matrix.privacy.endpoints import router as privacy_router
@@ -72,6 +73,7 @@ ROUTES = tuple(
         accounts_router,
         devices_router,
         keys_router,
+        keys_unstable_router,
         to_device_router,
         room_keys_router,
         user_directory_router,

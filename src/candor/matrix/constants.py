@@ -16,6 +16,12 @@ SPEC_VERSIONS: Final = (
     "v1.10",
     "v1.11",
 )
+# Unstable features Candor implements, as /versions names them. Element asks for
+# `org.matrix.e2e_cross_signing` before it offers to set up cross-signing and secret
+# storage on a new account (everything the MSC1756 family needs is in the stable spec
+# and served here). Nothing else is claimed: an advertised feature makes clients call
+# endpoints that must then exist.
+UNSTABLE_FEATURES: Final = {"org.matrix.e2e_cross_signing": True}
 ROOM_VERSION: Final = "10"
 SUPPORTED_ROOM_VERSIONS: Final = ("10",)
 

@@ -11,6 +11,9 @@ S = TypeVar("S")
 
 # Where the client-server API lives (the spec's v3 paths).
 CLIENT_PREFIX = "/_matrix/client/v3"
+# Where a few endpoints also answer under their pre-v3 name, because clients still call
+# them there (each alias names the client that does).
+UNSTABLE_CLIENT_PREFIX = "/_matrix/client/unstable"
 
 
 def json_response(body: object, status: int = 200) -> Response:

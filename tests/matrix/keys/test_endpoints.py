@@ -426,6 +426,72 @@ async def test_first_cross_signing_upload_needs_no_auth_replacing_the_master_key
     assert got["self_signing_keys"] == {alice.user_id: second.self_signing_key()}
 
 
+async def test_an_empty_upload_succeeds_before_setup_and_asks_for_the_password_after(
+    alice: MatrixTestClient, bob: MatrixTestClient
+) -> None:
+    """Element uploads nothing to learn the UIA flows before it (re)sets cross-signing: a
+    new account answers 200 (every field is optional, nothing to protect), an account with
+    a master key gets the 401 with the password flow and, with the password, a no-op."""
+    assert await alice.ok("POST", "/keys/device_signing/upload", json={}) == {}
+    assert (await query_keys(bob, alice.user_id)).get("master_keys", {}) == {}
+
+    xs = CrossSigning(alice.user_id)
+    await alice.ok("POST", "/keys/device_signing/upload", json=xs.upload_body())
+    r = await alice.request("POST", "/keys/device_signing/upload", json={})
+    assert r.status_code == 401, r.text
+    challenge = r.json()
+    assert challenge["flows"] == [{"stages": ["m.login.password"]}]
+    assert "errcode" not in challenge  # no attempt has failed yet
+    body = {"auth": password_auth(alice.user_id, challenge["session"])}
+    assert await alice.ok("POST", "/keys/device_signing/upload", json=body) == {}
+    got = await query_keys(bob, alice.user_id)
+    assert got["master_keys"] == {alice.user_id: xs.master_key()}
+    assert got["self_signing_keys"] == {alice.user_id: xs.self_signing_key()}
+
+
+async def test_once_set_up_a_new_self_signing_key_alone_needs_the_password(
+    alice: MatrixTestClient, bob: MatrixTestClient
+) -> None:
+    """The spec (v1.11) lets an upload skip UIA only when there is no master key yet or
+    when it holds no new key; a new self-signing key decides which devices are trusted."""
+    xs = CrossSigning(alice.user_id)
+    await alice.ok("POST", "/keys/device_signing/upload", json=xs.upload_body())
+    rotated = CrossSigning(alice.user_id, master=xs.master)
+    new_ssk = {"self_signing_key": rotated.self_signing_key()}
+    r = await alice.request("POST", "/keys/device_signing/upload", json=new_ssk)
+    assert r.status_code == 401, r.text
+    assert r.json()["flows"] == [{"stages": ["m.login.password"]}]
+    assert (await query_keys(bob, alice.user_id))["self_signing_keys"] == {
+        alice.user_id: xs.self_signing_key()
+    }
+    # The stored keys again (a retry), with or without the master key: no auth needed.
+    for retry in ({"self_signing_key": xs.self_signing_key()}, xs.upload_body()):
+        assert await alice.ok("POST", "/keys/device_signing/upload", json=retry) == {}
+
+    # Element, knowing the password flow, sends the password without a session.
+    body = {**new_ssk, "auth": password_auth(alice.user_id, None)}
+    assert await alice.ok("POST", "/keys/device_signing/upload", json=body) == {}
+    got = await query_keys(bob, alice.user_id)
+    assert got["master_keys"] == {alice.user_id: xs.master_key()}
+    assert got["self_signing_keys"] == {alice.user_id: rotated.self_signing_key()}
+
+
+async def test_cross_signing_upload_also_answers_at_the_unstable_path(
+    http: httpx.AsyncClient, alice: MatrixTestClient, bob: MatrixTestClient
+) -> None:
+    """matrix-js-sdk (Element) sends `uploadDeviceSigningKeys` to the pre-v3 path."""
+    unstable = "/_matrix/client/unstable/keys/device_signing/upload"
+    xs = CrossSigning(alice.user_id)
+    r = await http.post(unstable, json=xs.upload_body(), headers=alice.headers)
+    assert (r.status_code, r.json()) == (200, {})
+    assert (await query_keys(bob, alice.user_id))["master_keys"] == {alice.user_id: xs.master_key()}
+    r = await http.post(unstable, json={}, headers=alice.headers)
+    assert r.status_code == 401
+    assert r.json()["flows"] == [{"stages": ["m.login.password"]}]
+    r = await http.post(unstable, json=xs.upload_body())
+    assert _err(r) == (401, "M_MISSING_TOKEN")
+
+
 async def test_cross_signing_keys_not_signed_by_the_master_key_are_refused(
     alice: MatrixTestClient, bob: MatrixTestClient
 ) -> None:

@@ -11,7 +11,12 @@ from candor.matrix.auth import RequesterDep
 from candor.matrix.client.discovery import Discovery
 from candor.matrix.client.pushrules import default_push_rules
 from candor.matrix.client.voip import TurnService
-from candor.matrix.constants import ROOM_VERSION, SPEC_VERSIONS, SUPPORTED_ROOM_VERSIONS
+from candor.matrix.constants import (
+    ROOM_VERSION,
+    SPEC_VERSIONS,
+    SUPPORTED_ROOM_VERSIONS,
+    UNSTABLE_FEATURES,
+)
 from candor.matrix.errors import ThreepidDenied
 from candor.matrix.http import CLIENT_PREFIX, json_response, provided
 
@@ -21,7 +26,9 @@ router = APIRouter(prefix=CLIENT_PREFIX)
 
 @versions_router.get("/_matrix/client/versions")
 async def versions() -> Response:
-    return json_response({"versions": list(SPEC_VERSIONS), "unstable_features": {}})
+    return json_response(
+        {"versions": list(SPEC_VERSIONS), "unstable_features": dict(UNSTABLE_FEATURES)}
+    )
 
 
 @router.get("/capabilities")

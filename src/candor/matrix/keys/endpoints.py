@@ -9,7 +9,13 @@ from fastapi import APIRouter, Body, Depends, Query, Response
 
 from candor.core.canonical_json import JsonDict
 from candor.matrix.auth import RequesterDep
-from candor.matrix.http import CLIENT_PREFIX, Provided, empty_response, json_response
+from candor.matrix.http import (
+    CLIENT_PREFIX,
+    UNSTABLE_CLIENT_PREFIX,
+    Provided,
+    empty_response,
+    json_response,
+)
 from candor.matrix.keys.schemas import (
     DeviceSigningUploadBody,
     KeysClaimBody,
@@ -19,6 +25,9 @@ from candor.matrix.keys.schemas import (
 from candor.matrix.keys.service import KeysService
 
 router = APIRouter(prefix=CLIENT_PREFIX)
+# matrix-js-sdk (so Element) still sends `MatrixClient.uploadDeviceSigningKeys` here: it is
+# how Element asks, before setting up cross-signing, whether the password alone will do.
+unstable_router = APIRouter(prefix=UNSTABLE_CLIENT_PREFIX, include_in_schema=False)
 
 
 KeysDep = Annotated[KeysService, Depends(Provided(KeysService))]
@@ -52,9 +61,11 @@ async def key_changes(
 
 
 @router.post("/keys/device_signing/upload")
+@unstable_router.post("/keys/device_signing/upload")
 async def upload_cross_signing_keys(
     body: DeviceSigningUploadBody, requester: RequesterDep, keys: KeysDep
 ) -> Response:
+    """POST /keys/device_signing/upload: the caller's cross-signing keys (UIA once set up)."""
     await keys.upload_cross_signing(requester, body)
     return empty_response()
 

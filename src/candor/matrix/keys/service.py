@@ -210,9 +210,13 @@ class KeysService:
     ) -> None:
         """Master, self-signing and user-signing keys.
 
-        The first master key needs no extra auth (spec v1.11, MSC3967: a new account sets
-        up cross-signing in one step); replacing one needs the password, because whoever
-        holds the master key decides which devices a user's contacts trust.
+        The first upload needs no extra auth (spec v1.11, MSC3967: a new account sets up
+        cross-signing in one step). Once a master key is stored, every upload that is not a
+        retry of the stored keys needs the password, because whoever holds the cross-signing
+        keys decides which devices a user's contacts trust. That includes an empty upload:
+        it changes nothing, but it is how Element asks which UIA flows the server offers
+        before it resets cross-signing, so it gets the 401 with the flows; with no master
+        key stored it is a no-op that succeeds, as every field is optional.
         """
         user_id = requester.user_id
         uploads: dict[CrossSigningKeyType, JsonDict] = {}
@@ -224,10 +228,13 @@ class KeysService:
             if key is not None:
                 cross_signing_public_key(key, user_id, key_type)
                 uploads[key_type] = key
-        if not uploads:
-            raise MatrixError(400, Codes.MISSING_PARAM, "No cross-signing keys given")
         async with self._db.read() as conn:
             stored = (await repo.list_cross_signing_keys(conn, [user_id])).get(user_id, {})
+        old_master = stored.get(CrossSigningKeyType.MASTER)
+        if not uploads:
+            if old_master is not None:
+                await self._accounts.check_password_auth(requester, body.auth)
+            return
         master = uploads.get(CrossSigningKeyType.MASTER) or stored.get(CrossSigningKeyType.MASTER)
         if master is None:
             raise InvalidParam("Upload a master key first")
@@ -238,8 +245,7 @@ class KeysService:
         changes = {t: k for t, k in uploads.items() if stored.get(t) != k}
         if not changes:
             return  # a retry of the same upload
-        old_master = stored.get(CrossSigningKeyType.MASTER)
-        if CrossSigningKeyType.MASTER in changes and old_master is not None:
+        if old_master is not None:
             await self._accounts.check_password_auth(requester, body.auth)
 
         async def work(ctx: WriteContext) -> None:

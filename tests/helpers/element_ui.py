@@ -1,0 +1,366 @@
+"""Driving Element Web in Chromium: its static server, the API error record, and one helper
+per user step, so a scenario reads as what people do.
+
+Element is served from the unpacked bundle (`tests/helpers/element.py`) on 127.0.0.1 by a
+small threaded HTTP server that answers `config.json` (and Element's per-host
+`config.<host>.json`) from memory, so each test points its own Element at its own
+`candor serve` without writing into the shared bundle.
+
+Selectors are Element's own `data-testid`s, ARIA roles and visible English labels of
+v1.11.88 (an unminified build). Waits are Playwright's `expect` (bounded polling of the
+page), never fixed sleeps.
+"""
+
+import contextlib
+import json
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import anyio
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Locator, Page, Response, expect
+
+STEP_TIMEOUT_MS = 30_000
+API_PATH = re.compile(r"/_matrix/|/\.well-known/matrix/")
+# The errcode of an answer whose body the page could not read (not JSON, or the page went
+# away first, as Element's does when it finds itself signed out).
+UNREAD = "(body not read)"
+SENDING = re.compile(r"\bmx_EventTile_sending\b")  # queued, encrypting or sending
+
+
+def element_config(homeserver: str) -> bytes:
+    """Element's config: this homeserver only, no guests, no welcome page, no telemetry."""
+    return json.dumps(
+        {
+            "default_server_config": {
+                "m.homeserver": {"base_url": homeserver, "server_name": "localhost"}
+            },
+            "disable_custom_urls": True,
+            "disable_guests": True,
+            "disable_3pid_login": True,
+            "brand": "Element",
+            "default_theme": "light",
+            "show_labs_settings": False,
+            "setting_defaults": {"UIFeature.Feedback": False},
+            # Release announcements are pop-overs about Element's own news, not the server.
+            "features": {"feature_release_announcement": False},
+            "element_call": {"use_exclusively": False},
+            "bug_report_endpoint_url": None,
+            "map_style_url": None,
+        }
+    ).encode()
+
+
+class _ElementFiles(SimpleHTTPRequestHandler):
+    config: bytes = b"{}"
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/config.json" or re.fullmatch(r"/config\.[^/]+\.json", path):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(self.config)))
+            self.end_headers()
+            self.wfile.write(self.config)
+            return
+        super().do_GET()
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the test reads Element's behaviour, not the access log."""
+
+
+@contextmanager
+def serve_element(bundle: Path, homeserver: str) -> Iterator[str]:
+    """Element's files on a free 127.0.0.1 port, configured for `homeserver`; yields its URL."""
+    handler = type("ElementFiles", (_ElementFiles,), {"config": element_config(homeserver)})
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory=str(bundle)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+# --- the record of failed API calls ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ApiFailure:
+    who: str
+    method: str
+    path: str
+    status: int
+    errcode: str | None
+
+    def __str__(self) -> str:
+        return f"{self.who}: {self.method} {self.path} → {self.status} {self.errcode or ''}"
+
+
+@dataclass
+class ApiRecord:
+    """Every Matrix API answer ≥ 400 that Element received, from every page watched."""
+
+    failures: list[ApiFailure] = field(default_factory=list)
+
+    def watch(self, page: Page, who: str) -> None:
+        async def on_response(response: Response) -> None:
+            if response.status < 400 or not API_PATH.search(response.url):
+                return
+            if response.request.method == "OPTIONS":
+                return  # a failed preflight shows up as the request failing, not here
+            errcode: str | None = UNREAD
+            with contextlib.suppress(ValueError, PlaywrightError):
+                body = await response.json()
+                errcode = None  # e.g. a user-interactive auth challenge
+                if isinstance(body, dict) and isinstance(body.get("errcode"), str):
+                    errcode = body["errcode"]
+            path = re.sub(r"^https?://[^/]+", "", response.url).split("?", 1)[0]
+            self.failures.append(
+                ApiFailure(who, response.request.method, path, response.status, errcode)
+            )
+
+        page.on("response", on_response)
+
+
+# --- steps -------------------------------------------------------------------------------
+# One function per thing a person does in Element. Each waits for Element to show the
+# result it needs next, so a scenario is a plain sequence of these.
+
+
+async def open_element(page: Page, element_url: str, route: str = "") -> None:
+    await page.goto(f"{element_url}/#/{route}")
+
+
+async def register(page: Page, element_url: str, username: str, password: str) -> None:
+    """Element's registration form, as a new user fills it in; ends on the home view.
+
+    With a password in hand Element sets up cross-signing on its own right after
+    registering (`/versions` advertises it); the use-case question that follows is skipped.
+    """
+    await open_element(page, element_url, "register")
+    username_field = page.locator("#mx_RegistrationForm_username")
+    await expect(username_field).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    await username_field.fill(username)
+    await page.locator("#mx_RegistrationForm_password").fill(password)
+    await page.locator("#mx_RegistrationForm_passwordConfirm").fill(password)
+    await page.get_by_role("button", name="Register").click()
+    await page.get_by_role("button", name="Skip").click(timeout=STEP_TIMEOUT_MS)
+    await expect_home(page)
+
+
+async def sign_in(page: Page, element_url: str, username: str, password: str) -> None:
+    """Element's sign-in form with a username and password (Element's next screen depends
+    on the account: see `expect_home` and `skip_device_verification`)."""
+    await open_element(page, element_url, "login")
+    username_field = page.locator("#mx_LoginForm_username")
+    await expect(username_field).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    await username_field.fill(username)
+    await page.locator("#mx_LoginForm_password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+
+
+async def expect_home(page: Page) -> None:
+    """Element's main view is up: the room list is there."""
+    await expect(room_list(page)).to_be_visible(timeout=STEP_TIMEOUT_MS)
+
+
+async def skip_device_verification(page: Page) -> None:
+    """A new session of an account with cross-signing: Element asks to verify it first;
+    the person chooses to do it later (the "Verify this session" toast stays)."""
+    await page.get_by_role("button", name="Skip verification for now").click(
+        timeout=STEP_TIMEOUT_MS
+    )
+    await page.get_by_role("button", name="I'll verify later").click()
+    await expect_home(page)
+
+
+async def set_up_secure_backup(page: Page) -> str:
+    """The "Set up Secure Backup" toast, all the way through: Element makes a security key
+    (offered as a download), creates secret storage with the cross-signing keys in it and a
+    server-side key backup. Returns the security key."""
+    toast = page.locator(".mx_Toast_toast").filter(has_text="Set up Secure Backup")
+    await toast.get_by_role("button", name="Continue").click(timeout=STEP_TIMEOUT_MS)
+    dialog = page.get_by_role("dialog")
+    await dialog.get_by_role("button", name="Continue").click()  # "Generate a Security Key"
+    async with page.expect_download() as download_info:
+        await dialog.get_by_role("button", name="Download").click()
+    download = await download_info.value
+    key = (await anyio.Path(await download.path()).read_text()).strip()
+    await dialog.get_by_role("button", name="Continue").click()
+    await dialog.get_by_role("button", name="Done").click(timeout=STEP_TIMEOUT_MS)
+    return key
+
+
+async def start_dm(page: Page, query: str, user_id: str) -> None:
+    """Start chat → type `query` → pick `user_id` → Go. Element opens the DM but creates
+    the room only with the first message.
+
+    With a full user id as the query Element can start the chat without suggestions; with
+    a display name it needs the server's people search to suggest `user_id`.
+    """
+    await page.get_by_role("button", name="Start chat").first.click()
+    await page.get_by_test_id("invite-dialog-input").fill(query)
+    suggestion = page.locator(".mx_InviteDialog_tile").filter(
+        has=page.locator(".mx_InviteDialog_tile_nameStack_userId", has_text=user_id)
+    )
+    if query != user_id:
+        await suggestion.first.click(timeout=STEP_TIMEOUT_MS)
+    await page.get_by_role("button", name="Go").click()
+    await expect(composer(page)).to_be_visible(timeout=STEP_TIMEOUT_MS)
+
+
+async def accept_dm_invite(page: Page) -> None:
+    """The (only) invite in the room list's Invites section → "Start chatting"."""
+    invites = room_list(page).get_by_role("group", name="Invites")
+    await invites.locator(".mx_RoomTile").first.click(timeout=STEP_TIMEOUT_MS)
+    await page.get_by_role("button", name="Start chatting").click(timeout=STEP_TIMEOUT_MS)
+    await expect(composer(page, encrypted=True)).to_be_visible(timeout=STEP_TIMEOUT_MS)
+
+
+async def open_room(page: Page, room_name: str) -> None:
+    await (
+        room_list(page)
+        .get_by_role("treeitem")
+        .filter(has_text=room_name)
+        .click(timeout=STEP_TIMEOUT_MS)
+    )
+    await expect(page.locator(".mx_RoomView")).to_be_visible(timeout=STEP_TIMEOUT_MS)
+
+
+async def reopen_room(page: Page) -> None:
+    """Leave the open room for the home page and come back (both in-page navigations).
+
+    Element decides a message's shield when it draws the message; a device verified later
+    shows as such once the room is drawn again.
+    """
+    room_url = page.url
+    await page.goto(re.sub(r"#/.*$", "#/home", room_url))
+    await expect(page.locator(".mx_RoomView")).to_have_count(0, timeout=STEP_TIMEOUT_MS)
+    await page.goto(room_url)
+    await expect(page.locator(".mx_RoomView")).to_be_visible(timeout=STEP_TIMEOUT_MS)
+
+
+async def send_message(page: Page, text: str, *, encrypted: bool = True) -> None:
+    """Type and send in the open room; waits until the server took it (no longer pending)."""
+    box = composer(page, encrypted=encrypted)
+    await box.fill(text)
+    await box.press("Enter")
+    tile = event_tile(page, text)
+    await expect(tile).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    await expect(tile).not_to_have_class(SENDING, timeout=STEP_TIMEOUT_MS)
+
+
+async def verify_session(new: Page, existing: Page) -> None:
+    """Verify the `new` session from the `existing` one with emoji (SAS over to-device).
+
+    The new session asks ("Verify with another device"), the existing one accepts from its
+    toast, the new one starts the emoji comparison, both show the same seven emoji and the
+    person confirms "They match" on both.
+    """
+    toast = new.locator(".mx_Toast_toast").filter(has_text="Verify this session")
+    if await toast.is_visible():
+        await toast.get_by_role("button", name="Verify").click()
+    await new.get_by_role("button", name="Verify with another device").click(
+        timeout=STEP_TIMEOUT_MS
+    )
+    request = existing.locator(".mx_Toast_toast").filter(has_text="Verification requested")
+    await request.get_by_role("button", name="Verify Session").click(timeout=STEP_TIMEOUT_MS)
+    await new.get_by_role("button", name="Start").click(timeout=STEP_TIMEOUT_MS)
+    emoji = ".mx_VerificationShowSas_emojiSas_block"
+    await expect(new.locator(emoji)).to_have_count(7, timeout=STEP_TIMEOUT_MS)
+    await expect(existing.locator(emoji)).to_have_count(7, timeout=STEP_TIMEOUT_MS)
+    shown = await new.locator(emoji).all_inner_texts()
+    assert shown == await existing.locator(emoji).all_inner_texts(), shown
+    await existing.get_by_role("button", name="They match").click()
+    await new.get_by_role("button", name="They match").click()
+    for page in (new, existing):
+        await page.get_by_role("button", name="Got it").click(timeout=STEP_TIMEOUT_MS)
+
+
+async def open_settings(page: Page, tab: str) -> Locator:
+    """User menu → All settings → `tab` (e.g. "Sessions", "Notifications"); the dialog."""
+    await page.get_by_role("button", name="User menu").click()
+    await page.get_by_role("menuitem", name="All settings").click()
+    await page.get_by_role("tab", name=tab).click()
+    dialog = page.get_by_role("dialog").filter(has_text="Settings")
+    await expect(dialog).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    return dialog
+
+
+async def close_settings(page: Page) -> None:
+    await page.keyboard.press("Escape")
+    await expect(page.get_by_role("tab", name="Sessions")).to_have_count(0)
+
+
+def session_tile(settings: Locator, device_id: str) -> Locator:
+    """A session in Settings → Sessions (the current one or another), by its device id."""
+    return settings.get_by_test_id(f"device-tile-{device_id}")
+
+
+async def sign_out_other_sessions(page: Page, settings: Locator, password: str) -> None:
+    """Settings → Sessions → Other sessions' menu → Sign out, confirmed with the password
+    (the server's user-interactive auth)."""
+    await settings.get_by_test_id("other-sessions-menu").click()
+    await page.get_by_role("menuitem", name=re.compile(r"^Sign out of \d+ sessions?$")).click()
+    await page.get_by_role("dialog").last.get_by_role("button", name="Sign out").click()
+    auth = page.get_by_role("dialog").filter(has_text="Confirm your identity")
+    await auth.get_by_label("Password").fill(password)
+    await auth.get_by_role("button", name="Continue").click()
+    await expect(settings.get_by_test_id("other-sessions-section")).to_have_count(
+        0, timeout=STEP_TIMEOUT_MS
+    )
+
+
+async def expect_signed_out(page: Page) -> None:
+    """A session signed out elsewhere learns it on its next request and shows sign-in."""
+    await expect(page.locator("#mx_LoginForm_username")).to_be_visible(timeout=STEP_TIMEOUT_MS)
+
+
+async def device_id(page: Page) -> str:
+    """This Element session's device id (Element keeps it in local storage)."""
+    found = await page.evaluate("() => localStorage.getItem('mx_device_id')")
+    assert isinstance(found, str), found
+    return found
+
+
+# --- what Element shows ------------------------------------------------------------------
+
+
+def room_list(page: Page) -> Locator:
+    return page.get_by_role("tree", name="Rooms")
+
+
+def composer(page: Page, *, encrypted: bool = False) -> Locator:
+    label = "Send an encrypted message…" if encrypted else "Send a message…"
+    return page.get_by_role("textbox", name=label)
+
+
+def event_tile(page: Page, text: str) -> Locator:
+    """The timeline tile whose message body is exactly `text` (so decrypted, not an error)."""
+    body = page.locator(".mx_EventTile_body").filter(has_text=re.compile(f"^{re.escape(text)}$"))
+    return page.locator(".mx_EventTile").filter(has=body)
+
+
+def shield(tile: Locator) -> Locator:
+    """Element's padlock/shield on a message: absent when the sender's device is verified by
+    its owner; `_warning` (red: device not verified by its owner, or unencrypted),
+    `_normal` (grey: e.g. authenticity not guaranteed, as for keys from backup) or
+    `_decryption_failure`."""
+    return tile.locator(".mx_EventTile_e2eIcon")
+
+
+async def shield_kind(tile: Locator) -> str | None:
+    """`warning`, `normal`, `decryption_failure`, or None when the message has no shield."""
+    if await shield(tile).count() == 0:
+        return None
+    classes = await shield(tile).first.get_attribute("class") or ""
+    found = re.search(r"mx_EventTile_e2eIcon_(\w+)", classes)
+    return found.group(1) if found else classes
