@@ -26,6 +26,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from tests.e2e.conftest import ServerProcess
@@ -44,9 +45,7 @@ PASSWORD = "correct horse battery staple"
 BOB_ID = "@bob:localhost"
 BOB_NAME = "Bob Marley"
 
-# How Alice finds Bob in Start chat. People search (`/user_directory/search`, issue 15
-# item 5) lets her type his display name, BOB_NAME; without it only his full user id works.
-START_CHAT_QUERY = BOB_ID
+PUBLIC_ROOM = "Tea Party"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,21 +117,22 @@ EXPECTED = (
         "own /logout of the dead token)",
         who="bob-new-session",
     ),
-)
-
-# Endpoints other parts of issue 15 are building: remove each entry when its part lands.
-NOT_YET_BUILT = (
-    Allowed("GET /client/v3/voip/turnServer", 404, "M_UNRECOGNIZED", "item 7: TURN servers"),
-    Allowed("GET /client/v3/pushers", 404, "M_UNRECOGNIZED", "item 6: pushers"),
-    Allowed("POST /client/v3/user_directory/search", 404, "M_UNRECOGNIZED", "item 5: people"),
-    Allowed("GET /media/v3/config", 404, "M_UNRECOGNIZED", "item 4: media (settings ask)"),
+    Allowed(
+        "GET /client/v3/voip/turnServer",
+        404,
+        "M_NOT_FOUND",
+        "the test server has no TURN server; Element then calls without a relay",
+    ),
     Allowed(
         "GET /client/v3/thirdparty/user/im\\.vector\\.protocol\\.sip_virtual",
         404,
-        "M_UNRECOGNIZED",
-        "item 7: third-party user lookup (Element asks for every DM it opens; none exist)",
+        "M_NOT_FOUND",
+        "Element looks up a VoIP bridge's users for every DM it opens; no protocols exist",
     ),
 )
+
+# Endpoints other parts of issue 15 are building: remove each entry when its part lands.
+NOT_YET_BUILT = (Allowed("GET /client/v3/pushers", 404, "M_UNRECOGNIZED", "item 6: pushers"),)
 
 
 C = "/_matrix/client"
@@ -178,6 +178,44 @@ async def register_by_api(server: ServerProcess, username: str, display_name: st
         assert (await client.post(f"{C}/v3/logout", headers=auth)).status_code == 200
 
 
+async def public_room_with_a_picture(server: ServerProcess, picture: bytes) -> None:
+    """Carol's public, published room, with a picture in it (unencrypted, so Element shows
+    it from the server's thumbnail)."""
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=10.0) as client:
+        body = {"username": "carol", "password": PASSWORD, "auth": {"type": "m.login.dummy"}}
+        registered = await client.post(f"{C}/v3/register", json=body)
+        assert registered.status_code == 200, registered.text
+        auth = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+        created = await client.post(
+            f"{C}/v3/createRoom",
+            json={"preset": "public_chat", "visibility": "public", "name": PUBLIC_ROOM},
+            headers=auth,
+        )
+        assert created.status_code == 200, created.text
+        room = created.json()["room_id"]
+        uploaded = await client.post(
+            "/_matrix/media/v3/upload?filename=teapot.png",
+            content=picture,
+            headers={**auth, "Content-Type": "image/png"},
+        )
+        assert uploaded.status_code == 200, uploaded.text
+        message = {
+            "msgtype": "m.image",
+            "body": "teapot.png",
+            "url": uploaded.json()["content_uri"],
+            "info": {"mimetype": "image/png", "w": 640, "h": 480, "size": len(picture)},
+        }
+        sent = await client.put(
+            f"{C}/v3/rooms/{room}/send/m.room.message/t1", json=message, headers=auth
+        )
+        assert sent.status_code == 200, sent.text
+
+
+def picture(path: Path, color: str) -> Path:
+    Image.new("RGB", (640, 480), color).save(path)
+    return path
+
+
 async def test_element_users_chat_encrypted_and_verify_a_new_session(
     server: ServerProcess, element: str, browser: Browser, tmp_path: Path
 ) -> None:
@@ -199,14 +237,21 @@ async def test_element_users_chat_encrypted_and_verify_a_new_session(
         alice = await person("alice")
         await ui.register(alice, element, "alice", PASSWORD)
 
-        # Bob's account exists; he signs in (Element sets up his cross-signing keys).
+        # Bob's account exists; he signs in (Element sets up his cross-signing keys), finds
+        # Carol's public room under Explore rooms, joins it and sees her picture.
         await register_by_api(server, "bob", BOB_NAME)
+        teapot = picture(tmp_path / "teapot.png", "teal")
+        await public_room_with_a_picture(server, teapot.read_bytes())
         bob = await person("bob")
         await ui.sign_in(bob, element, "bob", PASSWORD)
         await ui.expect_home(bob)
+        await ui.explore_and_join(bob, PUBLIC_ROOM)
+        await ui.expect_image_shown(bob, "teapot.png")
 
-        # An encrypted DM, both ways; every device is verified by its owner: no shields.
-        await ui.start_dm(alice, START_CHAT_QUERY, BOB_ID)
+        # Alice finds Bob by his name (they now both sit in public rooms or none: people
+        # search finds members of public rooms) and starts an encrypted DM, both ways;
+        # every device is verified by its owner: no shields.
+        await ui.start_dm(alice, BOB_NAME, BOB_ID)
         await ui.send_message(alice, "Hello Bob, this is secret", encrypted=False)
         await ui.accept_dm_invite(bob)
         # Element offers Secure Backup once there is an encrypted room; Bob takes it.
@@ -269,6 +314,27 @@ async def test_element_users_chat_encrypted_and_verify_a_new_session(
             assert await ui.shield_kind(tile) in shields
         await snapshot("4-after")
 
+        # A picture in the encrypted DM: Element encrypts it before the upload; Bob's
+        # Element downloads the ciphertext and decrypts it.
+        await ui.send_file(alice, picture(tmp_path / "sunset.png", "orange"))
+        await ui.expect_image_shown(bob, "sunset.png")
+
+        # Bob makes the public room a favourite (a room tag); it stays one after a reload.
+        await ui.make_favourite(bob, PUBLIC_ROOM)
+        await ui.reload(bob)
+        await expect(ui.favourites(bob).filter(has_text=PUBLIC_ROOM)).to_have_count(
+            1, timeout=ui.STEP_TIMEOUT_MS
+        )
+
+        # His notification settings load (push rules, pushers) with no error.
+        notifications = await ui.open_settings(bob, "Notifications")
+        await expect(
+            notifications.get_by_text("Enable notifications for this account")
+        ).to_be_visible(timeout=ui.STEP_TIMEOUT_MS)
+        await expect(notifications.get_by_text("error", exact=False)).to_have_count(0)
+        await snapshot("5-media-favourite-notifications")
+        await ui.close_settings(bob)
+
         # Settings → Sessions lists both of Bob's sessions as verified; from there he signs
         # the new one out (with his password), and that session finds itself signed out.
         new_session = await ui.device_id(bob2)
@@ -279,11 +345,11 @@ async def test_element_users_chat_encrypted_and_verify_a_new_session(
         )
         other = ui.session_tile(settings, new_session)
         await expect(other.get_by_test_id("device-metadata-isVerified")).to_have_text("Verified")
-        await snapshot("5-sessions")
+        await snapshot("6-sessions")
         await ui.sign_out_other_sessions(bob, settings, PASSWORD)
         await ui.close_settings(bob)
         await ui.expect_signed_out(bob2)
-        await snapshot("6-end")
+        await snapshot("7-end")
     except BaseException:
         await snapshot("failed")
         raise

@@ -285,6 +285,54 @@ async def verify_session(new: Page, existing: Page) -> None:
         await page.get_by_role("button", name="Got it").click(timeout=STEP_TIMEOUT_MS)
 
 
+async def explore_and_join(page: Page, room_name: str) -> None:
+    """Explore rooms → the server's public room directory → Join `room_name`; ends in it."""
+    await page.get_by_role("button", name="Explore rooms").click(timeout=STEP_TIMEOUT_MS)
+    dialog = page.get_by_role("dialog")
+    result = dialog.get_by_role("option").filter(has_text=room_name)
+    await result.get_by_role("button", name="Join").click(timeout=STEP_TIMEOUT_MS)
+    await expect(composer(page)).to_be_visible(timeout=STEP_TIMEOUT_MS)
+
+
+async def send_file(page: Page, path: Path) -> None:
+    """The composer's attachment button → choose `path` → Upload (Element encrypts it first
+    in an encrypted room); waits until the server took the message."""
+    async with page.expect_file_chooser() as chooser_info:
+        await page.get_by_role("button", name="Attachment").click()
+    await (await chooser_info.value).set_files(path)
+    await page.get_by_role("dialog").get_by_role("button", name="Upload").click()
+    tile = image_tile(page, path.name)
+    await expect(tile).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    await expect(tile).not_to_have_class(SENDING, timeout=STEP_TIMEOUT_MS)
+
+
+async def expect_image_shown(page: Page, name: str) -> None:
+    """The image message `name` is drawn from real pixels (fetched, decrypted if it was
+    encrypted, and decoded by the browser), not a placeholder or an error."""
+    image = image_tile(page, name).locator(".mx_MImageBody img").first
+    await expect(image).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    await expect(image).to_have_js_property("complete", True, timeout=STEP_TIMEOUT_MS)
+    width = await image.evaluate("img => img.naturalWidth")
+    assert isinstance(width, int), width
+    assert width > 0, f"{name} was not drawn"
+
+
+async def make_favourite(page: Page, room_name: str) -> None:
+    """A room's options (its tile's menu) → Favourite; it moves to the Favourites section."""
+    tile = room_list(page).get_by_role("treeitem").filter(has_text=room_name)
+    await tile.hover()
+    await tile.get_by_role("button", name="Room options").click()
+    await page.get_by_role("menuitemcheckbox", name="Favourite").click()
+    await expect(favourites(page).filter(has_text=room_name)).to_have_count(1)
+
+
+async def reload(page: Page) -> None:
+    """Reload Element from the home view (Element starts again from its stored session)."""
+    await page.goto(re.sub(r"#/.*$", "#/home", page.url))
+    await page.reload()
+    await expect_home(page)
+
+
 async def open_settings(page: Page, tab: str) -> Locator:
     """User menu → All settings → `tab` (e.g. "Sessions", "Notifications"); the dialog."""
     await page.get_by_role("button", name="User menu").click()
@@ -336,6 +384,16 @@ async def device_id(page: Page) -> str:
 
 def room_list(page: Page) -> Locator:
     return page.get_by_role("tree", name="Rooms")
+
+
+def favourites(page: Page) -> Locator:
+    """The rooms in the room list's Favourites section."""
+    return room_list(page).get_by_role("group", name="Favourites").get_by_role("treeitem")
+
+
+def image_tile(page: Page, name: str) -> Locator:
+    """The timeline tile of the image message whose file is called `name`."""
+    return page.locator(".mx_EventTile").filter(has=page.locator(f'img[alt="{name}"]'))
 
 
 def composer(page: Page, *, encrypted: bool = False) -> Locator:

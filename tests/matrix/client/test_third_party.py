@@ -46,3 +46,20 @@ async def test_adding_one_is_refused_and_changes_nothing(
     r = await http.post(f"{V3}{path}", json={})
     assert (r.status_code, r.json()["errcode"]) == (401, "M_MISSING_TOKEN")
     assert await alice.ok("GET", "/account/3pid") == {"threepids": []}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/thirdparty/protocol/irc",
+        "/thirdparty/user/im.vector.protocol.sip_virtual?virtual_mxid=%40bob%3Atest",
+        "/thirdparty/location/irc?channel=%23tea",
+        "/thirdparty/user?userid=irc_bob",
+        "/thirdparty/location?alias=%23tea%3Atest",
+    ],
+)
+async def test_third_party_lookups_find_nothing(alice: MatrixTestClient, path: str) -> None:
+    r = await alice.request("GET", path)
+    assert (r.status_code, r.json()["errcode"]) == (404, "M_NOT_FOUND")
+    r = await alice.http.get(f"{V3}{path}")  # a token is still needed to ask
+    assert r.status_code == 401

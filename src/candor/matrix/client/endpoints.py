@@ -17,7 +17,7 @@ from candor.matrix.constants import (
     SUPPORTED_ROOM_VERSIONS,
     UNSTABLE_FEATURES,
 )
-from candor.matrix.errors import ThreepidDenied
+from candor.matrix.errors import NotFound, ThreepidDenied
 from candor.matrix.http import CLIENT_PREFIX, json_response, provided
 
 versions_router = APIRouter()
@@ -89,6 +89,17 @@ async def refuse_third_party_add(requester: RequesterDep) -> Response:
 async def third_party_protocols(requester: RequesterDep) -> Response:
     """No bridges to other networks: no protocols."""
     return json_response({})
+
+
+@router.get("/thirdparty/protocol/{protocol}")
+@router.get("/thirdparty/location/{protocol}")
+@router.get("/thirdparty/user/{protocol}")
+@router.get("/thirdparty/location")
+@router.get("/thirdparty/user")
+async def third_party_lookup(requester: RequesterDep) -> Response:
+    """With no protocols every lookup finds nothing: the spec's 404 for each (Element asks
+    for a VoIP protocol's users whenever it opens a DM)."""
+    raise NotFound("No third-party protocols are bridged here")
 
 
 @versions_router.get("/.well-known/matrix/client")
