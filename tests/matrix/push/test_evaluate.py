@@ -12,6 +12,7 @@ from candor.core.canonical_json import JsonDict
 from candor.matrix.push.evaluate import (
     NO_NOTIFY,
     EventView,
+    Group,
     Outcome,
     Recipient,
     RoomContext,
@@ -423,7 +424,7 @@ def test_group_evaluation_equals_one_by_one(
         extra["m.mentions"] = {"user_ids": [f"@{m}:example.org" for m in mentioned]}
     v = view(message(body, **extra), members=count, sender_level=50)
     recipients = [Recipient.of(f"@{u}:example.org", name) for u, name in members]
-    rest, singled = evaluate_group(DEFAULTS, v, recipients)
+    rest, singled = evaluate_group(DEFAULTS, v, Group(recipients))
     for r in recipients:
         alone = evaluate(DEFAULTS, v, r)
         assert singled.get(r.user_id, rest) == alone

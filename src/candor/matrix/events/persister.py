@@ -154,12 +154,19 @@ class AppendObserver(Protocol):
     """Work that belongs in the transaction of every appended event (push notifications).
 
     `appended` runs inside the item that appended `ev`, after the room's cached state took
-    it in: its writes commit or roll back with the event. `distrust` says the persister's
-    caches were dropped (another writer committed, or a batch failed), so anything cached
-    from this persister's transactions may be wrong; `committed` follows a batch's commit.
+    it in. Writes it makes there, or keeps for `before_commit` (one statement for the
+    whole batch), commit or roll back with the event: `item_done(ok=False)` says the
+    item's savepoint was rolled back, so what it kept for that item must go. `distrust`
+    says the persister's caches were dropped (another writer committed, or a batch
+    failed): anything cached or kept from this persister's transactions may be wrong.
+    `committed` follows a batch's commit.
     """
 
     async def appended(self, ctx: WriteContext, ev: StoredEvent, room: RoomState) -> None: ...
+
+    def item_done(self, ok: bool) -> None: ...
+
+    async def before_commit(self, ctx: WriteContext) -> None: ...
 
     def distrust(self) -> None: ...
 
@@ -283,9 +290,14 @@ class EventPersister:
                 ctx = WriteContext(conn, self._clock, self)
                 lone = len(items) == 1
                 for item in items:
-                    results.append(await self._run_item(ctx, item, lone=lone))
+                    result = await self._run_item(ctx, item, lone=lone)
+                    results.append(result)
+                    for observer in self._observers:
+                        observer.item_done(result[1])
                 if lone and not results[0][1]:
                     raise _NothingToCommitError
+                for observer in self._observers:
+                    await observer.before_commit(ctx)
                 if self._position != start:
                     await repo.set_stream_position(conn, self._position)
         except _NothingToCommitError:

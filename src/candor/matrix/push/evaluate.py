@@ -22,7 +22,7 @@ O(len(value) x len(pattern)) whatever pattern a user saves.
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from candor.core.canonical_json import JsonDict, encode_canonical
@@ -187,12 +187,16 @@ class RoomContext:
 class EventView:
     """One event's properties, looked up once per key however many members are evaluated."""
 
-    __slots__ = ("_event", "_values", "body", "has_mentions", "room")
+    __slots__ = ("_event", "_values", "_words", "body", "event_type", "has_mentions", "room")
 
     def __init__(self, event: JsonDict, room: RoomContext) -> None:
         self._event = event
         self.room = room
         self._values: dict[tuple[str, ...], object] = {}
+        self._words: frozenset[str] | None = None
+        event_type = event.get("type")
+        # Casefolded as event_match compares; a non-string type meets only untyped rules.
+        self.event_type = event_type.casefold() if isinstance(event_type, str) else "\x00"
         content = event.get("content")
         body = content.get("body") if isinstance(content, dict) else None
         self.body: str | None = body.casefold() if isinstance(body, str) else None
@@ -212,6 +216,12 @@ class EventView:
             current = current[part]
         self._values[path] = current
         return current
+
+    def words(self) -> frozenset[str]:
+        """The body's maximal runs of word characters (casefolded)."""
+        if self._words is None:
+            self._words = frozenset(_WORD_RUN.findall(self.body)) if self.body else frozenset()
+        return self._words
 
     def strings_at(self, path: tuple[str, ...]) -> frozenset[str]:
         """The string members of the array at `path` (empty when it is not an array)."""
@@ -243,14 +253,76 @@ class Recipient:
 Shared = Callable[[EventView], bool]
 
 
+_WORD_RUN = re.compile(f"[{_WORD}]+")
+
+
+def _first_run(text: str | None) -> str | None:
+    found = _WORD_RUN.search(text) if text else None
+    return found.group(0) if found is not None else None
+
+
+class Group:
+    """Recipients evaluated together, with lookups built once (and kept with the room's
+    cached members) so a personal condition costs per event what the event contains, not
+    what the room holds: who is mentioned, which words the body has.
+
+    A name or localpart found in a body as a word has every run of word characters in it
+    as a whole word of the body (its boundaries are non-word characters or the ends), so
+    recipients are indexed by the first such run and only those whose run is among the
+    body's words are checked; names without any are always checked.
+    """
+
+    __slots__ = ("_by_localpart", "_by_name", "by_folded", "by_id", "recipients")
+
+    def __init__(self, recipients: Sequence[Recipient]) -> None:
+        self.recipients = tuple(recipients)
+        self.by_id = {r.user_id: r for r in self.recipients}
+        self.by_folded: dict[str, list[Recipient]] = {}
+        for r in self.recipients:
+            self.by_folded.setdefault(r.user_folded, []).append(r)
+        self._by_localpart: tuple[dict[str, list[Recipient]], list[Recipient]] | None = None
+        self._by_name: tuple[dict[str, list[Recipient]], list[Recipient]] | None = None
+
+    @staticmethod
+    def _index(
+        recipients: Sequence[Recipient], text: Callable[[Recipient], str | None]
+    ) -> tuple[dict[str, list[Recipient]], list[Recipient]]:
+        index: dict[str, list[Recipient]] = {}
+        always: list[Recipient] = []
+        for r in recipients:
+            value = text(r)
+            if not value:
+                continue
+            run = _first_run(value)
+            if run is None:
+                always.append(r)
+            else:
+                index.setdefault(run, []).append(r)
+        return index, always
+
+    def named_in(self, view: "EventView", *, display: bool) -> list[Recipient]:
+        """Recipients whose display name (or localpart) may occur in the body as words."""
+        if display:
+            if self._by_name is None:
+                self._by_name = self._index(self.recipients, lambda r: r.display_name)
+            index, always = self._by_name
+        else:
+            if self._by_localpart is None:
+                self._by_localpart = self._index(self.recipients, lambda r: r.localpart)
+            index, always = self._by_localpart
+        words = view.words()
+        found = [r for word in words if word in index for r in index[word]]
+        return found + always if always else found
+
+
 class Personal:
-    """A condition that depends on the member: `holds` for one, `select` for many."""
+    """A condition that depends on the member: `holds` for one, `select` for a group."""
 
     def holds(self, view: EventView, r: Recipient) -> bool:
         raise NotImplementedError
 
-    def select(self, view: EventView, recipients: Sequence[Recipient]) -> list[Recipient]:
-        return [r for r in recipients if self.holds(view, r)]
+    def select(self, view: EventView, group: Group) -> list[Recipient]:
+        return [r for r in group.recipients if self.holds(view, r)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,12 +335,11 @@ class _ValueIsMe(Personal):
         value = view.value(self.path)
         return isinstance(value, str) and value.casefold() == r.user_folded
 
-    def select(self, view: EventView, recipients: Sequence[Recipient]) -> list[Recipient]:
+    def select(self, view: EventView, group: Group) -> list[Recipient]:
         value = view.value(self.path)
         if not isinstance(value, str):
             return []
-        folded = value.casefold()
-        return [r for r in recipients if r.user_folded == folded]
+        return list(group.by_folded.get(value.casefold(), ()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,9 +351,9 @@ class _ArrayHasMe(Personal):
     def holds(self, view: EventView, r: Recipient) -> bool:
         return r.user_id in view.strings_at(self.path)
 
-    def select(self, view: EventView, recipients: Sequence[Recipient]) -> list[Recipient]:
-        found = view.strings_at(self.path)
-        return [r for r in recipients if r.user_id in found] if found else []
+    def select(self, view: EventView, group: Group) -> list[Recipient]:
+        by_id = group.by_id
+        return [by_id[u] for u in view.strings_at(self.path) if u in by_id]
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,11 +363,11 @@ class _BodyHasLocalpart(Personal):
     def holds(self, view: EventView, r: Recipient) -> bool:
         return view.body is not None and contains_word(view.body, r.localpart)
 
-    def select(self, view: EventView, recipients: Sequence[Recipient]) -> list[Recipient]:
+    def select(self, view: EventView, group: Group) -> list[Recipient]:
         body = view.body
         if body is None:
             return []
-        return [r for r in recipients if r.localpart in body and contains_word(body, r.localpart)]
+        return [r for r in group.named_in(view, display=False) if contains_word(body, r.localpart)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,24 +378,41 @@ class _BodyHasDisplayName(Personal):
         name = r.display_name
         return view.body is not None and name is not None and contains_word(view.body, name)
 
-    def select(self, view: EventView, recipients: Sequence[Recipient]) -> list[Recipient]:
+    def select(self, view: EventView, group: Group) -> list[Recipient]:
         body = view.body
         if body is None:
             return []
-        return [
-            r
-            for r in recipients
-            if r.display_name and r.display_name in body and contains_word(body, r.display_name)
-        ]
+        return [r for r in group.named_in(view, display=True) if self.holds(view, r)]
 
 
 def _never(view: EventView) -> bool:
     return False
 
 
+def _literal(pattern: str) -> str | None:
+    """The casefolded pattern when it has no wildcard (then a match is a plain comparison)."""
+    return None if "*" in pattern or "?" in pattern else pattern.casefold()
+
+
 def _event_match(key: str, pattern: str) -> Shared:
     path = split_key(key)
-    regex = glob_regex(pattern, words=key == "content.body")
+    words = key == "content.body"
+    regex = glob_regex(pattern, words=words)
+    literal = _literal(pattern)
+    if literal is not None and not words:
+
+        def equal(view: EventView) -> bool:
+            value = view.value(path)
+            return isinstance(value, str) and value.casefold() == literal
+
+        return equal
+    if literal is not None:
+
+        def occurs(view: EventView) -> bool:
+            body = view.body
+            return body is not None and literal in body and regex.match(body) is not None
+
+        return occurs
 
     def test(view: EventView) -> bool:
         value = view.value(path)
@@ -425,17 +513,55 @@ LEGACY_MENTION_RULES = frozenset(
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
     rule_id: str
-    shared: tuple[Shared, ...]
+    # The event type the rule requires (an exact `type` event_match), casefolded: rules are
+    # indexed by it, so an event meets only the rules that can match its type.
+    event_type: str | None
+    shared: Shared | None  # every other member-independent condition, as one test
     personal: tuple[Personal, ...]
     legacy_mention: bool
     outcome: Outcome
 
 
-@dataclass(frozen=True, slots=True)
-class CompiledRuleset:
-    """The enabled rules of one ruleset in evaluation order."""
+def _all_of(tests: Sequence[Shared]) -> Shared | None:
+    if not tests:
+        return None
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        first, second = tests
+        return lambda view: first(view) and second(view)
+    found = tuple(tests)
+    return lambda view: all(test(view) for test in found)
 
-    rules: tuple[CompiledRule, ...] = field(default_factory=tuple)
+
+class CompiledRuleset:
+    """The enabled rules of one ruleset in evaluation order, and for each event type the
+    rules that can match it (in the same order)."""
+
+    __slots__ = ("_by_type", "_untyped", "rules")
+
+    def __init__(self, rules: Sequence[CompiledRule] = ()) -> None:
+        self.rules = tuple(rules)
+        self._untyped = tuple(r for r in self.rules if r.event_type is None)
+        types = {r.event_type for r in self.rules if r.event_type is not None}
+        self._by_type = {
+            t: tuple(r for r in self.rules if r.event_type in (None, t)) for t in types
+        }
+
+    def for_type(self, event_type: str) -> tuple[CompiledRule, ...]:
+        return self._by_type.get(event_type, self._untyped)
+
+
+def _required_type(condition: object) -> str | None:
+    """The type an `event_match` on `type` with a plain (wildcard-free) pattern demands."""
+    if (
+        isinstance(condition, dict)
+        and condition.get("kind") == "event_match"
+        and condition.get("key") == "type"
+        and isinstance(condition.get("pattern"), str)
+    ):
+        return _literal(str(condition["pattern"]))
+    return None
 
 
 def compile_rule(kind: str, rule: JsonDict) -> CompiledRule | None:
@@ -446,9 +572,14 @@ def compile_rule(kind: str, rule: JsonDict) -> CompiledRule | None:
     default = rule_id.startswith(".")
     shared: list[Shared] = []
     personal: list[Personal] = []
+    event_type: str | None = None
     if kind in ("override", "underride"):
         conditions = rule.get("conditions", [])
         for condition in conditions if isinstance(conditions, list) else [None]:
+            required = _required_type(condition)
+            if required is not None and event_type is None:
+                event_type = required
+                continue
             test, mine = compile_condition(condition, default=default)
             if test is not None:
                 shared.append(test)
@@ -471,7 +602,8 @@ def compile_rule(kind: str, rule: JsonDict) -> CompiledRule | None:
     actions = rule.get("actions")
     return CompiledRule(
         rule_id=rule_id,
-        shared=tuple(shared),
+        event_type=event_type,
+        shared=_all_of(shared),
         personal=tuple(personal),
         legacy_mention=rule_id in LEGACY_MENTION_RULES,
         outcome=outcome_of(actions if isinstance(actions, list) else []),
@@ -493,34 +625,27 @@ def compile_ruleset(ruleset: Mapping[str, Sequence[JsonDict]]) -> CompiledRulese
 
 
 def evaluate_group(
-    ruleset: CompiledRuleset, view: EventView, recipients: Sequence[Recipient]
+    ruleset: CompiledRuleset, view: EventView, group: Group
 ) -> tuple[Outcome, dict[str, Outcome]]:
-    """Evaluate `ruleset` for every recipient: (the outcome of those no personal condition
-    singled out, {user_id: outcome} of those it did). Exact: each recipient gets the
-    actions of the first enabled rule that matches them, or no notification."""
+    """Evaluate `ruleset` for every recipient of `group`: (the outcome of those no personal
+    condition singled out, {user_id: outcome} of those it did). Exact: each recipient gets
+    the actions of the first enabled rule that matches them, or no notification."""
     singled: dict[str, Outcome] = {}
-    remaining: Sequence[Recipient] = recipients
-    for rule in ruleset.rules:
+    for rule in ruleset.for_type(view.event_type):
         if rule.legacy_mention and view.has_mentions:
             continue
-        if not all(test(view) for test in rule.shared):
+        if rule.shared is not None and not rule.shared(view):
             continue
         if not rule.personal:
             return rule.outcome, singled
-        if not remaining:
-            continue
         first, *rest = rule.personal
-        matched = first.select(view, remaining)
-        for condition in rest:
-            matched = [r for r in matched if condition.holds(view, r)]
-        if matched:
-            for r in matched:
+        for r in first.select(view, group):
+            if r.user_id not in singled and all(c.holds(view, r) for c in rest):
                 singled[r.user_id] = rule.outcome
-            remaining = [r for r in remaining if r.user_id not in singled]
     return NO_NOTIFY, singled
 
 
 def evaluate(ruleset: CompiledRuleset, view: EventView, recipient: Recipient) -> Outcome:
     """One recipient's outcome (`evaluate_group` for a group of one)."""
-    rest, singled = evaluate_group(ruleset, view, [recipient])
+    rest, singled = evaluate_group(ruleset, view, Group([recipient]))
     return singled.get(recipient.user_id, rest)

@@ -33,6 +33,7 @@ from candor.matrix.push.evaluate import (
     NO_NOTIFY,
     CompiledRuleset,
     EventView,
+    Group,
     Outcome,
     Recipient,
     RoomContext,
@@ -63,7 +64,7 @@ class _Partition:
 
     members: "_Members"
     generation: int
-    defaults: tuple[Recipient, ...]
+    defaults: Group
     custom: tuple[tuple[Recipient, CompiledRuleset], ...]
     pushers: dict[str, tuple[int, ...]]
 
@@ -120,6 +121,12 @@ class NotificationRecorder:
         self._generation = 0
         self._queued = False
         self._on_queued = on_queued
+        # Rows kept for one insert per table per batch (`before_commit`): the batch's so far,
+        # and where the current item's begin (an item rolled back takes its rows with it).
+        self._baselines: list[dict[str, object]] = []
+        self._exceptions: list[dict[str, object]] = []
+        self._deliveries: list[dict[str, object]] = []
+        self._item_start = (0, 0, 0)
 
     def set_on_queued(self, callback: Callable[[], None]) -> None:
         """What to call after a commit that queued gateway deliveries (the worker's wake)."""
@@ -160,9 +167,29 @@ class NotificationRecorder:
                 outcomes[outsider.user_id] = outcome
                 outsiders = (outsider.user_id,)
                 pushers = {**pushers, outsider.user_id: loaded.pushers}
-        await self._record(ctx, ev, baseline, outcomes, pushers, outsiders)
+        self._record(ctx, ev, baseline, outcomes, pushers, outsiders)
+
+    def item_done(self, ok: bool) -> None:
+        if not ok:
+            b, e, d = self._item_start
+            del self._baselines[b:], self._exceptions[e:], self._deliveries[d:]
+        self._item_start = (len(self._baselines), len(self._exceptions), len(self._deliveries))
+
+    async def before_commit(self, ctx: WriteContext) -> None:
+        baselines, exceptions, deliveries = self._baselines, self._exceptions, self._deliveries
+        self._forget_pending()
+        await repo.add_baselines(ctx.conn, baselines)
+        await repo.add_exceptions(ctx.conn, exceptions)
+        await repo.add_deliveries(ctx.conn, deliveries)
+        if deliveries:
+            self._queued = True
+
+    def _forget_pending(self) -> None:
+        self._baselines, self._exceptions, self._deliveries = [], [], []
+        self._item_start = (0, 0, 0)
 
     def distrust(self) -> None:
+        self._forget_pending()
         self._users.clear()
         self._rooms.clear()
         self._partitions.clear()
@@ -226,7 +253,7 @@ class NotificationRecorder:
                 custom.append((r, user.ruleset))
             if user.pushers:
                 pushers[r.user_id] = user.pushers
-        part = _Partition(members, self._generation, tuple(defaults), tuple(custom), pushers)
+        part = _Partition(members, self._generation, Group(defaults), tuple(custom), pushers)
         self._partitions[room_id] = part
         if len(self._partitions) > MAX_CACHED_ROOMS:
             self._partitions.pop(next(iter(self._partitions)))
@@ -275,7 +302,7 @@ class NotificationRecorder:
         elif now != Membership.JOIN and before == Membership.JOIN:
             await repo.close_spell(conn, ev.state_key, ev.room_id, ev.stream_pos)
 
-    async def _record(
+    def _record(
         self,
         ctx: WriteContext,
         ev: StoredEvent,
@@ -284,15 +311,21 @@ class NotificationRecorder:
         pushers: dict[str, tuple[int, ...]],
         outsiders: tuple[str, ...],
     ) -> None:
-        """The baseline row, a row per member whose outcome differs (and per notified
-        outsider: the baseline covers members only), a queue row per pusher of each
-        notified user."""
+        """Keep the baseline row, a row per member whose outcome differs (and per notified
+        outsider: the baseline covers members only) and a queue row per pusher of each
+        notified user, for `before_commit`."""
         pos = ev.stream_pos
         if baseline.notify:
-            await repo.add_baseline(
-                ctx.conn, pos, ev.room_id, ev.sender, baseline.highlight, baseline.actions
+            self._baselines.append(
+                {
+                    "stream_pos": pos,
+                    "room_id": ev.room_id,
+                    "sender": ev.sender,
+                    "highlight": baseline.highlight,
+                    "actions": baseline.actions,
+                }
             )
-        exceptions = [
+        self._exceptions.extend(
             {
                 "user_id": user_id,
                 "stream_pos": pos,
@@ -303,31 +336,24 @@ class NotificationRecorder:
             }
             for user_id, outcome in outcomes.items()
             if outcome != baseline or user_id in outsiders
-        ]
-        if exceptions:
-            await repo.add_exceptions(ctx.conn, exceptions)
+        )
         if not pushers:
             return
         now = ctx.clock.now_ms()
-        deliveries: list[dict[str, object]] = []
         for user_id, ids in pushers.items():
             outcome = outcomes.get(user_id, baseline) if user_id != ev.sender else NO_NOTIFY
-            if not outcome.notify:
-                continue
-            deliveries.extend(
-                {
-                    "pusher_id": pusher_id,
-                    "user_id": user_id,
-                    "room_id": ev.room_id,
-                    "stream_pos": pos,
-                    "highlight": outcome.highlight,
-                    "actions": outcome.actions,
-                    "attempts": 0,
-                    "next_attempt_ts": now,
-                    "created_ts": now,
-                }
-                for pusher_id in ids
-            )
-        if deliveries:
-            await repo.add_deliveries(ctx.conn, deliveries)
-            self._queued = True
+            if outcome.notify:
+                self._deliveries.extend(
+                    {
+                        "pusher_id": pusher_id,
+                        "user_id": user_id,
+                        "room_id": ev.room_id,
+                        "stream_pos": pos,
+                        "highlight": outcome.highlight,
+                        "actions": outcome.actions,
+                        "attempts": 0,
+                        "next_attempt_ts": now,
+                        "created_ts": now,
+                    }
+                    for pusher_id in ids
+                )

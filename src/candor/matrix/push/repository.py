@@ -304,7 +304,6 @@ async def delete_device_pushers(
 
 # --- recording notifications (the send path) -----------------------------------------------
 
-_INSERT_BASELINE = insert(NotificationEvent)
 _OPEN_SPELL = insert(PushMembership)
 _CLOSE_SPELL = (
     update(PushMembership)
@@ -317,19 +316,9 @@ _CLOSE_SPELL = (
 )
 
 
-async def add_baseline(
-    conn: AsyncConnection, pos: int, room_id: str, sender: str, highlight: bool, actions: str
-) -> None:
-    await conn.execute(
-        _INSERT_BASELINE,
-        {
-            "stream_pos": pos,
-            "room_id": room_id,
-            "sender": sender,
-            "highlight": highlight,
-            "actions": actions,
-        },
-    )
+async def add_baselines(conn: AsyncConnection, rows: list[dict[str, object]]) -> None:
+    """Rows of `notification_events`: stream_pos, room_id, sender, highlight, actions."""
+    await insert_many(conn, NotificationEvent, rows)
 
 
 async def add_exceptions(conn: AsyncConnection, rows: list[dict[str, object]]) -> None:
