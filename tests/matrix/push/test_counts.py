@@ -2,14 +2,19 @@
 event was sent; read receipts (public or private) and one's own messages reset them. Both
 engines."""
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import insert
 
 from candor.config import Settings
+from candor.matrix.errors import Forbidden
+from candor.matrix.events.model import NewEvent
+from candor.matrix.events.persister import WriteContext
 from candor.matrix.push import repository as repo
 from candor.store.db import Database
 from candor.store.models.push import NotificationEvent, PushMembership
@@ -282,3 +287,26 @@ async def test_the_count_stops_at_its_cap_so_sync_cost_stays_bounded(db: Databas
         )
     async with db.read() as conn:
         assert await repo.count_unread(conn, room, bob) == (repo.MAX_COUNT, repo.MAX_COUNT)
+
+
+async def test_a_failed_items_notifications_are_rolled_back_with_it(
+    http: httpx.AsyncClient, alice: MatrixTestClient, bob: MatrixTestClient, carol: MatrixTestClient
+) -> None:
+    room = await group(alice, bob, carol)
+    persister = http._transport.app.state.homeserver.persister  # type: ignore[attr-defined]
+
+    async def good(ctx: WriteContext) -> None:
+        await ctx.append(NewEvent(room, "m.room.message", alice.user_id, {"body": "kept"}))
+
+    async def bad(ctx: WriteContext) -> None:
+        await ctx.append(NewEvent(room, "m.room.message", alice.user_id, {"body": "gone"}))
+        raise Forbidden("refused after writing")
+
+    batches = persister.batches
+    outcomes = await asyncio.gather(persister.run(good), persister.run(bad), return_exceptions=True)
+    assert persister.batches == batches + 1  # one batch: the savepoint path
+    assert outcomes[0] is None
+    assert isinstance(outcomes[1], Forbidden)
+    assert await counts(bob, room) == (1, 0)
+    notes = (await bob.ok("GET", "/notifications"))["notifications"]
+    assert [n["event"]["content"]["body"] for n in notes] == ["kept"]

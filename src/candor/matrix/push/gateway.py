@@ -8,8 +8,9 @@ No transaction is open during a request: a claim leases rows (as the webhook que
 the post runs, and the outcome is a second short transaction. A 2xx ends the delivery
 (its `rejected` pushkeys delete their pushers, as the spec requires); a 5xx, a 429, a
 timeout or a refused connection is retried with exponential backoff up to
-`push.max_attempts`; any other answer, a URL the guard now refuses, a deleted pusher or
-event ends it with a log line. The queue survives restarts; a delivery is at least once,
+`push.max_attempts` (so is a name that does not resolve, or resolves to a refused
+address); any other answer, a URL whose spelling the guard now refuses, a deleted pusher
+or event ends it with a log line. The queue survives restarts; a delivery is at least once,
 and gateways suppress duplicates by `event_id` (the spec asks them to).
 
 Privacy: in an encrypted room the payload carries ids, the event type, the sender and the
@@ -67,6 +68,10 @@ class PushRetry:
 
 class _Final(Exception):
     """No retry can help (a refused URL, a 4xx): drop the delivery."""
+
+
+class _Retry(Exception):
+    """A failure a later attempt may not meet (a 5xx, a 429, an unresolvable name)."""
 
 
 def device_json(pusher: PusherRow, actions: str) -> JsonDict:
@@ -240,7 +245,9 @@ class PushGatewayWorker:
             try:
                 status, answer = await self._post_checked(client, checked, body, headers)
             except AddressRefused as exc:
-                raise _Final(str(exc)) from None
+                # A name that does not resolve may resolve later; one that resolves to a
+                # refused address keeps being refused until the attempts run out.
+                raise _Retry(str(exc)) from None
         if status == 429 or status >= 500:
             raise _Retry(f"the gateway answered {status}")
         if not 200 <= status < 300:
@@ -295,10 +302,6 @@ class PushGatewayWorker:
     async def _finish(self, delivery_id: int) -> None:
         async with self._db.write() as conn:
             await repo.finish_delivery(conn, delivery_id)
-
-
-class _Retry(Exception):
-    """A failure a later attempt may not meet (5xx, 429)."""
 
 
 def _rejected(answer: bytes) -> set[str]:
