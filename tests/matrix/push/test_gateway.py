@@ -19,7 +19,21 @@ from candor.matrix.push import repository as repo
 from candor.matrix.push.gateway import PushGatewayWorker, PushRetry
 from candor.wiring import build_push_worker
 from tests.helpers.matrix import MatrixTestClient
+from tests.helpers.spec import SPEC_ROOT, spec_event_hooks, spec_index
 from tests.matrix.push.gateway_receiver import PushGateway, running_gateway
+
+# The request body of the push gateway API's POST /_matrix/push/v1/notify.
+NOTIFY_BODY = (
+    SPEC_ROOT / "api/push-gateway/push_notifier.yaml"
+).as_uri() + "#/paths/~1notify/post/requestBody/content/application~1json/schema"
+
+
+def notifications(gateway: PushGateway) -> list[Any]:
+    """What the gateway received, each body checked against the push gateway API."""
+    for _, body, _ in gateway.received:
+        errors = spec_index().errors(NOTIFY_BODY, body)
+        assert not errors, [e.message for e in errors]
+    return gateway.notifications
 
 
 @dataclass
@@ -49,7 +63,9 @@ async def server(settings: Settings, clock: FakeClock) -> AsyncIterator[Server]:
     app = create_app(push_settings(settings), clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test.local") as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test.local", event_hooks=spec_event_hooks()
+        ) as http:
             yield Server(app, http, clock)
 
 
@@ -106,7 +122,7 @@ async def test_a_notification_is_posted_retried_after_a_500_and_then_done(
     assert await server.queued() == 0
     assert await worker.run_once() == 0
 
-    first, second = gateway.notifications
+    first, second = notifications(gateway)
     assert first == second  # the same notification, event_id included, on every attempt
     assert [path for path, _, _ in gateway.received] == ["/_matrix/push/v1/notify"] * 2
     assert second == {
@@ -141,7 +157,7 @@ async def test_a_mention_is_high_priority_with_its_tweaks(
     mention = {"msgtype": "m.text", "body": "bob!", "m.mentions": {"user_ids": [bob.user_id]}}
     await alice.ok("PUT", f"/rooms/{room}/send/m.room.message/t1", json=mention)
     await server.worker().run_once()
-    by_key = {n["devices"][0]["pushkey"]: n for n in gateway.notifications}
+    by_key = {n["devices"][0]["pushkey"]: n for n in notifications(gateway)}
     to_bob = by_key[f"key-{bob.user_id}"]
     assert to_bob["prio"] == "high"
     assert to_bob["devices"][0]["tweaks"] == {"sound": "default", "highlight": True}
@@ -167,7 +183,7 @@ async def test_nothing_readable_leaves_an_encrypted_room(
     }
     event = await alice.ok("PUT", f"/rooms/{room}/send/m.room.encrypted/t1", json=ciphertext)
     await server.worker().run_once()
-    (notification,) = gateway.notifications
+    (notification,) = notifications(gateway)
     assert notification["event_id"] == event["event_id"]
     assert notification["type"] == "m.room.encrypted"
     assert notification["prio"] == "high"
@@ -181,7 +197,7 @@ async def test_event_id_only_sends_ids_and_counts(server: Server, gateway: PushG
     await set_pusher(bob, gateway.url, format="event_id_only")
     event_id = await alice.send(room, "secret")
     await server.worker().run_once()
-    (notification,) = gateway.notifications
+    (notification,) = notifications(gateway)
     assert set(notification) == {"event_id", "room_id", "counts", "prio", "devices"}
     assert notification["event_id"] == event_id
     assert notification["devices"][0]["data"] == {"format": "event_id_only"}
@@ -195,7 +211,7 @@ async def test_the_operator_can_send_event_id_only_always(
     await set_pusher(bob, gateway.url)
     await alice.send(room, "secret")
     await server.worker(event_id_only=True).run_once()
-    (notification,) = gateway.notifications
+    (notification,) = notifications(gateway)
     assert "content" not in notification
     assert "sender" not in notification
 
@@ -272,4 +288,4 @@ async def test_queued_pushes_survive_a_restart_and_new_ones_go_at_once(
             later_id = await alice.send(room, "sent after")
             # Well before the worker's next poll (5 s): the commit woke it.
             assert await asyncio.to_thread(gateway.wait_for, 2, 3.0)
-    assert [n["event_id"] for n in gateway.notifications] == [queued_id, later_id]
+    assert [n["event_id"] for n in notifications(gateway)] == [queued_id, later_id]

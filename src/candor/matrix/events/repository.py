@@ -10,7 +10,6 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import JsonDict, decode_dict, encode_canonical
-from candor.matrix.constants import EventType
 from candor.matrix.events.model import StoredEvent
 from candor.store.db import upsert
 from candor.store.models.events import Event, StreamPosition
