@@ -96,13 +96,6 @@ async def list_rules(
     return rules, settings
 
 
-async def count_rules(conn: AsyncConnection, user_id: str) -> int:
-    found = await conn.scalar(
-        select(func.count()).select_from(PushRule).where(PushRule.user_id == user_id)
-    )
-    return int(found or 0)
-
-
 async def set_rule(conn: AsyncConnection, user_id: str, rule: UserRule) -> None:
     """Insert or replace the rule's content (its position is set by `set_positions`)."""
     await upsert(
