@@ -415,6 +415,33 @@ class MediaSettings(BaseModel):
     )
 
 
+class PushSettings(BaseModel):
+    allow_private_networks: bool = Field(
+        False,
+        description=(
+            "Let pushers' gateway URLs reach loopback, private (RFC 1918), link-local and "
+            "unique-local addresses, and plain http on loopback. Off by default, so a user's "
+            "pusher cannot make the server post inside the operator's network; for tests and "
+            "a push gateway on the same machine only."
+        ),
+    )
+    event_id_only: bool = Field(
+        False,
+        description=(
+            "Send every push in the event_id_only format (ids and unread counts, no sender, "
+            "type, room name or content), whatever format the pusher asked for."
+        ),
+    )
+    retry_initial_s: float = Field(
+        1.0, gt=0, description="Wait after a push's first failed attempt; doubles each time."
+    )
+    retry_max_s: float = Field(3600.0, gt=0, description="Longest wait between two attempts.")
+    max_attempts: int = Field(
+        20, ge=1, description="Attempts at one push before it is dropped (and logged)."
+    )
+    timeout_s: float = Field(15.0, gt=0, description="Time a push gateway has to answer.")
+
+
 class Settings(BaseSettings):
     """All of Candor's configuration; see docs/configuration.md."""
 
@@ -482,6 +509,9 @@ class Settings(BaseSettings):
     )
     media: MediaSettings = Field(
         default_factory=MediaSettings, description="The media repository (files and previews)."
+    )
+    push: PushSettings = Field(
+        default_factory=PushSettings, description="Push notifications to push gateways."
     )
 
     @field_validator("server_name")

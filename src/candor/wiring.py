@@ -31,6 +31,11 @@ from candor.matrix.media.preview import UrlPreviewService
 from candor.matrix.media.service import MediaService
 from candor.matrix.media.storage import MediaStore
 from candor.matrix.privacy.service import PrivacyService
+from candor.matrix.push.gateway import PushGatewayWorker, PushRetry
+from candor.matrix.push.notifications import NotificationsService
+from candor.matrix.push.pushers import PushersService
+from candor.matrix.push.recorder import NotificationRecorder
+from candor.matrix.push.service import PushRulesService
 from candor.matrix.ratelimit import RateLimiter
 from candor.matrix.room_keys.service import RoomKeysService
 from candor.matrix.rooms.aliases import RoomAliasesService
@@ -75,13 +80,15 @@ def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserv
     rl = settings.rate_limit
     tlog = TransparencyLog(db)
     access = AccessLog(db, tlog, clock)
+    push = NotificationRecorder()
     return Homeserver(
         settings=settings,
         db=db,
         clock=clock,
         token_key=settings.token_key(),
         notifier=notifier,
-        persister=EventPersister(db, clock, notifier),
+        persister=EventPersister(db, clock, notifier, observers=[push]),
+        push=push,
         ratelimiter=RateLimiter(
             clock, enabled=rl.enabled, per_second=rl.per_second, burst=rl.burst
         ),
@@ -128,6 +135,9 @@ class Services:
     url_previews: UrlPreviewService
     admin: AdminService
     privacy: PrivacyService
+    push_rules: PushRulesService
+    pushers: PushersService
+    notifications: NotificationsService
     web_sessions: WebSessionsService
     tiles: TileService
     apps: PartnerAppsService
@@ -149,7 +159,14 @@ class Services:
 def build_services(hs: Homeserver) -> Services:
     """Each service gets exactly the collaborators its constructor names."""
     events = EventsService(hs.db)
-    devices = DevicesService(hs.db, hs.persister, hs.tokens)
+    pushers = PushersService(
+        hs.db,
+        hs.clock,
+        hs.persister,
+        hs.push,
+        allow_private_networks=hs.settings.push.allow_private_networks,
+    )
+    devices = DevicesService(hs.db, hs.persister, hs.tokens, pushers)
     accounts = AccountsService(
         db=hs.db,
         clock=hs.clock,
@@ -245,6 +262,9 @@ def build_services(hs: Homeserver) -> Services:
         privacy=PrivacyService(
             hs.transparency, hs.access, hs.tlog, public_base_url=hs.public_base_url
         ),
+        push_rules=PushRulesService(hs.db, hs.persister, hs.push),
+        pushers=pushers,
+        notifications=NotificationsService(hs.db, hs.clock),
         web_sessions=WebSessionsService(hs.db, hs.clock, accounts, hs.token_key),
         tiles=TileService(hs.db, hs.tlog),
         apps=apps,
@@ -293,6 +313,32 @@ def build_delivery_worker(
         retry_schedule_ms=retry_schedule_ms,
         poll_interval_s=poll_interval_s,
         timeout_s=timeout_s,
+        resolve=resolve,
+    )
+
+
+def build_push_worker(
+    hs: Homeserver,
+    services: Services,
+    *,
+    poll_interval_s: float = 5.0,
+    resolve: Resolver = system_resolve,
+) -> PushGatewayWorker:
+    """The push gateway worker of `candor serve`, from `push.*` (tests build one too)."""
+    push = hs.settings.push
+    return PushGatewayWorker(
+        db=hs.db,
+        clock=hs.clock,
+        pushers=services.pushers,
+        allow_private_networks=push.allow_private_networks,
+        event_id_only=push.event_id_only,
+        retry=PushRetry(
+            initial_ms=int(push.retry_initial_s * 1000),
+            max_ms=int(push.retry_max_s * 1000),
+            max_attempts=push.max_attempts,
+        ),
+        timeout_s=push.timeout_s,
+        poll_interval_s=poll_interval_s,
         resolve=resolve,
     )
 

@@ -25,6 +25,7 @@ from candor.matrix.keys.endpoints import unstable_router as keys_unstable_router
 from candor.matrix.media.endpoints import client_router as client_media_router
 from candor.matrix.media.endpoints import router as media_router
 from candor.matrix.privacy.endpoints import router as privacy_router
+from candor.matrix.push.endpoints import router as push_router
 from candor.matrix.room_keys.endpoints import router as room_keys_router
 from candor.matrix.rooms.endpoints import router as rooms_router
 from candor.matrix.sync.endpoints import router as sync_router
@@ -55,7 +56,12 @@ from candor.web.routes.share import router as web_share_router
 from candor.web.security import SecurityHeadersMiddleware
 from candor.web.sessions import WebKeys
 from candor.web.templating import STATIC_DIR
-from candor.wiring import build_homeserver, build_report_scheduler, build_services
+from candor.wiring import (
+    build_homeserver,
+    build_push_worker,
+    build_report_scheduler,
+    build_services,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +86,7 @@ ROUTES = tuple(
         media_router,
         client_media_router,
         client_router,
+        push_router,
         versions_router,
         transparency_router,
         admin_router,
@@ -130,13 +137,17 @@ def create_app(
     background: bool = False,
 ) -> FastAPI:
     """The ASGI app. `freeze_heap` is for a long-lived server (`candor serve`), not tests;
-    `background` runs the report scheduler and webhook deliveries (if the settings allow)."""
+    `background` runs the report scheduler and webhook deliveries (if the settings allow)
+    and the push gateway worker."""
     hs = build_homeserver(settings, clock)
     services = build_services(hs)
     tlog, transparency = hs.tlog, hs.transparency
     scheduler = (
         build_report_scheduler(hs, services) if background and settings.reports.scheduler else None
     )
+    pushes = build_push_worker(hs, services) if background else None
+    if pushes is not None:
+        hs.push.set_on_queued(pushes.wake)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -146,6 +157,8 @@ def create_app(
         await transparency.start()
         if scheduler is not None:
             await scheduler.start()
+        if pushes is not None:
+            await pushes.start()
         if freeze_heap:
             freeze_startup_heap()
         app.state.ready = True
@@ -153,6 +166,8 @@ def create_app(
             yield
         finally:
             app.state.ready = False
+            if pushes is not None:
+                await pushes.stop()
             if scheduler is not None:
                 await scheduler.stop()
             await transparency.stop()
@@ -171,6 +186,7 @@ def create_app(
     )
     app.state.homeserver = hs
     app.state.scheduler = scheduler
+    app.state.pushes = pushes
     app.state.transparency = transparency
     app.state.tlog = tlog
     app.state.tiles = services.tiles

@@ -1,7 +1,7 @@
 """Requests to a URL someone else chose, without reaching inside the operator's network.
 
-Used for partners' webhooks (issue 13 item 5) and for URL previews (issue 15): both fetch
-a URL a person or an app typed, so both go through this one guard.
+Used for partners' webhooks (issue 13 item 5), URL previews and push gateways (issue 15):
+each fetches or posts to a URL a person or an app typed, so all go through this one guard.
 
 The URL's host is resolved once, every address it resolves to is checked (one private
 address is enough to refuse: a name that resolves to 127.0.0.1 next to a public address is

@@ -133,15 +133,16 @@ def check_web_url(url: str, what: str) -> WebUrl:
     raise UrlRefused(f"{what} must be an https URL (plain http only on loopback hosts)")
 
 
-def check_webhook_url(url: str, *, allow_private_networks: bool) -> WebUrl:
-    """A URL Candor may post webhooks to: https to a host that is not, as far as its
-    spelling shows, inside the operator's network. The address a name resolves to is
-    checked again when connecting (see `core.outbound`).
+def check_webhook_url(
+    url: str, *, allow_private_networks: bool, what: str = "the webhook URL"
+) -> WebUrl:
+    """A URL Candor may post to (a partner's webhook, a push gateway): https to a host that
+    is not, as far as its spelling shows, inside the operator's network. The address a name
+    resolves to is checked again when connecting (see `core.outbound`).
 
     `allow_private_networks` (an operator setting, off by default) lets tests and local
     development use receivers on loopback or private addresses, and plain http on loopback.
     """
-    what = "the webhook URL"
     parsed = parse_web_url(url, what)
     if allow_private_networks:
         if parsed.is_https or is_loopback_host(parsed.hostname):

@@ -8,6 +8,7 @@ from candor.matrix.accounts.passwords import Passwords
 from candor.matrix.accounts.token_cache import TokenCache
 from candor.matrix.events.persister import EventPersister
 from candor.matrix.login_backoff import LoginBackoff
+from candor.matrix.push.recorder import NotificationRecorder
 from candor.matrix.ratelimit import RateLimiter
 from candor.matrix.sync.notifier import Notifier
 from candor.matrix.sync.typing import TypingTracker
@@ -25,6 +26,8 @@ class Homeserver:
     token_key: bytes
     notifier: Notifier
     persister: EventPersister
+    # Evaluates push rules for every appended event, inside the persister's transaction.
+    push: NotificationRecorder
     ratelimiter: RateLimiter
     login_backoff: LoginBackoff
     typing: TypingTracker

@@ -32,23 +32,6 @@ def message(pos: int, sender: str) -> StoredEvent:
     )
 
 
-async def test_unread_count_stops_at_its_cap_so_sync_cost_stays_bounded(db: Database) -> None:
-    total = repo.MAX_UNREAD_COUNT + 5
-    async with db.write() as conn:
-        await repo.add_room(conn, ROOM, "@bob:test.local", "10", 0)
-        prev = None
-        for pos in range(1, total + 1):
-            await repo.add_event(conn, message(pos, "@bob:test.local"), pos, prev)
-            prev = f"$e{pos}"
-
-    async with db.read() as conn:
-        for_alice = await repo.count_unread(conn, ROOM, "@alice:test.local")
-        for_bob = await repo.count_unread(conn, ROOM, "@bob:test.local")
-
-    assert for_alice == repo.MAX_UNREAD_COUNT
-    assert for_bob == 0  # one's own messages are never unread
-
-
 async def test_events_in_rooms_are_the_window_in_order(db: Database) -> None:
     async with db.write() as conn:
         await repo.add_room(conn, ROOM, "@bob:test.local", "10", 0)

@@ -1,6 +1,6 @@
-"""Server-wide client endpoints: versions, capabilities, push rules, the well-known
-documents, TURN credentials, and the answers Candor gives to third-party identifiers and
-protocols (it keeps and bridges none).
+"""Server-wide client endpoints: versions, capabilities, the well-known documents, TURN
+credentials, and the answers Candor gives to third-party identifiers and protocols (it
+keeps and bridges none). Push rules are `matrix/push/`.
 
 `/_matrix/client/versions` is unversioned; the others sit under /v3 with the rest.
 """
@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request, Response
 
 from candor.matrix.auth import RequesterDep
 from candor.matrix.client.discovery import Discovery
-from candor.matrix.client.pushrules import default_push_rules
 from candor.matrix.client.voip import TurnService
 from candor.matrix.constants import (
     ROOM_VERSION,
@@ -47,17 +46,6 @@ async def capabilities(requester: RequesterDep) -> Response:
             }
         }
     )
-
-
-@router.get("/pushrules/")
-async def push_rules(requester: RequesterDep) -> Response:
-    return json_response(default_push_rules(requester.user_id))
-
-
-@router.get("/pushrules/global/")
-async def push_rules_global(requester: RequesterDep) -> Response:
-    rules = default_push_rules(requester.user_id)
-    return json_response(rules["global"])
 
 
 @router.get("/account/3pid")

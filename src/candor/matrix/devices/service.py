@@ -1,9 +1,9 @@
 """Devices: list, rename and delete a user's devices (each login is one device).
 
 Deleting a device is more than a logout: its keys, one-time and fallback keys, the
-signatures on it and its undelivered to-device messages go too, and everyone who shares
-a room with the user learns of it (`device_lists.changed`), so their clients stop
-encrypting to a device that no longer exists. It runs in the event persister because
+signatures on it, the pushers it set and its undelivered to-device messages go too, and
+everyone who shares a room with the user learns of it (`device_lists.changed`), so their
+clients stop encrypting to a device that no longer exists. It runs in the event persister because
 that change needs a stream position.
 """
 
@@ -18,6 +18,7 @@ from candor.matrix.errors import NotFound
 from candor.matrix.events.persister import EventPersister, WriteContext
 from candor.matrix.keys import facts as keys_facts
 from candor.matrix.keys.device_lists import announce_key_change
+from candor.matrix.push.pushers import PushersService
 from candor.matrix.requester import Requester
 from candor.matrix.to_device import facts as to_device_facts
 from candor.store.db import Database
@@ -40,10 +41,13 @@ class DeviceInfo:
 
 
 class DevicesService:
-    def __init__(self, db: Database, persister: EventPersister, tokens: TokenCache) -> None:
+    def __init__(
+        self, db: Database, persister: EventPersister, tokens: TokenCache, pushers: PushersService
+    ) -> None:
         self._db = db
         self._persister = persister
         self._tokens = tokens
+        self._pushers = pushers
 
     async def list_devices(self, requester: Requester) -> list[DeviceInfo]:
         async with self._db.read() as conn:
@@ -85,6 +89,8 @@ class DevicesService:
             await repo.delete_devices(ctx.conn, user_id, device_ids)
             if not doomed:
                 return
+            # A phone that logged out must stop receiving its owner's notifications.
+            await self._pushers.delete_for_devices(ctx, user_id, doomed)
             await keys_facts.delete_device_keys(ctx.conn, user_id, doomed)
             await to_device_facts.delete_for_devices(ctx.conn, user_id, doomed)
             await announce_key_change(ctx, user_id)

@@ -18,9 +18,9 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -142,10 +142,35 @@ class WriteContext:
                 await repo.set_room_rule(self.conn, ev.room_id, _ROOM_RULES[ev.type], ev.content)
         room.apply(ev)
         self.rooms.add(new.room_id)
+        for observer in self._persister._observers:
+            await observer.appended(self, ev, room)
         return ev
 
 
 WorkFn = Callable[[WriteContext], Awaitable[object]]
+
+
+class AppendObserver(Protocol):
+    """Work that belongs in the transaction of every appended event (push notifications).
+
+    `appended` runs inside the item that appended `ev`, after the room's cached state took
+    it in. Writes it makes there, or keeps for `before_commit` (one statement for the
+    whole batch), commit or roll back with the event: `item_done(ok=False)` says the
+    item's savepoint was rolled back, so what it kept for that item must go. `distrust`
+    says the persister's caches were dropped (another writer committed, or a batch
+    failed): anything cached or kept from this persister's transactions may be wrong.
+    `committed` follows a batch's commit.
+    """
+
+    async def appended(self, ctx: WriteContext, ev: StoredEvent, room: RoomState) -> None: ...
+
+    def item_done(self, ok: bool) -> None: ...
+
+    async def before_commit(self, ctx: WriteContext) -> None: ...
+
+    def distrust(self) -> None: ...
+
+    def committed(self) -> None: ...
 
 
 class _NothingToCommitError(Exception):
@@ -165,10 +190,17 @@ class _Item:
 
 
 class EventPersister:
-    def __init__(self, db: Database, clock: Clock, notifier: Notifier) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        notifier: Notifier,
+        observers: Sequence[AppendObserver] = (),
+    ) -> None:
         self._db = db
         self._clock = clock
         self._notifier = notifier
+        self._observers = tuple(observers)
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._position = 0
@@ -199,6 +231,12 @@ class EventPersister:
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Item(work, future, savepoint))
         return await future
+
+    def _forget_cached(self) -> None:
+        self._rooms.clear()
+        self._cache_valid_at = None
+        for observer in self._observers:
+            observer.distrust()
 
     def _claim_position(self) -> int:
         self._position += 1
@@ -232,8 +270,7 @@ class EventPersister:
                 raise
             except Exception as exc:
                 logger.exception("event batch of %d failed", len(items))
-                self._rooms.clear()
-                self._cache_valid_at = None
+                self._forget_cached()
                 for item in items:
                     if not item.future.done():
                         item.future.set_exception(exc)
@@ -248,22 +285,30 @@ class EventPersister:
                 await self._db.advisory_xact_lock(conn, _ADVISORY_KEY)
                 start = await repo.get_stream_position(conn)
                 if start != self._cache_valid_at:
-                    self._rooms.clear()
+                    self._forget_cached()
                 self._position = start
                 ctx = WriteContext(conn, self._clock, self)
                 lone = len(items) == 1
                 for item in items:
-                    results.append(await self._run_item(ctx, item, lone=lone))
+                    result = await self._run_item(ctx, item, lone=lone)
+                    results.append(result)
+                    for observer in self._observers:
+                        observer.item_done(result[1])
                 if lone and not results[0][1]:
                     raise _NothingToCommitError
+                for observer in self._observers:
+                    await observer.before_commit(ctx)
                 if self._position != start:
                     await repo.set_stream_position(conn, self._position)
         except _NothingToCommitError:
             # Rolled back; the failed item may have touched cached rooms.
-            self._rooms.clear()
+            self._forget_cached()
             committed = False
         self._cache_valid_at = self._position if committed else None
         self.batches += 1
+        if committed:
+            for observer in self._observers:
+                observer.committed()
         assert ctx is not None  # noqa: S101 - set on the first lines of the block
         self._notifier.notify(rooms=ctx.rooms, users=ctx.users)
         for item, ok, value in results:

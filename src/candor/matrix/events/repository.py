@@ -6,14 +6,13 @@ Functions take the connection of the caller's transaction; none of them commits.
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import String, bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import JsonDict, decode_dict, encode_canonical
-from candor.matrix.constants import EventType
 from candor.matrix.events.model import StoredEvent
 from candor.store.db import upsert
-from candor.store.models.events import Event, Receipt, StreamPosition
+from candor.store.models.events import Event, StreamPosition
 from candor.store.models.rooms import CurrentState, Room, RoomMembership
 
 _EVENT_COLUMNS = (
@@ -157,6 +156,18 @@ async def add_event(conn: AsyncConnection, ev: StoredEvent, depth: int, prev: st
 async def get_event(conn: AsyncConnection, event_id: str) -> StoredEvent | None:
     row = (await conn.execute(select(*_EVENT_COLUMNS).where(Event.event_id == event_id))).first()
     return None if row is None else _to_event(row)
+
+
+async def list_events_at(conn: AsyncConnection, positions: Sequence[int]) -> list[StoredEvent]:
+    """The events at these stream positions (any that exist), oldest first."""
+    if not positions:
+        return []
+    rows = await conn.execute(
+        select(*_EVENT_COLUMNS)
+        .where(Event.stream_pos.in_(list(positions)))
+        .order_by(Event.stream_pos)
+    )
+    return [_to_event(r) for r in rows]
 
 
 async def redact_event(
@@ -365,50 +376,3 @@ async def get_txn_event(
     return await conn.scalar(
         _GET_TXN, {"sender": user_id, "device": device_id, "scope": scope, "txn_id": txn_id}
     )
-
-
-# Counting stops here: the cost of a /sync must not grow with a room's unread history.
-MAX_UNREAD_COUNT = 1000
-
-
-def _build_count_unread() -> Any:  # Any: a SQLAlchemy Select
-    room_id = bindparam("room_id", type_=String)
-    user_id = bindparam("user_id", type_=String)
-    read_pos = (
-        select(Event.stream_pos)
-        .join(Receipt, Receipt.event_id == Event.event_id)
-        .where(
-            Receipt.room_id == room_id,
-            Receipt.user_id == user_id,
-            Receipt.receipt_type.in_(("m.read", "m.read.private")),
-        )
-        .order_by(Event.stream_pos.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    unread = (
-        select(Event.stream_pos)
-        .where(
-            Event.room_id == room_id,
-            Event.stream_pos > func.coalesce(read_pos, 0),
-            Event.sender != user_id,
-            Event.type.in_((EventType.MESSAGE, EventType.ENCRYPTED)),
-        )
-        .limit(MAX_UNREAD_COUNT)
-        .subquery()
-    )
-    return select(func.count()).select_from(unread)
-
-
-_COUNT_UNREAD = _build_count_unread()
-
-
-async def count_unread(conn: AsyncConnection, room_id: str, user_id: str) -> int:
-    """Messages (plain or encrypted) from others after the user's latest read receipt.
-
-    One prebuilt statement (it runs for every room in every /sync that has news): the
-    receipt's position is a scalar subquery (0 when there is none), and the count stops at
-    MAX_UNREAD_COUNT, which clients show as "999+" anyway.
-    """
-    count = await conn.scalar(_COUNT_UNREAD, {"room_id": room_id, "user_id": user_id})
-    return int(count or 0)

@@ -150,3 +150,10 @@ async def room_name(conn: AsyncConnection, room_id: str) -> str | None:
     ev = await events_repo.get_current_state_event(conn, room_id, EventType.NAME, "")
     name = None if ev is None else ev.content.get("name")
     return name if isinstance(name, str) and name else None
+
+
+async def member_display_name(conn: AsyncConnection, room_id: str, user_id: str) -> str | None:
+    """The display name the user's current member event in the room carries, if any."""
+    ev = await events_repo.get_current_state_event(conn, room_id, EventType.MEMBER, user_id)
+    name = None if ev is None else ev.content.get("displayname")
+    return name if isinstance(name, str) and name else None

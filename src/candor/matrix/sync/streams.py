@@ -20,6 +20,7 @@ from candor.matrix.constants import STRIPPED_STATE_TYPES, EventType, Membership
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.filters import SyncFilter
 from candor.matrix.events.model import StoredEvent, serialize_event
+from candor.matrix.push import facts as push_facts
 from candor.matrix.requester import Requester
 from candor.matrix.rooms import facts as rooms_facts
 from candor.matrix.rooms.facts import MembershipRecord
@@ -122,9 +123,9 @@ class RoomsStream:
         return None
 
     async def unread(self, conn: AsyncConnection, room_id: str, user_id: str) -> JsonDict:
-        """Messages from others after the user's read receipt (no push rules evaluated)."""
-        count = await events_repo.count_unread(conn, room_id, user_id)
-        return {"notification_count": count, "highlight_count": 0}
+        """Notifications and highlights after the user's read position, as the push rules
+        decided when each event was sent (`push/facts.py`)."""
+        return await push_facts.unread_counts(conn, room_id, user_id)
 
     async def summary(self, conn: AsyncConnection, room_id: str, user_id: str) -> JsonDict:
         counts = await rooms_facts.member_counts(conn, room_id)
@@ -285,16 +286,27 @@ class AccountData:
 
 
 async def account_data(conn: AsyncConnection, w: SyncWindow) -> AccountData:
-    """The user's account data changed since `since` (all of it on an initial sync)."""
+    """The user's account data changed since `since` (all of it on an initial sync).
+
+    `m.push_rules` is the server's: its content is the user's ruleset as it is now (the
+    defaults included), and an initial sync carries it even if the user never changed a
+    rule, as clients expect."""
+    user_id = w.requester.user_id
     rows = await accounts_facts.account_data_changes(
-        conn, w.requester.user_id, after=0 if w.since is None else w.after, upto=w.upto
+        conn, user_id, after=0 if w.since is None else w.after, upto=w.upto
     )
     by_room: dict[str, list[JsonDict]] = defaultdict(list)
     global_events: list[JsonDict] = []
+    push_rules = w.since is None
     for room_id, data_type, content in rows:
         if room_id:
             if w.flt.room_account_data.allows_type(data_type):
                 by_room[room_id].append({"type": data_type, "content": content})
+        elif data_type == push_facts.PUSH_RULES:
+            push_rules = True
         elif w.flt.account_data.allows_type(data_type):
             global_events.append({"type": data_type, "content": content})
+    if push_rules and w.flt.account_data.allows_type(push_facts.PUSH_RULES):
+        content = await push_facts.push_rules_content(conn, user_id)
+        global_events.append({"type": push_facts.PUSH_RULES, "content": content})
     return AccountData(global_events, by_room)
