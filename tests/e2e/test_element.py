@@ -131,16 +131,12 @@ EXPECTED = (
     ),
 )
 
-# Endpoints other parts of issue 15 are building: remove each entry when its part lands.
-NOT_YET_BUILT = (Allowed("GET /client/v3/pushers", 404, "M_UNRECOGNIZED", "item 6: pushers"),)
-
 
 C = "/_matrix/client"
 
 
 def unexpected(failures: list[ui.ApiFailure]) -> list[ui.ApiFailure]:
-    allowed = EXPECTED + NOT_YET_BUILT
-    return [f for f in failures if not any(a.matches(f) for a in allowed)]
+    return [f for f in failures if not any(a.matches(f) for a in EXPECTED)]
 
 
 @pytest.fixture
