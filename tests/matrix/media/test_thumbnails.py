@@ -6,7 +6,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from candor.matrix.media.rules import Box
 from candor.matrix.media.thumbnails import (
@@ -188,3 +188,12 @@ def test_the_pixel_bound_is_the_configured_one(tmp_path: Path) -> None:
 def test_a_missing_file_is_not_mistaken_for_a_broken_image(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         make_thumbnail(tmp_path / "gone", "image/png", (32, 32), Box(32, 32, "crop"), MAX_PIXELS)
+
+
+def test_truncated_images_stay_refused_after_weasyprint_is_imported(tmp_path: Path) -> None:
+    """WeasyPrint turns Pillow's process-wide LOAD_TRUNCATED_IMAGES on when imported (the
+    reports do, in the same process); thumbnails must not start accepting half images."""
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # what `import weasyprint` does
+    source = write(tmp_path, png(300, 300)[:200])
+    with pytest.raises(NotAnImage):
+        make_thumbnail(source, "image/png", (32, 32), Box(32, 32, "crop"), MAX_PIXELS)

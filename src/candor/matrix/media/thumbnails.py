@@ -16,7 +16,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 
 from candor.matrix.media.rules import (
     STATIC_ORIGINALS,
@@ -61,6 +61,10 @@ def make_thumbnail(
     """A thumbnail of the image at `path` for `box`; None when the original itself is the
     answer (a static JPEG or PNG no larger than `requested`: the spec says to return
     the original content then). Raises NotAnImage or ImageTooLarge."""
+    # Pillow's switch for filling in truncated images is process-wide, and WeasyPrint
+    # (reports' PDFs, which embed only images Candor made) turns it on when imported. An
+    # upload is untrusted: a truncated one is not an image, never a half-grey thumbnail.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     kind = essence(content_type)
     decoder = THUMBNAIL_SOURCES.get(kind)
     if decoder is None:
