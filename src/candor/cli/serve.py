@@ -2,11 +2,13 @@
 
 import gc
 import logging
+import socket
 from typing import Annotated
 
 import typer
 
 from candor.cli.common import DatabaseUrlOpt, DataDirOpt, ServerNameOpt, build_settings, err_console
+from candor.cli.next_steps import print_next_steps
 
 
 def serve(
@@ -56,11 +58,29 @@ def serve(
         err_console.print(f"[red]error:[/] cannot prepare the database: {exc}")
         raise typer.Exit(1) from None
     app = create_app(settings, freeze_heap=True, background=True)
+    scope_flags: list[str] = []
+    for flag, value in (
+        ("--data-dir", data_dir),
+        ("--database-url", database_url),
+        ("--server-name", server_name),
+    ):
+        if value is not None:
+            scope_flags += [flag, str(value)]
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, which says what to do next once it listens (and only then:
+        a port in use ends the start before this)."""
+
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                print_next_steps(settings, scope_flags)
+
     # Everything built so far lives as long as the process: move it out of the garbage
     # collector's view, so full collections (the source of tail-latency pauses) stay short.
     gc.collect()
     gc.freeze()
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.http.host,
         port=settings.http.port,
@@ -69,3 +89,10 @@ def serve(
         loop="uvloop",
         http="httptools",
     )
+    server = Server(config)
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn handles the first Ctrl+C; a second ends it here
+        pass
+    if not server.started:
+        raise typer.Exit(1)

@@ -77,3 +77,14 @@ class LoginForm(BaseModel):
 
     username: Username
     password: Password
+
+
+class RegisterForm(BaseModel):
+    """`POST /register`: the username (a localpart; its rules are Matrix registration's,
+    checked there), the password, and the password again (a typo caught here, not later)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    username: Username
+    password: Annotated[str, StringConstraints(max_length=4096)]
+    password_again: Annotated[str, StringConstraints(max_length=4096)]

@@ -60,15 +60,17 @@ async def login(body: LoginBody, request: Request, accounts: AccountsDep) -> Res
 @router.post("/register")
 async def register(
     body: RegisterBody,
+    request: Request,
     accounts: AccountsDep,
     kind: Annotated[str, Query(max_length=16)] = "user",
 ) -> Response:
-    """POST /register: m.login.dummy in one request, or the 401 UIA round trip."""
+    """POST /register: m.login.dummy in one request, or the 401 UIA round trip; rate
+    limited per client address (shared with the web sign-up, `web/routes/auth.py`)."""
     if kind != "user":
         return json_response(
             {"errcode": "M_GUEST_ACCESS_FORBIDDEN", "error": "Guest access is disabled"}, 403
         )
-    result = await accounts.register(body)
+    result = await accounts.register(body, request.client.host if request.client else None)
     if isinstance(result, str):
         return json_response({"user_id": result, "home_server": accounts.server_name})
     return json_response(

@@ -92,10 +92,22 @@ class AccountsService:
             if await repo.get_user(conn, user_id) is not None:
                 raise MatrixError(400, Codes.USER_IN_USE, "User ID already taken")
 
-    async def register(self, body: RegisterBody) -> Session | str:
-        """Create an account; returns a login session, or just the user id with inhibit_login."""
+    @property
+    def registration_enabled(self) -> bool:
+        return self._registration_enabled
+
+    async def register(self, body: RegisterBody, address: str | None = None) -> Session | str:
+        """Create an account; returns a login session, or just the user id with inhibit_login.
+
+        The one registration path for both doors (Matrix `/register` and the web sign-up),
+        so the rules and the limit are the same: every attempt from a client address takes
+        from its `register:` bucket before anything is checked or hashed, which bounds the
+        password hashing (the expensive part) that one address can cause.
+        """
         if not self._registration_enabled:
             raise Forbidden("Registration is disabled on this server")
+        if address is not None:
+            self._ratelimiter.check(f"register:{address}")
         localpart = body.username.lower() if body.username else None
         user_id = self.check_username(localpart) if localpart else None
         if user_id is not None:

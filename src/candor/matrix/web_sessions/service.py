@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from candor.core.clock import Clock
 from candor.core.errors import CandorError
 from candor.core.tokens import hash_token, is_well_formed, new_token
+from candor.matrix.accounts.schemas import AuthDict, RegisterBody
 from candor.matrix.accounts.service import AccountsService
+from candor.matrix.constants import LoginType
 from candor.matrix.errors import Forbidden
 from candor.matrix.web_sessions import repository as repo
 from candor.store.db import Database
@@ -78,6 +80,40 @@ class WebSessionsService:
             user_id = await self._accounts.authenticate(username, password, address)
         except Forbidden:
             raise LoginFailed from None
+        return await self._start(user_id, replacing)
+
+    @property
+    def registration_enabled(self) -> bool:
+        return self._accounts.registration_enabled
+
+    async def register(
+        self,
+        username: str,
+        password: str,
+        *,
+        address: str | None = None,
+        replacing: str | None = None,
+    ) -> NewWebSession:
+        """The web sign-up: Matrix registration itself (`AccountsService.register`, so the
+        same switch, username rules, password policy and per-address limit), without a
+        Matrix device, then a web session as a login would start.
+
+        Raises what Matrix `/register` answers with (Forbidden when registration is off,
+        MatrixError for a bad or taken username or a refused password, LimitExceeded);
+        nothing is written in any of these cases.
+        """
+        body = RegisterBody(
+            username=username,
+            password=password,
+            inhibit_login=True,
+            auth=AuthDict(type=LoginType.DUMMY),
+        )
+        created = await self._accounts.register(body, address)
+        # inhibit_login: the user id alone, no Matrix device or access token.
+        user_id = created if isinstance(created, str) else created.user_id
+        return await self._start(user_id, replacing)
+
+    async def _start(self, user_id: str, replacing: str | None) -> NewWebSession:
         token = new_token(SESSION_TOKEN_PREFIX)
         now = self._clock.now_ms()
         expires = now + SESSION_LIFETIME_MS
