@@ -64,13 +64,18 @@ def test_serve_says_what_to_do_next_once_it_listens(server: ServerProcess) -> No
     assert "/register" not in second
 
 
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    where = Path(os.environ.get("CANDOR_SCREENSHOTS") or tmp_path)
+    where.mkdir(parents=True, exist_ok=True)
+    return where
+
+
 @pytest.mark.skipif(not CHROMIUM.exists(), reason=SKIP_REASON)
 @pytest.mark.engines("sqlite")
 async def test_a_newcomer_signs_up_in_a_browser_and_learns_how_to_chat(
-    server: ServerProcess, tmp_path: Path
+    server: ServerProcess, shots: Path
 ) -> None:
-    shots = Path(os.environ.get("CANDOR_SCREENSHOTS") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:

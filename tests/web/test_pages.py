@@ -22,11 +22,14 @@ def _assert_security_headers(headers: httpx.Headers) -> None:
     assert headers.get("referrer-policy") == "same-origin"
 
 
-async def test_the_start_page_invites_a_visitor_to_log_in(web: WebEnv) -> None:
+async def test_the_start_page_invites_a_visitor_to_sign_up_or_log_in(web: WebEnv) -> None:
     r = await web.browser().get("/")
 
     assert r.status_code == 200
-    assert '<a class="button-primary" href="/login">Log in</a>' in r.text
+    assert "Candor is a chat server" in r.text
+    assert '<a class="button-primary" href="/register">Sign up</a>' in r.text
+    assert '<a class="button-secondary" href="/login">Log in</a>' in r.text
+    assert '<a href="/partners">Partner apps</a>' in r.text
     assert "Who accessed my data" not in r.text
     assert r.headers["cache-control"] == "no-store"
 
@@ -40,7 +43,18 @@ async def test_the_start_page_links_a_logged_in_person_to_their_pages(
     r = await browser.get("/")
 
     assert r.status_code == 200
-    assert '<a href="/privacy/accesses">Who accessed my data</a>' in r.text
+    assert "Candor is a chat server" in r.text
+    main = r.text[r.text.index("<main") :]
+    for path in (
+        "/privacy/accesses",
+        "/privacy/grants",
+        "/privacy/shares",
+        "/partners/portal",
+        "/privacy/apps",
+        "/welcome",
+    ):
+        assert f'<a href="{path}">' in main, path
+    assert "/admin/partners" not in r.text  # alice is no administrator
     assert 'action="/logout"' in r.text
 
 

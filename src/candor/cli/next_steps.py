@@ -8,7 +8,10 @@ here: the settings arrive already built.
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
+import sys
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -18,13 +21,27 @@ if TYPE_CHECKING:
     from candor.config import Settings
 
 
+def program() -> str:
+    """How to type `candor` again: plain `candor` when that is on the PATH, else the path
+    it was started by (`make run` starts `.venv/bin/candor`, which is not on the PATH)."""
+    invoked = sys.argv[0]
+    if os.path.basename(invoked) != "candor" or not os.path.exists(invoked):
+        return "candor"
+    found = shutil.which("candor")
+    if found is not None and os.path.samefile(found, invoked):
+        return "candor"
+    relative = os.path.relpath(invoked)
+    return relative if not relative.startswith("..") else os.path.abspath(invoked)
+
+
 def next_steps(settings: Settings, scope_flags: list[str]) -> list[str]:
     """The lines (Rich markup) to print. `scope_flags` are the `--data-dir`,
     `--database-url` and `--server-name` flags `serve` got, which `candor user create`
     needs too to reach the same accounts."""
     url = settings.http.base_url()
+    candor = escape(shlex.quote(program()))
     scope = "".join(f" {shlex.quote(flag)}" for flag in scope_flags)
-    create = escape(f"candor user create NAME --password PASSWORD{scope}")
+    create = candor + escape(f" user create NAME --password PASSWORD{scope}")
     lines = [
         f"[bold green]Candor is running at[/] [bold]{escape(url)}[/]  (Ctrl+C stops it)",
         f"  [bold]Get an account[/]  {create}",
@@ -34,8 +51,8 @@ def next_steps(settings: Settings, scope_flags: list[str]) -> list[str]:
     lines += [
         "  [bold]Chat[/]            Element (https://app.element.io) or any Matrix app, "
         f"with the homeserver {escape(url)}",
-        "  [bold]Try the demo[/]    candor demo",
-        "  [bold]Another port[/]    candor serve --port 8080   (or CANDOR_HTTP__PORT=8080)",
+        f"  [bold]Try the demo[/]    {candor} demo",
+        f"  [bold]Another port[/]    {candor} serve --port 8080   (or CANDOR_HTTP__PORT=8080)",
     ]
     return lines
 

@@ -1,5 +1,6 @@
 """`candor serve`: migrate the database, then run the HTTP server."""
 
+import contextlib
 import gc
 import logging
 import socket
@@ -90,9 +91,8 @@ def serve(
         http="httptools",
     )
     server = Server(config)
-    try:
+    # uvicorn handles the first Ctrl+C; a second one ends the run here, quietly.
+    with contextlib.suppress(KeyboardInterrupt):
         server.run()
-    except KeyboardInterrupt:  # uvicorn handles the first Ctrl+C; a second ends it here
-        pass
     if not server.started:
         raise typer.Exit(1)
