@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.panel import Panel
 
 from candor.app import create_app
-from candor.cli.common import err_console, listen
+from candor.cli.common import WIDE, err_console, listen
 from candor.cli.demo_chat import NIO_MISSING
 from candor.cli.demo_story import DEVELOPER, NAMES, Story
 from candor.cli.demo_support import PASSWORD, DemoClock, DemoFailed
@@ -137,7 +137,8 @@ async def tour(settings: Settings, sock: socket.socket, keep_running: bool) -> l
             f"\n[bold green]Done:[/] {len(steps.names)} steps in "
             f"{time.perf_counter() - started:.1f}s."
         )
-        console.print(where_to_look(s.base_url, settings.data_dir, keep_running))
+        # At the panel's own width: a URL or command split at 80 columns is copied wrong.
+        Console(width=WIDE).print(where_to_look(s.base_url, settings.data_dir, keep_running))
         if keep_running:
             console.print("[bold]Serving until Ctrl-C…[/]")
             await server
