@@ -121,7 +121,7 @@ def test_a_database_that_cannot_be_prepared_is_one_line(tmp_path: Path) -> None:
 
     result = partner("list", "--data-dir", str(tmp_path / "d"), "--database-url", url)
 
-    one_line_error(result, "cannot prepare the database")
+    one_line_error(result, "cannot open the database")
 
 
 def test_agreement_publishes_a_new_version(db: list[str]) -> None:

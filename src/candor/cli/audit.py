@@ -13,7 +13,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 
-from candor.cli.common import DatabaseUrlOpt, DataDirOpt, ServerNameOpt, build_settings, err_console
+from candor.cli.common import (
+    CliError,
+    DatabaseUrlOpt,
+    DataDirOpt,
+    ServerNameOpt,
+    build_settings,
+    database_problem,
+    err_console,
+    require_database,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -24,9 +33,8 @@ app = typer.Typer(help="Check the transparency log.", no_args_is_help=True)
 API = "/_candor/transparency/v1"
 
 
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
-    return typer.Exit(1)
+def _fail(message: str) -> CliError:
+    return CliError(message)
 
 
 @app.command()
@@ -51,9 +59,13 @@ def verify(
     )
 
     old: WitnessState | None = None
+    if state is not None:
+        _check_state_path(state)
     if state is not None and state.exists():
         try:
             old = WitnessState.from_json(json.loads(state.read_text()))
+        except OSError as exc:
+            raise _fail(f"cannot read --state {state}: {exc.strerror or exc}") from None
         except (ValueError, WitnessError) as exc:
             raise _fail(f"cannot read {state}: {exc}") from None
     try:
@@ -74,18 +86,40 @@ def verify(
         raise _fail(f"cannot fetch from {server}: {exc}") from None
     if state is not None:
         tmp = state.with_suffix(".tmp")
-        tmp.write_text(json.dumps(accepted.to_json(), indent=2) + "\n")
-        tmp.replace(state)
+        try:
+            tmp.write_text(json.dumps(accepted.to_json(), indent=2) + "\n")
+            tmp.replace(state)
+        except OSError as exc:
+            raise _fail(f"cannot write --state {state}: {exc.strerror or exc}") from None
     grown = "" if old is None else f" (was {old.size}, consistent)"
     Console().print(f"ok: checkpoint of size {accepted.size} verified{grown}")
 
 
+def _check_state_path(state: Path) -> None:
+    """Refuse a --state that can never be written before asking the server anything."""
+    if state.is_dir():
+        raise _fail(f"--state {state} is a directory, not a file")
+    if not state.parent.is_dir():
+        raise _fail(f"cannot write --state {state}: {state.parent} is not a directory")
+
+
 def _get(client: httpx.Client, path: str, params: dict[str, int] | None = None) -> httpx.Response:
+    """One transparency-log read; a page from anything else (a web server's HTML, a proxy's
+    error) is named as such instead of being parsed as a key or a note."""
     from candor.transparency.witness import WitnessError
 
     response = client.get(path, params=params)
+    kind = response.headers.get("content-type", "").split(";")[0].strip()
     if response.status_code != 200:
-        raise WitnessError(f"{path} answered {response.status_code}: {response.text[:200]}")
+        said = "" if kind == "text/html" else f": {response.text[:200]}"
+        raise WitnessError(
+            f"{path} answered {response.status_code}{said} (is this a Candor server's base URL?)"
+        )
+    if kind not in ("text/plain", "application/json"):
+        raise WitnessError(
+            f"{path} answered {kind or 'no content type'}, not a transparency log "
+            "(is this a Candor server's base URL?)"
+        )
     return response
 
 
@@ -97,10 +131,15 @@ def check(
 ) -> None:
     """Operator side: recompute the whole tree from the stored entries and compare it with
     the stored tiles and checkpoints, reporting every row that differs."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     settings = build_settings(data_dir, database_url, server_name)
+    require_database(settings)
     try:
         report = asyncio.run(_check(settings.sqlalchemy_url()))
-    except Exception as exc:  # an unreadable row is tampering too, or an unreachable database
+    except (SQLAlchemyError, OSError) as exc:
+        raise database_problem(exc, settings, "read") from None
+    except (ValueError, TypeError, KeyError) as exc:  # an unreadable row is tampering too
         raise _fail(f"cannot read the log: {type(exc).__name__}: {str(exc)[:300]}") from None
     if not report.ok:
         for problem in report.problems:

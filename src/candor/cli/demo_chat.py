@@ -1,9 +1,8 @@
 """The demo's encrypted chat: two matrix-nio clients (Olm/Megolm in the clients, never on
 the server) exchange a message in an end-to-end encrypted DM and decrypt it.
 
-matrix-nio is in the `dev` extra, not a runtime dependency of the server; `candor --help`
-and every other command must work without it, so the import is guarded here and
-`candor demo` says what to install.
+matrix-nio is a dependency of the package (so `pip install candor` gives a working demo),
+but only this command imports it; the guard tells someone who removed it what to install.
 """
 
 import asyncio
@@ -34,7 +33,7 @@ try:
 
     NIO_MISSING: str | None = None
 except ImportError:  # pragma: no cover - depends on the installed extras
-    NIO_MISSING = "candor demo needs matrix-nio[e2e]: pip install -e '.[dev]'"
+    NIO_MISSING = "candor demo needs matrix-nio with E2EE: pip install 'matrix-nio[e2e]==0.26.0'"
 
 DEADLINE_S = 20.0
 SYNC_FILTER = {"room": {"timeline": {"limit": 100}}}

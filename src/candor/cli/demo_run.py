@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.panel import Panel
 
 from candor.app import create_app
-from candor.cli.common import err_console
+from candor.cli.common import WIDE, err_console, listen
 from candor.cli.demo_chat import NIO_MISSING
 from candor.cli.demo_story import DEVELOPER, NAMES, Story
 from candor.cli.demo_support import PASSWORD, DemoClock, DemoFailed
@@ -55,13 +55,6 @@ class Steps:
         return result
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def fresh_dir(data_dir: Path | None) -> Path:
     """A new temporary directory, or `data_dir` if it is new or empty (never reuse data)."""
     if data_dir is None:
@@ -74,16 +67,17 @@ def fresh_dir(data_dir: Path | None) -> Path:
 
 @asynccontextmanager
 async def running(
-    settings: Settings, clock: DemoClock, port: int
+    settings: Settings, clock: DemoClock, sock: socket.socket
 ) -> AsyncIterator[tuple[Story, "asyncio.Task[None]"]]:
-    """Serve the app on 127.0.0.1:`port` in this event loop until the block ends (the task
+    """Serve the app on the bound socket in this event loop until the block ends (the task
     ends by itself on Ctrl-C: uvicorn handles the signal)."""
+    port: int = sock.getsockname()[1]
     app = create_app(settings, clock=clock)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
     )
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(), name="candor-demo-server")
+    task = asyncio.create_task(server.serve(sockets=[sock]), name="candor-demo-server")
     deadline = time.monotonic() + 20
     while not server.started:
         if task.done():
@@ -109,12 +103,12 @@ async def running(
         await task
 
 
-async def tour(settings: Settings, port: int, keep_running: bool) -> list[str]:
+async def tour(settings: Settings, sock: socket.socket, keep_running: bool) -> list[str]:
     clock = DemoClock()
     console = Console()
     steps = Steps(console)
     started = time.perf_counter()
-    async with running(settings, clock, port) as (s, server):
+    async with running(settings, clock, sock) as (s, server):
         console.print(
             f"[bold]Candor demo[/] at {s.base_url}, data in {escape(str(settings.data_dir))}\n"
             f"the story runs over {s.period.start} … {s.period.end} "
@@ -143,7 +137,8 @@ async def tour(settings: Settings, port: int, keep_running: bool) -> list[str]:
             f"\n[bold green]Done:[/] {len(steps.names)} steps in "
             f"{time.perf_counter() - started:.1f}s."
         )
-        console.print(where_to_look(s.base_url, settings.data_dir, keep_running))
+        # At the panel's own width: a URL or command split at 80 columns is copied wrong.
+        Console(width=WIDE).print(where_to_look(s.base_url, settings.data_dir, keep_running))
         if keep_running:
             console.print("[bold]Serving until Ctrl-C…[/]")
             await server
@@ -177,11 +172,13 @@ def where_to_look(base: str, data_dir: Path, keep_running: bool) -> Panel:
 def run(data_dir: Path | None, port: int | None, keep_running: bool) -> None:
     """`candor demo`'s body (see `demo.py`)."""
     if NIO_MISSING is not None:
-        err_console.print(f"[red]error:[/] {NIO_MISSING}", soft_wrap=True)
+        err_console.print(f"[red]error:[/] {escape(NIO_MISSING)}", soft_wrap=True)
         raise typer.Exit(1)
+    # The port first: a busy one is one line (CliError) and leaves --data-dir untouched.
+    sock = listen("127.0.0.1", port or 0)
+    port = sock.getsockname()[1]
     try:
         directory = fresh_dir(data_dir)
-        port = port or free_port()
         settings = load_settings(
             data_dir=directory,
             database_url=f"sqlite:///{directory / 'candor.db'}",
@@ -193,7 +190,7 @@ def run(data_dir: Path | None, port: int | None, keep_running: bool) -> None:
             http={"host": "127.0.0.1", "port": port},
         )
         upgrade(settings.sqlalchemy_url())
-        asyncio.run(tour(settings, port, keep_running))
+        asyncio.run(tour(settings, sock, keep_running))
     except KeyboardInterrupt:
         Console().print("stopped")
     except Exception as exc:  # one red line, whatever broke

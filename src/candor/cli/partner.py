@@ -10,14 +10,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from candor.cli.common import (
     DatabaseUrlOpt,
     DataDirOpt,
     ServerNameOpt,
     build_settings,
+    print_table,
+    read_service,
     run_service,
+    table,
 )
 from candor.partners.apps.rules import DEFAULT_CONTRIBUTION_BOUND, AgreementTerms
 
@@ -52,8 +54,12 @@ def create(
     data_used: Annotated[str, typer.Option("--data-used", help="The data the app uses.")] = (
         "What the scopes allow"
     ),
-    retention_days: Annotated[int, typer.Option("--retention-days")] = 30,
-    reporting_days: Annotated[int, typer.Option("--reporting-days")] = 14,
+    retention_days: Annotated[
+        int, typer.Option("--retention-days", help="Days the app may keep what it reads.")
+    ] = 30,
+    reporting_days: Annotated[
+        int, typer.Option("--reporting-days", help="Days each engagement report covers.")
+    ] = 14,
     privacy: Annotated[
         str,
         typer.Option(
@@ -190,12 +196,12 @@ def list_apps(
     async def work(services: Services) -> list[App]:
         return await services.apps.list_all()
 
-    table = Table("client_id", "name", "status", "scopes", "domains")
-    for a in run_service(settings, work):
-        table.add_row(
+    listing = table("client_id", "name", "status", "scopes", "domains")
+    for a in read_service(settings, work):
+        listing.add_row(
             a.client_id, escape(a.name), a.status, " ".join(a.scopes), " ".join(a.domains)
         )
-    Console().print(table)
+    print_table(listing)
 
 
 @app.command()

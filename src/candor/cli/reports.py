@@ -13,15 +13,18 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
 from candor.cli.common import (
+    CliError,
     DatabaseUrlOpt,
     DataDirOpt,
     ServerNameOpt,
     build_settings,
     err_console,
+    print_table,
+    read_service,
     run_service,
+    table,
 )
 from candor.reports import render
 from candor.reports.errors import ReportError
@@ -40,9 +43,8 @@ app = typer.Typer(help="Engagement reports for partner apps.", no_args_is_help=T
 KEY_PATH = "/_candor/transparency/v1/key"
 
 
-def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/] {escape(message)}", soft_wrap=True)
-    return typer.Exit(1)
+def _fail(message: str) -> CliError:
+    return CliError(message)
 
 
 def export_files(stored: StoredReport, out_dir: Path) -> list[Path]:
@@ -130,7 +132,7 @@ def run(
         return results
 
     results = run_service(settings, work)
-    table = Table("app", "period", "report", "privacy", "rows")
+    produced = table("app", "period", "report", "privacy", "rows")
     failed = False
     for a, r in results:
         if isinstance(r, str):
@@ -138,15 +140,15 @@ def run(
             err_console.print(f"[red]error:[/] {escape(a.name)}: {escape(r)}", soft_wrap=True)
         else:
             doc = r.document
-            table.add_row(
+            produced.add_row(
                 escape(a.name),
                 _period(r.period),
                 r.report_id,
                 r.privacy + (f" ε={r.epsilon:g}" if r.epsilon else ""),
                 str(len(doc["rows"])),
             )
-    if table.row_count:
-        Console().print(table)
+    if produced.row_count:
+        print_table(produced)
     if not results:
         Console().print("no approved apps")
     if out is not None:
@@ -254,10 +256,10 @@ def list_reports(
         await service.app(client_id)
         return await service.list_for_app(client_id)
 
-    table = Table("report", "period", "privacy", "rows")
-    for r in run_service(settings, work):
-        table.add_row(r.report_id, _period(r.period), r.privacy, str(len(r.document["rows"])))
-    Console().print(table)
+    listing = table("report", "period", "privacy", "rows")
+    for r in read_service(settings, work):
+        listing.add_row(r.report_id, _period(r.period), r.privacy, str(len(r.document["rows"])))
+    print_table(listing)
 
 
 @app.command()

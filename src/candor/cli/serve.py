@@ -8,16 +8,30 @@ from typing import Annotated
 
 import typer
 
-from candor.cli.common import DatabaseUrlOpt, DataDirOpt, ServerNameOpt, build_settings, err_console
+from candor.cli.common import (
+    CliError,
+    DatabaseUrlOpt,
+    DataDirOpt,
+    ServerNameOpt,
+    build_settings,
+    listen,
+    migrate,
+)
 from candor.cli.next_steps import print_next_steps
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
 def serve(
     data_dir: DataDirOpt = None,
     database_url: DatabaseUrlOpt = None,
     server_name: ServerNameOpt = None,
-    host: Annotated[str | None, typer.Option(help="Listen address [default 127.0.0.1].")] = None,
-    port: Annotated[int | None, typer.Option(help="Listen port [default 8008].")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Listen address [env CANDOR_HTTP__HOST; default 127.0.0.1].")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Listen port [env CANDOR_HTTP__PORT; default 8008].")
+    ] = None,
     public_base_url: Annotated[
         str | None,
         typer.Option(
@@ -28,9 +42,12 @@ def serve(
     no_rate_limit: Annotated[
         bool, typer.Option("--no-rate-limit", help="Switch off rate limiting (benchmarks).")
     ] = False,
-    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+    log_level: Annotated[str, typer.Option(help=f"Log level: {', '.join(LOG_LEVELS)}.")] = "info",
 ) -> None:
     """Run the homeserver (migrates the database first)."""
+    level = log_level.lower()
+    if level not in LOG_LEVELS:
+        raise CliError(f"unknown --log-level {log_level!r}: choose one of {', '.join(LOG_LEVELS)}")
     http: dict[str, object] = {}
     if host is not None:
         http["host"] = host
@@ -44,20 +61,15 @@ def serve(
     if no_rate_limit:
         extra["rate_limit"] = {"enabled": False}
     settings = build_settings(data_dir, database_url, server_name, **extra)
+    sock = listen(settings.http.host, settings.http.port)
     import uvicorn
 
     from candor.app import create_app
-    from candor.store.migrate import upgrade
 
     logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        upgrade(settings.sqlalchemy_url())
-    except Exception as exc:
-        err_console.print(f"[red]error:[/] cannot prepare the database: {exc}")
-        raise typer.Exit(1) from None
+    migrate(settings)
     app = create_app(settings, freeze_heap=True, background=True)
     scope_flags: list[str] = []
     for flag, value in (
@@ -85,7 +97,7 @@ def serve(
         app,
         host=settings.http.host,
         port=settings.http.port,
-        log_level=log_level,
+        log_level=level,
         access_log=False,
         loop="uvloop",
         http="httptools",
@@ -93,6 +105,6 @@ def serve(
     server = Server(config)
     # uvicorn handles the first Ctrl+C; a second one ends the run here, quietly.
     with contextlib.suppress(KeyboardInterrupt):
-        server.run()
+        server.run(sockets=[sock])
     if not server.started:
         raise typer.Exit(1)
