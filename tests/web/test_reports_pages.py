@@ -141,7 +141,14 @@ async def post_webhook(browser: WebTestClient, app: App, url: str) -> tuple[str,
 async def test_saving_a_webhook_shows_its_secret_once(web: WebEnv, alice: MatrixTestClient) -> None:
     app = await owned_app(web, alice.user_id)
     browser = await logged_in(web, alice)
-    r = await browser.post_form(*await post_webhook(browser, app, "https://hooks.flix.example/c"))
+    posted = await browser.post_form(
+        *await post_webhook(browser, app, "https://hooks.flix.example/c")
+    )
+    # Post/redirect/get: the POST's answer carries no secret; the page it leads to does.
+    assert posted.status_code == 303, posted.text
+    assert "whsec_" not in posted.text
+    assert posted.headers["location"] == reports_path(app) + "?saved=1"
+    r = await browser.get(posted.headers["location"])
     assert r.status_code == 200, r.text
     secrets = SECRET_RE.findall(r.text)
     assert len(secrets) == 1
@@ -151,13 +158,19 @@ async def test_saving_a_webhook_shows_its_secret_once(web: WebEnv, alice: Matrix
     assert secrets[0] not in sealed
     assert unseal(sealed, web.hs.token_key) == secrets[0]
 
+    # A reload of that page makes no new secret and shows this one no more.
+    reloaded = await browser.get(posted.headers["location"])
+    assert "whsec_" not in reloaded.text
+    assert "shown once" in reloaded.text
+    assert await webhook_row(web, app) == (url, sealed)
     again = await browser.get(reports_path(app))
     assert "whsec_" not in again.text
     assert 'value="https://hooks.flix.example/c"' in again.text
 
     cleared = await browser.post_form(*await post_webhook(browser, app, ""))
-    assert cleared.status_code == 200
-    assert "Webhook removed" in cleared.text
+    assert cleared.status_code == 303
+    cleared_page = await browser.get(cleared.headers["location"])
+    assert "Webhook removed" in cleared_page.text
     assert await webhook_row(web, app) == (None, None)
 
 
@@ -248,7 +261,7 @@ async def test_a_failed_delivery_shows_a_generic_reason_not_the_exception(
     stored = await report_for(web, app)
     browser = await logged_in(web, alice)
     r = await browser.post_form(*await post_webhook(browser, app, "https://hooks.flix.example/c"))
-    assert r.status_code == 200
+    assert r.status_code == 303
     async with web.hs.db.write() as conn:
         await deliveries.enqueue(
             conn,
