@@ -322,7 +322,10 @@ async def test_my_shares_shows_my_share_and_what_the_report_said_about_its_cell(
     assert "Shares and reports" in html
     assert "never learns who shared" in html
     assert CARD["url"] in html
-    assert "<td>1</td>\n        <td>1</td>\n        <td>1</td>" in html  # 1 conversation, 1, 1
+    # 1 conversation, 1 recipient, who clicked: a rate in words and percent.
+    assert '<td data-label="Conversations">1</td>' in html
+    assert '<td data-label="Recipients">1</td>' in html
+    assert '<td data-label="Clicked">1 of 1 (100 %)</td>' in html
     assert f'id="report-{stored.report_id}"' in html
     released = [
         row
@@ -332,7 +335,12 @@ async def test_my_shares_shows_my_share_and_what_the_report_said_about_its_cell(
     ]
     assert released[0]["suppressed"] is False
     assert released[0]["sends"] == 10
-    assert f"<td>{released[0]['sends']}</td><td>{released[0]['recipients']}</td>" in html
+    assert f'<td data-label="Cards sent">{released[0]["sends"]}</td>' in html
+    assert f'<td data-label="Recipients">{released[0]["recipients"]}</td>' in html
+    ctr = released[0]["ctr"]
+    assert f"{100 * ctr:.1f} %".replace(".0 %", " %") + " of recipients clicked" in html
+    assert "Privacy method: k-threshold (k = 10): a row describing fewer than 10 people" in html
+    assert "k_threshold" not in html
     assert "Carols secret pick" not in html
     assert "carols_variant" not in html
 

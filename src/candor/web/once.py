@@ -85,7 +85,9 @@ def take(page: Page, *, kind: str, subject: str) -> str | None:
     if not raw or len(raw) > _MAX_LENGTH or not raw.isascii():
         return None
     try:
-        opened = orjson.loads(_box(page.request).decrypt(base64.urlsafe_b64decode(raw.encode("ascii"))))
+        opened = orjson.loads(
+            _box(page.request).decrypt(base64.urlsafe_b64decode(raw.encode("ascii")))
+        )
     except (binascii.Error, ValueError, CryptoError, orjson.JSONDecodeError):
         return None
     if not isinstance(opened, dict):
