@@ -135,13 +135,15 @@ async def test_every_page_fits_both_widths_and_boxes_sit_with_their_labels(
                 "/partners",
             ]:
                 answer = await page.goto(base + path)
-                assert answer is not None and answer.status == 200, path
+                assert answer is not None, path
+                assert answer.status == 200, path
                 problems += await _check(page, "user" + path.replace("/", "_"), shots)
 
             async with oauth_client(server, consent_app) as client:
                 url, _, _ = authorization_url(server, client)
                 answer = await page.goto(url)
-                assert answer is not None and answer.status == 200
+                assert answer is not None
+                assert answer.status == 200
                 await expect(page.get_by_role("button", name="Allow")).to_be_visible()
                 problems += await _check(page, "consent", shots)
 

@@ -225,7 +225,7 @@ def test_html_shows_every_row_privacy_parameters_and_chart(report: dict[str, obj
     assert isinstance(rows, list)
     for row in rows:
         for label in ("day", "interface", "surface", "variant"):
-            assert f"<td>{row[label]}</td>" in page
+            assert f'<td data-label="{label}">{row[label]}</td>' in page
     assert "rpt_k7Qm2x" in page
     assert str(SIGNATURE["sha256"]) in page
     assert str(SIGNATURE["key"]) in page
@@ -239,9 +239,12 @@ def test_html_k_threshold_states_k_and_marks_suppressed_rows() -> None:
     assert page.count("suppressed (&lt; 10 people)") == 1
     assert "23.33 %" in page  # 7 of 30 recipients clicked
     # recipients 0 gives no rate: shown as a dash, not 0 %
-    assert re.search(r"<td class=\"num\">0</td><td class=\"num\">—</td>", page)
+    assert (
+        '<td class="num" data-label="repeat_clicks">0</td><td class="num" data-label="ctr">—</td>'
+        in page
+    )
     assert "rendered without its signature document" in page
-    assert '<td class="num">58</td>' in page  # total sends over released rows
+    assert '<td class="num" data-label="sends">58</td>' in page  # total sends over released rows
 
 
 def test_html_dp_states_epsilon_mechanism_unit_and_budget() -> None:
@@ -436,7 +439,7 @@ def test_the_totals_row_appears_once_at_the_end_of_the_table_and_of_the_pdf() ->
 
 
 def _overlap(a: "Bbox", b: "Bbox") -> bool:
-    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+    return bool(a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1)
 
 
 @pytest.mark.parametrize(
@@ -444,8 +447,9 @@ def _overlap(a: "Bbox", b: "Bbox") -> bool:
 )
 def test_the_legend_does_not_cover_the_plot(report: dict[str, object]) -> None:
     figure = chart_figure(report)
-    FigureCanvasAgg(figure).draw()
-    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()  # type: ignore[no-untyped-call]
+    renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
     (axes,) = figure.axes
     legends = figure.legends
     assert len(legends) == 1
@@ -464,7 +468,9 @@ def test_a_day_with_only_withheld_cells_is_a_gap_not_a_zero() -> None:
     ]
     report = _report({"method": "k_threshold", "k": 10, "suppressed_cells": 3}, rows)
     (axes,) = chart_figure(report).axes
-    sends, clicks = (list(line.get_ydata()) for line in axes.get_lines())
+    sends, clicks = (
+        [float(y) for y in cast("list[float]", line.get_ydata())] for line in axes.get_lines()
+    )
     assert sends[0] == 12
     assert math.isnan(sends[1])
     assert math.isnan(clicks[1])
