@@ -86,9 +86,13 @@ async def test_webhook_secret_once_delivery_and_downloads(
             await page.get_by_role("button", name="Save").click()
             secret = await page.locator("#webhook-secret").inner_text()
             assert secret.startswith("whsec_")
-            reports_url = page.url.removesuffix("/webhook") + "/reports"
-            await page.goto(reports_url)  # a GET: reloading the answer would post again
+            # The form's answer redirected to the reports page: reloading it posts nothing
+            # and shows the secret no more.
+            assert page.url.endswith("/reports?saved=1"), page.url
+            reports_url = page.url.removesuffix("?saved=1")
+            await page.reload()
             assert "whsec_" not in await page.content()
+            await expect(page.get_by_text("shown once")).to_be_visible()
 
             yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
             out = candor(server, "reports", "run", "--app", client_id, "--period-end", yesterday)

@@ -5,18 +5,32 @@ import copy
 import csv
 import io
 import logging
+import math
 import re
 import shutil
 import socket
 import subprocess
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, cast
 
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from weasyprint import HTML
 from weasyprint.formatting_structure.boxes import TextBox
 
-from candor.reports.render import chart_svg, html_to_pdf, to_csv, to_html, to_pdf
+from candor.reports.render import (
+    chart_figure,
+    chart_svg,
+    html_to_pdf,
+    to_csv,
+    to_html,
+    to_pdf,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.transforms import Bbox
 
 COLUMNS = [
     "day",
@@ -211,7 +225,7 @@ def test_html_shows_every_row_privacy_parameters_and_chart(report: dict[str, obj
     assert isinstance(rows, list)
     for row in rows:
         for label in ("day", "interface", "surface", "variant"):
-            assert f"<td>{row[label]}</td>" in page
+            assert f'<td data-label="{label}">{row[label]}</td>' in page
     assert "rpt_k7Qm2x" in page
     assert str(SIGNATURE["sha256"]) in page
     assert str(SIGNATURE["key"]) in page
@@ -225,9 +239,12 @@ def test_html_k_threshold_states_k_and_marks_suppressed_rows() -> None:
     assert page.count("suppressed (&lt; 10 people)") == 1
     assert "23.33 %" in page  # 7 of 30 recipients clicked
     # recipients 0 gives no rate: shown as a dash, not 0 %
-    assert re.search(r"<td class=\"num\">0</td><td class=\"num\">—</td>", page)
+    assert (
+        '<td class="num" data-label="repeat_clicks">0</td><td class="num" data-label="ctr">—</td>'
+        in page
+    )
     assert "rendered without its signature document" in page
-    assert '<td class="num">58</td>' in page  # total sends over released rows
+    assert '<td class="num" data-label="sends">58</td>' in page  # total sends over released rows
 
 
 def test_html_dp_states_epsilon_mechanism_unit_and_budget() -> None:
@@ -384,3 +401,80 @@ def test_pdf_rendering_fetches_no_url(caplog: pytest.LogCaptureFixture) -> None:
     listener.close()
     refusals = [r.getMessage() for r in caplog.records if "disallowed protocol" in r.getMessage()]
     assert len(refusals) >= 3
+
+
+def long_report(days: int = 40) -> dict[str, object]:
+    """Enough rows for several printed pages."""
+    start = date(2026, 11, 2)
+    rows = [
+        _row(str(start + timedelta(days=n)), interface, "player", "a", (10 + n, 30, 5, 1))
+        for n in range(days)
+        for interface in ("web", "ios")
+    ]
+    report = k_threshold_report()
+    long = _report(cast("Mapping[str, object]", report["privacy"]), rows)
+    long["period"] = {
+        "start": str(start),
+        "end": str(start + timedelta(days=days - 1)),
+        "days": days,
+        "timezone": "UTC",
+    }
+    return long
+
+
+def test_the_totals_row_appears_once_at_the_end_of_the_table_and_of_the_pdf() -> None:
+    report = long_report()
+    html = to_html(report, SIGNATURE)
+    assert "<tfoot" not in html
+    assert html.count("Total (released cells)") == 1
+    table = html[html.index("<table") : html.index("</table>")]
+    last_row = table[table.rindex("<tr") :]
+    assert "Total (released cells)" in last_row
+
+    document = HTML(string=html, base_url=None).render()
+    assert len(document.pages) >= 3  # a footer would repeat on each of them
+    text = _pdf_text(report)
+    assert text.count("Total (released cells)") == 1
+    assert text.index("Total (released cells)") > text.rindex("2026-12-11")
+
+
+def _overlap(a: "Bbox", b: "Bbox") -> bool:
+    return bool(a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1)
+
+
+@pytest.mark.parametrize(
+    "report", [k_threshold_report(), dp_report(), long_report()], ids=["k", "dp", "long"]
+)
+def test_the_legend_does_not_cover_the_plot(report: dict[str, object]) -> None:
+    figure = chart_figure(report)
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()  # type: ignore[no-untyped-call]
+    renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
+    (axes,) = figure.axes
+    legends = figure.legends
+    assert len(legends) == 1
+    assert not axes.get_legend()
+    assert not _overlap(legends[0].get_window_extent(renderer), axes.get_window_extent(renderer))
+
+
+def test_a_day_with_only_withheld_cells_is_a_gap_not_a_zero() -> None:
+    rows = [
+        _row("2026-11-02", "web", "player", "a", (12, 30, 7, 2)),
+        _row("2026-11-03", "web", "player", "a", None),  # only withheld: a gap
+        _row("2026-11-03", "ios", "detail", "a", None),
+        _row("2026-11-04", "web", "player", "a", (15, 41, 9, 0)),
+        _row("2026-11-04", "ios", "detail", "a", None),  # some released: their sum
+        # 2026-11-05: no cell at all, a quiet day: 0
+    ]
+    report = _report({"method": "k_threshold", "k": 10, "suppressed_cells": 3}, rows)
+    (axes,) = chart_figure(report).axes
+    sends, clicks = (
+        [float(y) for y in cast("list[float]", line.get_ydata())] for line in axes.get_lines()
+    )
+    assert sends[0] == 12
+    assert math.isnan(sends[1])
+    assert math.isnan(clicks[1])
+    assert sends[2] == 15
+    assert clicks[2] == 9
+    assert sends[3] == 0
+    assert "nan" not in chart_svg(report).lower()  # a gap, not a NaN coordinate

@@ -107,9 +107,16 @@ async def test_registering_shows_the_secret_once_and_the_app_waits(
 ) -> None:
     browser = await logged_in(web, alice)
 
-    r = await submit(browser)
+    posted = await submit(browser)
 
-    assert r.status_code == 201, r.text
+    # Post/redirect/get: the POST's answer carries no secret, only the way to it.
+    assert posted.status_code == 303, posted.text
+    assert "cdr_cs_" not in posted.text
+    (app,) = await apps(web).list_owned(alice.user_id)
+    shown_at = f"/partners/portal/apps/{app.client_id}/created"
+    assert posted.headers["location"] == shown_at
+    r = await browser.get(shown_at)
+    assert r.status_code == 200, r.text
     assert r.headers["cache-control"] == "no-store"
     found = SECRET_RE.search(r.text)
     assert found is not None
@@ -123,6 +130,14 @@ async def test_registering_shows_the_secret_once_and_the_app_waits(
     assert app.agreement.purpose == "Recommend films to your friends"
     assert await apps(web).check_secret(app, secret)
 
+    # Reloading the page that showed it registers nothing and shows the secret no more.
+    reloaded = await browser.get(shown_at)
+    assert reloaded.status_code == 200
+    assert SECRET_RE.search(reloaded.text) is None
+    assert "cdr_cs_" not in reloaded.text
+    assert "shown once" in reloaded.text
+    assert len(await apps(web).list_owned(alice.user_id)) == 1
+
     page = await browser.get(PORTAL)
     assert secret not in page.text
     assert "Waiting for an administrator" in page.text
@@ -135,14 +150,40 @@ async def test_registering_shows_the_secret_once_and_the_app_waits(
 async def test_a_public_client_gets_no_secret(web: WebEnv, alice: MatrixTestClient) -> None:
     browser = await logged_in(web, alice)
 
-    r = await submit(browser, public="on", **{"scope_inbox.read": "on"})
+    posted = await submit(browser, public="on", **{"scope_inbox.read": "on"})
 
-    assert r.status_code == 201, r.text
+    assert posted.status_code == 303, posted.text
+    r = await browser.get(posted.headers["location"])
+    assert r.status_code == 200, r.text
     assert SECRET_RE.search(r.text) is None
     assert "no secret" in r.text
     (app,) = await apps(web).list_owned(alice.user_id)
     assert app.is_public_client
     assert app.scopes == ("profile", "share", "inbox.read")
+    assert "candor_once" not in posted.headers.get("set-cookie", "")
+
+
+async def test_the_secret_page_is_the_owners_and_the_secret_this_sessions(
+    web: WebEnv, alice: MatrixTestClient, bob: MatrixTestClient
+) -> None:
+    """The one-time hand-over opens only for the session that registered the app: another
+    person gets the 403 page, and the owner's other browser sees no secret."""
+    browser = await logged_in(web, alice)
+    posted = await submit(browser)
+    shown_at = posted.headers["location"]
+
+    other_person = await logged_in(web, bob)
+    assert (await other_person.get(shown_at)).status_code == 403
+    other_browser = await logged_in(web, alice)
+    # Even carrying the first browser's sealed cookie, another session cannot open it.
+    once = browser.http.cookies.get("candor_once")
+    assert once is not None
+    other_browser.http.cookies.set("candor_once", once, domain="test.local", path=shown_at)
+    elsewhere = await other_browser.get(shown_at)
+    assert elsewhere.status_code == 200
+    assert SECRET_RE.search(elsewhere.text) is None
+
+    assert SECRET_RE.search((await browser.get(shown_at)).text) is not None
 
 
 async def test_the_portal_lists_only_my_apps(

@@ -141,7 +141,14 @@ async def post_webhook(browser: WebTestClient, app: App, url: str) -> tuple[str,
 async def test_saving_a_webhook_shows_its_secret_once(web: WebEnv, alice: MatrixTestClient) -> None:
     app = await owned_app(web, alice.user_id)
     browser = await logged_in(web, alice)
-    r = await browser.post_form(*await post_webhook(browser, app, "https://hooks.flix.example/c"))
+    posted = await browser.post_form(
+        *await post_webhook(browser, app, "https://hooks.flix.example/c")
+    )
+    # Post/redirect/get: the POST's answer carries no secret; the page it leads to does.
+    assert posted.status_code == 303, posted.text
+    assert "whsec_" not in posted.text
+    assert posted.headers["location"] == reports_path(app) + "?saved=1"
+    r = await browser.get(posted.headers["location"])
     assert r.status_code == 200, r.text
     secrets = SECRET_RE.findall(r.text)
     assert len(secrets) == 1
@@ -151,13 +158,19 @@ async def test_saving_a_webhook_shows_its_secret_once(web: WebEnv, alice: Matrix
     assert secrets[0] not in sealed
     assert unseal(sealed, web.hs.token_key) == secrets[0]
 
+    # A reload of that page makes no new secret and shows this one no more.
+    reloaded = await browser.get(posted.headers["location"])
+    assert "whsec_" not in reloaded.text
+    assert "shown once" in reloaded.text
+    assert await webhook_row(web, app) == (url, sealed)
     again = await browser.get(reports_path(app))
     assert "whsec_" not in again.text
     assert 'value="https://hooks.flix.example/c"' in again.text
 
     cleared = await browser.post_form(*await post_webhook(browser, app, ""))
-    assert cleared.status_code == 200
-    assert "Webhook removed" in cleared.text
+    assert cleared.status_code == 303
+    cleared_page = await browser.get(cleared.headers["location"])
+    assert "Webhook removed" in cleared_page.text
     assert await webhook_row(web, app) == (None, None)
 
 
@@ -248,7 +261,7 @@ async def test_a_failed_delivery_shows_a_generic_reason_not_the_exception(
     stored = await report_for(web, app)
     browser = await logged_in(web, alice)
     r = await browser.post_form(*await post_webhook(browser, app, "https://hooks.flix.example/c"))
-    assert r.status_code == 200
+    assert r.status_code == 303
     async with web.hs.db.write() as conn:
         await deliveries.enqueue(
             conn,
@@ -309,7 +322,10 @@ async def test_my_shares_shows_my_share_and_what_the_report_said_about_its_cell(
     assert "Shares and reports" in html
     assert "never learns who shared" in html
     assert CARD["url"] in html
-    assert "<td>1</td>\n        <td>1</td>\n        <td>1</td>" in html  # 1 conversation, 1, 1
+    # 1 conversation, 1 recipient, who clicked: a rate in words and percent.
+    assert '<td data-label="Conversations">1</td>' in html
+    assert '<td data-label="Recipients">1</td>' in html
+    assert '<td data-label="Clicked">1 of 1 (100 %)</td>' in html
     assert f'id="report-{stored.report_id}"' in html
     released = [
         row
@@ -319,7 +335,12 @@ async def test_my_shares_shows_my_share_and_what_the_report_said_about_its_cell(
     ]
     assert released[0]["suppressed"] is False
     assert released[0]["sends"] == 10
-    assert f"<td>{released[0]['sends']}</td><td>{released[0]['recipients']}</td>" in html
+    assert f'<td data-label="Cards sent">{released[0]["sends"]}</td>' in html
+    assert f'<td data-label="Recipients">{released[0]["recipients"]}</td>' in html
+    ctr = released[0]["ctr"]
+    assert f"{100 * ctr:.1f} %".replace(".0 %", " %") + " of recipients clicked" in html
+    assert "Privacy method: k-threshold (k = 10): a row describing fewer than 10 people" in html
+    assert "k_threshold" not in html
     assert "Carols secret pick" not in html
     assert "carols_variant" not in html
 

@@ -119,7 +119,7 @@ def to_csv(report: Mapping[str, object]) -> str:
 
 
 def _days(report: Mapping[str, object], rows: Sequence[Mapping[str, object]]) -> list[str]:
-    """Every day of the period (so a quiet day shows as 0, not as a gap) plus any row day."""
+    """Every day of the period (so a quiet day shows as 0) plus any row day."""
     period = _mapping(report.get("period"))
     days = {str(row.get("day")) for row in rows}
     start, end = period.get("start"), period.get("end")
@@ -146,33 +146,54 @@ def _svg(figure: "Figure") -> str:
     return text[text.index("<svg") :]
 
 
-def chart_svg(report: Mapping[str, object]) -> str:
-    """Daily sends and first clicks over released rows, one line pair per variant, as SVG.
+def _variant_series(
+    rows: Sequence[Mapping[str, object]], variant: str, position: Mapping[str, int], days: int
+) -> tuple[list[float], list[float]]:
+    """A variant's daily sends and first clicks: a day whose only cells for it were withheld
+    is NaN (drawn as a gap: the count is unknown, not zero); a day with no cell is 0."""
+    nan = float("nan")
+    sends, clicks = [0.0] * days, [0.0] * days
+    released: set[int] = set()
+    withheld: set[int] = set()
+    for row in rows:
+        if str(row.get("variant")) != variant:
+            continue
+        n = position[str(row.get("day"))]
+        if row.get("suppressed"):
+            withheld.add(n)
+            continue
+        released.add(n)
+        sends[n] += _count(row.get("sends"))
+        clicks[n] += _count(row.get("first_clicks"))
+    for n in withheld - released:
+        sends[n] = clicks[n] = nan
+    return sends, clicks
+
+
+def chart_figure(report: Mapping[str, object]) -> "Figure":
+    """Daily sends and first clicks over released rows, one line pair per variant.
 
     A suppressed row adds nothing (its counts are null), so the chart never shows more
-    than the table. Text stays text (`svg.fonttype` none) and ids come from a fixed salt,
-    so the same report gives the same bytes.
+    than the table; a day a variant had only suppressed cells is a gap in its lines, not a
+    zero. The legend sits above the plot, outside it, so it never covers a line.
     """
     from matplotlib.figure import Figure  # noqa: PLC0415 - see the imports
     from matplotlib.ticker import MaxNLocator  # noqa: PLC0415
 
-    released = [row for row in _rows(report) if not row.get("suppressed")]
+    rows = _rows(report)
+    released = [row for row in rows if not row.get("suppressed")]
     figure = Figure(figsize=(10, 3.4), layout="constrained")
     axes = figure.add_subplot()
     if not released:
         axes.set_axis_off()
         axes.text(0.5, 0.5, "no data", ha="center", va="center", fontsize=14, color="#555555")
-        return _svg(figure)
+        return figure
 
-    days = _days(report, released)
+    days = _days(report, rows)
     position = {day: n for n, day in enumerate(days)}
     variants = sorted({str(row.get("variant")) for row in released})
     for index, variant in enumerate(variants):
-        sends, clicks = [0.0] * len(days), [0.0] * len(days)
-        for row in released:
-            if str(row.get("variant")) == variant:
-                sends[position[str(row.get("day"))]] += _count(row.get("sends"))
-                clicks[position[str(row.get("day"))]] += _count(row.get("first_clicks"))
+        sends, clicks = _variant_series(rows, variant, position, len(days))
         suffix = f" (variant {variant})" if len(variants) > 1 else ""
         color = f"C{index % 10}"
         axes.plot(range(len(days)), sends, color=color, marker="o", label="sends" + suffix)
@@ -192,10 +213,18 @@ def chart_svg(report: Mapping[str, object]) -> str:
     axes.set_ylim(bottom=0)
     axes.set_ylabel("per day")
     axes.grid(axis="y", color="#dddddd")
-    legend = axes.legend(loc="upper left", fontsize=8, frameon=False)
+    legend = figure.legend(
+        loc="outside upper center", ncols=min(4, 2 * len(variants)), fontsize=8, frameon=False
+    )
     for text in legend.get_texts():
         text.set_parse_math(False)  # a "$" in a label is text, not TeX
-    return _svg(figure)
+    return figure
+
+
+def chart_svg(report: Mapping[str, object]) -> str:
+    """`chart_figure` as SVG. Text stays text (`svg.fonttype` none) and ids come from a
+    fixed salt, so the same report gives the same bytes."""
+    return _svg(chart_figure(report))
 
 
 def to_html(report: Mapping[str, object], signature: Mapping[str, object] | None) -> str:

@@ -73,6 +73,8 @@ class ReportExcerpt:
     method: str
     statement: str
     rows: list[ReportDocument]
+    # The report's privacy block as the app received it (k, ε, …), for the page's wording.
+    privacy: Mapping[str, object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +235,7 @@ class ReportViews:
                     str(privacy.get("method", report.privacy)),
                     str(privacy.get("statement", "")),
                     matched,
+                    dict(privacy),
                 )
             )
         return MyShares(shares, excerpts)

@@ -82,6 +82,10 @@ async def test_decline_on_the_page(
     status, location = await _post(bob_web, f"{PAGE}/{grant_id}/decline")
     assert (status, location) == (303, f"{PAGE}?done=declined")
     assert (await env.grant(alice, grant_id))["status"] == "declined"
+    # The status says who declined: the other members learn who, the decliner reads "you".
+    alice_web = await _browser(env, alice)
+    assert f"Declined by {bob.user_id}" in unescape((await alice_web.get(PAGE)).text)
+    assert "Declined by you" in unescape((await bob_web.get(PAGE)).text)
     status, html = await _post(bob_web, f"{PAGE}/{grant_id}/accept")
     assert status == 409
     assert "only a pending request" in unescape(html)

@@ -84,13 +84,26 @@ class GrantRow:
     can_revoke: bool
 
 
+def _status_text(grant: Grant, user_id: str) -> str:
+    """The status in words; a declined grant names who declined it ("you" for oneself)."""
+    text = STATUS_TEXT.get(grant.status, grant.status)
+    if grant.status != "declined":
+        return text
+    who = [
+        "you" if m.user_id == user_id else m.user_id
+        for m in grant.members
+        if m.decision == "declined"
+    ]
+    return f"{text} by {', '.join(who)}" if who else text
+
+
 def _row(grant: Grant, user_id: str) -> GrantRow:
     mine = grant.answer_of(user_id)
     decision = mine.decision if mine is not None else "pending"
     open_ = grant.status in ("pending", "live")
     return GrantRow(
         grant=grant,
-        status_text=STATUS_TEXT.get(grant.status, grant.status),
+        status_text=_status_text(grant, user_id),
         room=f"{grant.room_name} ({grant.room_id})" if grant.room_name else grant.room_id,
         my_decision=decision,
         my_history=mine.include_history if mine is not None else False,

@@ -1,8 +1,11 @@
 """`GET/POST /partners/portal`: a logged-in person's partner apps, and registering one;
 `POST /partners/portal/{client_id}/agreement`: the owner publishes a new agreement version.
 
-A new app starts pending; a confidential app's client secret is shown once, in the
-response to the form that created it (never stored in the clear, never shown again).
+A new app starts pending; a confidential app's client secret is shown once (never stored
+in the clear, never shown again): the POST redirects (303) to `GET
+/partners/portal/apps/{client_id}/created`, handing the secret over in a one-time sealed
+cookie (`web/once.py`), so reloading the page that shows it registers nothing and shows
+the secret no more.
 A refused registration renders the form again with the entered values and the reason
 (400), and writes nothing.
 
@@ -20,6 +23,7 @@ from candor.matrix.http import Provided
 from candor.partners.apps.rules import SCOPES
 from candor.partners.apps.service import PartnerAppsService
 from candor.partners.errors import PartnerError
+from candor.web import once
 from candor.web.forms import read_form, validate_form
 from candor.web.pages import CurrentUserDep, Page, PageDep, WebUser
 from candor.web.partner_views import PortalAgreementForm, PortalAppForm, app_view
@@ -29,6 +33,7 @@ router = APIRouter(include_in_schema=False)
 
 AppsDep = Annotated[PartnerAppsService, Depends(Provided(PartnerAppsService))]
 ClientIdParam = Annotated[str, Path(min_length=1, max_length=64)]
+CLIENT_SECRET = "client-secret"  # noqa: S105 - the kind of one-time hand-over, not a secret
 
 
 async def _portal(
@@ -78,9 +83,39 @@ async def create_app(page: PageDep, user: CurrentUserDep, apps: AppsDep) -> Resp
         if exc.status != 400:
             raise
         return await _portal(page, user, apps, form=form, error=exc.message, status=400)
-    return page.render(
-        "portal/created.html", status=201, view=app_view(new.app), client_secret=new.client_secret
+    path = created_path(new.app.client_id)
+    response = page.redirect(path)
+    if new.client_secret is not None:
+        once.hand_over(
+            response,
+            page,
+            kind=CLIENT_SECRET,
+            subject=new.app.client_id,
+            path=path,
+            secret=new.client_secret,
+        )
+    return response
+
+
+def created_path(client_id: str) -> str:
+    return f"/partners/portal/apps/{client_id}/created"
+
+
+@router.get("/partners/portal/apps/{client_id}/created")
+async def created(
+    client_id: ClientIdParam, page: PageDep, user: CurrentUserDep, apps: AppsDep
+) -> Response:
+    """The new app and, on the first visit only, its client secret."""
+    app = await apps.get_owned(client_id, user.user_id)
+    secret = once.take(page, kind=CLIENT_SECRET, subject=client_id)
+    response = page.render(
+        "portal/created.html",
+        view=app_view(app),
+        client_secret=secret,
+        confidential=not app.is_public_client,
     )
+    once.forget(response, page, created_path(client_id))
+    return response
 
 
 @router.post("/partners/portal/{client_id}/agreement")

@@ -3,7 +3,9 @@ every delivery attempt.
 
 `GET /partners/portal/apps/{client_id}/reports` lists the reports (download links in every
 format), the webhook form and the deliveries; `POST …/webhook` sets or clears the URL and
-shows the new signing secret once, in its answer; `GET /partners/portal/reports/{id}.{fmt}`
+redirects (303) back to the reports page, which shows the new signing secret once (handed
+over in a one-time sealed cookie, `web/once.py`: a reload makes no new secret and shows
+it no more); `GET /partners/portal/reports/{id}.{fmt}`
 downloads one report. Only the app's owner gets any of it (see `ReportViews`).
 """
 
@@ -16,6 +18,7 @@ from starlette.responses import Response
 from candor.matrix.http import Provided
 from candor.reports.errors import ReportError
 from candor.reports.views import FORMATS, ReportViews
+from candor.web import once
 from candor.web.forms import read_form
 from candor.web.pages import CurrentUserDep, Page, PageDep, WebUser
 
@@ -70,11 +73,22 @@ async def _page(
     )
 
 
+WEBHOOK_SECRET = "webhook-secret"  # noqa: S105 - the kind of one-time hand-over, not a secret
+
+
+def reports_path(client_id: str) -> str:
+    return f"/partners/portal/apps/{client_id}/reports"
+
+
 @router.get("/partners/portal/apps/{client_id}/reports")
 async def reports_page(
     client_id: ClientIdParam, page: PageDep, user: CurrentUserDep, views: ViewsDep
 ) -> Response:
-    return await _page(page, user, views, client_id)
+    secret = once.take(page, kind=WEBHOOK_SECRET, subject=client_id)
+    saved = page.request.query_params.get("saved") == "1"
+    response = await _page(page, user, views, client_id, secret=secret, saved=saved)
+    once.forget(response, page, reports_path(client_id))
+    return response
 
 
 @router.post("/partners/portal/apps/{client_id}/webhook")
@@ -92,7 +106,13 @@ async def set_webhook(
         return await _page(
             page, user, views, client_id, error=exc.message, url=url[:2000], status=400
         )
-    return await _page(page, user, views, client_id, secret=secret, saved=True)
+    path = reports_path(client_id)
+    response = page.redirect(path + "?saved=1")
+    if secret is not None:
+        once.hand_over(
+            response, page, kind=WEBHOOK_SECRET, subject=client_id, path=path, secret=secret
+        )
+    return response
 
 
 @router.get("/partners/portal/reports/{report_id}.{fmt}")
