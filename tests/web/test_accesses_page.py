@@ -80,7 +80,7 @@ async def test_with_no_accesses_the_page_says_so(scene: Scene) -> None:
     text = _text(await scene.page_of("carol"))
 
     assert "No one has accessed your data" in text
-    assert "candor audit verify --server http://test.local" in text
+    assert "candor audit verify \\ --server http://test.local \\ --state" in text
     assert "Log test.local/candor-log" in text
 
 

@@ -78,7 +78,7 @@ async def test_every_kind_in_plain_words_with_names_not_ids(
     assert "An administrator looked at the list of rooms" in text
     assert f"The reason they gave {WHY}" in text
     assert text.count("✓ Verified") == 6
-    assert "candor audit verify --server http://test.local --state candor-audit.json" in text
+    assert "candor audit verify \\ --server http://test.local \\ --state candor-audit.json" in text
     assert not INTERNAL.search(text), INTERNAL.findall(text)
     assert scene.room not in text
     assert scene.app.client_id not in text

@@ -4,6 +4,7 @@ ids a page looks up once, and paging links."""
 
 import re
 from dataclasses import astuple, replace
+from pathlib import Path
 
 import pytest
 
@@ -288,3 +289,8 @@ def test_the_view_counts_pending_records_and_links_newer_and_older_pages() -> No
     assert paged.newer_url == "/privacy/accesses?after=20"
     assert paged.older_url == "/privacy/accesses?before=12"
     assert all(isinstance(v, str | int | bool | None) for v in astuple(view.rows[0]))
+
+
+def test_the_docs_name_every_action() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "transparency.md").read_text()
+    assert [a.value for a in AccessAction if f"`{a.value}`" not in docs] == []

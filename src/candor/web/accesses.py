@@ -262,11 +262,12 @@ def _admin_lists_users(record: JsonDict, names: Lookups) -> Wording:
 
 def _admin_lists_rooms(record: JsonDict, names: Lookups) -> Wording:
     count = _int(_dict(record.get("resource")).get("count"))
-    rooms = plural(count, "room", "rooms") if count is not None else "rooms"
-    return Wording(
-        "looked at the list of rooms",
-        f"a list of {rooms} with their names and members, including a room you are or were in",
-    )
+    if count == 1:
+        saw = "a list of 1 room with its name and members: a room you are or were in"
+    else:
+        rooms = "rooms" if count is None else f"{count} rooms"
+        saw = f"a list of {rooms} with their names and members, including a room you are or were in"
+    return Wording("looked at the list of rooms", saw)
 
 
 WORDING: Mapping[AccessAction, Callable[[JsonDict, Lookups], Wording]] = {
