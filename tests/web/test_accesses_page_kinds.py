@@ -166,3 +166,15 @@ async def test_the_json_api_still_lists_every_record_with_its_code(
     r = await scene.api.get("/_candor/v1/me/accesses", headers=scene.alice.headers)
 
     assert {a["record"]["action"] for a in r.json()["accesses"]} == {a.value for a in AccessAction}
+
+
+async def test_before_wins_over_after(
+    scene: Scene,  # noqa: F811 - the imported fixture
+) -> None:
+    await every_kind(scene)
+    newest = (await scene.records())[0].index
+
+    text = text_of(await page_of(scene, "alice", f"?before={newest}&after=0"))
+
+    assert text.count("✓ Verified") == 5
+    assert "Newer records" in text

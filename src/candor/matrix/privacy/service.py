@@ -72,7 +72,10 @@ class PrivacyService:
         self, user_id: str, limit: int, *, before: int | None = None, after: int | None = None
     ) -> MyAccesses:
         """One page of `accesses_of`: `limit` records older than `before` or newer than
-        `after` (else the newest), and whether there are newer and older ones."""
+        `after` (else the newest), and whether there are newer and older ones. Given both,
+        `before` wins: a page is one run of records, never a window between two."""
+        if before is not None:
+            after = None
         found = await self._accesses(user_id, limit + 1, before=before, after=after)
         more = len(found.records) > limit
         records = found.records[1:] if more and after is not None else found.records[:limit]
