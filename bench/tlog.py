@@ -48,7 +48,7 @@ from candor.transparency.checkpoint import Checkpoint, sign_checkpoint
 from candor.transparency.log import TransparencyLog
 from candor.transparency.merkle import MemoryTree
 from candor.transparency.note import Signer, generate_key
-from candor.transparency.records import ActorKind
+from candor.transparency.records import AccessAction, ActorKind
 
 JsonDict = dict[str, Any]
 LEAF = 32
@@ -188,7 +188,7 @@ async def record_access_latency(
                 basis=f"grant-{worker}-{k}",
                 subjects=[f"@u{worker}:bench.local", f"@v{k}:bench.local"],
                 resource={"room_id": "!room:bench.local", "from": k, "to": k + 50},
-                action="read_messages",
+                action=AccessAction.ADMIN_READ_MESSAGES,
             )
             samples.append(time.perf_counter() - start)
 

@@ -260,7 +260,7 @@ def build_services(hs: Homeserver) -> Services:
         ),
         admin=AdminService(hs.db, hs.clock, hs.access),
         privacy=PrivacyService(
-            hs.transparency, hs.access, hs.tlog, public_base_url=hs.public_base_url
+            hs.transparency, hs.access, hs.tlog, public_base_url=hs.public_base_url, db=hs.db
         ),
         push_rules=PushRulesService(hs.db, hs.persister, hs.push),
         pushers=pushers,

@@ -191,7 +191,7 @@ async def test_the_privacy_page_names_the_configured_server_to_check(
     browser = await _browser(scene, seen, scene.alice)
     page = await browser.get("/privacy/accesses")
     assert page.status_code == 200
-    assert f"candor audit verify --server {PUBLIC}" in unescape(page.text)
+    assert f"candor audit verify \\\n  --server {PUBLIC} \\\n" in unescape(page.text)
     _assert_nothing_foreign(seen)
 
 

@@ -15,7 +15,7 @@ from candor.store.models.transparency import AccessRecordRow
 from candor.transparency.access import AccessLog, LogUnavailable
 from candor.transparency.log import TransparencyLog
 from candor.transparency.merkle import leaf_hash, verify_inclusion
-from candor.transparency.records import AccessRefused, ActorKind
+from candor.transparency.records import AccessAction, AccessRefused, ActorKind
 
 ALICE, BOB = "@alice:test.local", "@bob:test.local"
 
@@ -44,7 +44,7 @@ async def admin_read(env: Env, justification: str = "abuse report #12") -> int:
         basis=justification,
         subjects=[ALICE, BOB, ALICE],
         resource={"room_id": "!r:test.local", "from": 3, "to": 9},
-        action="read_messages",
+        action=AccessAction.ADMIN_READ_MESSAGES,
     )
 
 
@@ -92,7 +92,7 @@ async def test_a_partner_read_without_a_grant_is_refused(env: Env) -> None:
             basis="",
             subjects=[ALICE],
             resource={"room_id": "!r:test.local"},
-            action="read_messages",
+            action=AccessAction.ADMIN_READ_MESSAGES,
         )
 
     assert await env.log.size() == 0
@@ -140,7 +140,7 @@ async def test_record_or_refuse_keeps_a_refusal_and_turns_a_failure_into_503(env
         "actor_id": "@root:test.local",
         "subjects": [ALICE],
         "resource": {"room_id": "!r:test.local"},
-        "action": "read_messages",
+        "action": AccessAction.ADMIN_READ_MESSAGES,
     }
     with pytest.raises(AccessRefused):
         await env.access.record_or_refuse(basis="  ", **fields)

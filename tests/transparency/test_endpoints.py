@@ -15,7 +15,7 @@ from candor.transparency.checkpoint import open_checkpoint
 from candor.transparency.log import TransparencyLog
 from candor.transparency.merkle import MemoryTree, leaf_hash, verify_consistency, verify_inclusion
 from candor.transparency.note import Verifier
-from candor.transparency.records import ActorKind
+from candor.transparency.records import AccessAction, ActorKind
 from candor.transparency.service import TransparencyService
 
 API = "/_candor/transparency/v1"
@@ -68,7 +68,7 @@ async def test_an_access_records_entry_is_found_by_its_leaf_hash(log: Log) -> No
         basis="abuse report 7",
         subjects=["@alice:test.local"],
         resource={"room_id": "!r:test.local", "from": 1, "to": 2},
-        action="read_messages",
+        action=AccessAction.ADMIN_READ_MESSAGES,
     )
     (entry,) = await log.tlog.entries(index, index + 1)
     await log.service.make_checkpoint()

@@ -3,6 +3,7 @@
 import pytest
 
 from candor.transparency.records import (
+    AccessAction,
     AccessRecord,
     AccessRefused,
     ActorKind,
@@ -19,7 +20,7 @@ def record(**changes: object) -> AccessRecord:
         "basis": "court order 7",
         "subjects": ("@a:x",),
         "resource": {"room_id": "!r:x"},
-        "action": "read_messages",
+        "action": AccessAction.ADMIN_READ_MESSAGES,
         "ts_ms": 1,
     }
     fields.update(changes)
@@ -37,7 +38,7 @@ def test_a_complete_record_passes() -> None:
         {"actor_id": ""},
         {"actor_id": "x" * 256},
         {"action": ""},
-        {"action": "x" * 65},
+        {"action": "admin.read_room_messages"},
         {"basis": " \n"},
         {"basis": "x" * 2001},
         {"actor_kind": ActorKind.PARTNER_APP, "basis": ""},
@@ -47,7 +48,7 @@ def test_a_complete_record_passes() -> None:
         "no-actor",
         "long-actor",
         "no-action",
-        "long-action",
+        "plain-string-action",
         "blank-justification",
         "long-basis",
         "no-grant",

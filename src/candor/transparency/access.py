@@ -21,6 +21,7 @@ from candor.transparency.log import TransparencyLog
 from candor.transparency.merkle import leaf_hash
 from candor.transparency.records import (
     SALT_BYTES,
+    AccessAction,
     AccessRecord,
     AccessRefused,
     ActorKind,
@@ -68,7 +69,7 @@ class AccessLog:
         basis: str,
         subjects: Sequence[str],
         resource: JsonDict,
-        action: str,
+        action: AccessAction,
     ) -> int:
         """Record an access before it happens; returns the log index once durable."""
         record = AccessRecord(
@@ -102,7 +103,7 @@ class AccessLog:
         basis: str,
         subjects: Sequence[str],
         resource: JsonDict,
-        action: str,
+        action: AccessAction,
     ) -> int:
         """`record_access` for a request about to release data: the one fail-closed rule.
 
@@ -131,8 +132,15 @@ class AccessLog:
             return await repo.find_access_record(conn, leaf_hash_value)
 
     async def list_for_user(
-        self, user_id: str, *, before: int | None = None, limit: int = 100
+        self,
+        user_id: str,
+        *,
+        before: int | None = None,
+        limit: int = 100,
+        after: int | None = None,
     ) -> list[StoredRecord]:
         async with self._db.read() as conn:
-            rows = await repo.list_access_records(conn, user_id, before=before, limit=limit)
+            rows = await repo.list_access_records(
+                conn, user_id, before=before, limit=limit, after=after
+            )
         return [StoredRecord(i, salt, decode_dict(raw), raw) for i, salt, raw in rows]

@@ -164,19 +164,33 @@ async def find_access_record(conn: AsyncConnection, leaf_hash: bytes) -> int | N
 
 
 async def list_access_records(
-    conn: AsyncConnection, user_id: str, *, before: int | None, limit: int
+    conn: AsyncConnection,
+    user_id: str,
+    *,
+    before: int | None,
+    limit: int,
+    after: int | None = None,
 ) -> list[tuple[int, bytes, str]]:
-    """(index, salt, record JSON) of the records concerning `user_id`, newest first."""
+    """(index, salt, record JSON) of the records concerning `user_id`, newest first.
+
+    `before` pages towards older records; `after` takes the `limit` records just newer
+    than an index (a "newer" link), still returned newest first.
+    """
+    oldest_first = after is not None and before is None
+    order = AccessRecordRow.index.asc() if oldest_first else AccessRecordRow.index.desc()
     query = (
         select(AccessRecordRow.index, AccessRecordRow.salt, AccessRecordRow.record_json)
         .join(AccessRecordSubject, AccessRecordSubject.index == AccessRecordRow.index)
         .where(AccessRecordSubject.user_id == user_id)
-        .order_by(AccessRecordRow.index.desc())
+        .order_by(order)
         .limit(limit)
     )
     if before is not None:
         query = query.where(AccessRecordRow.index < before)
-    return [(int(r[0]), bytes(r[1]), r[2]) for r in await conn.execute(query)]
+    if after is not None:
+        query = query.where(AccessRecordRow.index > after)
+    rows = [(int(r[0]), bytes(r[1]), r[2]) for r in await conn.execute(query)]
+    return rows[::-1] if oldest_first else rows
 
 
 async def list_checkpoints(conn: AsyncConnection) -> list[tuple[int, bytes]]:

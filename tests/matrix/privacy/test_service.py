@@ -8,7 +8,7 @@ import pytest
 from candor.app import create_app
 from candor.config import Settings
 from candor.matrix.context import Homeserver
-from candor.transparency.records import ActorKind
+from candor.transparency.records import AccessAction, ActorKind
 from candor.wiring import build_services
 
 ALICE, BOB = "@alice:test.local", "@bob:test.local"
@@ -35,7 +35,7 @@ async def _record(hs: Homeserver) -> int:
         basis="abuse report #12",
         subjects=[ALICE],
         resource={"room_id": "!r:test.local", "from": 1, "to": 2, "count": 2},
-        action="admin.read_room_messages",
+        action=AccessAction.ADMIN_READ_MESSAGES,
     )
 
 

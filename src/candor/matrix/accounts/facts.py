@@ -31,6 +31,11 @@ async def profile(conn: AsyncConnection, user_id: str) -> JsonDict | None:
     return out
 
 
+async def display_names(conn: AsyncConnection, user_ids: Sequence[str]) -> dict[str, str]:
+    """The display names these live accounts set, in one query (an unset name is absent)."""
+    return await repo.get_displaynames(conn, user_ids)
+
+
 async def user_exists(conn: AsyncConnection, user_id: str) -> bool:
     """Whether an account with this id was ever registered (deactivated ones included)."""
     return await repo.get_user(conn, user_id) is not None

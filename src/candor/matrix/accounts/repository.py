@@ -70,6 +70,20 @@ async def add_user(
     await _add_search_terms(conn, user_id, displayname)
 
 
+async def get_displaynames(conn: AsyncConnection, user_ids: Sequence[str]) -> dict[str, str]:
+    """The display names set by these accounts (live ones; unset names are absent)."""
+    if not user_ids:
+        return {}
+    rows = await conn.execute(
+        select(User.user_id, User.displayname).where(
+            User.user_id.in_(list(user_ids)),
+            User.displayname.is_not(None),
+            User.deactivated.is_(False),
+        )
+    )
+    return {r[0]: r[1] for r in rows if r[1]}
+
+
 async def set_password(conn: AsyncConnection, user_id: str, password_hash: str) -> None:
     await conn.execute(
         update(User).where(User.user_id == user_id).values(password_hash=password_hash)

@@ -25,13 +25,13 @@ from candor.matrix.requester import Requester
 from candor.matrix.rooms import facts as rooms_facts
 from candor.store.db import Database
 from candor.transparency.access import AccessLog
-from candor.transparency.records import AccessRefused, ActorKind, has_visible_text
+from candor.transparency.records import AccessAction, AccessRefused, ActorKind, has_visible_text
 
 MAX_PAGE = 100
 MAX_LIST_PAGE = 1000
-ACTION_READ_MESSAGES = "admin.read_room_messages"
-ACTION_LIST_USERS = "admin.list_users"
-ACTION_LIST_ROOMS = "admin.list_rooms"
+ACTION_READ_MESSAGES = AccessAction.ADMIN_READ_MESSAGES
+ACTION_LIST_USERS = AccessAction.ADMIN_LIST_USERS
+ACTION_LIST_ROOMS = AccessAction.ADMIN_LIST_ROOMS
 
 
 class AdminError(CandorError):
@@ -145,7 +145,7 @@ class AdminService:
         basis: str,
         subjects: list[str],
         resource: dict[str, object],
-        action: str,
+        action: AccessAction,
     ) -> int:
         return await self._access.record_or_refuse(
             actor_kind=ActorKind.ADMIN,

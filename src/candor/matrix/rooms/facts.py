@@ -152,6 +152,13 @@ async def room_name(conn: AsyncConnection, room_id: str) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
+async def room_names(conn: AsyncConnection, room_ids: Sequence[str]) -> dict[str, str]:
+    """The current names of these rooms, in one query (a room without a name is absent)."""
+    found = await events_repo.list_current_state_of_rooms(conn, room_ids, [EventType.NAME])
+    names = {ev.room_id: ev.content.get("name") for ev in found}
+    return {room: name for room, name in names.items() if isinstance(name, str) and name}
+
+
 async def member_display_name(conn: AsyncConnection, room_id: str, user_id: str) -> str | None:
     """The display name the user's current member event in the room carries, if any."""
     ev = await events_repo.get_current_state_event(conn, room_id, EventType.MEMBER, user_id)

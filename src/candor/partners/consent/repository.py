@@ -93,6 +93,15 @@ async def get_grant(conn: AsyncConnection, grant_id: str) -> GrantRow | None:
     return None if row is None else _grant(tuple(row))
 
 
+async def get_grants(conn: AsyncConnection, grant_ids: Sequence[str]) -> list[GrantRow]:
+    if not grant_ids:
+        return []
+    rows = await conn.execute(
+        select(*_GRANT_COLUMNS).where(RoomGrant.grant_id.in_(list(grant_ids)))
+    )
+    return [_grant(tuple(r)) for r in rows]
+
+
 async def list_grants_of_member(
     conn: AsyncConnection, user_id: str, *, client_id: str | None = None
 ) -> list[GrantRow]:

@@ -96,6 +96,16 @@ class Grant:
 
 
 @dataclass(frozen=True, slots=True)
+class GrantNamed:
+    """Which room a grant was for and whom it asked: how a read under it is named."""
+
+    grant_id: str
+    client_id: str
+    room_id: str
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ShareOptions:
     """What the web form offers: the rooms one may share and the apps one may share with."""
 
@@ -312,6 +322,25 @@ class ConsentService:
             grants = await repo.list_grants_of_member(conn, user_id)
             await self._grants.observe(conn, grants)
             return await self._views(conn, grants)
+
+    async def grants_named(self, grant_ids: Sequence[str]) -> dict[str, GrantNamed]:
+        """Each known grant's room and members, in one read (an access page names many).
+
+        The caller shows them only to people an access record names under that grant; the
+        members are among the record's subjects, so this tells them nothing new.
+        """
+        async with self._db.read() as conn:
+            grants = await repo.get_grants(conn, sorted(set(grant_ids)))
+            members = await repo.list_members(conn, [g.grant_id for g in grants])
+        return {
+            g.grant_id: GrantNamed(
+                g.grant_id,
+                g.client_id,
+                g.room_id,
+                tuple(m.user_id for m in members.get(g.grant_id, [])),
+            )
+            for g in grants
+        }
 
     async def share_options(self, user_id: str) -> ShareOptions:
         async with self._db.read() as conn:

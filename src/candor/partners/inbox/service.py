@@ -30,11 +30,11 @@ from candor.partners.consent.service import ConsentService
 from candor.partners.errors import not_found
 from candor.partners.oauth.bearer import BearerService, PartnerToken
 from candor.transparency.access import AccessLog
-from candor.transparency.records import ActorKind
+from candor.transparency.records import AccessAction, ActorKind
 
 MAX_PAGE = 100
-ACTION_LIST_ROOMS = "partner.list_rooms"
-ACTION_READ_MESSAGES = "partner.read_room_messages"
+ACTION_LIST_ROOMS = AccessAction.PARTNER_LIST_ROOMS
+ACTION_READ_MESSAGES = AccessAction.PARTNER_READ_MESSAGES
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +134,7 @@ class InboxService:
         basis: str,
         subjects: set[str],
         resource: dict[str, object],
-        action: str,
+        action: AccessAction,
     ) -> int:
         return await self._access.record_or_refuse(
             actor_kind=ActorKind.PARTNER_APP,

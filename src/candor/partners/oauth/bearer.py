@@ -19,9 +19,9 @@ from candor.partners.oauth import repository as repo
 from candor.partners.oauth.service import ACCESS_PREFIX, consent_current_on
 from candor.store.db import Database
 from candor.transparency.access import AccessLog
-from candor.transparency.records import ActorKind
+from candor.transparency.records import AccessAction, ActorKind
 
-ACTION_READ_PROFILE = "partner.read_profile"
+ACTION_READ_PROFILE = AccessAction.PARTNER_READ_PROFILE
 
 
 def unknown_token() -> PartnerError:
