@@ -15,7 +15,8 @@ class Event(Base):
     __tablename__ = "events"
     __table_args__ = (
         Index("ix_events_room_pos", "room_id", "stream_pos"),
-        Index("ix_events_room_state", "room_id", "type", "state_key"),
+        # A state key's history in stream order (history visibility): one index range.
+        Index("ix_events_room_state_pos", "room_id", "type", "state_key", "stream_pos"),
         # Closes the retry race: one event per (sender, device, scope, txn id), across
         # restarts and workers. Rows without a txn id (NULLs) never conflict.
         UniqueConstraint("sender", "txn_device", "txn_scope", "txn_id", name="uq_events_txn"),

@@ -1,0 +1,99 @@
+"""How a page of `/messages` costs as a room's history grows, against any Matrix homeserver.
+
+Why: the page itself is a bounded read, but the history-visibility check of each page reads
+the reader's membership history and the room's visibility history; if that read walks the
+room's events, a page in a room of 100k events costs far more than in one of 1k. This fills
+one room in steps (`--sizes`), and after each step times `--pages` sequential requests for
+the newest page of `--limit` events from a second member (so visibility is checked for
+someone other than the sender). It prints one JSON object; progress goes to stderr.
+
+    .venv/bin/candor serve --data-dir "$(mktemp -d)" --port 8030 --no-rate-limit &
+    .venv/bin/python bench/history.py http://127.0.0.1:8030 --sizes 1000,10000,50000
+"""
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+import uuid
+
+import httpx
+
+C = "/_matrix/client/v3"
+
+
+async def register(client: httpx.AsyncClient, name: str) -> dict[str, str]:
+    body = {"username": name, "password": "bench-pass-1", "auth": {"type": "m.login.dummy"}}
+    r = await client.post(f"{C}/register", json=body)
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+async def fill(
+    client: httpx.AsyncClient, auth: dict[str, str], room: str, count: int, concurrency: int
+) -> None:
+    queue = iter(range(count))
+
+    async def worker() -> None:
+        for _ in queue:
+            path = f"{C}/rooms/{room}/send/m.room.message/{uuid.uuid4().hex}"
+            r = await client.put(path, json={"msgtype": "m.text", "body": "hi"}, headers=auth)
+            r.raise_for_status()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+async def time_pages(
+    client: httpx.AsyncClient, auth: dict[str, str], room: str, pages: int, limit: int
+) -> dict[str, float]:
+    samples = []
+    for _ in range(pages):
+        start = time.perf_counter()
+        r = await client.get(
+            f"{C}/rooms/{room}/messages", params={"dir": "b", "limit": limit}, headers=auth
+        )
+        samples.append((time.perf_counter() - start) * 1000)
+        r.raise_for_status()
+        if len(r.json()["chunk"]) != limit:
+            raise SystemExit(f"a short page: {r.text[:200]}")
+    samples.sort()
+    return {
+        "p50_ms": round(statistics.median(samples), 2),
+        "p90_ms": round(samples[int(len(samples) * 0.9)], 2),
+    }
+
+
+async def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("url")
+    p.add_argument("--sizes", default="1000,10000,50000", help="history lengths to measure at")
+    p.add_argument("--pages", type=int, default=100)
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--concurrency", type=int, default=32)
+    p.add_argument("--label", default="")
+    args = p.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    async with httpx.AsyncClient(base_url=args.url, timeout=60.0) as client:
+        tag = uuid.uuid4().hex[:6]
+        sender = await register(client, f"writer{tag}")
+        reader = await register(client, f"reader{tag}")
+        r = await client.post(f"{C}/createRoom", json={"preset": "public_chat"}, headers=sender)
+        r.raise_for_status()
+        room = r.json()["room_id"]
+        (await client.post(f"{C}/join/{room}", json={}, headers=reader)).raise_for_status()
+        results: dict[str, dict[str, float]] = {}
+        have = 0
+        for size in sizes:
+            print(f"filling to {size} events", file=sys.stderr)
+            await fill(client, sender, room, size - have, args.concurrency)
+            have = size
+            await time_pages(client, reader, room, 5, args.limit)  # warm
+            results[str(size)] = await time_pages(client, reader, room, args.pages, args.limit)
+    out = {"server": args.url, "label": args.label, "limit": args.limit, "pages": results}
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
