@@ -3,7 +3,6 @@ chromium, Playwright) over one real `candor serve`: nothing is wider than the sc
 every checkbox and radio sits on the same line as its label. A screenshot of each page at
 each width is saved in the test's tmp dir for people to look at."""
 
-import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from tests.e2e.oauth_flow import (
     register_app,
     register_person,
 )
+from tests.e2e.portal_ui import register_app_in_portal
 from tests.e2e.test_web_accesses_browser import make_admin
 from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, SKIP_REASON
 
@@ -56,26 +56,6 @@ LAYOUT_PROBLEMS = """() => {
   }
   return problems;
 }"""
-
-
-async def _register_app_in_portal(page: Page, base_url: str) -> str:
-    await page.goto(f"{base_url}/partners/portal")
-    await page.get_by_label("App name").fill("Flix")
-    await page.get_by_label("Homepage").fill("https://flix.example")
-    await page.get_by_label("Contact").fill("privacy@flix.example")
-    await page.get_by_label("Redirect URIs").fill("https://flix.example/cb")
-    await page.get_by_label("Web domains").fill("flix.example")
-    await page.get_by_label("share:", exact=False).check()
-    await page.get_by_label("Purpose").fill("Recommend films to friends")
-    await page.get_by_label("Data used").fill("Share and click counts")
-    await page.get_by_label("Retention (days)").fill("30")
-    await page.get_by_label("Reporting period (days)").fill("14")
-    await page.get_by_role("button", name="Register app").click()
-    await expect(page.get_by_role("heading", name="Flix is registered")).to_be_visible()
-    await expect(page.locator("#client-secret")).to_be_visible()
-    found = re.search(r"/partners/portal/apps/([^/]+)/created$", page.url)
-    assert found is not None, page.url
-    return found.group(1)
 
 
 async def _check(page: Page, label: str, shots: Path) -> list[str]:
@@ -117,7 +97,7 @@ async def test_every_page_fits_both_widths_and_boxes_sit_with_their_labels(
             await page.get_by_role("button", name="Log in").click()
             await expect(page.locator(".nav-user")).to_be_visible()
 
-            client_id = await _register_app_in_portal(page, base)
+            client_id = await register_app_in_portal(page, base)
             problems += await _check(page, "portal_created", shots)
             candor(server, "partner", "approve", client_id)
             yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import anyio
 import pytest
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import async_playwright, expect
 from standardwebhooks import Webhook
 
 from tests.e2e.conftest import ServerProcess
 from tests.e2e.oauth_flow import PASSWORD, candor, register_person
+from tests.e2e.portal_ui import register_app_in_portal
 from tests.e2e.webhook_receiver import WebhookReceiver, running_receiver
 
 # The browser is the subject, not the database: SQLite (test_web_accesses_browser is the PostgreSQL smoke).
@@ -39,25 +40,6 @@ def receiver() -> Iterator[WebhookReceiver]:
         yield server
 
 
-async def _register_app(page: Page, base_url: str) -> str:
-    await page.goto(f"{base_url}/partners/portal")
-    await page.get_by_label("App name").fill("Flix")
-    await page.get_by_label("Homepage").fill("https://flix.example")
-    await page.get_by_label("Contact").fill("privacy@flix.example")
-    await page.get_by_label("Redirect URIs").fill("https://flix.example/cb")
-    await page.get_by_label("Web domains").fill("flix.example")
-    await page.get_by_label("share:", exact=False).check()
-    await page.get_by_label("Purpose").fill("Recommend films to friends")
-    await page.get_by_label("Data used").fill("Share and click counts")
-    await page.get_by_label("Retention (days)").fill("30")
-    await page.get_by_label("Reporting period (days)").fill("14")
-    await page.get_by_role("button", name="Register app").click()
-    await expect(page.get_by_role("heading", name="Flix is registered")).to_be_visible()
-    client_id = await page.locator("dl.facts code").first.inner_text()
-    assert client_id.startswith("app_"), client_id
-    return client_id
-
-
 async def test_webhook_secret_once_delivery_and_downloads(
     server: ServerProcess, receiver: WebhookReceiver
 ) -> None:
@@ -70,7 +52,7 @@ async def test_webhook_secret_once_delivery_and_downloads(
             await page.get_by_label("Username").fill("alice")
             await page.get_by_label("Password").fill(PASSWORD)
             await page.get_by_role("button", name="Log in").click()
-            client_id = await _register_app(page, server.base_url)
+            client_id = await register_app_in_portal(page, server.base_url)
             candor(server, "partner", "approve", client_id)
 
             await page.goto(f"{server.base_url}/partners/portal")
