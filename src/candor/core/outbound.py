@@ -83,3 +83,48 @@ def pinned_request(
         headers={**headers, "host": original.netloc.decode("ascii")},
         extensions=extensions,
     )
+
+
+async def post_guarded(
+    client: httpx.AsyncClient,
+    url: WebUrl,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    resolve: Resolver,
+    allow_private_networks: bool,
+    max_answer_bytes: int = 0,
+) -> tuple[int, bytes]:
+    """POST `body` to the first checked address of `url` that accepts a connection (IPv6
+    first, then IPv4, say); the status and at most `max_answer_bytes` of the answer (none
+    by default: a large answer must not cost memory). Raises `AddressRefused`, or the last
+    address's connection error."""
+    addresses = await checked_addresses(url, resolve, allow_private_networks=allow_private_networks)
+    for address in addresses[:-1]:
+        try:
+            return await _post_to(client, url, address, body, headers, max_answer_bytes)
+        except httpx.ConnectError:
+            continue  # the next address of the same name
+    return await _post_to(client, url, addresses[-1], body, headers, max_answer_bytes)
+
+
+async def _post_to(
+    client: httpx.AsyncClient,
+    url: WebUrl,
+    address: IPAddress,
+    body: bytes,
+    headers: Mapping[str, str],
+    max_answer_bytes: int,
+) -> tuple[int, bytes]:
+    request = pinned_request(client, url, address, content=body, headers=headers)
+    response = await client.send(request, stream=True)
+    answer = b""
+    try:
+        if max_answer_bytes > 0:
+            async for chunk in response.aiter_bytes():
+                answer += chunk
+                if len(answer) > max_answer_bytes:
+                    break
+    finally:
+        await response.aclose()
+    return response.status_code, answer

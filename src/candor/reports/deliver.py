@@ -28,11 +28,10 @@ from candor.core.clock import Clock
 from candor.core.outbound import (
     AddressRefused,
     Resolver,
-    checked_addresses,
-    pinned_request,
+    post_guarded,
     system_resolve,
 )
-from candor.core.urls import IPAddress, UrlRefused, WebUrl, check_webhook_url
+from candor.core.urls import UrlRefused, check_webhook_url
 from candor.reports import delivery_repository as repo
 from candor.reports.delivery_repository import DELIVERED, FAILED, PENDING, Delivery
 from candor.reports.webhook_secrets import UnsealError, unseal
@@ -242,7 +241,14 @@ class DeliveryWorker:
         error: str | None
         try:
             async with asyncio.timeout(self._timeout_s):
-                code = await self._post(client, checked, body, headers)
+                code, _ = await post_guarded(
+                    client,
+                    checked,
+                    body,
+                    headers,
+                    resolve=self._resolve,
+                    allow_private_networks=self._allow_private,
+                )
             error = "redirects are not followed" if 300 <= code < 400 else None
         except (TimeoutError, httpx.TimeoutException):
             error = f"timed out after {self._timeout_s:g} s"
@@ -255,35 +261,6 @@ class DeliveryWorker:
         duration_ms = int((time.perf_counter() - started) * 1000)
         error = None if error is None else _bounded(error, secret)
         return Outcome(url, code, error, duration_ms)
-
-    async def _post(
-        self, client: httpx.AsyncClient, url: WebUrl, body: bytes, headers: dict[str, str]
-    ) -> int:
-        """POST to the first checked address that accepts a connection; the status code."""
-        addresses = await checked_addresses(
-            url, self._resolve, allow_private_networks=self._allow_private
-        )
-        for address in addresses[:-1]:
-            try:
-                return await self._post_to(client, url, address, body, headers)
-            except httpx.ConnectError:
-                continue  # the next address of the same name (IPv6 first, then IPv4, say)
-        return await self._post_to(client, url, addresses[-1], body, headers)
-
-    @staticmethod
-    async def _post_to(
-        client: httpx.AsyncClient,
-        url: WebUrl,
-        address: IPAddress,
-        body: bytes,
-        headers: dict[str, str],
-    ) -> int:
-        request = pinned_request(client, url, address, content=body, headers=headers)
-        # The answer's body is never read: only the status matters, and a large body must
-        # not cost us memory.
-        response = await client.send(request, stream=True)
-        await response.aclose()
-        return response.status_code
 
     async def _record(self, delivery: Delivery, ts: int, outcome: Outcome) -> bool:
         attempt = delivery.attempts + 1

@@ -33,11 +33,10 @@ from candor.core.clock import Clock
 from candor.core.outbound import (
     AddressRefused,
     Resolver,
-    checked_addresses,
-    pinned_request,
+    post_guarded,
     system_resolve,
 )
-from candor.core.urls import IPAddress, UrlRefused, WebUrl, check_webhook_url
+from candor.core.urls import UrlRefused, check_webhook_url
 from candor.matrix.constants import EventType
 from candor.matrix.events import facts as events_facts
 from candor.matrix.push import repository as repo
@@ -243,7 +242,15 @@ class PushGatewayWorker:
         headers = {"content-type": "application/json"}
         async with asyncio.timeout(self._timeout_s):
             try:
-                status, answer = await self._post_checked(client, checked, body, headers)
+                status, answer = await post_guarded(
+                    client,
+                    checked,
+                    body,
+                    headers,
+                    resolve=self._resolve,
+                    allow_private_networks=self._allow_private,
+                    max_answer_bytes=MAX_ANSWER_BYTES,
+                )
             except AddressRefused as exc:
                 # A name that does not resolve may resolve later; one that resolves to a
                 # refused address keeps being refused until the attempts run out.
@@ -253,39 +260,6 @@ class PushGatewayWorker:
         if not 200 <= status < 300:
             raise _Final(f"the gateway answered {status}")
         return _rejected(answer)
-
-    async def _post_checked(
-        self, client: httpx.AsyncClient, url: WebUrl, body: bytes, headers: dict[str, str]
-    ) -> tuple[int, bytes]:
-        addresses = await checked_addresses(
-            url, self._resolve, allow_private_networks=self._allow_private
-        )
-        for address in addresses[:-1]:
-            try:
-                return await self._send(client, url, address, body, headers)
-            except httpx.ConnectError:
-                continue  # the next address of the same name
-        return await self._send(client, url, addresses[-1], body, headers)
-
-    @staticmethod
-    async def _send(
-        client: httpx.AsyncClient,
-        url: WebUrl,
-        address: IPAddress,
-        body: bytes,
-        headers: dict[str, str],
-    ) -> tuple[int, bytes]:
-        request = pinned_request(client, url, address, content=body, headers=headers)
-        response = await client.send(request, stream=True)
-        try:
-            answer = b""
-            async for chunk in response.aiter_bytes():
-                answer += chunk
-                if len(answer) > MAX_ANSWER_BYTES:
-                    break
-        finally:
-            await response.aclose()
-        return response.status_code, answer
 
     async def _failed(self, queued: QueuedPush, reason: str) -> None:
         attempts = queued.attempts + 1
