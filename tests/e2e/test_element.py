@@ -283,10 +283,7 @@ async def test_element_users_chat_encrypted_and_verify_a_new_session(
 
         # The shield is gone, for Alice and for Bob's first session, once they look again.
         for page in (alice, bob):
-            await ui.reopen_room(page)
-            verified = ui.event_tile(page, "Bob on his new laptop")
-            await expect(verified).to_be_visible(timeout=ui.STEP_TIMEOUT_MS)
-            await expect(ui.shield(verified)).to_have_count(0)
+            await ui.expect_shield_gone_after_redraw(page, "Bob on his new laptop")
 
         # The new session got the backup key from the first one and read the history from
         # the server's key backup. Element greys those messages (a backed-up key cannot

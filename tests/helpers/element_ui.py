@@ -11,6 +11,7 @@ v1.11.88 (an unminified build). Waits are Playwright's `expect` (bounded polling
 page), never fixed sleeps.
 """
 
+import asyncio
 import contextlib
 import json
 import re
@@ -405,6 +406,26 @@ def event_tile(page: Page, text: str) -> Locator:
     """The timeline tile whose message body is exactly `text` (so decrypted, not an error)."""
     body = page.locator(".mx_EventTile_body").filter(has_text=re.compile(f"^{re.escape(text)}$"))
     return page.locator(".mx_EventTile").filter(has=body)
+
+
+async def expect_shield_gone_after_redraw(page: Page, text: str) -> None:
+    """Redraw the open room until the message `text` shows no shield (within STEP_TIMEOUT_MS).
+
+    Element learns of a new cross-signing signature from `/sync`'s `device_lists.changed`
+    and a `/keys/query` that follow the verification asynchronously; a redraw before that
+    answer still shows the old shield, so one redraw is a race on a slow machine.
+    """
+    deadline = asyncio.get_running_loop().time() + STEP_TIMEOUT_MS / 1000
+    while True:
+        await reopen_room(page)
+        tile = event_tile(page, text)
+        await expect(tile).to_be_visible(timeout=STEP_TIMEOUT_MS)
+        try:
+            await expect(shield(tile)).to_have_count(0, timeout=3_000)
+            return
+        except AssertionError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
 
 
 def shield(tile: Locator) -> Locator:
