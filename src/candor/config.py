@@ -104,6 +104,18 @@ class RateLimitSettings(BaseModel):
         10.0, gt=0, description="Sustained requests per second allowed per user (token bucket)."
     )
     burst: int = Field(50, ge=1, description="Requests a user may make at once before limiting.")
+    storage_url: SecretStr | None = Field(
+        None,
+        description=(
+            "Redis URL (redis://host:6379/0) of a store every worker shares, so a limit "
+            "holds across workers; unset: each process limits alone (N workers, N times looser)."
+        ),
+    )
+    key_prefix: str = Field(
+        "candor-rl",
+        min_length=1,
+        description="Prefix of the shared store's keys (one per deployment sharing a Redis).",
+    )
 
 
 class LoginBackoffSettings(BaseModel):

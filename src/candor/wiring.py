@@ -36,7 +36,7 @@ from candor.matrix.push.notifications import NotificationsService
 from candor.matrix.push.pushers import PushersService
 from candor.matrix.push.recorder import NotificationRecorder
 from candor.matrix.push.service import PushRulesService
-from candor.matrix.ratelimit import RateLimiter
+from candor.matrix.ratelimit import RateLimiter, shared_limits
 from candor.matrix.room_keys.service import RoomKeysService
 from candor.matrix.rooms.aliases import RoomAliasesService
 from candor.matrix.rooms.directory import RoomDirectoryService
@@ -90,7 +90,11 @@ def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserv
         persister=EventPersister(db, clock, notifier, observers=[push]),
         push=push,
         ratelimiter=RateLimiter(
-            clock, enabled=rl.enabled, per_second=rl.per_second, burst=rl.burst
+            clock,
+            enabled=rl.enabled,
+            per_second=rl.per_second,
+            burst=rl.burst,
+            shared=shared_limits(rl, settings.token_key()),
         ),
         login_backoff=LoginBackoff(clock, settings.login_backoff),
         typing=TypingTracker(clock),
