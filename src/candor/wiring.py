@@ -26,7 +26,7 @@ from candor.matrix.devices.service import DevicesService
 from candor.matrix.events.persister import EventPersister
 from candor.matrix.events.service import EventsService
 from candor.matrix.keys.service import KeysService
-from candor.matrix.login_backoff import LoginBackoff
+from candor.matrix.login_backoff import LoginBackoff, shared_backoff
 from candor.matrix.media.preview import UrlPreviewService
 from candor.matrix.media.service import MediaService
 from candor.matrix.media.storage import MediaStore
@@ -96,7 +96,11 @@ def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserv
             burst=rl.burst,
             shared=shared_limits(rl, settings.token_key()),
         ),
-        login_backoff=LoginBackoff(clock, settings.login_backoff),
+        login_backoff=LoginBackoff(
+            clock,
+            settings.login_backoff,
+            shared_backoff(rl, settings.login_backoff, settings.token_key()),
+        ),
         typing=TypingTracker(clock),
         tokens=TokenCache(),
         passwords=Passwords(settings.passwords),

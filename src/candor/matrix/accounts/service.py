@@ -205,9 +205,9 @@ class AccountsService:
         """The password check behind every door, with the back-off around it
         (`matrix/login_backoff.py`): refused while a delay runs, counted, reset on success."""
         backoff = self._login_backoff
-        backoff.begin(user_id, address)
+        await backoff.begin(user_id, address)
         await self._check_credentials(user_id, password)
-        backoff.succeeded(user_id, address)
+        await backoff.succeeded(user_id, address)
 
     def _user_from_identifier(self, identifier: dict[str, object] | None, user: str | None) -> str:
         if identifier is not None:
