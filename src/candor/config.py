@@ -120,8 +120,9 @@ class RateLimitSettings(BaseModel):
 
 class LoginBackoffSettings(BaseModel):
     """Progressive delays after failed logins (Matrix `/login`, the web login form and
-    password re-authentication), kept in each process's memory. Separate from
-    `rate_limit`: `--no-rate-limit` (for benchmarks) does not switch this off."""
+    password re-authentication), counted where the rate limits are (each process's memory,
+    or `rate_limit.storage_url`). Separate from `rate_limit`: `--no-rate-limit` (for
+    benchmarks) does not switch this off."""
 
     enabled: bool = Field(True, description="Delay further attempts after repeated failed logins.")
     free_failures: int = Field(
