@@ -230,3 +230,23 @@ async def test_each_period_is_reported_once_and_delivered_once_with_two_schedule
         await _until(all_recorded, within_s=5)
         # Both processes were alive all along (a crash would have hidden a race).
         assert all(srv.proc is not None and srv.proc.poll() is None for srv in pair.both)
+
+
+async def test_a_worker_with_its_own_signing_key_refuses_to_start(tmp_path: Path) -> None:
+    name = f"candor_e2e_{secrets.token_hex(6)}"
+    database_url = await create_pg_database(name)
+    dirs = [tmp_path / "worker1", tmp_path / "worker2"]
+    first, second = (ServerProcess(_free_port(), d, database_url, "postgresql") for d in dirs)
+    try:
+        for d in dirs:
+            d.mkdir()
+        first.start()  # signs the empty log's checkpoint with its new key
+        shutil.copy2(dirs[0] / "secret.key", dirs[1] / "secret.key")
+        with pytest.raises(RuntimeError, match="signed with another key"):
+            second.start()  # generated a transparency.key of its own
+        assert first.proc is not None
+        assert first.proc.poll() is None  # the first worker serves on
+    finally:
+        for srv in (first, second):
+            srv.stop()
+        await drop_pg_database(name)
