@@ -117,6 +117,13 @@ class RateLimitSettings(BaseModel):
         description="Prefix of the shared store's keys (one per deployment sharing a Redis).",
     )
 
+    @field_validator("storage_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("redis://", "rediss://")):
+            raise ValueError("the rate-limit store must be a redis:// or rediss:// URL")
+        return value
+
 
 class LoginBackoffSettings(BaseModel):
     """Progressive delays after failed logins (Matrix `/login`, the web login form and

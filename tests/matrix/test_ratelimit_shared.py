@@ -4,13 +4,21 @@ one too): two limiters stand for two workers; each test uses its own key prefix.
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from pydantic import SecretStr, ValidationError
 
+from candor.config import RateLimitSettings, Settings
 from candor.core.clock import FakeClock
 from candor.matrix.errors import LimitExceeded
-from candor.matrix.ratelimit import RETRY_SHARED_AFTER_S, RateLimiter, SharedLimits
+from candor.matrix.ratelimit import (
+    RETRY_SHARED_AFTER_S,
+    RateLimiter,
+    SharedLimits,
+    shared_limits,
+)
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 SECRET = b"k" * 32
@@ -146,3 +154,21 @@ async def test_the_store_is_tried_again_after_an_outage(
         clock.advance(RETRY_SHARED_AFTER_S)
         await rl.check("k")
         assert attempts() == 2  # tried again, and failed again
+
+
+def test_the_store_is_configured_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no candor.toml
+    assert shared_limits(Settings().rate_limit, SECRET) is None  # unset: per process
+    monkeypatch.setenv("CANDOR_RATE_LIMIT__STORAGE_URL", REDIS_URL)
+    settings = Settings()
+    assert settings.rate_limit.storage_url is not None
+    assert settings.rate_limit.storage_url.get_secret_value() == REDIS_URL
+    assert isinstance(shared_limits(settings.rate_limit, SECRET), SharedLimits)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:6379", "memcached://127.0.0.1", "6379"])
+def test_a_store_that_is_not_redis_is_refused(url: str) -> None:
+    with pytest.raises(ValidationError, match="redis"):
+        RateLimitSettings(storage_url=SecretStr(url))

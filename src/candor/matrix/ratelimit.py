@@ -75,7 +75,7 @@ class SharedLimits:
     def __init__(
         self, url: str, *, key_prefix: str, key_secret: bytes, per_second: float, burst: int
     ) -> None:
-        """`url` is `redis://…` (or `rediss://`, `redis+unix://`). Nothing connects until
+        """`url` is `redis://…` or `rediss://…` (config.py checks). Nothing connects until
         the first check, so a store that is down at start only delays sharing."""
         scheme_url = url if url.startswith("async+") else "async+" + url
         self._storage = RedisStorage(
