@@ -2,7 +2,8 @@
 load balancer: both append to one access log, which stays one consistent tree that the
 witness (`candor audit verify`) accepts from either worker and `candor audit check`
 recomputes; both run the report scheduler, and each ended period is produced once and its
-webhook delivered once.
+webhook delivered once; with a shared Redis, the login back-off counts failures made on
+either worker.
 
 Each worker has its own data dir, holding copies of the first one's `transparency.key`
 and `secret.key` (docs/configuration.md, "Several workers"). The second starts after the
@@ -22,6 +23,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
 from candor.transparency.keys import KEY_FILE
 from tests.e2e.conftest import ALLOW_PRIVATE_WEBHOOKS, ServerProcess, _free_port
@@ -33,6 +35,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 V3 = "/_matrix/client/v3"
 TLOG = "/_candor/transparency/v1"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 FLIX = ["--name", "Flix", "--redirect-uri", "https://flix.example/cb", "--domain", "flix.example"]
 
 
@@ -81,6 +84,21 @@ async def two_workers(tmp_path: Path, env: dict[str, str]) -> AsyncIterator[Pair
         await drop_pg_database(name)
 
 
+@asynccontextmanager
+async def redis_keys_dropped(prefix: str) -> AsyncIterator[None]:
+    """Delete the shared store's keys under `prefix` afterwards."""
+    try:
+        yield
+    finally:
+        client = aioredis.Redis.from_url(REDIS_URL)
+        try:
+            keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
+            if keys:
+                await client.delete(*keys)
+        finally:
+            await client.aclose()
+
+
 @pytest.fixture
 def receiver() -> Iterator[WebhookReceiver]:
     with running_receiver(fail_first=1) as server:
@@ -120,8 +138,13 @@ async def _admin_reads(http: httpx.AsyncClient, admin: dict[str, str], room: str
 
 
 async def test_both_workers_append_to_one_log_that_the_witness_accepts(tmp_path: Path) -> None:
-    env = {"CANDOR_TRANSPARENCY__CHECKPOINT_INTERVAL_MS": "200"}
-    async with two_workers(tmp_path, env) as pair:
+    prefix = f"candor-e2e-{secrets.token_hex(6)}"
+    env = {
+        "CANDOR_TRANSPARENCY__CHECKPOINT_INTERVAL_MS": "200",
+        "CANDOR_RATE_LIMIT__STORAGE_URL": REDIS_URL,
+        "CANDOR_RATE_LIMIT__KEY_PREFIX": prefix,
+    }
+    async with two_workers(tmp_path, env) as pair, redis_keys_dropped(prefix):
         pair.cli("user", "create", "root", "--password", "pw-root", "--admin", *pair.db_args())
         first, second = pair.both
         async with (
@@ -163,6 +186,20 @@ async def test_both_workers_append_to_one_log_that_the_witness_accepts(tmp_path:
             assert len(notes) == 1
         checked = pair.cli("audit", "check", *pair.db_args())
         assert "90 entries" in checked
+
+        # The login back-off counts in the shared Redis: five wrong passwords, alternating
+        # between the workers, start the delay on both (one process alone has seen three).
+        async with (
+            httpx.AsyncClient(base_url=first.base_url, timeout=20) as one,
+            httpx.AsyncClient(base_url=second.base_url, timeout=20) as two,
+        ):
+            wrong = {"type": "m.login.password", "user": "mallory", "password": "guess"}
+            for http in (one, two, one, two, one):
+                assert (await http.post(f"{V3}/login", json=wrong)).status_code == 403
+            for http in (two, one):
+                r = await http.post(f"{V3}/login", json=wrong)
+                assert r.status_code == 429, r.text
+                assert 0 < r.json()["retry_after_ms"] <= 1000
 
 
 async def test_each_period_is_reported_once_and_delivered_once_with_two_schedulers(
