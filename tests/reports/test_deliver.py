@@ -713,6 +713,7 @@ async def test_the_request_goes_to_the_checked_address_with_the_original_host(
     assert len(rx.verified) == 1
 
 
+@pytest.mark.engines("postgresql")  # several processes on one SQLite file: unsupported
 async def test_two_workers_on_one_database_deliver_each_report_once(
     scene: Scene, receiver_factory: Callable[..., Any], settings: Settings
 ) -> None:

@@ -292,6 +292,7 @@ async def test_queued_pushes_survive_a_restart_and_new_ones_go_at_once(
     assert [n["event_id"] for n in notifications(gateway)] == [queued_id, later_id]
 
 
+@pytest.mark.engines("postgresql")  # several processes on one SQLite file: unsupported
 async def test_two_workers_on_one_database_post_each_notification_once(
     server: Server, gateway: PushGateway, settings: Settings
 ) -> None:
