@@ -104,12 +104,32 @@ class RateLimitSettings(BaseModel):
         10.0, gt=0, description="Sustained requests per second allowed per user (token bucket)."
     )
     burst: int = Field(50, ge=1, description="Requests a user may make at once before limiting.")
+    storage_url: SecretStr | None = Field(
+        None,
+        description=(
+            "Redis URL (redis://host:6379/0) of a store every worker shares, so a limit "
+            "holds across workers; unset: each process limits alone (N workers, N times looser)."
+        ),
+    )
+    key_prefix: str = Field(
+        "candor-rl",
+        min_length=1,
+        description="Prefix of the shared store's keys (one per deployment sharing a Redis).",
+    )
+
+    @field_validator("storage_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("redis://", "rediss://")):
+            raise ValueError("the rate-limit store must be a redis:// or rediss:// URL")
+        return value
 
 
 class LoginBackoffSettings(BaseModel):
     """Progressive delays after failed logins (Matrix `/login`, the web login form and
-    password re-authentication), kept in each process's memory. Separate from
-    `rate_limit`: `--no-rate-limit` (for benchmarks) does not switch this off."""
+    password re-authentication), counted where the rate limits are (each process's memory,
+    or `rate_limit.storage_url`). Separate from `rate_limit`: `--no-rate-limit` (for
+    benchmarks) does not switch this off."""
 
     enabled: bool = Field(True, description="Delay further attempts after repeated failed logins.")
     free_failures: int = Field(

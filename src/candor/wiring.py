@@ -26,7 +26,7 @@ from candor.matrix.devices.service import DevicesService
 from candor.matrix.events.persister import EventPersister
 from candor.matrix.events.service import EventsService
 from candor.matrix.keys.service import KeysService
-from candor.matrix.login_backoff import LoginBackoff
+from candor.matrix.login_backoff import LoginBackoff, shared_backoff
 from candor.matrix.media.preview import UrlPreviewService
 from candor.matrix.media.service import MediaService
 from candor.matrix.media.storage import MediaStore
@@ -36,7 +36,7 @@ from candor.matrix.push.notifications import NotificationsService
 from candor.matrix.push.pushers import PushersService
 from candor.matrix.push.recorder import NotificationRecorder
 from candor.matrix.push.service import PushRulesService
-from candor.matrix.ratelimit import RateLimiter
+from candor.matrix.ratelimit import RateLimiter, shared_limits
 from candor.matrix.room_keys.service import RoomKeysService
 from candor.matrix.rooms.aliases import RoomAliasesService
 from candor.matrix.rooms.directory import RoomDirectoryService
@@ -90,9 +90,17 @@ def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserv
         persister=EventPersister(db, clock, notifier, observers=[push]),
         push=push,
         ratelimiter=RateLimiter(
-            clock, enabled=rl.enabled, per_second=rl.per_second, burst=rl.burst
+            clock,
+            enabled=rl.enabled,
+            per_second=rl.per_second,
+            burst=rl.burst,
+            shared=shared_limits(rl, settings.token_key()),
         ),
-        login_backoff=LoginBackoff(clock, settings.login_backoff),
+        login_backoff=LoginBackoff(
+            clock,
+            settings.login_backoff,
+            shared_backoff(rl, settings.login_backoff, settings.token_key()),
+        ),
         typing=TypingTracker(clock),
         tokens=TokenCache(),
         passwords=Passwords(settings.passwords),

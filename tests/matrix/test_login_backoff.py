@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from candor.config import LoginBackoffSettings
 from candor.core.clock import FakeClock
 from candor.matrix.errors import LimitExceeded
-from candor.matrix.login_backoff import MAX_ENTRIES, LoginBackoff, backoff_delay_ms
+from candor.matrix.login_backoff import MAX_ENTRIES, LocalBackoff, backoff_delay_ms
 
 SETTINGS = LoginBackoffSettings(
     free_failures=5,
@@ -32,12 +32,12 @@ def test_the_delay_never_exceeds_the_cap(failures: int, free: int, base: int, ca
     assert (delay == 0) == (failures < free)
 
 
-def _fail(backoff: LoginBackoff, account: str, address: str | None, times: int) -> None:
+def _fail(backoff: LocalBackoff, account: str, address: str | None, times: int) -> None:
     for _ in range(times):
         backoff.begin(account, address)  # counted; no success follows
 
 
-def _wait(backoff: LoginBackoff, account: str, address: str | None) -> int:
+def _wait(backoff: LocalBackoff, account: str, address: str | None) -> int:
     with pytest.raises(LimitExceeded) as caught:
         backoff.begin(account, address)
     return caught.value.retry_after_ms
@@ -45,7 +45,7 @@ def _wait(backoff: LoginBackoff, account: str, address: str | None) -> int:
 
 def test_an_attempt_during_a_delay_is_refused_and_not_counted() -> None:
     clock = FakeClock()
-    backoff = LoginBackoff(clock, SETTINGS)
+    backoff = LocalBackoff(clock, SETTINGS)
     _fail(backoff, "@a:x", "10.0.0.1", 5)
 
     assert _wait(backoff, "@a:x", "10.0.0.1") == 1000
@@ -58,7 +58,7 @@ def test_an_attempt_during_a_delay_is_refused_and_not_counted() -> None:
 
 def test_a_success_resets_the_account_but_only_takes_back_its_own_attempt_at_the_address() -> None:
     clock = FakeClock()
-    backoff = LoginBackoff(clock, SETTINGS)
+    backoff = LocalBackoff(clock, SETTINGS)
     _fail(backoff, "@mallory:x", "10.0.0.1", 4)
     backoff.begin("@mallory:x", "10.0.0.1")
     backoff.succeeded("@mallory:x", "10.0.0.1")  # the attacker's own account
@@ -71,7 +71,7 @@ def test_a_success_resets_the_account_but_only_takes_back_its_own_attempt_at_the
 
 def test_counts_are_forgotten_after_a_quiet_period() -> None:
     clock = FakeClock()
-    backoff = LoginBackoff(clock, SETTINGS)
+    backoff = LocalBackoff(clock, SETTINGS)
     _fail(backoff, "@a:x", "10.0.0.1", 5)
 
     clock.advance(SETTINGS.forget_after_ms / 1000)
@@ -81,7 +81,7 @@ def test_counts_are_forgotten_after_a_quiet_period() -> None:
 
 
 def test_switched_off_it_never_refuses() -> None:
-    backoff = LoginBackoff(FakeClock(), LoginBackoffSettings(enabled=False))
+    backoff = LocalBackoff(FakeClock(), LoginBackoffSettings(enabled=False))
 
     _fail(backoff, "@a:x", "10.0.0.1", 50)
 
@@ -90,7 +90,7 @@ def test_switched_off_it_never_refuses() -> None:
 
 def test_memory_stays_bounded_under_a_flood_of_names() -> None:
     clock = FakeClock()
-    backoff = LoginBackoff(clock, LoginBackoffSettings(free_failures=2))
+    backoff = LocalBackoff(clock, LoginBackoffSettings(free_failures=2))
     for i in range(MAX_ENTRIES + 10):
         backoff.begin(f"@u{i}:x", None)
 

@@ -1,4 +1,5 @@
-"""Token-bucket rate limiting, driven by FakeClock."""
+"""Rate limits: the per-process token buckets (FakeClock), and the shared store that holds
+one limit across workers (the real Redis at 127.0.0.1:6379, as on CI)."""
 
 import pytest
 from hypothesis import given
@@ -6,11 +7,11 @@ from hypothesis import strategies as st
 
 from candor.core.clock import FakeClock
 from candor.matrix.errors import LimitExceeded
-from candor.matrix.ratelimit import RateLimiter
+from candor.matrix.ratelimit import LocalBuckets, RateLimiter
 
 
-def limiter(clock: FakeClock, *, per_second: float = 1.0, burst: int = 3) -> RateLimiter:
-    return RateLimiter(clock, enabled=True, per_second=per_second, burst=burst)
+def limiter(clock: FakeClock, *, per_second: float = 1.0, burst: int = 3) -> LocalBuckets:
+    return LocalBuckets(clock, per_second=per_second, burst=burst)
 
 
 def test_burst_is_allowed_then_limited() -> None:
@@ -72,10 +73,10 @@ def test_cost_takes_several_tokens() -> None:
     rl.check("k", cost=1)
 
 
-def test_disabled_limiter_never_limits() -> None:
+async def test_disabled_limiter_never_limits() -> None:
     rl = RateLimiter(FakeClock(), enabled=False, per_second=0.001, burst=1)
     for _ in range(100):
-        rl.check("k")
+        await rl.check("k")
     assert not rl.enabled
 
 

@@ -36,6 +36,7 @@ from candor.reports import delivery_repository as repo
 from candor.reports.deliver import DEFAULT_SCHEDULE, DeliveryWorker
 from candor.reports.delivery_repository import Attempt, Delivery
 from candor.reports.webhook_secrets import new_webhook_secret, seal
+from candor.store.db import Database
 from candor.store.models.partners import PartnerApp
 from candor.store.models.reports import Report
 from candor.wiring import build_delivery_worker, build_homeserver, build_services
@@ -710,3 +711,34 @@ async def test_the_request_goes_to_the_checked_address_with_the_original_host(
     [(_, headers)] = rx.requests
     assert headers["Host"] == f"receiver.candor-test.localhost:{port}"
     assert len(rx.verified) == 1
+
+
+@pytest.mark.engines("postgresql")  # several processes on one SQLite file: unsupported
+async def test_two_workers_on_one_database_deliver_each_report_once(
+    scene: Scene, receiver_factory: Callable[..., Any], settings: Settings
+) -> None:
+    rx: Receiver = await receiver_factory(scene.secret, [204], delay_s=0.02)
+    await scene.set_webhook(rx.url)
+    ids = [f"msg_race{i:02d}" for i in range(40)]
+    for delivery_id in ids:
+        await scene.enqueue(rx.url, delivery_id=delivery_id)
+    # The second worker has its own engine and pool, as another process would.
+    other_db = Database(settings.sqlalchemy_url())
+    try:
+        one = scene.worker()
+        two = DeliveryWorker(
+            db=other_db,
+            clock=scene.clock,
+            token_key=scene.hs.token_key,
+            allow_private_networks=True,
+            retry_schedule_ms=SCHEDULE,
+        )
+        made = await asyncio.gather(one.run_once(), two.run_once())
+    finally:
+        await other_db.dispose()
+
+    assert sum(made) == len(ids)
+    assert sorted(h["webhook-id"] for _, h in rx.requests) == ids  # each one once
+    for delivery_id in ids:
+        assert [a.attempt for a in await scene.attempts(delivery_id)] == [1]
+        assert (await scene.delivery(delivery_id)).status == "delivered"

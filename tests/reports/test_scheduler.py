@@ -50,6 +50,19 @@ async def test_racing_workers_make_one_report(hs: Homeserver) -> None:
     assert spent == 1.0  # one release, one ε
 
 
+async def test_racing_workers_with_budget_for_one_report_both_get_it(hs: Homeserver) -> None:
+    """The loser of the race finds the winner's report under the per-app lock, before the
+    ε ledger (which now counts the winner's ε) would call the budget exhausted."""
+    app = await make_app(hs, privacy="differential_privacy", epsilon=1.0)
+    hs.settings.reports.epsilon_budget = 1.0
+    await load_events(
+        hs, app.client_id, [Event("2026-11-10", "web", "player", "a", ShareEvent.SEND, "@a:t", 2)]
+    )
+    a, b = build_services(hs).reports, build_services(hs).reports
+    got = await asyncio.gather(*(s.produce(app.client_id) for s in (a, b)))
+    assert got[0].report_id == got[1].report_id
+
+
 async def test_a_refused_period_is_logged_once(
     hs: Homeserver, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -3,6 +3,7 @@ append in turn without colliding, and each one's roots and proofs equal the refe
 tree at every size, its own or the other's; a tiny tile cache, a failed batch and ranges
 across bundle and tile boundaries change nothing."""
 
+import asyncio
 import random
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -92,6 +93,40 @@ async def test_two_workers_appending_in_turn_share_one_tree(workers: Workers) ->
             await check_at(log, tree, size, rng)
     assert await workers.one.entries(0, tree.size) == batch_of(0, tree.size)
     assert await workers.two.leaf_hashes(0, tree.size) == tree.levels[0]
+
+
+async def test_two_workers_appending_at_once_keep_one_tree(workers: Workers) -> None:
+    """Appends racing on both workers (as requests on two processes do): every entry gets
+    its own index, none is lost, and both serve the tree of the entries as stored."""
+    rng = random.Random(12)
+    batches = [
+        [f"w{w} b{b} e{e}".encode() for e in range(1 + (b * 37) % 90)]
+        for w in (1, 2)
+        for b in range(12)
+    ]
+
+    async def one_worker(log: TransparencyLog, mine: list[list[bytes]]) -> list[int]:
+        return list(await asyncio.gather(*(log.append_many(batch) for batch in mine)))
+
+    firsts = await asyncio.gather(
+        one_worker(workers.one, batches[:12]), one_worker(workers.two, batches[12:])
+    )
+
+    placed: dict[int, bytes] = {}
+    for first, batch in zip(firsts[0] + firsts[1], batches, strict=True):
+        for offset, leaf in enumerate(batch):
+            assert first + offset not in placed  # no two entries share an index
+            placed[first + offset] = leaf
+    size = sum(len(b) for b in batches)
+    assert sorted(placed) == list(range(size))  # contiguous: no gap
+    stored = await workers.one.entries(0, size)
+    assert stored == [placed[i] for i in range(size)]
+    tree = MemoryTree()
+    for leaf in stored:
+        tree.append(leaf)
+    for log in (workers.one, workers.two):
+        assert await log.size() == size
+        await check_at(log, tree, size, rng)
 
 
 async def test_the_other_workers_sizes_are_served_before_this_one_appends_again(

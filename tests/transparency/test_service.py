@@ -20,7 +20,7 @@ from candor.transparency.checkpoint import open_checkpoint
 from candor.transparency.log import TransparencyLog
 from candor.transparency.merkle import EMPTY_ROOT, MemoryTree
 from candor.transparency.note import Signer, generate_key
-from candor.transparency.service import _CHECKPOINT_LOCK, TransparencyService
+from candor.transparency.service import _CHECKPOINT_LOCK, ForeignLogKey, TransparencyService
 from tests.helpers.locks import holding_write_lock, wait_for_waiters
 
 SIGNER = Signer.parse(generate_key("test.local/candor-log")[0])
@@ -32,9 +32,9 @@ class Env:
     log: TransparencyLog
     clock: FakeClock
 
-    def service(self, interval_ms: int = 60_000) -> TransparencyService:
+    def service(self, interval_ms: int = 60_000, signer: Signer = SIGNER) -> TransparencyService:
         access = AccessLog(self.db, self.log, self.clock)
-        return TransparencyService(self.db, self.log, access, SIGNER, self.clock, interval_ms)
+        return TransparencyService(self.db, self.log, access, signer, self.clock, interval_ms)
 
     async def checkpoints(self) -> list[int]:
         async with self.db.read() as conn:
@@ -132,3 +132,20 @@ async def poll_async(read: Callable[[], Awaitable[list[int]]], want: list[int]) 
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"the checkpoints never became {want}")
+
+
+async def test_a_worker_with_another_key_refuses_to_start(env: Env) -> None:
+    first = env.service()
+    await first.start()
+    await env.log.append_many([b"a"])
+    await first.make_checkpoint()
+    await first.stop()
+    # Same origin, another key: a second machine that generated its own transparency.key.
+    other = Signer.parse(generate_key(SIGNER.name)[0])
+
+    with pytest.raises(ForeignLogKey, match="another key"):
+        await env.service(signer=other).start()
+    same = env.service()
+    await same.start()  # a copy of the first worker's key starts and signs on
+    await same.stop()
+    assert await env.checkpoints() == [0, 1]

@@ -13,17 +13,32 @@ Nothing here depends on `rate_limit.enabled`: `--no-rate-limit` switches off the
 buckets (a load limit, off for benchmarks), not this (a guard against password guessing),
 which has its own `login_backoff.enabled`.
 
-The counters live in this process's memory, like the token buckets in `ratelimit.py`:
-nothing is written, so no client address is ever stored (DESIGN.md). With several workers
-each keeps its own counters, which multiplies an attacker's budget by the worker count;
-moving them to the database (keyed by a hash of the address) comes with multi-worker.
+Where the counters live follows the rate limits (`ratelimit.py`): with
+`rate_limit.storage_url` set, every worker shares them in Redis (`SharedBackoff`: one Lua
+script decides and counts atomically, so parallel attempts on two workers cannot both slip
+past the free budget), under names HMAC'd with the token key, so the store holds no
+account name and no client address, and each entry expires `forget_after_ms` after its last
+failure. Unset, each process keeps its own (`LocalBackoff`), which multiplies an attacker's
+budget by the worker count. Nothing is written to the database either way (DESIGN.md: no
+client address is stored). If the store fails, the process counts alone for a while (one
+warning), as the rate limits do; a login never fails for it.
 """
 
+import asyncio
+import hashlib
+import hmac
+import logging
 from dataclasses import dataclass
 
-from candor.config import LoginBackoffSettings
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from candor.config import LoginBackoffSettings, RateLimitSettings
 from candor.core.clock import Clock
 from candor.matrix.errors import LimitExceeded
+from candor.matrix.ratelimit import RETRY_SHARED_AFTER_S, STORE_TIMEOUT_S
+
+logger = logging.getLogger(__name__)
 
 # Entries kept before expired ones are swept (bounds memory under a flood of names).
 MAX_ENTRIES = 100_000
@@ -46,7 +61,9 @@ class _Counter:
     until_ms: int
 
 
-class LoginBackoff:
+class LocalBackoff:
+    """The counters in this process's memory."""
+
     def __init__(self, clock: Clock, settings: LoginBackoffSettings) -> None:
         self._clock = clock
         self._settings = settings
@@ -117,3 +134,164 @@ class LoginBackoff:
                 # Still full (a flood of fresh names): keep only those waiting now.
                 for idle in [k for k, v in counters.items() if v.until_ms <= now]:
                     del counters[idle]
+
+
+# KEYS: the account's counter, then the address's (if any). ARGV: now_ms, forget_after_ms,
+# free_failures, base_delay_ms, account cap, address cap. A counter is a hash
+# {failures, until}; Redis expires it `forget_after_ms` after its last failure. Returns
+# the wait in ms (nothing counted) or 0 (admitted and counted), as LocalBackoff.begin.
+_BEGIN = """
+local now = tonumber(ARGV[1])
+local forget = tonumber(ARGV[2])
+local free = tonumber(ARGV[3])
+local base = tonumber(ARGV[4])
+local caps = {tonumber(ARGV[5]), tonumber(ARGV[6])}
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local untl = tonumber(redis.call('HGET', key, 'until') or '0')
+  if untl - now > wait then wait = untl - now end
+end
+if wait > 0 then return wait end
+for i, key in ipairs(KEYS) do
+  local failures = redis.call('HINCRBY', key, 'failures', 1)
+  local over = failures - free
+  local delay = 0
+  if over >= 0 then delay = math.min(caps[i], base * 2 ^ math.min(over, 62)) end
+  redis.call('HSET', key, 'until', now + delay)
+  redis.call('PEXPIRE', key, forget)
+end
+return 0
+"""
+
+# KEYS: the account's counter, then the address's (if any). ARGV: now_ms. The account
+# starts over; the address takes back the attempt `begin` counted, and owes no wait.
+_SUCCEEDED = """
+redis.call('DEL', KEYS[1])
+if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('HINCRBY', KEYS[2], 'failures', -1)
+  local untl = tonumber(redis.call('HGET', KEYS[2], 'until') or '0')
+  if untl > tonumber(ARGV[1]) then redis.call('HSET', KEYS[2], 'until', ARGV[1]) end
+end
+return 0
+"""
+
+
+class SharedBackoff:
+    """The counters in the Redis every worker shares (`rate_limit.storage_url`)."""
+
+    def __init__(
+        self, url: str, *, key_prefix: str, key_secret: bytes, settings: LoginBackoffSettings
+    ) -> None:
+        self._redis = aioredis.Redis.from_url(
+            url.removeprefix("async+"),
+            socket_connect_timeout=STORE_TIMEOUT_S,
+            socket_timeout=STORE_TIMEOUT_S,
+        )
+        self._begin = self._redis.register_script(_BEGIN)
+        self._succeeded = self._redis.register_script(_SUCCEEDED)
+        self._prefix = key_prefix
+        self._secret = key_secret
+        self._settings = settings
+
+    def _keys(self, account: str, address: str | None) -> list[str]:
+        keys = [f"account:{account}"] + ([] if address is None else [f"address:{address}"])
+        return [
+            f"{self._prefix}:backoff:"
+            + hmac.new(self._secret, k.encode(), hashlib.sha256).hexdigest()[:32]
+            for k in keys
+        ]
+
+    async def begin(self, account: str, address: str | None, now_ms: int) -> int:
+        s = self._settings
+        args = [
+            now_ms,
+            s.forget_after_ms,
+            s.free_failures,
+            s.base_delay_ms,
+            s.account_max_delay_ms,
+            s.address_max_delay_ms,
+        ]
+        async with asyncio.timeout(STORE_TIMEOUT_S):
+            wait = await self._begin(keys=self._keys(account, address), args=args)
+        return int(wait)
+
+    async def succeeded(self, account: str, address: str | None, now_ms: int) -> None:
+        async with asyncio.timeout(STORE_TIMEOUT_S):
+            await self._succeeded(keys=self._keys(account, address), args=[now_ms])
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+class LoginBackoff:
+    """What the login paths call: shared counters when a store is given, else local."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        settings: LoginBackoffSettings,
+        shared: SharedBackoff | None = None,
+    ) -> None:
+        self._clock = clock
+        self._settings = settings
+        self._local = LocalBackoff(clock, settings)
+        self._shared = shared
+        self._shared_down_until = 0.0
+
+    def _use_shared(self) -> SharedBackoff | None:
+        if self._shared is None or self._clock.monotonic() < self._shared_down_until:
+            return None
+        return self._shared
+
+    def _store_failed(self, exc: Exception) -> None:
+        self._shared_down_until = self._clock.monotonic() + RETRY_SHARED_AFTER_S
+        logger.warning(
+            "login back-off store unavailable (%s); counting per process for %g s",
+            type(exc).__name__,
+            RETRY_SHARED_AFTER_S,
+        )
+
+    async def begin(self, account: str, address: str | None) -> None:
+        """`LocalBackoff.begin`'s contract, across every worker when the store is shared."""
+        if not self._settings.enabled:
+            return
+        shared = self._use_shared()
+        if shared is not None:
+            try:
+                wait = await shared.begin(account, address, self._clock.now_ms())
+            except (RedisError, TimeoutError, OSError) as exc:
+                self._store_failed(exc)
+            else:
+                if wait > 0:
+                    raise LimitExceeded(wait)
+                return
+        self._local.begin(account, address)
+
+    async def succeeded(self, account: str, address: str | None) -> None:
+        shared = self._use_shared()
+        if shared is not None:
+            try:
+                await shared.succeeded(account, address, self._clock.now_ms())
+            except (RedisError, TimeoutError, OSError) as exc:
+                self._store_failed(exc)
+            else:
+                return
+        self._local.succeeded(account, address)
+
+    async def close(self) -> None:
+        if self._shared is not None:
+            await self._shared.close()
+
+
+def shared_backoff(
+    rate_limit: RateLimitSettings, settings: LoginBackoffSettings, key_secret: bytes
+) -> SharedBackoff | None:
+    """The shared counters in the rate limits' store, or None to count per process."""
+    if rate_limit.storage_url is None:
+        return None
+    return SharedBackoff(
+        rate_limit.storage_url.get_secret_value(),
+        key_prefix=rate_limit.key_prefix,
+        key_secret=key_secret,
+        settings=settings,
+    )

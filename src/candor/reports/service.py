@@ -175,6 +175,11 @@ class ReportsService:
         budget = self._epsilon_budget
         async with self._db.write() as conn:
             await self._db.advisory_xact_lock(conn, _lock_key(app.client_id))
+            # Another worker may have made this period while we waited for the lock: use
+            # theirs, before the ledger (which now counts their ε) could refuse ours.
+            made = await repo.get_report(conn, app.client_id, first, last)
+            if made is not None:
+                return StoredReport.from_row(made)
             if plan is not None:
                 spent = await repo.epsilon_spent(conn, app.client_id)
                 if spent + plan.epsilon > budget * (1 + 1e-9):

@@ -170,7 +170,7 @@ class ShareService:
         if not 1 <= len(rooms) <= MAX_ROOMS:
             raise invalid(f"Pick 1 to {MAX_ROOMS} conversations")
         note = check_text("note", note, max_len=MAX_NOTE)
-        self._ratelimiter.check(user_id)
+        await self._ratelimiter.check(user_id)
         now = self._clock.now_ms()
         share_id = "share_" + random_string(16)
         day = utc_day(now)

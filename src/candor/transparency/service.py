@@ -18,10 +18,15 @@ from candor.core.errors import CandorError
 from candor.store.db import Database
 from candor.transparency import repository as repo
 from candor.transparency.access import AccessLog
-from candor.transparency.checkpoint import Checkpoint, sign_checkpoint
+from candor.transparency.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    open_checkpoint,
+    sign_checkpoint,
+)
 from candor.transparency.log import TransparencyLog
 from candor.transparency.merkle import ProofError
-from candor.transparency.note import Signer
+from candor.transparency.note import NoteError, Signer
 from candor.transparency.tiles import (
     TILE_WIDTH,
     TileID,
@@ -41,6 +46,10 @@ class TransparencyError(CandorError):
 
     def __init__(self, status: int, errcode: str, message: str) -> None:
         super().__init__(message, status=status, errcode=errcode)
+
+
+class ForeignLogKey(RuntimeError):
+    """This worker's signing key did not sign the log it would extend."""
 
 
 def invalid(message: str) -> TransparencyError:
@@ -86,6 +95,23 @@ class TransparencyService:
         return str(self._signer.verifier())
 
     async def start(self) -> None:
+        """Refuse to start with another key than the stored checkpoints', then sign.
+
+        Every worker on one database must sign with the same key (a copy of the data dir's
+        `transparency.key`): a second key would publish checkpoints that witnesses, who
+        pin the first, reject as a fork. Failing here names the problem at deployment.
+        """
+        async with self._db.read() as conn:
+            latest = await repo.get_latest_checkpoint(conn)
+        if latest is not None:
+            try:
+                open_checkpoint(latest[2], self._signer.verifier())
+            except (NoteError, CheckpointError):
+                raise ForeignLogKey(
+                    "the stored checkpoints were signed with another key than this "
+                    "worker's transparency.key: copy the first worker's key into every "
+                    "worker's data dir (docs/configuration.md, Several workers)"
+                ) from None
         await self.make_checkpoint()
         self._task = asyncio.create_task(self._run(), name="tlog-checkpointer")
 

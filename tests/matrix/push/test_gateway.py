@@ -17,6 +17,7 @@ from candor.config import PushSettings, Settings
 from candor.core.clock import FakeClock
 from candor.matrix.push import repository as repo
 from candor.matrix.push.gateway import PushGatewayWorker, PushRetry
+from candor.store.db import Database
 from candor.wiring import build_push_worker
 from tests.helpers.matrix import MatrixTestClient
 from tests.helpers.spec import SPEC_ROOT, spec_event_hooks, spec_index
@@ -289,3 +290,25 @@ async def test_queued_pushes_survive_a_restart_and_new_ones_go_at_once(
             # Well before the worker's next poll (5 s): the commit woke it.
             assert await asyncio.to_thread(gateway.wait_for, 2, 3.0)
     assert [n["event_id"] for n in notifications(gateway)] == [queued_id, later_id]
+
+
+@pytest.mark.engines("postgresql")  # several processes on one SQLite file: unsupported
+async def test_two_workers_on_one_database_post_each_notification_once(
+    server: Server, gateway: PushGateway, settings: Settings
+) -> None:
+    alice, bob, _ = await people(server)
+    room = await group(alice, bob)
+    await set_pusher(bob, gateway.url)
+    sent = [await alice.send(room, f"message {i}") for i in range(40)]
+    # The second worker has its own engine and pool, as another process would.
+    other_db = Database(settings.sqlalchemy_url())
+    try:
+        one, two = server.worker(), server.worker(db=other_db)
+        made = await asyncio.gather(one.run_once(), two.run_once())
+    finally:
+        await other_db.dispose()
+
+    assert sum(made) == len(sent)
+    posted = [n["event_id"] for n in notifications(gateway)]
+    assert sorted(posted) == sorted(sent)  # each one once
+    assert await server.queued() == 0

@@ -107,7 +107,7 @@ class AccountsService:
         if not self._registration_enabled:
             raise Forbidden("Registration is disabled on this server")
         if address is not None:
-            self._ratelimiter.check(f"register:{address}")
+            await self._ratelimiter.check(f"register:{address}")
         localpart = body.username.lower() if body.username else None
         user_id = self.check_username(localpart) if localpart else None
         if user_id is not None:
@@ -176,7 +176,7 @@ class AccountsService:
         user_id = self._user_from_identifier(body.identifier, body.user)
         if body.password is None:
             raise MissingParam("Missing password")
-        self._ratelimiter.check(f"login:{user_id}")
+        await self._ratelimiter.check(f"login:{user_id}")
         await self._check_login(user_id, body.password, address)
         async with self._db.write() as conn:
             return await self._new_session(
@@ -197,7 +197,7 @@ class AccountsService:
             raise Forbidden("Invalid username or password") from None
         if len(password) > MAX_PASSWORD_LENGTH:
             raise Forbidden("Invalid username or password")
-        self._ratelimiter.check(f"login:{user_id}")
+        await self._ratelimiter.check(f"login:{user_id}")
         await self._check_login(user_id, password, address)
         return user_id
 
@@ -205,9 +205,9 @@ class AccountsService:
         """The password check behind every door, with the back-off around it
         (`matrix/login_backoff.py`): refused while a delay runs, counted, reset on success."""
         backoff = self._login_backoff
-        backoff.begin(user_id, address)
+        await backoff.begin(user_id, address)
         await self._check_credentials(user_id, password)
-        backoff.succeeded(user_id, address)
+        await backoff.succeeded(user_id, address)
 
     def _user_from_identifier(self, identifier: dict[str, object] | None, user: str | None) -> str:
         if identifier is not None:
@@ -288,7 +288,7 @@ class AccountsService:
             raise AuthRequired(
                 [LoginType.PASSWORD], auth.session, failed="Invalid username or password"
             )
-        self._ratelimiter.check(f"login:{requester.user_id}")
+        await self._ratelimiter.check(f"login:{requester.user_id}")
         try:
             # The account's back-off only: the caller already holds a token.
             await self._check_login(requester.user_id, auth.password, None)

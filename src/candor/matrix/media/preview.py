@@ -71,7 +71,7 @@ class UrlPreviewService:
         a page that cannot be fetched is 404 M_NOT_FOUND."""
         if not self._enabled:
             raise PreviewsDisabled
-        self._ratelimiter.check(requester.user_id)
+        await self._ratelimiter.check(requester.user_id)
         target = self._check(url)
         try:
             async with asyncio.timeout(self._timeout_s * 2):

@@ -144,7 +144,7 @@ class MediaService:
         content_length: int | None,
     ) -> str:
         """POST /_matrix/media/v3/upload: store the file under a new id; its mxc URI."""
-        self._ratelimiter.check(requester.user_id)
+        await self._ratelimiter.check(requester.user_id)
         ctype, name = self._check_upload(content_type, filename, content_length)
         await self._check_quota(requester.user_id, content_length or 0)
         media_id = _new_media_id()
@@ -173,7 +173,7 @@ class MediaService:
     async def create(self, requester: Requester) -> Created:
         """POST /_matrix/media/v1/create: an id whose content comes later, within
         `unused_expiry_ms`; at most `max_pending_uploads` waiting per account."""
-        self._ratelimiter.check(requester.user_id)
+        await self._ratelimiter.check(requester.user_id)
         now = self._clock.now_ms()
         expires = now + self._settings.unused_expiry_ms
         media_id = _new_media_id()
@@ -199,7 +199,7 @@ class MediaService:
     ) -> None:
         """PUT /_matrix/media/v3/upload/{serverName}/{mediaId}: the content of an id from
         /create, by its creator, once."""
-        self._ratelimiter.check(requester.user_id)
+        await self._ratelimiter.check(requester.user_id)
         self._check_local(server_name, media_id)
         async with self._db.read() as conn:
             record = await repo.get_media(conn, media_id)

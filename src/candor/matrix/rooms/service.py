@@ -96,7 +96,7 @@ class RoomsService:
 
     async def create_room(self, requester: Requester, body: CreateRoomBody) -> str:
         """POST /createRoom: all initial events in one atomic work item."""
-        self._ratelimiter.check(requester.user_id)
+        await self._ratelimiter.check(requester.user_id)
         version = body.room_version or ROOM_VERSION
         if version not in SUPPORTED_ROOM_VERSIONS:
             raise MatrixError(400, Codes.UNSUPPORTED_ROOM_VERSION, "Unsupported room version")
@@ -233,7 +233,7 @@ class RoomsService:
         reason: str | None,
         extra: JsonDict | None = None,
     ) -> str:
-        self._ratelimiter.check(requester.user_id)
+        await self._ratelimiter.check(requester.user_id)
         target = str(UserID.parse(target))
         sender = requester.user_id
         content: JsonDict = {"membership": membership, **(extra or {})}
@@ -348,7 +348,7 @@ class RoomsService:
         content: JsonDict,
         txn: tuple[str, str, str] | None,
     ) -> str:
-        self._ratelimiter.check(requester.user_id)
+        await self._ratelimiter.check(requester.user_id)
         sender = requester.user_id
         room_id = str(RoomID.parse(room_id))
 
@@ -376,7 +376,7 @@ class RoomsService:
     async def redact(
         self, requester: Requester, room_id: str, event_id: str, txn_id: str, reason: str | None
     ) -> str:
-        self._ratelimiter.check(requester.user_id)
+        await self._ratelimiter.check(requester.user_id)
         room_id = str(RoomID.parse(room_id))
         event_id = parse_event_id(event_id)
         sender = requester.user_id

@@ -31,7 +31,7 @@ class ToDeviceService:
         if not event_type or len(event_type) > 255 or not txn_id or len(txn_id) > 255:
             raise InvalidParam("Invalid event type or transaction id")
         targets = _parse_messages(messages)
-        self._ratelimiter.check(requester.user_id)
+        await self._ratelimiter.check(requester.user_id)
         sender, sender_device = requester.user_id, requester.device_id
 
         async def work(ctx: WriteContext) -> None:

@@ -28,7 +28,7 @@ class UserDirectoryService:
 
     async def search(self, requester: Requester, search_term: str, limit: int) -> JsonDict:
         """`{"results": [...], "limited": bool}`, best match first."""
-        self._ratelimiter.check(requester.user_id)
+        await self._ratelimiter.check(requester.user_id)
         limit = min(limit, MAX_RESULTS)
         prefix = normalise(search_term)[:MAX_TERM_LENGTH]
         if not prefix:

@@ -174,7 +174,7 @@ class ConsentService:
         if app is None:
             raise not_found("No such app")
         check_app(app.status, app.scopes)
-        self._ratelimiter.check(user_id)
+        await self._ratelimiter.check(user_id)
 
         async def work(ctx: WriteContext) -> str:
             conn = ctx.conn

@@ -91,7 +91,7 @@ class BearerService:
                 403, "CANDOR_INSUFFICIENT_SCOPE", f"This token lacks the {scope!r} scope"
             )
         try:
-            self._ratelimiter.check(f"partner:{found.client_id}")
+            await self._ratelimiter.check(f"partner:{found.client_id}")
         except LimitExceeded as exc:
             limited = PartnerError(429, "CANDOR_LIMIT_EXCEEDED", "Too many requests")
             limited.headers = dict(exc.headers)
