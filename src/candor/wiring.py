@@ -221,6 +221,16 @@ def build_services(hs: Homeserver) -> Services:
         issuer=hs.server_name,
         epsilon_budget=hs.settings.reports.epsilon_budget,
     )
+    media = MediaService(
+        hs.db,
+        hs.clock,
+        MediaStore(hs.settings.data_dir / "media"),
+        hs.ratelimiter,
+        server_name=hs.server_name,
+        settings=hs.settings.media,
+    )
+    if isinstance(hs.notifier, ClusterNotifier):
+        hs.notifier.share_media(media)
     return Services(
         authenticator=Authenticator(hs.db, hs.token_key, hs.tokens),
         events=events,
@@ -254,14 +264,7 @@ def build_services(hs: Homeserver) -> Services:
         discovery=Discovery(hs.public_base_url, hs.settings.support),
         turn=TurnService(hs.clock, hs.settings.turn),
         room_keys=RoomKeysService(hs.db),
-        media=MediaService(
-            hs.db,
-            hs.clock,
-            MediaStore(hs.settings.data_dir / "media"),
-            hs.ratelimiter,
-            server_name=hs.server_name,
-            settings=hs.settings.media,
-        ),
+        media=media,
         url_previews=UrlPreviewService(
             hs.ratelimiter,
             enabled=hs.settings.media.url_previews,

@@ -413,6 +413,34 @@ async def test_a_worker_whose_listener_is_cut_reconnects_and_misses_nothing(pair
         assert [e["content"]["body"] for e in events] == ["heard again"]
 
 
+async def test_an_upload_on_one_worker_wakes_a_download_waiting_on_the_other(pair: Pair) -> None:
+    _, token = await register(pair.a.base_url, unique("uploader"))
+    async with httpx.AsyncClient(timeout=TIMEOUT, headers=auth(token)) as http:
+        r = await http.post(f"{pair.a.base_url}/_matrix/media/v1/create")
+        assert r.status_code == 200, r.text
+        server_name, media_id = r.json()["content_uri"].removeprefix("mxc://").split("/")
+        download = asyncio.create_task(
+            http.get(
+                f"{pair.b.base_url}/_matrix/client/v1/media/download/{server_name}/{media_id}",
+                params={"timeout_ms": 10_000},
+            )
+        )
+        await asyncio.sleep(0.2)  # B has read the id and waits
+        start = time.perf_counter()
+        r = await http.put(
+            f"{pair.a.base_url}/_matrix/media/v3/upload/{server_name}/{media_id}",
+            content=b"hello from A",
+            headers={"Content-Type": "text/plain"},
+        )
+        assert r.status_code == 200, r.text
+        got = await asyncio.wait_for(download, 10)
+        waited = time.perf_counter() - start
+    assert got.status_code == 200, got.text
+    assert got.content == b"hello from A"
+    # Woken by A's message, not by the one-second poll that remains as a fallback.
+    assert waited < 0.5, waited
+
+
 # --- a worker dies ------------------------------------------------------------------------
 
 

@@ -44,6 +44,12 @@ class _Typing(Protocol):
     def apply(self, room_id: str, user_id: str, until_ms: int, serial: int) -> None: ...
 
 
+class _Media(Protocol):
+    on_uploaded: Callable[[], None] | None
+
+    def wake_downloads(self) -> None: ...
+
+
 class ClusterNotifier(Notifier):
     """`Notifier` whose persister commits, token revocations and typing reach all workers."""
 
@@ -91,6 +97,11 @@ class ClusterNotifier(Notifier):
 
         typing.on_change = announce
         self.subscribe(TYPING, received, None)
+
+    def share_media(self, media: _Media) -> None:
+        """An upload to a created media id on any worker wakes downloads waiting for it."""
+        media.on_uploaded = lambda: self.broadcast.publish_soon(MEDIA, "")
+        self.subscribe(MEDIA, lambda _body: media.wake_downloads(), media.wake_downloads)
 
     def wake_observer(self) -> "WakeBroadcaster":
         """The persister observer that sends each batch's wake-up inside its transaction."""
