@@ -89,6 +89,12 @@ class Inbox:
         self.resets += 1
 
 
+async def send_then_fail(broadcast: PgBroadcast, db: Database) -> None:
+    async with db.write() as conn:
+        await broadcast.send(conn, "k", "rolled back")
+        raise RuntimeError
+
+
 async def test_messages_arrive_at_commit_at_other_workers_only(db: Database) -> None:
     one, two = Inbox(), Inbox()
     first = PgBroadcast(db, one.received, one.reset)
@@ -97,9 +103,7 @@ async def test_messages_arrive_at_commit_at_other_workers_only(db: Database) -> 
     await second.start()
     try:
         with pytest.raises(RuntimeError):
-            async with db.write() as conn:
-                await first.send(conn, "k", "rolled back")
-                raise RuntimeError
+            await send_then_fail(first, db)
         async with db.write() as conn:
             await first.send(conn, "k", "@a:localhost")
             await asyncio.sleep(0.05)
