@@ -43,6 +43,8 @@ _EXIT_NOT_STARTED = 3
 # A worker that dies sooner than this after its start is restarted only after a pause.
 _QUICK_DEATH_S = 5.0
 _RESTART_PAUSE_S = 1.0
+# How long a worker whose supervisor vanished may take to stop gracefully.
+_ORPHAN_GRACE_S = 10.0
 
 
 def serve(
@@ -182,6 +184,9 @@ def _follow_parent() -> None:
         while os.getppid() == parent:
             time.sleep(0.5)
         os.kill(os.getpid(), signal.SIGTERM)
+        # Long-polls can hold a graceful stop for their whole timeout: do not wait for them.
+        time.sleep(_ORPHAN_GRACE_S)
+        os.kill(os.getpid(), signal.SIGKILL)
 
     threading.Thread(target=watch, name="follow-parent", daemon=True).start()
 
