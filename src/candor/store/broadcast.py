@@ -39,6 +39,10 @@ _BACKOFF_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 _PROBE_INTERVAL_S = 5.0
 _PROBE_TIMEOUT_S = 5.0
 
+# What a lost or refused connection raises (asyncpg's client-side errors included: a probe
+# on a connection the server closed raises InterfaceError, not a PostgresError).
+_CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
 Handler = Callable[[str, str], None]
 """Called with (kind, body) for each message another worker sent."""
 
@@ -137,7 +141,7 @@ class PgBroadcast:
                 conn = await asyncpg.connect(
                     self._dsn, server_settings={"application_name": LISTENER_NAME}
                 )
-            except (OSError, asyncpg.PostgresError) as exc:
+            except _CONNECTION_ERRORS as exc:
                 delay = _BACKOFF_S[min(failures, len(_BACKOFF_S) - 1)]
                 failures += 1
                 logger.warning("broadcast listener cannot connect (%s); retry in %ss", exc, delay)
@@ -156,8 +160,11 @@ class PgBroadcast:
                     self._on_reset()
                 first = False
                 await self._watch(conn, lost)
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            except _CONNECTION_ERRORS as exc:
                 logger.warning("broadcast listener lost its connection (%s)", exc)
+            except Exception:
+                # A bug in a reset hook must not end listening for the process's lifetime.
+                logger.exception("broadcast listener failed; reconnecting")
             finally:
                 self.listening.clear()
                 self._conn = None
