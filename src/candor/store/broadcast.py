@@ -12,17 +12,22 @@ missed). A worker's own messages come back to it; the origin prefix lets it drop
 without parsing.
 """
 
+from __future__ import annotations
+
 import asyncio
 import contextlib
 import logging
 import secrets
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import asyncpg
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.store.db import Database
+
+if TYPE_CHECKING:
+    import asyncpg
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +43,6 @@ _BACKOFF_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 # notices a silent loss (a dropped network path) that no error would report.
 _PROBE_INTERVAL_S = 5.0
 _PROBE_TIMEOUT_S = 5.0
-
-# What a lost or refused connection raises (asyncpg's client-side errors included: a probe
-# on a connection the server closed raises InterfaceError, not a PostgresError).
-_CONNECTION_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 Handler = Callable[[str, str], None]
 """Called with (kind, body) for each message another worker sent."""
@@ -133,6 +134,13 @@ class PgBroadcast:
         return None if self._conn is None else self._conn.get_server_pid()
 
     async def _run(self) -> None:
+        # Imported here, not at the top: SQLite deployments (one process, no listener)
+        # never load asyncpg (about 3 MB of idle memory).
+        import asyncpg  # noqa: PLC0415
+
+        # What a lost or refused connection raises (asyncpg's client-side errors included:
+        # a probe on a connection the server closed raises InterfaceError).
+        connection_errors = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
         failures = 0
         first = True
         while True:
@@ -141,7 +149,7 @@ class PgBroadcast:
                 conn = await asyncpg.connect(
                     self._dsn, server_settings={"application_name": LISTENER_NAME}
                 )
-            except _CONNECTION_ERRORS as exc:
+            except connection_errors as exc:
                 delay = _BACKOFF_S[min(failures, len(_BACKOFF_S) - 1)]
                 failures += 1
                 logger.warning("broadcast listener cannot connect (%s); retry in %ss", exc, delay)
@@ -160,7 +168,7 @@ class PgBroadcast:
                     self._on_reset()
                 first = False
                 await self._watch(conn, lost)
-            except _CONNECTION_ERRORS as exc:
+            except connection_errors as exc:
                 logger.warning("broadcast listener lost its connection (%s)", exc)
             except Exception:
                 # A bug in a reset hook must not end listening for the process's lifetime.
