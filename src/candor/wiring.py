@@ -23,7 +23,7 @@ from candor.matrix.client.discovery import Discovery
 from candor.matrix.client.voip import TurnService
 from candor.matrix.context import Homeserver
 from candor.matrix.devices.service import DevicesService
-from candor.matrix.events.persister import EventPersister
+from candor.matrix.events.persister import AppendObserver, EventPersister
 from candor.matrix.events.service import EventsService
 from candor.matrix.keys.service import KeysService
 from candor.matrix.login_backoff import LoginBackoff, shared_backoff
@@ -43,6 +43,7 @@ from candor.matrix.rooms.directory import RoomDirectoryService
 from candor.matrix.rooms.reads import RoomReadsService
 from candor.matrix.rooms.receipts import ReceiptsService
 from candor.matrix.rooms.service import RoomsService
+from candor.matrix.sync.cluster import ClusterNotifier
 from candor.matrix.sync.messages import MessagesService
 from candor.matrix.sync.notifier import Notifier
 from candor.matrix.sync.service import SyncService
@@ -76,18 +77,26 @@ def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserv
     """The shared infrastructure: database, clock, persister, caches, limits and the log."""
     clock = clock or SystemClock()
     db = Database(settings.sqlalchemy_url())
-    notifier = Notifier()
     rl = settings.rate_limit
     tlog = TransparencyLog(db)
     access = AccessLog(db, tlog, clock)
     push = NotificationRecorder()
+    typing = TypingTracker(clock)
+    tokens = TokenCache()
+    # SQLite is one process; on PostgreSQL any number of workers may share the database.
+    notifier = Notifier() if db.is_sqlite else ClusterNotifier(db)
+    observers: list[AppendObserver] = [push]
+    if isinstance(notifier, ClusterNotifier):
+        notifier.share_tokens(tokens)
+        notifier.share_typing(typing)
+        observers.append(notifier.wake_observer())
     return Homeserver(
         settings=settings,
         db=db,
         clock=clock,
         token_key=settings.token_key(),
         notifier=notifier,
-        persister=EventPersister(db, clock, notifier, observers=[push]),
+        persister=EventPersister(db, clock, notifier, observers=observers),
         push=push,
         ratelimiter=RateLimiter(
             clock,
@@ -101,8 +110,8 @@ def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserv
             settings.login_backoff,
             shared_backoff(rl, settings.login_backoff, settings.token_key()),
         ),
-        typing=TypingTracker(clock),
-        tokens=TokenCache(),
+        typing=typing,
+        tokens=tokens,
         passwords=Passwords(settings.passwords),
         tlog=tlog,
         access=access,
@@ -220,6 +229,16 @@ def build_services(hs: Homeserver) -> Services:
         issuer=hs.server_name,
         epsilon_budget=hs.settings.reports.epsilon_budget,
     )
+    media = MediaService(
+        hs.db,
+        hs.clock,
+        MediaStore(hs.settings.data_dir / "media"),
+        hs.ratelimiter,
+        server_name=hs.server_name,
+        settings=hs.settings.media,
+    )
+    if isinstance(hs.notifier, ClusterNotifier):
+        hs.notifier.share_media(media)
     return Services(
         authenticator=Authenticator(hs.db, hs.token_key, hs.tokens),
         events=events,
@@ -253,14 +272,7 @@ def build_services(hs: Homeserver) -> Services:
         discovery=Discovery(hs.public_base_url, hs.settings.support),
         turn=TurnService(hs.clock, hs.settings.turn),
         room_keys=RoomKeysService(hs.db),
-        media=MediaService(
-            hs.db,
-            hs.clock,
-            MediaStore(hs.settings.data_dir / "media"),
-            hs.ratelimiter,
-            server_name=hs.server_name,
-            settings=hs.settings.media,
-        ),
+        media=media,
         url_previews=UrlPreviewService(
             hs.ratelimiter,
             enabled=hs.settings.media.url_previews,

@@ -48,6 +48,7 @@ class ServerProcess:
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
     env: dict[str, str] = field(default_factory=dict)  # extra settings for the next start
+    args: list[str] = field(default_factory=list)  # extra `candor serve` arguments
 
     @property
     def base_url(self) -> str:
@@ -86,6 +87,7 @@ class ServerProcess:
                 "--no-rate-limit",
                 "--log-level",
                 "warning",
+                *self.args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -151,6 +151,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await hs.notifier.start()
         await hs.persister.start()
         await services.media.start()
         await tlog.start()
@@ -173,6 +174,9 @@ def create_app(
             await transparency.stop()
             await tlog.stop()
             await hs.persister.stop()
+            await hs.notifier.stop()
+            await hs.ratelimiter.close()
+            await hs.login_backoff.close()
             await hs.db.dispose()
 
     app = FastAPI(

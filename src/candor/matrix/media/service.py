@@ -20,7 +20,7 @@ import logging
 import os
 import secrets
 import string
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,8 +64,8 @@ _MEDIA_ID_ALPHABET = string.ascii_letters + string.digits
 _MEDIA_ID_LENGTH = 24
 # Thumbnails decoded at once: each can hold an image of `max_thumbnail_pixels` in memory.
 _THUMBNAIL_SLOTS = 2
-# How often a waiting download looks again when no upload in this process woke it (the
-# upload may have come through another worker).
+# How often a waiting download looks again when no upload woke it (a fallback: uploads
+# through another worker wake it through the notifier's channel too).
 _POLL_S = 1.0
 
 
@@ -123,6 +123,9 @@ class MediaService:
         self._thumbnail_slots = asyncio.Semaphore(_THUMBNAIL_SLOTS)
         # Replaced (and set) whenever an upload to a created id completes here.
         self._upload_done = asyncio.Event()
+        # Told after such an upload, so other workers wake their waiting downloads too
+        # (`matrix/sync/cluster.py`); the poll below stays as the fallback.
+        self.on_uploaded: Callable[[], None] | None = None
 
     @property
     def max_upload_bytes(self) -> int:
@@ -228,6 +231,12 @@ class MediaService:
                     raise CannotOverwriteMedia
         except FileTooLarge:
             raise self._too_large() from None
+        self.wake_downloads()
+        if self.on_uploaded is not None:
+            self.on_uploaded()
+
+    def wake_downloads(self) -> None:
+        """Wake every download waiting for an upload: each reads its media id again."""
         done, self._upload_done = self._upload_done, asyncio.Event()
         done.set()
 

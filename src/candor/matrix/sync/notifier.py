@@ -2,8 +2,9 @@
 
 Waiters register the user and rooms they watch *before* they read, so a commit that
 lands between their read and their wait still wakes them. The notifier carries no data:
-a woken waiter reads from the database. This is the one interface a multi-worker
-deployment swaps for PostgreSQL LISTEN/NOTIFY.
+a woken waiter reads from the database. This is the one interface for wake-ups: a
+single process (SQLite) uses this class as it is; with PostgreSQL, `cluster.py`'s
+`ClusterNotifier` extends it so commits on any worker wake the waiters of every worker.
 """
 
 import asyncio
@@ -24,6 +25,12 @@ class Notifier:
     def __init__(self) -> None:
         self._by_user: dict[str, set[Listener]] = {}
         self._by_room: dict[str, set[Listener]] = {}
+
+    async def start(self) -> None:
+        """Nothing to start in one process (`ClusterNotifier` starts listening here)."""
+
+    async def stop(self) -> None:
+        """Nothing to stop in one process."""
 
     @contextmanager
     def listen(self, user_id: str, rooms: Iterable[str]) -> Iterator[Listener]:
@@ -47,11 +54,18 @@ class Notifier:
                 del index[key]
 
     def notify(self, *, rooms: Iterable[str] = (), users: Iterable[str] = ()) -> None:
+        """Wake this process's waiters on `rooms` or `users` (the caller committed)."""
         for room in rooms:
             for listener in self._by_room.get(room, ()):
                 listener.event.set()
         for user in users:
             for listener in self._by_user.get(user, ()):
+                listener.event.set()
+
+    def wake_all(self) -> None:
+        """Wake every waiter: they re-read, so a wake-up that may have been lost is not."""
+        for group in self._by_user.values():
+            for listener in group:
                 listener.event.set()
 
     @property
