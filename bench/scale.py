@@ -44,6 +44,7 @@ import psutil  # type: ignore[import-untyped, unused-ignore]  # no stubs in dev 
 from matrix_load import (
     SETUP_CONCURRENCY,
     Client,
+    Counters,
     JsonDict,
     MatrixError,
     User,
@@ -135,6 +136,8 @@ class LongPollClient(Client):
         """Release every connection, including held long-polls."""
         if self._session is not None:
             await self._session.close()
+        self._session = None
+        self.headers_sent = 0
 
 
 class Meter:
@@ -542,27 +545,38 @@ async def hold(client: Client, user: User, since: str, timeout_ms: int, held: He
         since = data["next_batch"]
 
 
-async def wait_sent(client: LongPollClient, want: int, limit_s: float) -> int:
-    """Wait until `want` requests have been written to their sockets; the count reached."""
+async def wait_held(
+    client: LongPollClient, pid: int | None, want: int, others: int, limit_s: float
+) -> int:
+    """Wait until `want` polls were sent and, with a pid, the server accepted as many.
+
+    A request written to a socket may still sit in the kernel's accept queue of a busy
+    server; its memory shows only once the server has taken the connection. Returns the
+    number of our connections the server holds (or the number sent, without a pid).
+    """
     deadline = time.monotonic() + limit_s
-    while client.headers_sent < want and time.monotonic() < deadline:  # noqa: ASYNC110 - a counter
+    while True:
+        held = client.headers_sent if pid is None else server_connections(pid) - others
+        if (held >= want and client.headers_sent >= want) or time.monotonic() > deadline:
+            return held
         await asyncio.sleep(0.2)
-    return client.headers_sent
 
 
-async def curve_idle(opts: Options, out: JsonDict) -> None:
+async def curve_idle(client: LongPollClient, opts: Options, out: JsonDict) -> None:
     """Hold more and more idle /sync long-polls; server RSS per held connection."""
     out["nofile_limit"] = raise_nofile()
-    client = LongPollClient(opts.url, opts.max_retries, opts.idle_timeout_ms / 1000 + 60)
     tasks: list[asyncio.Task[None]] = []
     held = Held()
     meter = Meter(opts.server_pid)
     try:
         users = await register_users(client, opts.idle_users)
         sinces = [(await sync(client, u))["next_batch"] for u in users]
+        # Start from no connection of ours, so each poll opens one the server must accept.
+        await client.close()
         await asyncio.sleep(1)
         base = await settled_rss(meter)
-        before = client.headers_sent
+        # The server's other connections are its database's (PostgreSQL), if any.
+        before = server_connections(opts.server_pid) if opts.server_pid else 0
         out["rss_mb_before"] = None if base is None else round(base, 1)
         for level in opts.idle_connections:
             start = time.perf_counter()
@@ -574,14 +588,12 @@ async def curve_idle(opts: Options, out: JsonDict) -> None:
                 tasks.append(asyncio.create_task(job))
                 if i % 100 == 99:
                     await asyncio.sleep(0.05)  # do not overflow the listen backlog
-            sent = await wait_sent(client, before + level, 120.0) - before
+            held_now = await wait_held(client, opts.server_pid, level, before, 120.0)
             open_s = time.perf_counter() - start
             rss = await settled_rss(meter)
             result: JsonDict = {
-                "polls_sent": sent,
-                "server_tcp_established": server_connections(opts.server_pid)
-                if opts.server_pid
-                else None,
+                "polls_sent": client.headers_sent,
+                "held_by_server": held_now,
                 "open_s": round(open_s, 1),
                 "rss_mb": None if rss is None else round(rss, 1),
                 "kib_per_connection": None
@@ -596,14 +608,16 @@ async def curve_idle(opts: Options, out: JsonDict) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await client.close()
 
 
 # --- orchestration -------------------------------------------------------------------------
 
 
-async def run_curve(name: str, opts: Options, client: Client) -> JsonDict:
-    """One curve under its own time bound; levels finished before a timeout are kept."""
+async def run_curve(name: str, opts: Options, totals: Counters) -> JsonDict:
+    """One curve on its own client (so no other curve's connections linger), under its own
+    time bound; the sizes finished before a timeout or an error are kept."""
+    read_s = (opts.idle_timeout_ms if name == "idle" else FANOUT_POLL_MS) / 1000 + 60
+    client = LongPollClient(opts.url, opts.max_retries, read_s)
     out: JsonDict = {}
     job: Awaitable[None]
     if name == "fanout":
@@ -613,7 +627,7 @@ async def run_curve(name: str, opts: Options, client: Client) -> JsonDict:
     elif name == "history":
         job = curve_history(client, opts, out)
     else:
-        job = curve_idle(opts, out)
+        job = curve_idle(client, opts, out)
     start = time.perf_counter()
     try:
         await asyncio.wait_for(job, opts.curve_max_seconds)
@@ -623,14 +637,18 @@ async def run_curve(name: str, opts: Options, client: Client) -> JsonDict:
     except (MatrixError, aiohttp.ClientError) as exc:
         out["error"] = repr(exc)[:300]
         log(f"{name}: failed: {exc!r}")
+    finally:
+        await client.close()
     out["curve_s"] = round(time.perf_counter() - start, 1)
+    totals.rate_limited += client.counters.rate_limited
+    totals.errors += client.counters.errors
     return out
 
 
 async def run(opts: Options) -> JsonDict:
-    """Every requested curve in turn, on one shared client (the idle curve has its own)."""
-    client = LongPollClient(opts.url, opts.max_retries, FANOUT_POLL_MS / 1000 + 30)
+    """Every requested curve in turn, with the machine's load around them (it is shared)."""
     meter = Meter(opts.server_pid)
+    totals = Counters()
     report: JsonDict = {
         "server": opts.url,
         "label": opts.label,
@@ -639,16 +657,13 @@ async def run(opts: Options) -> JsonDict:
         "rss_mb_start": meter.rss_mb(),
         "curves": {},
     }
-    try:
-        for name in opts.curves:
-            log(f"--- {name}")
-            report["curves"][name] = await run_curve(name, opts, client)
-    finally:
-        await client.close()
+    for name in opts.curves:
+        log(f"--- {name}")
+        report["curves"][name] = await run_curve(name, opts, totals)
     report["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     report["rss_mb_end"] = meter.rss_mb()
-    report["rate_limited_retries"] = client.counters.rate_limited
-    report["errors"] = client.counters.errors
+    report["rate_limited_retries"] = totals.rate_limited
+    report["errors"] = totals.errors
     return report
 
 
