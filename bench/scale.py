@@ -258,6 +258,7 @@ class Arrivals:
     """First and last arrival of each sent body over the current set of listeners."""
 
     listeners: int = 0
+    responses: int = 0  # /sync responses the listeners got, with or without the event
     sent_at: dict[str, float] = field(default_factory=dict)
     seen: dict[str, set[int]] = field(default_factory=dict)
     first: dict[str, float] = field(default_factory=dict)
@@ -291,6 +292,7 @@ async def listen(
         data = await sync(client, user, since, FANOUT_POLL_MS, LISTEN_FILTER)
         now = time.perf_counter()
         since = data["next_batch"]
+        arrivals.responses += 1
         for body in timeline_bodies(data, room_id):
             arrivals.observe(index, body, now)
 
@@ -336,6 +338,7 @@ async def curve_fanout(client: Client, opts: Options, out: JsonDict) -> None:
             await asyncio.sleep(0.5)
             await fanout_round(client, sender, room_id, arrivals, 2, pause_s)  # warm-up
             meter.start()
+            responses = arrivals.responses
             bodies, missed = await fanout_round(
                 client, sender, room_id, arrivals, opts.fanout_events, pause_s
             )
@@ -344,6 +347,11 @@ async def curve_fanout(client: Client, opts: Options, out: JsonDict) -> None:
                 "events": len(bodies),
                 "server_cpu_ms_per_delivery": cost["server_cpu_ms"],
                 "client_cpu_ms_per_delivery": cost["client_cpu_ms"],
+                # Above 1: listeners were woken without the event (a spurious wake-up costs
+                # a /sync built for nothing).
+                "sync_responses_per_delivery": round(
+                    (arrivals.responses - responses) / (len(bodies) * level), 2
+                ),
                 "until_all": stats([arrivals.last[b] for b in bodies if b in arrivals.last]),
                 "until_first": stats([arrivals.first[b] for b in bodies if b in arrivals.first]),
                 "missed": missed,
