@@ -6,8 +6,9 @@ Functions take the connection of the caller's transaction; none of them commits.
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import Select, and_, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
 
 from candor.core.canonical_json import JsonDict, decode_dict, encode_canonical
 from candor.matrix.events.model import StoredEvent
@@ -240,6 +241,111 @@ async def list_events_in_rooms(
         _EVENTS_IN_ROOMS,
         {"room_ids": list(room_ids), "after": after, "upto": upto, "limit": limit},
     )
+    return [_to_event(r) for r in rows]
+
+
+# --- many rooms at once (an initial /sync) -----------------------------------------------
+# Each statement is one index range per room (ix_events_room_pos, ix_events_room_state_pos,
+# current_state's key), however long the rooms' histories are; tested on both engines.
+
+_Newer = aliased(Event)
+# The position of a room's `skip`+1-th newest event at or before `upto` (NULL if fewer).
+_NTH_NEWEST = (
+    select(_Newer.stream_pos)
+    .where(_Newer.room_id == Room.room_id, _Newer.stream_pos <= bindparam("upto"))
+    .order_by(_Newer.stream_pos.desc())
+    .limit(1)
+    .offset(bindparam("skip"))
+    .correlate(Room)
+    .scalar_subquery()
+)
+_ROOM_BOUNDS = (
+    select(Room.room_id.label("room_id"), func.coalesce(_NTH_NEWEST, 0).label("lo"))
+    .where(Room.room_id.in_(bindparam("room_ids", expanding=True)))
+    .subquery()
+)
+_LATEST_OF_ROOMS = (
+    select(*_EVENT_COLUMNS)
+    .join(
+        _ROOM_BOUNDS,
+        and_(Event.room_id == _ROOM_BOUNDS.c.room_id, Event.stream_pos >= _ROOM_BOUNDS.c.lo),
+    )
+    .where(Event.stream_pos <= bindparam("upto"))
+    .order_by(Event.stream_pos)
+)
+
+
+async def list_latest_events_of_rooms(
+    conn: AsyncConnection, room_ids: Sequence[str], *, upto: int, count: int
+) -> dict[str, list[StoredEvent]]:
+    """The newest `count` events at or before `upto` of each room, oldest first: fewer
+    than `count` means the room has no older event."""
+    out: dict[str, list[StoredEvent]] = {room_id: [] for room_id in room_ids}
+    if not room_ids or count < 1:
+        return out
+    rows = await conn.execute(
+        _LATEST_OF_ROOMS, {"room_ids": list(room_ids), "upto": upto, "skip": count - 1}
+    )
+    for r in rows:
+        ev = _to_event(r)
+        out[ev.room_id].append(ev)
+    return out
+
+
+_STATE_HISTORIES = (
+    select(Event.room_id, Event.stream_pos, Event.content)
+    .where(
+        Event.room_id.in_(bindparam("room_ids", expanding=True)),
+        Event.type == bindparam("type"),
+        Event.state_key == bindparam("state_key"),
+    )
+    .order_by(Event.stream_pos)
+)
+
+
+async def list_state_histories(
+    conn: AsyncConnection, room_ids: Sequence[str], event_type: str, state_key: str
+) -> dict[str, list[tuple[int, JsonDict]]]:
+    """`list_state_history` of many rooms at once: (position, content), oldest first."""
+    out: dict[str, list[tuple[int, JsonDict]]] = {room_id: [] for room_id in room_ids}
+    if not room_ids:
+        return out
+    rows = await conn.execute(
+        _STATE_HISTORIES,
+        {"room_ids": list(room_ids), "type": event_type, "state_key": state_key},
+    )
+    for room_id, pos, content in rows:
+        out[room_id].append((int(pos), decode_dict(content)))
+    return out
+
+
+_CURRENT_STATE_OF_ROOMS = (
+    select(*_EVENT_COLUMNS)
+    .join(CurrentState, CurrentState.event_id == Event.event_id)
+    .where(CurrentState.room_id.in_(bindparam("room_ids", expanding=True)))
+)
+_EVENTS_BY_ID = select(*_EVENT_COLUMNS).where(
+    Event.event_id.in_(bindparam("event_ids", expanding=True))
+)
+
+
+async def list_full_current_state_of_rooms(
+    conn: AsyncConnection, room_ids: Sequence[str]
+) -> dict[str, list[StoredEvent]]:
+    """Every current state event of each room, in one query."""
+    out: dict[str, list[StoredEvent]] = {room_id: [] for room_id in room_ids}
+    if not room_ids:
+        return out
+    for r in await conn.execute(_CURRENT_STATE_OF_ROOMS, {"room_ids": list(room_ids)}):
+        ev = _to_event(r)
+        out[ev.room_id].append(ev)
+    return out
+
+
+async def list_events_by_id(conn: AsyncConnection, event_ids: Sequence[str]) -> list[StoredEvent]:
+    if not event_ids:
+        return []
+    rows = await conn.execute(_EVENTS_BY_ID, {"event_ids": list(event_ids)})
     return [_to_event(r) for r in rows]
 
 
