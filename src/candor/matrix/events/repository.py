@@ -37,25 +37,43 @@ _EVENT_COLUMNS = (
 
 
 def _to_event(row: Any) -> StoredEvent:  # Any: SQLAlchemy's variadic Row type
-    m = row._mapping
-    prev = m["prev_content"]
+    """A row of `_EVENT_COLUMNS`, read by position: `row._mapping` builds a mapping per
+    row, a measurable cost when an initial /sync reads thousands of events."""
+    (
+        stream_pos,
+        event_id,
+        room_id,
+        event_type,
+        state_key,
+        sender,
+        ts,
+        content,
+        redacts,
+        redacted_by,
+        prev,
+        replaces_state,
+        prev_sender,
+        txn_device,
+        txn_scope,
+        txn_id,
+    ) = row
     return StoredEvent(
-        stream_pos=int(m["stream_pos"]),
-        event_id=str(m["event_id"]),
-        room_id=str(m["room_id"]),
-        type=str(m["type"]),
-        state_key=m["state_key"],
-        sender=str(m["sender"]),
-        origin_server_ts=int(m["origin_server_ts"]),
-        content=decode_dict(m["content"]),
-        redacts=m["redacts"],
-        redacted_by=m["redacted_by"],
+        stream_pos=int(stream_pos),
+        event_id=event_id,
+        room_id=room_id,
+        type=event_type,
+        state_key=state_key,
+        sender=sender,
+        origin_server_ts=int(ts),
+        content=decode_dict(content),
+        redacts=redacts,
+        redacted_by=redacted_by,
         prev_content=decode_dict(prev) if prev is not None else None,
-        replaces_state=m["replaces_state"],
-        prev_sender=m["prev_sender"],
-        txn_device=m["txn_device"],
-        txn_scope=m["txn_scope"],
-        txn_id=m["txn_id"],
+        replaces_state=replaces_state,
+        prev_sender=prev_sender,
+        txn_device=txn_device,
+        txn_scope=txn_scope,
+        txn_id=txn_id,
     )
 
 
@@ -286,7 +304,7 @@ async def list_latest_events_of_rooms(
     rows = await conn.execute(
         _LATEST_OF_ROOMS, {"room_ids": list(room_ids), "upto": upto, "skip": count - 1}
     )
-    for r in rows:
+    for r in rows.all():
         ev = _to_event(r)
         out[ev.room_id].append(ev)
     return out
@@ -314,7 +332,7 @@ async def list_state_histories(
         _STATE_HISTORIES,
         {"room_ids": list(room_ids), "type": event_type, "state_key": state_key},
     )
-    for room_id, pos, content in rows:
+    for room_id, pos, content in rows.all():
         out[room_id].append((int(pos), decode_dict(content)))
     return out
 
@@ -336,7 +354,8 @@ async def list_full_current_state_of_rooms(
     out: dict[str, list[StoredEvent]] = {room_id: [] for room_id in room_ids}
     if not room_ids:
         return out
-    for r in await conn.execute(_CURRENT_STATE_OF_ROOMS, {"room_ids": list(room_ids)}):
+    rows = await conn.execute(_CURRENT_STATE_OF_ROOMS, {"room_ids": list(room_ids)})
+    for r in rows.all():
         ev = _to_event(r)
         out[ev.room_id].append(ev)
     return out
@@ -346,7 +365,7 @@ async def list_events_by_id(conn: AsyncConnection, event_ids: Sequence[str]) -> 
     if not event_ids:
         return []
     rows = await conn.execute(_EVENTS_BY_ID, {"event_ids": list(event_ids)})
-    return [_to_event(r) for r in rows]
+    return [_to_event(r) for r in rows.all()]
 
 
 async def list_state_at(
@@ -393,7 +412,7 @@ async def list_state_history(
 ) -> list[tuple[int, StoredEvent]]:
     """Every version of one state key, oldest first (membership and visibility history)."""
     rows = await conn.execute(state_history_query(room_id, event_type, state_key))
-    return [(int(r._mapping["stream_pos"]), _to_event(r)) for r in rows]
+    return [(int(r[0]), _to_event(r)) for r in rows]
 
 
 # --- current state and memberships -------------------------------------------------------

@@ -399,7 +399,7 @@ async def count_unread(conn: AsyncConnection, room_id: str, user_id: str) -> tup
 # The same counts for many rooms in one statement (an initial /sync): one row per room,
 # each part the per-room statement's, correlated on the room instead of bound to it.
 _LOWER_OF_ROOMS = """
-WITH bound AS (
+WITH bound AS MATERIALIZED (
   SELECT rm.room_id AS room_id,
     COALESCE((SELECT MAX(ev.stream_pos) FROM receipts r
               JOIN events ev ON ev.event_id = r.event_id
@@ -411,7 +411,7 @@ WITH bound AS (
     COALESCE((SELECT MAX(o.stream_pos) FROM notification_events o
               WHERE o.room_id = rm.room_id AND o.sender = :user), 0) AS own_pos
   FROM rooms rm WHERE rm.room_id IN :rooms
-), lower_bound AS (
+), lower_bound AS MATERIALIZED (
   SELECT room_id, CASE
     WHEN read_pos >= joined_pos AND read_pos >= own_pos THEN read_pos
     WHEN joined_pos >= own_pos THEN joined_pos
