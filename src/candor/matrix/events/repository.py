@@ -6,7 +6,7 @@ Functions take the connection of the caller's transaction; none of them commits.
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, insert, select, update
+from sqlalchemy import Integer, Select, and_, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
@@ -227,14 +227,22 @@ async def list_room_events(
     limit: int,
 ) -> list[StoredEvent]:
     """Events with `after < stream_pos <= upto`, newest first when `descending`."""
+    rows = await conn.execute(room_events_query(room_id, after, upto, descending, limit))
+    return [_to_event(r) for r in rows.all()]
+
+
+def room_events_query(
+    room_id: str, after: int, upto: int, descending: bool, limit: int
+) -> Select[*tuple[Any, ...]]:  # Any: the row shape of _EVENT_COLUMNS
+    """One range of `ix_events_room_pos` in either direction (a /messages page), whatever
+    the room's length (tested on both engines)."""
     order = Event.stream_pos.desc() if descending else Event.stream_pos.asc()
-    rows = await conn.execute(
+    return (
         select(*_EVENT_COLUMNS)
         .where(Event.room_id == room_id, Event.stream_pos > after, Event.stream_pos <= upto)
         .order_by(order)
         .limit(limit)
     )
-    return [_to_event(r) for r in rows]
 
 
 _EVENTS_IN_ROOMS = (
@@ -273,7 +281,7 @@ _NTH_NEWEST = (
     .where(_Newer.room_id == Room.room_id, _Newer.stream_pos <= bindparam("upto"))
     .order_by(_Newer.stream_pos.desc())
     .limit(1)
-    .offset(bindparam("skip"))
+    .offset(bindparam("skip", type_=Integer))
     .correlate(Room)
     .scalar_subquery()
 )

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
@@ -106,7 +106,7 @@ _NTH_MEMBER = (
     .where(_Other.room_id == Room.room_id, _Other.user_id != bindparam("user_id"))
     .order_by(_Other.user_id)
     .limit(1)
-    .offset(bindparam("skip"))
+    .offset(bindparam("skip", type_=Integer))
     .correlate(Room)
     .scalar_subquery()
 )
