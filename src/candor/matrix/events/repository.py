@@ -217,6 +217,25 @@ async def redact_prev_content(
     )
 
 
+def _room_events(descending: bool) -> Select[*tuple[Any, ...]]:  # Any: _EVENT_COLUMNS
+    order = Event.stream_pos.desc() if descending else Event.stream_pos.asc()
+    return (
+        select(*_EVENT_COLUMNS)
+        .where(
+            Event.room_id == bindparam("room_id"),
+            Event.stream_pos > bindparam("after"),
+            Event.stream_pos <= bindparam("upto"),
+        )
+        .order_by(order)
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+# Built once: a /messages page runs one, and building the expression costs more than
+# SQLite's read of a page.
+_ROOM_EVENTS = {True: _room_events(True), False: _room_events(False)}
+
+
 async def list_room_events(
     conn: AsyncConnection,
     room_id: str,
@@ -227,22 +246,20 @@ async def list_room_events(
     limit: int,
 ) -> list[StoredEvent]:
     """Events with `after < stream_pos <= upto`, newest first when `descending`."""
-    rows = await conn.execute(room_events_query(room_id, after, upto, descending, limit))
+    rows = await conn.execute(
+        _ROOM_EVENTS[descending],
+        {"room_id": room_id, "after": after, "upto": upto, "limit": limit},
+    )
     return [_to_event(r) for r in rows.all()]
 
 
 def room_events_query(
     room_id: str, after: int, upto: int, descending: bool, limit: int
 ) -> Select[*tuple[Any, ...]]:  # Any: the row shape of _EVENT_COLUMNS
-    """One range of `ix_events_room_pos` in either direction (a /messages page), whatever
-    the room's length (tested on both engines)."""
-    order = Event.stream_pos.desc() if descending else Event.stream_pos.asc()
-    return (
-        select(*_EVENT_COLUMNS)
-        .where(Event.room_id == room_id, Event.stream_pos > after, Event.stream_pos <= upto)
-        .order_by(order)
-        .limit(limit)
-    )
+    """`list_room_events`' statement with its values: one range of `ix_events_room_pos` in
+    either direction (a /messages page), whatever the room's length (tested on both
+    engines)."""
+    return _ROOM_EVENTS[descending].params(room_id=room_id, after=after, upto=upto, limit=limit)
 
 
 _EVENTS_IN_ROOMS = (
@@ -408,19 +425,28 @@ def state_history_query(
 ) -> Select[*tuple[Any, ...]]:  # Any: the row shape of _EVENT_COLUMNS
     """One range of `ix_events_room_state_pos`, whatever the room's length (tested on both
     engines: without the position in the index SQLite walked the room's whole history)."""
-    return (
-        select(*_EVENT_COLUMNS)
-        .where(Event.room_id == room_id, Event.type == event_type, Event.state_key == state_key)
-        .order_by(Event.stream_pos)
+    return _STATE_HISTORY.params(room_id=room_id, type=event_type, state_key=state_key)
+
+
+_STATE_HISTORY = (
+    select(*_EVENT_COLUMNS)
+    .where(
+        Event.room_id == bindparam("room_id"),
+        Event.type == bindparam("type"),
+        Event.state_key == bindparam("state_key"),
     )
+    .order_by(Event.stream_pos)
+)
 
 
 async def list_state_history(
     conn: AsyncConnection, room_id: str, event_type: str, state_key: str
 ) -> list[tuple[int, StoredEvent]]:
     """Every version of one state key, oldest first (membership and visibility history)."""
-    rows = await conn.execute(state_history_query(room_id, event_type, state_key))
-    return [(int(r[0]), _to_event(r)) for r in rows]
+    rows = await conn.execute(
+        _STATE_HISTORY, {"room_id": room_id, "type": event_type, "state_key": state_key}
+    )
+    return [(int(r[0]), _to_event(r)) for r in rows.all()]
 
 
 # --- current state and memberships -------------------------------------------------------

@@ -91,7 +91,10 @@ def _page(
     """The timeline page (oldest first, and whether more matching events exist) that
     `paging.visible_page` would give, or None when `newest` cannot decide it."""
     flt = w.flt.timeline
-    matching = [e for e in newest if flt.allows(e) and vis.is_visible(e.stream_pos)]
+    if newest and vis.joined_throughout(newest[0].stream_pos):
+        matching = [e for e in newest if flt.allows(e)]
+    else:
+        matching = [e for e in newest if flt.allows(e) and vis.is_visible(e.stream_pos)]
     if len(matching) > limit:
         return matching[-limit:], True
     if len(newest) < fetch:
