@@ -27,6 +27,7 @@ from candor.matrix.rooms.visibility import VisibilityContext
 from candor.matrix.sync.streams import RoomsStream, SyncWindow
 
 _CHUNK = 500  # rooms per set-based query: bounds bound parameters and memory
+_MAX_ROWS = 50_000  # timeline rows per query (a filter may ask for 1,000 events a room)
 _MIN_FETCH = 10  # as `paging.visible_page_desc` reads at least this many
 
 
@@ -48,8 +49,10 @@ class InitialRooms:
     ) -> dict[str, InitialRoom]:
         """The rooms that could be built set-wise; a room absent takes the per-room path."""
         out: dict[str, InitialRoom] = {}
-        for i in range(0, len(room_ids), _CHUNK):
-            out.update(await self._chunk(conn, w, room_ids[i : i + _CHUNK]))
+        fetch = max(self._rooms.timeline_limit(w) + 1, _MIN_FETCH)
+        chunk = max(1, min(_CHUNK, _MAX_ROWS // fetch))
+        for i in range(0, len(room_ids), chunk):
+            out.update(await self._chunk(conn, w, room_ids[i : i + chunk]))
         return out
 
     async def _chunk(
