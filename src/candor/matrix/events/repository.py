@@ -3,7 +3,7 @@
 Functions take the connection of the caller's transaction; none of them commits.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Integer, Select, and_, bindparam, func, insert, select, update
@@ -373,15 +373,16 @@ _EVENTS_BY_ID = select(*_EVENT_COLUMNS).where(
 
 
 async def list_full_current_state_of_rooms(
-    conn: AsyncConnection, room_ids: Sequence[str]
+    conn: AsyncConnection, room_ids: Sequence[str], known: Mapping[str, StoredEvent]
 ) -> dict[str, list[StoredEvent]]:
-    """Every current state event of each room, in one query."""
+    """Every current state event of each room, in one query; an event in `known` (by id)
+    is taken from there rather than decoded again."""
     out: dict[str, list[StoredEvent]] = {room_id: [] for room_id in room_ids}
     if not room_ids:
         return out
     rows = await conn.execute(_CURRENT_STATE_OF_ROOMS, {"room_ids": list(room_ids)})
     for r in rows.all():
-        ev = _to_event(r)
+        ev = known.get(r[1]) or _to_event(r)
         out[ev.room_id].append(ev)
     return out
 

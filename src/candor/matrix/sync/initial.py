@@ -116,7 +116,7 @@ async def _state_before(
 ) -> dict[str, list[StoredEvent]]:
     """Each room's state just before its `start` (what `list_state_at(room, start)` gives),
     from its current state and the events already read."""
-    current = await events_repo.list_full_current_state_of_rooms(conn, room_ids)
+    current = await events_repo.list_full_current_state_of_rooms(conn, room_ids, known)
     state: dict[str, list[StoredEvent | None]] = {r: list(evs) for r, evs in current.items()}
     for _ in range(_MAX_WALK):
         missing = {
