@@ -302,10 +302,13 @@ _NTH_NEWEST = (
     .correlate(Room)
     .scalar_subquery()
 )
+# MATERIALIZED: each room's bound is computed once, then is the start of an index range;
+# inlined, PostgreSQL re-ran the subquery as a join filter on every event of the rooms.
 _ROOM_BOUNDS = (
     select(Room.room_id.label("room_id"), func.coalesce(_NTH_NEWEST, 0).label("lo"))
     .where(Room.room_id.in_(bindparam("room_ids", expanding=True)))
-    .subquery()
+    .cte("room_bounds")
+    .prefix_with("MATERIALIZED")
 )
 _LATEST_OF_ROOMS = (
     select(*_EVENT_COLUMNS)

@@ -110,17 +110,26 @@ _NTH_MEMBER = (
     .correlate(Room)
     .scalar_subquery()
 )
+# MATERIALIZED: each room's bound is computed once (see events/repository.py).
+_LAST_MEMBER = (
+    select(func.max(_Other.user_id))
+    .where(_Other.room_id == Room.room_id)
+    .correlate(Room)
+    .scalar_subquery()
+)
+# A room with fewer members ends at its last one, so `user_id <= last` is always a range.
 _FIRST_BOUNDS = (
-    select(Room.room_id.label("room_id"), _NTH_MEMBER.label("last"))
+    select(Room.room_id.label("room_id"), func.coalesce(_NTH_MEMBER, _LAST_MEMBER).label("last"))
     .where(Room.room_id.in_(bindparam("room_ids", expanding=True)))
-    .subquery()
+    .cte("first_bounds")
+    .prefix_with("MATERIALIZED")
 )
 _FIRST_MEMBERS = (
     select(RoomMembership.room_id, RoomMembership.user_id)
     .join(_FIRST_BOUNDS, RoomMembership.room_id == _FIRST_BOUNDS.c.room_id)
     .where(
         RoomMembership.user_id != bindparam("user_id"),
-        or_(_FIRST_BOUNDS.c.last.is_(None), RoomMembership.user_id <= _FIRST_BOUNDS.c.last),
+        RoomMembership.user_id <= _FIRST_BOUNDS.c.last,
     )
     .order_by(RoomMembership.room_id, RoomMembership.user_id)
 )
