@@ -5,10 +5,11 @@ the reader's membership history and the room's visibility history; if that read 
 room's events, a page in a room of 100k events costs far more than in one of 1k. This fills
 one room in steps (`--sizes`), and after each step times `--pages` sequential requests for
 the newest page of `--limit` events from a second member (so visibility is checked for
-someone other than the sender). It prints one JSON object; progress goes to stderr.
+someone other than the sender), and as many for the oldest page (`dir=f` from the start:
+a page deep in the history). It prints one JSON object; progress goes to stderr.
 
     .venv/bin/candor serve --data-dir "$(mktemp -d)" --port 8030 --no-rate-limit &
-    .venv/bin/python bench/history.py http://127.0.0.1:8030 --sizes 1000,10000,50000
+    .venv/bin/python bench/history.py http://127.0.0.1:8030 --sizes 1000,10000,100000
 """
 
 import argparse
@@ -46,13 +47,21 @@ async def fill(
 
 
 async def time_pages(
-    client: httpx.AsyncClient, auth: dict[str, str], room: str, pages: int, limit: int
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    room: str,
+    pages: int,
+    limit: int,
+    direction: str = "b",
 ) -> dict[str, float]:
+    """`dir=b` without `from` is the newest page; `dir=f` without `from` the oldest."""
     samples = []
     for _ in range(pages):
         start = time.perf_counter()
         r = await client.get(
-            f"{C}/rooms/{room}/messages", params={"dir": "b", "limit": limit}, headers=auth
+            f"{C}/rooms/{room}/messages",
+            params={"dir": direction, "limit": limit},
+            headers=auth,
         )
         samples.append((time.perf_counter() - start) * 1000)
         r.raise_for_status()
@@ -68,7 +77,7 @@ async def time_pages(
 async def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("url")
-    p.add_argument("--sizes", default="1000,10000,50000", help="history lengths to measure at")
+    p.add_argument("--sizes", default="1000,10000,100000", help="history lengths to measure at")
     p.add_argument("--pages", type=int, default=100)
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--concurrency", type=int, default=32)
@@ -91,6 +100,8 @@ async def main() -> None:
             have = size
             await time_pages(client, reader, room, 5, args.limit)  # warm
             results[str(size)] = await time_pages(client, reader, room, args.pages, args.limit)
+            oldest = await time_pages(client, reader, room, args.pages, args.limit, "f")
+            results[f"{size}_oldest"] = oldest
     out = {"server": args.url, "label": args.label, "limit": args.limit, "pages": results}
     print(json.dumps(out))
 

@@ -3,11 +3,12 @@
 Functions take the connection of the caller's transaction; none of them commits.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select, update
+from sqlalchemy import Integer, Select, and_, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
 
 from candor.core.canonical_json import JsonDict, decode_dict, encode_canonical
 from candor.matrix.events.model import StoredEvent
@@ -36,25 +37,43 @@ _EVENT_COLUMNS = (
 
 
 def _to_event(row: Any) -> StoredEvent:  # Any: SQLAlchemy's variadic Row type
-    m = row._mapping
-    prev = m["prev_content"]
+    """A row of `_EVENT_COLUMNS`, read by position: `row._mapping` builds a mapping per
+    row, a measurable cost when an initial /sync reads thousands of events."""
+    (
+        stream_pos,
+        event_id,
+        room_id,
+        event_type,
+        state_key,
+        sender,
+        ts,
+        content,
+        redacts,
+        redacted_by,
+        prev,
+        replaces_state,
+        prev_sender,
+        txn_device,
+        txn_scope,
+        txn_id,
+    ) = row
     return StoredEvent(
-        stream_pos=int(m["stream_pos"]),
-        event_id=str(m["event_id"]),
-        room_id=str(m["room_id"]),
-        type=str(m["type"]),
-        state_key=m["state_key"],
-        sender=str(m["sender"]),
-        origin_server_ts=int(m["origin_server_ts"]),
-        content=decode_dict(m["content"]),
-        redacts=m["redacts"],
-        redacted_by=m["redacted_by"],
+        stream_pos=int(stream_pos),
+        event_id=event_id,
+        room_id=room_id,
+        type=event_type,
+        state_key=state_key,
+        sender=sender,
+        origin_server_ts=int(ts),
+        content=decode_dict(content),
+        redacts=redacts,
+        redacted_by=redacted_by,
         prev_content=decode_dict(prev) if prev is not None else None,
-        replaces_state=m["replaces_state"],
-        prev_sender=m["prev_sender"],
-        txn_device=m["txn_device"],
-        txn_scope=m["txn_scope"],
-        txn_id=m["txn_id"],
+        replaces_state=replaces_state,
+        prev_sender=prev_sender,
+        txn_device=txn_device,
+        txn_scope=txn_scope,
+        txn_id=txn_id,
     )
 
 
@@ -198,6 +217,25 @@ async def redact_prev_content(
     )
 
 
+def _room_events(descending: bool) -> Select[*tuple[Any, ...]]:  # Any: _EVENT_COLUMNS
+    order = Event.stream_pos.desc() if descending else Event.stream_pos.asc()
+    return (
+        select(*_EVENT_COLUMNS)
+        .where(
+            Event.room_id == bindparam("room_id"),
+            Event.stream_pos > bindparam("after"),
+            Event.stream_pos <= bindparam("upto"),
+        )
+        .order_by(order)
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+# Built once: a /messages page runs one, and building the expression costs more than
+# SQLite's read of a page.
+_ROOM_EVENTS = {True: _room_events(True), False: _room_events(False)}
+
+
 async def list_room_events(
     conn: AsyncConnection,
     room_id: str,
@@ -208,14 +246,20 @@ async def list_room_events(
     limit: int,
 ) -> list[StoredEvent]:
     """Events with `after < stream_pos <= upto`, newest first when `descending`."""
-    order = Event.stream_pos.desc() if descending else Event.stream_pos.asc()
     rows = await conn.execute(
-        select(*_EVENT_COLUMNS)
-        .where(Event.room_id == room_id, Event.stream_pos > after, Event.stream_pos <= upto)
-        .order_by(order)
-        .limit(limit)
+        _ROOM_EVENTS[descending],
+        {"room_id": room_id, "after": after, "upto": upto, "limit": limit},
     )
-    return [_to_event(r) for r in rows]
+    return [_to_event(r) for r in rows.all()]
+
+
+def room_events_query(
+    room_id: str, after: int, upto: int, descending: bool, limit: int
+) -> Select[*tuple[Any, ...]]:  # Any: the row shape of _EVENT_COLUMNS
+    """`list_room_events`' statement with its values: one range of `ix_events_room_pos` in
+    either direction (a /messages page), whatever the room's length (tested on both
+    engines)."""
+    return _ROOM_EVENTS[descending].params(room_id=room_id, after=after, upto=upto, limit=limit)
 
 
 _EVENTS_IN_ROOMS = (
@@ -241,6 +285,116 @@ async def list_events_in_rooms(
         {"room_ids": list(room_ids), "after": after, "upto": upto, "limit": limit},
     )
     return [_to_event(r) for r in rows]
+
+
+# --- many rooms at once (an initial /sync) -----------------------------------------------
+# Each statement is one index range per room (ix_events_room_pos, ix_events_room_state_pos,
+# current_state's key), however long the rooms' histories are; tested on both engines.
+
+_Newer = aliased(Event)
+# The position of a room's `skip`+1-th newest event at or before `upto` (NULL if fewer).
+_NTH_NEWEST = (
+    select(_Newer.stream_pos)
+    .where(_Newer.room_id == Room.room_id, _Newer.stream_pos <= bindparam("upto"))
+    .order_by(_Newer.stream_pos.desc())
+    .limit(1)
+    .offset(bindparam("skip", type_=Integer))
+    .correlate(Room)
+    .scalar_subquery()
+)
+# MATERIALIZED: each room's bound is computed once, then is the start of an index range;
+# inlined, PostgreSQL re-ran the subquery as a join filter on every event of the rooms.
+_ROOM_BOUNDS = (
+    select(Room.room_id.label("room_id"), func.coalesce(_NTH_NEWEST, 0).label("lo"))
+    .where(Room.room_id.in_(bindparam("room_ids", expanding=True)))
+    .cte("room_bounds")
+    .prefix_with("MATERIALIZED")
+)
+_LATEST_OF_ROOMS = (
+    select(*_EVENT_COLUMNS)
+    .join(
+        _ROOM_BOUNDS,
+        and_(Event.room_id == _ROOM_BOUNDS.c.room_id, Event.stream_pos >= _ROOM_BOUNDS.c.lo),
+    )
+    .where(Event.stream_pos <= bindparam("upto"))
+    .order_by(Event.stream_pos)
+)
+
+
+async def list_latest_events_of_rooms(
+    conn: AsyncConnection, room_ids: Sequence[str], *, upto: int, count: int
+) -> dict[str, list[StoredEvent]]:
+    """The newest `count` events at or before `upto` of each room, oldest first: fewer
+    than `count` means the room has no older event."""
+    out: dict[str, list[StoredEvent]] = {room_id: [] for room_id in room_ids}
+    if not room_ids or count < 1:
+        return out
+    rows = await conn.execute(
+        _LATEST_OF_ROOMS, {"room_ids": list(room_ids), "upto": upto, "skip": count - 1}
+    )
+    for r in rows.all():
+        ev = _to_event(r)
+        out[ev.room_id].append(ev)
+    return out
+
+
+_STATE_HISTORIES = (
+    select(Event.room_id, Event.stream_pos, Event.content)
+    .where(
+        Event.room_id.in_(bindparam("room_ids", expanding=True)),
+        Event.type == bindparam("type"),
+        Event.state_key == bindparam("state_key"),
+    )
+    .order_by(Event.stream_pos)
+)
+
+
+async def list_state_histories(
+    conn: AsyncConnection, room_ids: Sequence[str], event_type: str, state_key: str
+) -> dict[str, list[tuple[int, JsonDict]]]:
+    """`list_state_history` of many rooms at once: (position, content), oldest first."""
+    out: dict[str, list[tuple[int, JsonDict]]] = {room_id: [] for room_id in room_ids}
+    if not room_ids:
+        return out
+    rows = await conn.execute(
+        _STATE_HISTORIES,
+        {"room_ids": list(room_ids), "type": event_type, "state_key": state_key},
+    )
+    for room_id, pos, content in rows.all():
+        out[room_id].append((int(pos), decode_dict(content)))
+    return out
+
+
+_CURRENT_STATE_OF_ROOMS = (
+    select(*_EVENT_COLUMNS)
+    .join(CurrentState, CurrentState.event_id == Event.event_id)
+    .where(CurrentState.room_id.in_(bindparam("room_ids", expanding=True)))
+)
+_EVENTS_BY_ID = select(*_EVENT_COLUMNS).where(
+    Event.event_id.in_(bindparam("event_ids", expanding=True))
+)
+
+
+async def list_full_current_state_of_rooms(
+    conn: AsyncConnection, room_ids: Sequence[str], known: Mapping[str, StoredEvent]
+) -> dict[str, list[StoredEvent]]:
+    """Every current state event of each room, in one query; an event in `known` (by id)
+    is taken from there rather than decoded again."""
+    out: dict[str, list[StoredEvent]] = {room_id: [] for room_id in room_ids}
+    if not room_ids:
+        return out
+    rows = await conn.execute(_CURRENT_STATE_OF_ROOMS, {"room_ids": list(room_ids)})
+    for r in rows.all():
+        ev = known.get(r[1]) or _to_event(r)
+        out[ev.room_id].append(ev)
+    return out
+
+
+async def list_events_by_id(conn: AsyncConnection, event_ids: Sequence[str]) -> list[StoredEvent]:
+    if not event_ids:
+        return []
+    rows = await conn.execute(_EVENTS_BY_ID, {"event_ids": list(event_ids)})
+    return [_to_event(r) for r in rows.all()]
 
 
 async def list_state_at(
@@ -275,19 +429,28 @@ def state_history_query(
 ) -> Select[*tuple[Any, ...]]:  # Any: the row shape of _EVENT_COLUMNS
     """One range of `ix_events_room_state_pos`, whatever the room's length (tested on both
     engines: without the position in the index SQLite walked the room's whole history)."""
-    return (
-        select(*_EVENT_COLUMNS)
-        .where(Event.room_id == room_id, Event.type == event_type, Event.state_key == state_key)
-        .order_by(Event.stream_pos)
+    return _STATE_HISTORY.params(room_id=room_id, type=event_type, state_key=state_key)
+
+
+_STATE_HISTORY = (
+    select(*_EVENT_COLUMNS)
+    .where(
+        Event.room_id == bindparam("room_id"),
+        Event.type == bindparam("type"),
+        Event.state_key == bindparam("state_key"),
     )
+    .order_by(Event.stream_pos)
+)
 
 
 async def list_state_history(
     conn: AsyncConnection, room_id: str, event_type: str, state_key: str
 ) -> list[tuple[int, StoredEvent]]:
     """Every version of one state key, oldest first (membership and visibility history)."""
-    rows = await conn.execute(state_history_query(room_id, event_type, state_key))
-    return [(int(r._mapping["stream_pos"]), _to_event(r)) for r in rows]
+    rows = await conn.execute(
+        _STATE_HISTORY, {"room_id": room_id, "type": event_type, "state_key": state_key}
+    )
+    return [(int(r[0]), _to_event(r)) for r in rows.all()]
 
 
 # --- current state and memberships -------------------------------------------------------

@@ -119,6 +119,27 @@ async def member_counts(conn: AsyncConnection, room_id: str) -> dict[str, int]:
     return await repo.count_members(conn, room_id)
 
 
+async def summaries(
+    conn: AsyncConnection, room_ids: Sequence[str], user_id: str
+) -> dict[str, JsonDict]:
+    """Each room's `summary` for `user_id` (heroes: the first five other members by user
+    id, whatever their membership), read for all the rooms in two queries."""
+    counts = await repo.count_members_of_rooms(conn, room_ids)
+    heroes = await repo.list_first_members_of_rooms(conn, room_ids, user_id, HEROES)
+    return {room_id: summary_of(heroes[room_id], counts[room_id]) for room_id in room_ids}
+
+
+HEROES = 5
+
+
+def summary_of(heroes: list[str], counts: dict[str, int]) -> JsonDict:
+    return {
+        "m.heroes": heroes[:HEROES],
+        "m.joined_member_count": counts.get(Membership.JOIN, 0),
+        "m.invited_member_count": counts.get(Membership.INVITE, 0),
+    }
+
+
 async def receipts_changed(
     conn: AsyncConnection, room_ids: Sequence[str], *, after: int, upto: int
 ) -> list[tuple[str, str, str, str, str, int]]:

@@ -5,6 +5,8 @@ each opens one read snapshot and applies history visibility. `load_visibility` l
 because /sync and /messages apply the same rule to their timelines.
 """
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import JsonDict
@@ -29,6 +31,26 @@ async def load_visibility(conn: AsyncConnection, room_id: str, user_id: str) -> 
             (p, str(e.content.get("history_visibility", HistoryVisibility.SHARED))) for p, e in vis
         ],
     )
+
+
+async def load_visibilities(
+    conn: AsyncConnection, room_ids: Sequence[str], user_id: str
+) -> dict[str, VisibilityContext]:
+    """`load_visibility` of many rooms in two queries (an initial /sync)."""
+    members = await events_repo.list_state_histories(conn, room_ids, EventType.MEMBER, user_id)
+    vis = await events_repo.list_state_histories(conn, room_ids, EventType.HISTORY_VISIBILITY, "")
+    return {
+        room_id: VisibilityContext(
+            memberships=[
+                (p, str(c.get("membership", Membership.LEAVE))) for p, c in members[room_id]
+            ],
+            visibilities=[
+                (p, str(c.get("history_visibility", HistoryVisibility.SHARED)))
+                for p, c in vis[room_id]
+            ],
+        )
+        for room_id in room_ids
+    }
 
 
 class RoomReadsService:

@@ -3,9 +3,10 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
 
 from candor.core.canonical_json import decode_dict
 from candor.matrix.constants import EventType, HistoryVisibility, JoinRule, Membership
@@ -76,6 +77,78 @@ async def count_members(conn: AsyncConnection, room_id: str) -> dict[str, int]:
         .group_by(RoomMembership.membership)
     )
     return {r[0]: int(r[1]) for r in rows}
+
+
+_COUNTS_OF_ROOMS = (
+    select(RoomMembership.room_id, RoomMembership.membership, func.count())
+    .where(RoomMembership.room_id.in_(bindparam("room_ids", expanding=True)))
+    .group_by(RoomMembership.room_id, RoomMembership.membership)
+)
+
+
+async def count_members_of_rooms(
+    conn: AsyncConnection, room_ids: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    """`count_members` of many rooms in one query."""
+    out: dict[str, dict[str, int]] = {room_id: {} for room_id in room_ids}
+    if room_ids:
+        for room_id, membership, n in await conn.execute(
+            _COUNTS_OF_ROOMS, {"room_ids": list(room_ids)}
+        ):
+            out[room_id][membership] = int(n)
+    return out
+
+
+_Other = aliased(RoomMembership)
+# The `n`-th member (any membership, `user_id` left out) of a room by user id, if any.
+_NTH_MEMBER = (
+    select(_Other.user_id)
+    .where(_Other.room_id == Room.room_id, _Other.user_id != bindparam("user_id"))
+    .order_by(_Other.user_id)
+    .limit(1)
+    .offset(bindparam("skip", type_=Integer))
+    .correlate(Room)
+    .scalar_subquery()
+)
+# MATERIALIZED: each room's bound is computed once (see events/repository.py).
+_LAST_MEMBER = (
+    select(func.max(_Other.user_id))
+    .where(_Other.room_id == Room.room_id)
+    .correlate(Room)
+    .scalar_subquery()
+)
+# A room with fewer members ends at its last one, so `user_id <= last` is always a range.
+_FIRST_BOUNDS = (
+    select(Room.room_id.label("room_id"), func.coalesce(_NTH_MEMBER, _LAST_MEMBER).label("last"))
+    .where(Room.room_id.in_(bindparam("room_ids", expanding=True)))
+    .cte("first_bounds")
+    .prefix_with("MATERIALIZED")
+)
+_FIRST_MEMBERS = (
+    select(RoomMembership.room_id, RoomMembership.user_id)
+    .join(_FIRST_BOUNDS, RoomMembership.room_id == _FIRST_BOUNDS.c.room_id)
+    .where(
+        RoomMembership.user_id != bindparam("user_id"),
+        RoomMembership.user_id <= _FIRST_BOUNDS.c.last,
+    )
+    .order_by(RoomMembership.room_id, RoomMembership.user_id)
+)
+
+
+async def list_first_members_of_rooms(
+    conn: AsyncConnection, room_ids: Sequence[str], user_id: str, count: int
+) -> dict[str, list[str]]:
+    """The first `count` members of each room by user id (any membership, `user_id` left
+    out): one index range per room, however many members it has."""
+    out: dict[str, list[str]] = {room_id: [] for room_id in room_ids}
+    if not room_ids or count < 1:
+        return out
+    rows = await conn.execute(
+        _FIRST_MEMBERS, {"room_ids": list(room_ids), "user_id": user_id, "skip": count - 1}
+    )
+    for room_id, member in rows:
+        out[room_id].append(member)
+    return out
 
 
 async def set_forgotten(conn: AsyncConnection, room_id: str, user_id: str) -> None:

@@ -48,6 +48,14 @@ class VisibilityContext:
             return membership == Membership.INVITE
         return False
 
+    def joined_throughout(self, first: int) -> bool:
+        """Whether the user is joined from `first` on: every event from there is then
+        visible to them (`is_visible`), so a page of them needs no per-event check."""
+        if not self.memberships:
+            return False
+        pos, membership = self.memberships[-1]
+        return membership == Membership.JOIN and pos <= first
+
     def is_visible_at_all(self) -> bool:
         """Whether the user could ever see anything (was invited or joined, or world_readable)."""
         return any(m in (Membership.JOIN, Membership.INVITE) for _, m in self.memberships) or any(

@@ -12,7 +12,17 @@ from candor.matrix.events.filters import EventFilter
 from candor.matrix.events.model import StoredEvent
 from candor.matrix.rooms.visibility import VisibilityContext
 
-_PAGE_CHUNK = 100
+_MIN_CHUNK = 10
+
+
+def _matching(
+    chunk: list[StoredEvent], vis: VisibilityContext, flt: EventFilter, first: int
+) -> list[StoredEvent]:
+    """The chunk's events the filter allows and the user may see; `first` is the chunk's
+    lowest position (when the user is joined from there on, all of it is visible)."""
+    if vis.joined_throughout(first):
+        return [e for e in chunk if flt.allows(e)]
+    return [e for e in chunk if flt.allows(e) and vis.is_visible(e.stream_pos)]
 
 
 async def visible_page(
@@ -36,12 +46,13 @@ async def visible_page(
         return events, more
     out: list[StoredEvent] = []
     cursor = after
+    size = max(limit + 1, _MIN_CHUNK)  # one read answers a page when nothing is hidden
     while len(out) <= limit:
         chunk = await events_repo.list_room_events(
-            conn, room_id, after=cursor, upto=upto, descending=False, limit=_PAGE_CHUNK
+            conn, room_id, after=cursor, upto=upto, descending=False, limit=size
         )
-        out.extend(e for e in chunk if flt.allows(e) and vis.is_visible(e.stream_pos))
-        if len(chunk) < _PAGE_CHUNK:
+        out.extend(_matching(chunk, vis, flt, chunk[0].stream_pos if chunk else 0))
+        if len(chunk) < size:
             break
         cursor = chunk[-1].stream_pos
     return out[:limit], len(out) > limit
@@ -59,12 +70,13 @@ async def visible_page_desc(
     """Up to `limit` visible events in (after, upto], newest first."""
     out: list[StoredEvent] = []
     cursor = upto
+    size = max(limit + 1, _MIN_CHUNK)
     while len(out) <= limit:
         chunk = await events_repo.list_room_events(
-            conn, room_id, after=after, upto=cursor, descending=True, limit=max(limit + 1, 10)
+            conn, room_id, after=after, upto=cursor, descending=True, limit=size
         )
-        out.extend(e for e in chunk if flt.allows(e) and vis.is_visible(e.stream_pos))
-        if len(chunk) < max(limit + 1, 10):
+        out.extend(_matching(chunk, vis, flt, chunk[-1].stream_pos if chunk else 0))
+        if len(chunk) < size:
             break
         cursor = chunk[-1].stream_pos - 1
     return out[:limit], len(out) > limit

@@ -20,6 +20,7 @@ from candor.matrix.requester import Requester
 from candor.matrix.rooms import facts as rooms_facts
 from candor.matrix.rooms.facts import MembershipRecord
 from candor.matrix.sync.e2ee import acknowledge_to_device, build_e2ee
+from candor.matrix.sync.initial import InitialRoom, InitialRooms
 from candor.matrix.sync.notifier import Notifier
 from candor.matrix.sync.streams import (
     AccountData,
@@ -49,6 +50,7 @@ class SyncService:
         self._notifier = notifier
         self._rooms = rooms
         self._ephemeral = ephemeral
+        self._initial = InitialRooms(rooms)
         self._max_timeout_ms = max_timeout_ms
 
     async def sync(
@@ -94,6 +96,7 @@ class SyncService:
             new = await self._rooms.new_events(conn, w, memberships)
             receipts = await self._ephemeral.receipts(conn, w, [m.room_id for m in memberships])
             data = await account_data(conn, w)
+            initial = await self._initial_rooms(conn, w, memberships)
             join: JsonDict = {}
             invite: JsonDict = {}
             leave: JsonDict = {}
@@ -101,7 +104,9 @@ class SyncService:
                 if not flt.rooms.allows_room(m.room_id):
                     continue
                 if m.membership == Membership.JOIN:
-                    room = await self._joined(conn, w, m, new, receipts, data)
+                    room = await self._joined(
+                        conn, w, m, new, receipts, data, initial.get(m.room_id)
+                    )
                     if room is not None:
                         join[m.room_id] = room
                 elif m.membership == Membership.INVITE:
@@ -122,6 +127,19 @@ class SyncService:
         e2ee.apply(response)
         return response
 
+    async def _initial_rooms(
+        self, conn: AsyncConnection, w: SyncWindow, memberships: list[MembershipRecord]
+    ) -> dict[str, InitialRoom]:
+        """An initial or full_state sync reads its joined rooms set-wise (`initial.py`)."""
+        if not (w.since is None or w.full_state):
+            return {}
+        rooms = [
+            m.room_id
+            for m in memberships
+            if m.membership == Membership.JOIN and w.flt.rooms.allows_room(m.room_id)
+        ]
+        return await self._initial.joined(conn, w, rooms)
+
     async def _joined(
         self,
         conn: AsyncConnection,
@@ -130,9 +148,11 @@ class SyncService:
         new: NewEvents,
         receipts: dict[str, JsonDict],
         data: AccountData,
+        pre: InitialRoom | None = None,
     ) -> JsonDict | None:
-        """A joined room from every stream, or None when nothing in it changed."""
-        room = await self._rooms.joined(conn, w, m, new)
+        """A joined room from every stream, or None when nothing in it changed; `pre` is
+        its timeline, state, counts and summary when read set-wise."""
+        room = pre.body if pre is not None else await self._rooms.joined(conn, w, m, new)
         ephemeral = self._ephemeral.events(m.room_id, receipts, w)
         if ephemeral:
             room["ephemeral"] = {"events": ephemeral}
@@ -144,6 +164,10 @@ class SyncService:
         room.setdefault("account_data", {"events": []})
         room.setdefault("ephemeral", {"events": []})
         user_id = w.requester.user_id
+        if pre is not None:
+            room["unread_notifications"] = pre.unread
+            room["summary"] = pre.summary
+            return room
         room["unread_notifications"] = await self._rooms.unread(conn, m.room_id, user_id)
         if initial or _has_member_events(room):
             # The spec lets an unchanged summary be omitted.

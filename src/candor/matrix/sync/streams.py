@@ -137,6 +137,21 @@ class RoomsStream:
             "m.invited_member_count": counts.get(Membership.INVITE, 0),
         }
 
+    def timeline_limit(self, w: SyncWindow) -> int:
+        """How many timeline events a room gets (`initial.py` reads rooms set-wise)."""
+        return w.flt.timeline.limit or self._default_limit
+
+    def page_body(
+        self,
+        w: SyncWindow,
+        events: list[StoredEvent],
+        state: list[StoredEvent],
+        limited: bool,
+        prev: int,
+    ) -> JsonDict:
+        """A joined room's timeline and state as `joined` answers them (`initial.py`)."""
+        return self._room_body(w, events, state, limited, prev)
+
     def _serialize(self, requester: Requester, events: list[StoredEvent]) -> list[JsonDict]:
         now = self._clock.now_ms()
         return [
