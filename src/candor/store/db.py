@@ -58,6 +58,24 @@ class Database:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction: one consistent snapshot, rolled back at the end."""
+        if self.is_sqlite:
+            # SQLAlchemy's `async with engine.connect()` closes in a task of its own so a
+            # cancellation cannot abandon the close halfway; on the inline driver nothing
+            # in the close suspends, so that cannot happen, and the task's loop round
+            # trips kept connections checked out meanwhile: under a fan-out to hundreds
+            # of long-polls the pool overflowed and opened a new SQLite connection for
+            # most reads. Close inline instead.
+            conn = self.engine.connect()
+            await conn.start()
+            try:
+                await conn.begin()
+                try:
+                    yield conn
+                finally:
+                    await conn.rollback()
+            finally:
+                await conn.close()
+            return
         async with self.engine.connect() as conn:
             await conn.begin()
             try:
@@ -73,8 +91,20 @@ class Database:
         one SQLite file are not supported (use PostgreSQL for that).
         """
         if self.is_sqlite:
-            async with self._write_lock, self.engine.begin() as conn:
-                yield conn
+            async with self._write_lock:
+                # Closed inline, as in `read` (the commit's fsync is inline too).
+                conn = self.engine.connect()
+                await conn.start()
+                try:
+                    trans = await conn.begin()
+                    try:
+                        yield conn
+                    except BaseException:
+                        await trans.rollback()
+                        raise
+                    await trans.commit()
+                finally:
+                    await conn.close()
         else:
             async with self.engine.begin() as conn:
                 yield conn

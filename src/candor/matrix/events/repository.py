@@ -243,6 +243,20 @@ async def list_events_in_rooms(
     return [_to_event(r) for r in rows]
 
 
+_EVENTS_BETWEEN = (
+    select(*_EVENT_COLUMNS)
+    .where(Event.stream_pos > bindparam("after"), Event.stream_pos <= bindparam("upto"))
+    .order_by(Event.stream_pos.asc())
+)
+
+
+async def list_events_between(conn: AsyncConnection, *, after: int, upto: int) -> list[StoredEvent]:
+    """Every event in (after, upto], all rooms, oldest first: a range of the primary key,
+    so the caller bounds it by bounding the window (`sync/window.py`)."""
+    rows = await conn.execute(_EVENTS_BETWEEN, {"after": after, "upto": upto})
+    return [_to_event(r) for r in rows]
+
+
 async def list_state_at(
     conn: AsyncConnection, room_id: str, before: int, *, after: int = 0
 ) -> list[StoredEvent]:

@@ -30,6 +30,7 @@ from candor.matrix.sync.streams import (
     account_data,
 )
 from candor.matrix.sync.tokens import SyncToken
+from candor.matrix.sync.window import WindowCache
 from candor.store.db import Database
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ class SyncService:
         self._rooms = rooms
         self._ephemeral = ephemeral
         self._max_timeout_ms = max_timeout_ms
+        # Shared by every /sync of this process: woken long-polls read a window once.
+        self._windows = WindowCache()
 
     async def sync(
         self,
@@ -69,18 +72,39 @@ class SyncService:
         async with self._db.read() as conn:
             rooms = await rooms_facts.joined_rooms(conn, requester.user_id)
         with self._notifier.listen(requester.user_id, rooms) as listener:
+            # Read after registering (the new listener's event is unset): a commit past
+            # this position sets it, so skipping the first build cannot miss it.
+            skip_build = await self._caught_up(since, sync_filter)
             while True:
-                # Clear before reading: a commit that lands during the read sets it again.
-                listener.event.clear()
-                result = await self._build(requester, since, sync_filter, False)
+                if not skip_build:
+                    # Clear before reading: a commit that lands during the read sets it again.
+                    listener.event.clear()
+                    result = await self._build(requester, since, sync_filter, False)
+                    if not _is_empty(result) or deadline - loop.time() <= 0:
+                        return result
+                skip_build = False
                 remaining = deadline - loop.time()
-                if not _is_empty(result) or remaining <= 0:
-                    return result
                 try:
                     await asyncio.wait_for(listener.event.wait(), remaining)
                 except TimeoutError:
                     # Nothing arrived: answer with the latest token (no new events).
                     return await self._build(requester, since, sync_filter, False)
+
+    async def _caught_up(self, since: SyncToken, flt: SyncFilter) -> bool:
+        """Whether `since` is already the newest token, so a build would find nothing.
+
+        This is the re-poll of a client that has just been answered: its window
+        (since, now] is empty on every stream (events, receipts, account data, device
+        lists and to-device messages share the one stream position; typing has its
+        serial), so it can wait at once instead of reading every stream to learn that.
+        Not with `include_leave`, whose left rooms are sent on every incremental sync.
+        """
+        if flt.include_leave or self._ephemeral.position() > since.typing:
+            return False
+        async with self._db.read() as conn:
+            upto = await events_repo.get_stream_position(conn)
+        # A pending to-device batch beyond the acknowledged part must still be read.
+        return since.position >= upto and (since.to_device is None or since.to_device >= upto)
 
     async def _build(
         self, requester: Requester, since: SyncToken | None, flt: SyncFilter, full_state: bool
@@ -91,9 +115,18 @@ class SyncService:
             after = 0 if since is None else min(since.position, upto)
             w = SyncWindow(requester, since, after, upto, flt, full_state)
             memberships = await rooms_facts.user_memberships(conn, requester.user_id)
-            new = await self._rooms.new_events(conn, w, memberships)
-            receipts = await self._ephemeral.receipts(conn, w, [m.room_id for m in memberships])
-            data = await account_data(conn, w)
+            shared = None
+            if since is not None and not full_state:
+                shared = await self._windows.get(conn, after, upto)
+            new = await self._rooms.new_events(conn, w, memberships, shared)
+            if shared is not None and shared.only_events:
+                # Nothing but events in the window: no receipt or account data to read.
+                receipts: dict[str, JsonDict] = {}
+                data = AccountData([], {})
+            else:
+                receipts = await self._ephemeral.receipts(conn, w, [m.room_id for m in memberships])
+                data = await account_data(conn, w)
+            quiet = set(new.quiet) if not new.overflow else set()
             join: JsonDict = {}
             invite: JsonDict = {}
             leave: JsonDict = {}
@@ -101,7 +134,7 @@ class SyncService:
                 if not flt.rooms.allows_room(m.room_id):
                     continue
                 if m.membership == Membership.JOIN:
-                    room = await self._joined(conn, w, m, new, receipts, data)
+                    room = await self._joined(conn, w, m, new, receipts, data, quiet)
                     if room is not None:
                         join[m.room_id] = room
                 elif m.membership == Membership.INVITE:
@@ -130,10 +163,20 @@ class SyncService:
         new: NewEvents,
         receipts: dict[str, JsonDict],
         data: AccountData,
+        quiet: set[str],
     ) -> JsonDict | None:
         """A joined room from every stream, or None when nothing in it changed."""
-        room = await self._rooms.joined(conn, w, m, new)
         ephemeral = self._ephemeral.events(m.room_id, receipts, w)
+        if (
+            m.room_id in quiet
+            and m.room_id not in new.by_room
+            and not ephemeral
+            and not data.by_room.get(m.room_id)
+        ):
+            # Joined before `since` and nothing new on any stream: its body would be empty,
+            # so skip building it (most of a person's 500 rooms on each incremental sync).
+            return None
+        room = await self._rooms.joined(conn, w, m, new)
         if ephemeral:
             room["ephemeral"] = {"events": ephemeral}
         if data.by_room.get(m.room_id):
