@@ -9,6 +9,7 @@ wherever events before the user's current join could appear (a new join, a leave
 
 import asyncio
 import logging
+from collections import OrderedDict
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,7 +21,7 @@ from candor.matrix.requester import Requester
 from candor.matrix.rooms import facts as rooms_facts
 from candor.matrix.rooms.facts import MembershipRecord
 from candor.matrix.sync.e2ee import acknowledge_to_device, build_e2ee
-from candor.matrix.sync.notifier import Notifier
+from candor.matrix.sync.notifier import Listener, Notifier
 from candor.matrix.sync.streams import (
     AccountData,
     EphemeralStream,
@@ -34,6 +35,7 @@ from candor.matrix.sync.window import WindowCache
 from candor.store.db import Database
 
 logger = logging.getLogger(__name__)
+_MAX_REMEMBERED_USERS = 10_000
 
 
 class SyncService:
@@ -53,6 +55,9 @@ class SyncService:
         self._max_timeout_ms = max_timeout_ms
         # Shared by every /sync of this process: woken long-polls read a window once.
         self._windows = WindowCache()
+        # user -> (position, the rooms they were joined to there), from their last build:
+        # the long-poll that follows registers with them without reading them again.
+        self._joined_at: OrderedDict[str, tuple[int, tuple[str, ...]]] = OrderedDict()
 
     async def sync(
         self,
@@ -67,28 +72,59 @@ class SyncService:
             await acknowledge_to_device(self._db, requester, since)
         if since is None or full_state or timeout_ms == 0:
             return await self._build(requester, since, sync_filter, full_state)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_ms / 1000
+        deadline = asyncio.get_running_loop().time() + timeout_ms / 1000
+        known = self._joined_at.get(requester.user_id)
+        if known is not None and known[0] == since.position:
+            with self._notifier.listen(requester.user_id, known[1]) as listener:
+                # The rooms were read at `since`; if nothing was committed after it, they
+                # are the rooms now, and this is the registration a fresh read would make.
+                if await self._caught_up(since, sync_filter):
+                    return await self._wait(listener, requester, since, sync_filter, deadline)
         async with self._db.read() as conn:
             rooms = await rooms_facts.joined_rooms(conn, requester.user_id)
         with self._notifier.listen(requester.user_id, rooms) as listener:
             # Read after registering (the new listener's event is unset): a commit past
             # this position sets it, so skipping the first build cannot miss it.
-            skip_build = await self._caught_up(since, sync_filter)
-            while True:
-                if not skip_build:
-                    # Clear before reading: a commit that lands during the read sets it again.
-                    listener.event.clear()
-                    result = await self._build(requester, since, sync_filter, False)
-                    if not _is_empty(result) or deadline - loop.time() <= 0:
-                        return result
-                skip_build = False
-                remaining = deadline - loop.time()
-                try:
-                    await asyncio.wait_for(listener.event.wait(), remaining)
-                except TimeoutError:
-                    # Nothing arrived: answer with the latest token (no new events).
-                    return await self._build(requester, since, sync_filter, False)
+            caught_up = await self._caught_up(since, sync_filter)
+            return await self._wait(
+                listener, requester, since, sync_filter, deadline, build_first=not caught_up
+            )
+
+    async def _wait(
+        self,
+        listener: Listener,
+        requester: Requester,
+        since: SyncToken,
+        flt: SyncFilter,
+        deadline: float,
+        *,
+        build_first: bool = False,
+    ) -> JsonDict:
+        """Build whenever the listener is woken until there is news or the time is up."""
+        loop = asyncio.get_running_loop()
+        build = build_first
+        while True:
+            if build:
+                # Clear before reading: a commit that lands during the read sets it again.
+                listener.event.clear()
+                result = await self._build(requester, since, flt, False)
+                if not _is_empty(result) or deadline - loop.time() <= 0:
+                    return result
+            build = True
+            try:
+                await asyncio.wait_for(listener.event.wait(), deadline - loop.time())
+            except TimeoutError:
+                # Nothing arrived: answer with the latest token (no new events).
+                return await self._build(requester, since, flt, False)
+
+    def _remember_joined(
+        self, user_id: str, upto: int, memberships: list[MembershipRecord]
+    ) -> None:
+        rooms = tuple(m.room_id for m in memberships if m.membership == Membership.JOIN)
+        self._joined_at[user_id] = (upto, rooms)
+        self._joined_at.move_to_end(user_id)
+        while len(self._joined_at) > _MAX_REMEMBERED_USERS:
+            self._joined_at.popitem(last=False)
 
     async def _caught_up(self, since: SyncToken, flt: SyncFilter) -> bool:
         """Whether `since` is already the newest token, so a build would find nothing.
@@ -115,6 +151,7 @@ class SyncService:
             after = 0 if since is None else min(since.position, upto)
             w = SyncWindow(requester, since, after, upto, flt, full_state)
             memberships = await rooms_facts.user_memberships(conn, requester.user_id)
+            self._remember_joined(requester.user_id, upto, memberships)
             shared = None
             if since is not None and not full_state:
                 shared = await self._windows.get(conn, after, upto)
