@@ -123,3 +123,42 @@ async def test_quiet_rooms_are_left_out_of_an_incremental_sync(alice: MatrixTest
     assert list(sync["rooms"]["join"]) == [rooms[2]]
     again = await alice.sync(since=sync["next_batch"])
     assert again["rooms"]["join"] == {}
+
+
+async def test_memberships_reused_between_syncs_follow_an_invite_a_join_and_a_leave(
+    alice: MatrixTestClient, bob: MatrixTestClient
+) -> None:
+    room = await alice.create_room(preset="public_chat")
+    await bob.join(room)
+    since = (await bob.sync())["next_batch"]
+    await alice.send(room, "just a message")  # a window of events only: memberships reused
+    since = (await bob.sync(since=since))["next_batch"]
+    other = await alice.create_room(preset="public_chat")
+    await alice.invite(other, bob.user_id)
+    invited = await bob.sync(since=since)
+    assert other in invited["rooms"]["invite"]
+    await bob.join(other)
+    joined = await bob.sync(since=invited["next_batch"])
+    assert other in joined["rooms"]["join"]
+    await alice.send(other, "in the new room")
+    after_join = await bob.sync(since=joined["next_batch"])
+    assert [e["content"]["body"] for e in _timeline(after_join, other)] == ["in the new room"]
+    await bob.ok("POST", f"/rooms/{room}/leave", json={})
+    left = await bob.sync(since=after_join["next_batch"])
+    assert room in left["rooms"]["leave"]
+    await alice.send(room, "after bob left")
+    later = await bob.sync(since=left["next_batch"])
+    assert room not in later["rooms"]["join"]
+    assert room not in later["rooms"]["leave"]
+
+
+async def test_a_caught_up_long_poll_wakes_for_a_room_joined_while_it_waits(
+    alice: MatrixTestClient, bob: MatrixTestClient
+) -> None:
+    room = await alice.create_room(preset="public_chat")
+    since = (await bob.sync())["next_batch"]
+    poll = asyncio.create_task(bob.sync(since=since, timeout="5000"))
+    await asyncio.sleep(0.2)
+    await bob.join(room)
+    sync = await asyncio.wait_for(poll, 5)
+    assert room in sync["rooms"]["join"]

@@ -31,11 +31,11 @@ from candor.matrix.sync.streams import (
     account_data,
 )
 from candor.matrix.sync.tokens import SyncToken
-from candor.matrix.sync.window import WindowCache
+from candor.matrix.sync.window import StreamWindow, WindowCache
 from candor.store.db import Database
 
 logger = logging.getLogger(__name__)
-_MAX_REMEMBERED_USERS = 10_000
+_MAX_REMEMBERED_USERS = 4096
 
 
 class SyncService:
@@ -55,9 +55,10 @@ class SyncService:
         self._max_timeout_ms = max_timeout_ms
         # Shared by every /sync of this process: woken long-polls read a window once.
         self._windows = WindowCache()
-        # user -> (position, the rooms they were joined to there), from their last build:
-        # the long-poll that follows registers with them without reading them again.
-        self._joined_at: OrderedDict[str, tuple[int, tuple[str, ...]]] = OrderedDict()
+        # user -> (position, their memberships there), from their last build: the
+        # long-poll that follows registers with them, and the build it wakes for reuses
+        # them when nothing but events of others came in between.
+        self._memberships_at: OrderedDict[str, tuple[int, list[MembershipRecord]]] = OrderedDict()
 
     async def sync(
         self,
@@ -73,9 +74,10 @@ class SyncService:
         if since is None or full_state or timeout_ms == 0:
             return await self._build(requester, since, sync_filter, full_state)
         deadline = asyncio.get_running_loop().time() + timeout_ms / 1000
-        known = self._joined_at.get(requester.user_id)
+        known = self._memberships_at.get(requester.user_id)
         if known is not None and known[0] == since.position:
-            with self._notifier.listen(requester.user_id, known[1]) as listener:
+            joined = [m.room_id for m in known[1] if m.membership == Membership.JOIN]
+            with self._notifier.listen(requester.user_id, joined) as listener:
                 # The rooms were read at `since`; if nothing was committed after it, they
                 # are the rooms now, and this is the registration a fresh read would make.
                 if await self._caught_up(since, sync_filter):
@@ -117,14 +119,32 @@ class SyncService:
                 # Nothing arrived: answer with the latest token (no new events).
                 return await self._build(requester, since, flt, False)
 
-    def _remember_joined(
+    def _remember_memberships(
         self, user_id: str, upto: int, memberships: list[MembershipRecord]
     ) -> None:
-        rooms = tuple(m.room_id for m in memberships if m.membership == Membership.JOIN)
-        self._joined_at[user_id] = (upto, rooms)
-        self._joined_at.move_to_end(user_id)
-        while len(self._joined_at) > _MAX_REMEMBERED_USERS:
-            self._joined_at.popitem(last=False)
+        self._memberships_at[user_id] = (upto, memberships)
+        self._memberships_at.move_to_end(user_id)
+        while len(self._memberships_at) > _MAX_REMEMBERED_USERS:
+            self._memberships_at.popitem(last=False)
+
+    def _unchanged_memberships(
+        self, user_id: str, shared: StreamWindow | None, flt: SyncFilter
+    ) -> list[MembershipRecord] | None:
+        """The user's memberships as their last build read them, if they still hold at
+        the end of `shared`: read at its start, and no membership event in it (only a
+        member event changes a membership row; `forgotten` changes without one, so not
+        with `include_leave`, the one place it matters)."""
+        known = self._memberships_at.get(user_id)
+        if (
+            known is None
+            or shared is None
+            or known[0] != shared.after
+            or not shared.only_events
+            or shared.has_members
+            or flt.include_leave
+        ):
+            return None
+        return known[1]
 
     async def _caught_up(self, since: SyncToken, flt: SyncFilter) -> bool:
         """Whether `since` is already the newest token, so a build would find nothing.
@@ -150,11 +170,13 @@ class SyncService:
             upto = await events_repo.get_stream_position(conn)
             after = 0 if since is None else min(since.position, upto)
             w = SyncWindow(requester, since, after, upto, flt, full_state)
-            memberships = await rooms_facts.user_memberships(conn, requester.user_id)
-            self._remember_joined(requester.user_id, upto, memberships)
             shared = None
             if since is not None and not full_state:
                 shared = await self._windows.get(conn, after, upto)
+            memberships = self._unchanged_memberships(requester.user_id, shared, flt)
+            if memberships is None:
+                memberships = await rooms_facts.user_memberships(conn, requester.user_id)
+            self._remember_memberships(requester.user_id, upto, memberships)
             new = await self._rooms.new_events(conn, w, memberships, shared)
             if shared is not None and shared.only_events:
                 # Nothing but events in the window: no receipt or account data to read.
