@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import JsonDict, decode_dict, encode_canonical
 from candor.matrix.events.model import StoredEvent
-from candor.store.db import upsert
+from candor.store.db import Database, upsert
 from candor.store.models.events import Event, StreamPosition
 from candor.store.models.rooms import CurrentState, Room, RoomMembership
 
@@ -82,6 +82,13 @@ _MAX_RULE_LENGTH = 32  # the width of rooms.join_rule and rooms.history_visibili
 async def get_stream_position(conn: AsyncConnection) -> int:
     pos = await conn.scalar(_GET_POSITION)
     return int(pos or 0)
+
+
+async def get_stream_position_now(db: Database) -> int:
+    """The committed position, read on its own rather than in the caller's snapshot: what
+    /sync asks to learn whether a re-poll is already caught up (`Database.scalar_now`)."""
+    pos = await db.scalar_now(_GET_POSITION)
+    return pos if isinstance(pos, int) else 0
 
 
 async def set_stream_position(conn: AsyncConnection, position: int) -> None:

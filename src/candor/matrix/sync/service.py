@@ -157,8 +157,7 @@ class SyncService:
         """
         if flt.include_leave or self._ephemeral.position() > since.typing:
             return False
-        async with self._db.read() as conn:
-            upto = await events_repo.get_stream_position(conn)
+        upto = await events_repo.get_stream_position_now(self._db)
         # A pending to-device batch beyond the acknowledged part must still be read.
         return since.position >= upto and (since.to_device is None or since.to_device >= upto)
 
