@@ -9,17 +9,20 @@ real and reads inside a transaction see one snapshot. Engine-specific SQL lives 
 import asyncio
 import functools
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, create_engine, event, insert, text
+from sqlalchemy import Row, Select, create_engine, event, insert, text
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
+
+from candor.store.sqlite_inline import Connection as InlineConnection
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -54,10 +57,31 @@ class Database:
             self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=16)
         self._write_lock = asyncio.Lock()
         self._sync_engine: Engine | None = None
+        # SQLite: a connection of its own for `scalar_now`, opened on first use.
+        self._now_conn: sqlite3.Connection | None = None
+        self._now_sql: dict[int, str] = {}
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction: one consistent snapshot, rolled back at the end."""
+        if self.is_sqlite:
+            # SQLAlchemy's `async with engine.connect()` closes in a task of its own so a
+            # cancellation cannot abandon the close halfway; on the inline driver nothing
+            # in the close suspends, so that cannot happen, and the task's loop round
+            # trips kept connections checked out meanwhile: under a fan-out to hundreds
+            # of long-polls the pool overflowed and opened a new SQLite connection for
+            # most reads. Close inline instead.
+            conn = self.engine.connect()
+            await conn.start()
+            try:
+                await conn.begin()
+                try:
+                    yield conn
+                finally:
+                    await conn.rollback()
+            finally:
+                await conn.close()
+            return
         async with self.engine.connect() as conn:
             await conn.begin()
             try:
@@ -73,11 +97,51 @@ class Database:
         one SQLite file are not supported (use PostgreSQL for that).
         """
         if self.is_sqlite:
-            async with self._write_lock, self.engine.begin() as conn:
-                yield conn
+            async with self._write_lock:
+                # Closed inline, as in `read` (the commit's fsync is inline too).
+                conn = self.engine.connect()
+                await conn.start()
+                try:
+                    trans = await conn.begin()
+                    try:
+                        yield conn
+                    except BaseException:
+                        await trans.rollback()
+                        raise
+                    await trans.commit()
+                finally:
+                    await conn.close()
         else:
             async with self.engine.begin() as conn:
                 yield conn
+
+    async def scalar_now(self, statement: Select[Any]) -> object:  # Any: any one column
+        """The one value a one-row, one-column read returns now, outside any snapshot.
+
+        For a hot read that needs no snapshot shared with other reads: a single statement
+        sees everything committed before it. On a SQLite file it runs straight on sqlite3
+        over a connection kept for it (read-only), which costs microseconds where a
+        pooled SQLAlchemy transaction around it cost a few hundred (a caught-up /sync
+        re-poll is nothing else). `statement` must be built once (its SQL is cached).
+        """
+        path = self.url.split(":///", 1)[1] if self.is_sqlite and ":///" in self.url else ""
+        if not path or path.startswith(":memory:") or "mode=memory" in path:
+            async with self.read() as conn:
+                return await conn.scalar(statement)
+        sql = self._now_sql.get(id(statement))
+        if sql is None:
+            compiled = statement.compile(
+                dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}
+            )
+            sql = self._now_sql[id(statement)] = str(compiled)
+        if self._now_conn is None:
+            self._now_conn = sqlite3.connect(
+                path.split("?", 1)[0], check_same_thread=False, isolation_level=None
+            )
+            self._now_conn.execute("PRAGMA query_only=ON")
+            self._now_conn.execute("PRAGMA busy_timeout=30000")
+        row = self._now_conn.execute(sql).fetchone()
+        return None if row is None else row[0]
 
     async def read_off_loop(self, work: Callable[[Connection], T]) -> T:
         """Run a long read (`work` gets a sync connection in a read transaction) without
@@ -111,6 +175,9 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._now_conn is not None:
+            self._now_conn.close()
+            self._now_conn = None
         if self._sync_engine is not None:
             self._sync_engine.dispose()
 
@@ -129,7 +196,13 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        driver = conn.connection.driver_connection
+        if isinstance(driver, InlineConnection):
+            # Straight to sqlite3: through exec_driver_sql the BEGIN cost as much as the
+            # one-row read it opened a snapshot for (most of /sync's reads).
+            driver.execute_now("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN")
 
 
 async def upsert(

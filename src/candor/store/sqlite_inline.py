@@ -154,6 +154,10 @@ class Connection:
     def cursor(self) -> Cursor:
         return Cursor(self._live().cursor())
 
+    def execute_now(self, sql: str) -> None:
+        """Run a statement that returns no rows (BEGIN), without the cursor round trip."""
+        self._live().execute(sql)
+
     async def commit(self) -> None:
         self._live().commit()
 

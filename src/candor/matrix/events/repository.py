@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 
 from candor.core.canonical_json import JsonDict, decode_dict, encode_canonical
 from candor.matrix.events.model import StoredEvent
-from candor.store.db import upsert
+from candor.store.db import Database, upsert
 from candor.store.models.events import Event, StreamPosition
 from candor.store.models.rooms import CurrentState, Room, RoomMembership
 
@@ -101,6 +101,13 @@ _MAX_RULE_LENGTH = 32  # the width of rooms.join_rule and rooms.history_visibili
 async def get_stream_position(conn: AsyncConnection) -> int:
     pos = await conn.scalar(_GET_POSITION)
     return int(pos or 0)
+
+
+async def get_stream_position_now(db: Database) -> int:
+    """The committed position, read on its own rather than in the caller's snapshot: what
+    /sync asks to learn whether a re-poll is already caught up (`Database.scalar_now`)."""
+    pos = await db.scalar_now(_GET_POSITION)
+    return pos if isinstance(pos, int) else 0
 
 
 async def set_stream_position(conn: AsyncConnection, position: int) -> None:
@@ -395,6 +402,19 @@ async def list_events_by_id(conn: AsyncConnection, event_ids: Sequence[str]) -> 
         return []
     rows = await conn.execute(_EVENTS_BY_ID, {"event_ids": list(event_ids)})
     return [_to_event(r) for r in rows.all()]
+
+_EVENTS_BETWEEN = (
+    select(*_EVENT_COLUMNS)
+    .where(Event.stream_pos > bindparam("after"), Event.stream_pos <= bindparam("upto"))
+    .order_by(Event.stream_pos.asc())
+)
+
+
+async def list_events_between(conn: AsyncConnection, *, after: int, upto: int) -> list[StoredEvent]:
+    """Every event in (after, upto], all rooms, oldest first: a range of the primary key,
+    so the caller bounds it by bounding the window (`sync/window.py`)."""
+    rows = await conn.execute(_EVENTS_BETWEEN, {"after": after, "upto": upto})
+    return [_to_event(r) for r in rows]
 
 
 async def list_state_at(

@@ -9,6 +9,7 @@ wherever events before the user's current join could appear (a new join, a leave
 
 import asyncio
 import logging
+from collections import OrderedDict
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,7 +22,7 @@ from candor.matrix.rooms import facts as rooms_facts
 from candor.matrix.rooms.facts import MembershipRecord
 from candor.matrix.sync.e2ee import acknowledge_to_device, build_e2ee
 from candor.matrix.sync.initial import InitialRoom, InitialRooms
-from candor.matrix.sync.notifier import Notifier
+from candor.matrix.sync.notifier import Listener, Notifier
 from candor.matrix.sync.streams import (
     AccountData,
     EphemeralStream,
@@ -31,9 +32,11 @@ from candor.matrix.sync.streams import (
     account_data,
 )
 from candor.matrix.sync.tokens import SyncToken
+from candor.matrix.sync.window import StreamWindow, WindowCache
 from candor.store.db import Database
 
 logger = logging.getLogger(__name__)
+_MAX_REMEMBERED_USERS = 4096
 
 
 class SyncService:
@@ -52,6 +55,12 @@ class SyncService:
         self._ephemeral = ephemeral
         self._initial = InitialRooms(rooms)
         self._max_timeout_ms = max_timeout_ms
+        # Shared by every /sync of this process: woken long-polls read a window once.
+        self._windows = WindowCache()
+        # user -> (position, their memberships there), from their last build: the
+        # long-poll that follows registers with them, and the build it wakes for reuses
+        # them when nothing but events of others came in between.
+        self._memberships_at: OrderedDict[str, tuple[int, list[MembershipRecord]]] = OrderedDict()
 
     async def sync(
         self,
@@ -66,23 +75,93 @@ class SyncService:
             await acknowledge_to_device(self._db, requester, since)
         if since is None or full_state or timeout_ms == 0:
             return await self._build(requester, since, sync_filter, full_state)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_ms / 1000
+        deadline = asyncio.get_running_loop().time() + timeout_ms / 1000
+        known = self._memberships_at.get(requester.user_id)
+        if known is not None and known[0] == since.position:
+            joined = [m.room_id for m in known[1] if m.membership == Membership.JOIN]
+            with self._notifier.listen(requester.user_id, joined) as listener:
+                # The rooms were read at `since`; if nothing was committed after it, they
+                # are the rooms now, and this is the registration a fresh read would make.
+                if await self._caught_up(since, sync_filter):
+                    return await self._wait(listener, requester, since, sync_filter, deadline)
         async with self._db.read() as conn:
             rooms = await rooms_facts.joined_rooms(conn, requester.user_id)
         with self._notifier.listen(requester.user_id, rooms) as listener:
-            while True:
+            # Read after registering (the new listener's event is unset): a commit past
+            # this position sets it, so skipping the first build cannot miss it.
+            caught_up = await self._caught_up(since, sync_filter)
+            return await self._wait(
+                listener, requester, since, sync_filter, deadline, build_first=not caught_up
+            )
+
+    async def _wait(
+        self,
+        listener: Listener,
+        requester: Requester,
+        since: SyncToken,
+        flt: SyncFilter,
+        deadline: float,
+        *,
+        build_first: bool = False,
+    ) -> JsonDict:
+        """Build whenever the listener is woken until there is news or the time is up."""
+        loop = asyncio.get_running_loop()
+        build = build_first
+        while True:
+            if build:
                 # Clear before reading: a commit that lands during the read sets it again.
                 listener.event.clear()
-                result = await self._build(requester, since, sync_filter, False)
-                remaining = deadline - loop.time()
-                if not _is_empty(result) or remaining <= 0:
+                result = await self._build(requester, since, flt, False)
+                if not _is_empty(result) or deadline - loop.time() <= 0:
                     return result
-                try:
-                    await asyncio.wait_for(listener.event.wait(), remaining)
-                except TimeoutError:
-                    # Nothing arrived: answer with the latest token (no new events).
-                    return await self._build(requester, since, sync_filter, False)
+            build = True
+            try:
+                await asyncio.wait_for(listener.event.wait(), deadline - loop.time())
+            except TimeoutError:
+                # Nothing arrived: answer with the latest token (no new events).
+                return await self._build(requester, since, flt, False)
+
+    def _remember_memberships(
+        self, user_id: str, upto: int, memberships: list[MembershipRecord]
+    ) -> None:
+        self._memberships_at[user_id] = (upto, memberships)
+        self._memberships_at.move_to_end(user_id)
+        while len(self._memberships_at) > _MAX_REMEMBERED_USERS:
+            self._memberships_at.popitem(last=False)
+
+    def _unchanged_memberships(
+        self, user_id: str, shared: StreamWindow | None, flt: SyncFilter
+    ) -> list[MembershipRecord] | None:
+        """The user's memberships as their last build read them, if they still hold at
+        the end of `shared`: read at its start, and no membership event in it (only a
+        member event changes a membership row; `forgotten` changes without one, so not
+        with `include_leave`, the one place it matters)."""
+        known = self._memberships_at.get(user_id)
+        if (
+            known is None
+            or shared is None
+            or known[0] != shared.after
+            or not shared.only_events
+            or shared.has_members
+            or flt.include_leave
+        ):
+            return None
+        return known[1]
+
+    async def _caught_up(self, since: SyncToken, flt: SyncFilter) -> bool:
+        """Whether `since` is already the newest token, so a build would find nothing.
+
+        This is the re-poll of a client that has just been answered: its window
+        (since, now] is empty on every stream (events, receipts, account data, device
+        lists and to-device messages share the one stream position; typing has its
+        serial), so it can wait at once instead of reading every stream to learn that.
+        Not with `include_leave`, whose left rooms are sent on every incremental sync.
+        """
+        if flt.include_leave or self._ephemeral.position() > since.typing:
+            return False
+        upto = await events_repo.get_stream_position_now(self._db)
+        # A pending to-device batch beyond the acknowledged part must still be read.
+        return since.position >= upto and (since.to_device is None or since.to_device >= upto)
 
     async def _build(
         self, requester: Requester, since: SyncToken | None, flt: SyncFilter, full_state: bool
@@ -92,11 +171,23 @@ class SyncService:
             upto = await events_repo.get_stream_position(conn)
             after = 0 if since is None else min(since.position, upto)
             w = SyncWindow(requester, since, after, upto, flt, full_state)
-            memberships = await rooms_facts.user_memberships(conn, requester.user_id)
-            new = await self._rooms.new_events(conn, w, memberships)
-            receipts = await self._ephemeral.receipts(conn, w, [m.room_id for m in memberships])
-            data = await account_data(conn, w)
-            initial = await self._initial_rooms(conn, w, memberships)
+            shared = None
+            if since is not None and not full_state:
+                shared = await self._windows.get(conn, after, upto)
+            memberships = self._unchanged_memberships(requester.user_id, shared, flt)
+            if memberships is None:
+                memberships = await rooms_facts.user_memberships(conn, requester.user_id)
+            self._remember_memberships(requester.user_id, upto, memberships)
+            new = await self._rooms.new_events(conn, w, memberships, shared)
+            if shared is not None and shared.only_events:
+                # Nothing but events in the window: no receipt or account data to read.
+                receipts: dict[str, JsonDict] = {}
+                data = AccountData([], {})
+            else:
+                receipts = await self._ephemeral.receipts(conn, w, [m.room_id for m in memberships])
+                data = await account_data(conn, w)
+            quiet = set(new.quiet) if not new.overflow else set()
+            pre_rooms = await self._initial_rooms(conn, w, memberships)
             join: JsonDict = {}
             invite: JsonDict = {}
             leave: JsonDict = {}
@@ -105,7 +196,7 @@ class SyncService:
                     continue
                 if m.membership == Membership.JOIN:
                     room = await self._joined(
-                        conn, w, m, new, receipts, data, initial.get(m.room_id)
+                        conn, w, m, new, receipts, data, quiet, pre_rooms.get(m.room_id)
                     )
                     if room is not None:
                         join[m.room_id] = room
@@ -148,12 +239,22 @@ class SyncService:
         new: NewEvents,
         receipts: dict[str, JsonDict],
         data: AccountData,
+        quiet: set[str],
         pre: InitialRoom | None = None,
     ) -> JsonDict | None:
         """A joined room from every stream, or None when nothing in it changed; `pre` is
         its timeline, state, counts and summary when read set-wise."""
-        room = pre.body if pre is not None else await self._rooms.joined(conn, w, m, new)
         ephemeral = self._ephemeral.events(m.room_id, receipts, w)
+        if (
+            m.room_id in quiet
+            and m.room_id not in new.by_room
+            and not ephemeral
+            and not data.by_room.get(m.room_id)
+        ):
+            # Joined before `since` and nothing new on any stream: its body would be empty,
+            # so skip building it (most of a person's 500 rooms on each incremental sync).
+            return None
+        room = pre.body if pre is not None else await self._rooms.joined(conn, w, m, new)
         if ephemeral:
             room["ephemeral"] = {"events": ephemeral}
         if data.by_room.get(m.room_id):

@@ -28,6 +28,7 @@ from candor.matrix.rooms.reads import load_visibility
 from candor.matrix.sync.paging import visible_page
 from candor.matrix.sync.tokens import SyncToken, page_token
 from candor.matrix.sync.typing import TypingTracker
+from candor.matrix.sync.window import StreamWindow
 
 _WINDOW_FETCH = 500  # new events fetched in one query on the incremental fast path
 
@@ -65,8 +66,14 @@ class RoomsStream:
         self._default_limit = default_timeline_limit
 
     async def new_events(
-        self, conn: AsyncConnection, w: SyncWindow, memberships: list[MembershipRecord]
+        self,
+        conn: AsyncConnection,
+        w: SyncWindow,
+        memberships: list[MembershipRecord],
+        shared: StreamWindow | None = None,
     ) -> NewEvents:
+        """New events of the rooms the user was in at `since`: from `shared` (the window's
+        events, read once for every /sync of that window) when given, else one query."""
         quiet = [
             m.room_id
             for m in memberships
@@ -76,10 +83,16 @@ class RoomsStream:
             and not w.full_state
             and w.flt.rooms.allows_room(m.room_id)
         ]
+        by_room: dict[str, list[StoredEvent]] = defaultdict(list)
+        if shared is not None and (shared.after, shared.upto) == (w.after, w.upto):
+            wanted = set(quiet)
+            for ev in shared.events:
+                if ev.room_id in wanted:
+                    by_room[ev.room_id].append(ev)
+            return NewEvents(quiet, by_room, False)
         window = await events_repo.list_events_in_rooms(
             conn, quiet, after=w.after, upto=w.upto, limit=_WINDOW_FETCH + 1
         )
-        by_room: dict[str, list[StoredEvent]] = defaultdict(list)
         for ev in window:
             by_room[ev.room_id].append(ev)
         return NewEvents(quiet, by_room, len(window) > _WINDOW_FETCH)

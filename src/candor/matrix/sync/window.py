@@ -1,0 +1,82 @@
+"""The rows of a short stretch of the stream, read once and shared by every /sync that
+asks for the same stretch.
+
+Why: when a message lands in a room with 256 long-polling members, all 256 wake with the
+same token and would each read the same new event; here the first one reads the window
+`(after, upto]` and the others take its answer. The entry is keyed by both ends, and
+`upto` is the stream position the caller read in its own snapshot. Every write (an event,
+a redaction, a receipt, account data, a to-device message, a device-list change) takes a
+new position in the same transaction as its rows, so what `(after, upto]` holds at
+position `upto` can never change afterwards: a redaction that rewrites an older event is
+itself at a later position, so any snapshot that sees it has a larger `upto` and another
+key. That makes an entry right whichever process committed the rows, and nothing needs
+invalidating; the cache only bounds its size. Rows are filled from the caller's own
+snapshot on a miss.
+
+The window also says whether every position in it is an event (`only_events`): then it
+holds no receipt, account data, to-device message or device-list change, and /sync may
+skip reading those streams. A position claimed by a work item that then failed leaves a
+gap, which only makes the answer "no" (the streams are read as before).
+"""
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from candor.matrix.constants import EventType
+from candor.matrix.events import repository as events_repo
+from candor.matrix.events.model import StoredEvent
+
+# A longer window (a client back after a while) reads per user, as before; a short one is
+# what the fan-out to long-polls produces, and at most this many rows are kept for it.
+MAX_WINDOW = 256
+_MAX_ENTRIES = 32
+
+
+@dataclass(frozen=True, slots=True)
+class StreamWindow:
+    after: int
+    upto: int
+    events: tuple[StoredEvent, ...]
+
+    @property
+    def only_events(self) -> bool:
+        """Every position in the window is an event (no other stream wrote in it)."""
+        return len(self.events) == self.upto - self.after
+
+    @property
+    def has_members(self) -> bool:
+        """Some event is a membership change (device lists and summaries depend on them)."""
+        return any(e.type == EventType.MEMBER for e in self.events)
+
+
+class WindowCache:
+    """Recent windows by (after, upto), most recently used last."""
+
+    def __init__(self, *, max_entries: int = _MAX_ENTRIES) -> None:
+        self._entries: OrderedDict[tuple[int, int], StreamWindow] = OrderedDict()
+        self._max_entries = max_entries
+        self.hits = 0
+        self.misses = 0
+
+    async def get(self, conn: AsyncConnection, after: int, upto: int) -> StreamWindow | None:
+        """The window `(after, upto]` as `conn`'s snapshot (at position `upto`) sees it, or
+        None when it is too long to share."""
+        if not 0 <= upto - after <= MAX_WINDOW:
+            return None
+        key = (after, upto)
+        window = self._entries.get(key)
+        if window is not None:
+            self.hits += 1
+            self._entries.move_to_end(key)
+            return window
+        self.misses += 1
+        events: tuple[StoredEvent, ...] = ()
+        if upto > after:
+            events = tuple(await events_repo.list_events_between(conn, after=after, upto=upto))
+        window = StreamWindow(after, upto, events)
+        self._entries[key] = window
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+        return window

@@ -1,0 +1,89 @@
+"""`WindowCache`: a window of the stream is read once from the caller's snapshot, keyed by
+both ends, and says whether anything but events was written in it."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from candor.config import Settings
+from candor.matrix.events import repository as events_repo
+from candor.matrix.sync.window import MAX_WINDOW, WindowCache
+from candor.store.db import Database
+from tests.helpers.matrix import MatrixTestClient
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    """A second engine on the app's database, as another worker would have."""
+    database = Database(settings.sqlalchemy_url())
+    yield database
+    await database.dispose()
+
+
+async def _position(db: Database) -> int:
+    async with db.read() as conn:
+        return await events_repo.get_stream_position(conn)
+
+
+async def test_a_window_is_read_once_and_holds_only_its_events(
+    db: Database, alice: MatrixTestClient
+) -> None:
+    room = await alice.create_room()
+    first = await alice.send(room, "one")
+    second = await alice.send(room, "two")
+    upto = await _position(db)
+    cache = WindowCache()
+    async with db.read() as conn:
+        window = await cache.get(conn, upto - 2, upto)
+        again = await cache.get(conn, upto - 2, upto)
+    assert window is not None
+    assert again is window
+    assert (cache.misses, cache.hits) == (1, 1)
+    assert [e.event_id for e in window.events] == [first, second]
+    assert window.only_events
+    assert not window.has_members
+
+
+async def test_a_receipt_in_the_window_is_not_only_events(
+    db: Database, alice: MatrixTestClient
+) -> None:
+    room = await alice.create_room()
+    event_id = await alice.send(room, "read me")
+    before = await _position(db)
+    await alice.ok("POST", f"/rooms/{room}/receipt/m.read/{event_id}", json={})
+    upto = await _position(db)
+    async with db.read() as conn:
+        window = await WindowCache().get(conn, before, upto)
+    assert window is not None
+    assert window.events == ()
+    assert not window.only_events
+
+
+async def test_a_snapshot_reads_its_own_window_whatever_is_committed_after(
+    db: Database, alice: MatrixTestClient
+) -> None:
+    room = await alice.create_room()
+    await alice.send(room, "seen")
+    cache = WindowCache()
+    async with db.read() as conn:
+        upto = await events_repo.get_stream_position(conn)
+        await alice.send(room, "later")  # committed by the app, after this snapshot began
+        window = await cache.get(conn, upto - 1, upto)
+    assert window is not None
+    assert [e.content["body"] for e in window.events] == ["seen"]
+    newer = await _position(db)
+    assert newer > upto
+    async with db.read() as conn:
+        later = await cache.get(conn, upto - 1, newer)
+    assert later is not None
+    assert [e.content.get("body") for e in later.events] == ["seen", "later"]
+
+
+async def test_a_long_or_inverted_window_is_not_shared(db: Database) -> None:
+    async with db.read() as conn:
+        assert await WindowCache().get(conn, 0, MAX_WINDOW + 1) is None
+        assert await WindowCache().get(conn, 5, 4) is None
+        empty = await WindowCache().get(conn, 7, 7)
+    assert empty is not None
+    assert empty.only_events
+    assert empty.events == ()
