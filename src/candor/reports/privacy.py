@@ -50,8 +50,9 @@ UNIT = (
 def _enable_opendp() -> None:
     """OpenDP is imported where it is used, on the first differentially private plan or
     release, not with this module: with numpy it costs ~28 MB of resident memory and
-    ~0.25 s, and only reports with the differential-privacy method need it, so a server
-    that never makes one never loads it (tests/test_import_weight.py keeps it so)."""
+    0.15-0.25 s (once: the first such report or agreement check pays it), and only the
+    differential-privacy method needs it, so a server that never uses it never loads it
+    (tests/test_import_weight.py keeps it so)."""
     import opendp.prelude as dp  # noqa: PLC0415 - lazy, see the docstring
 
     dp.enable_features("contrib")

@@ -11,7 +11,7 @@ decompression-bomb check stays on above that); JPEGs are decoded at reduced scal
 the thumbnail is much smaller (`draft`). Animated images give their first frame.
 
 Pillow is imported by `make_thumbnail`, not with this module: a server that never makes a
-thumbnail never pays for it (~3 MB resident; the first thumbnail pays ~20 ms once, in the
+thumbnail never pays for it (~3 MB resident; the first thumbnail pays ~10 ms once, in the
 worker thread). tests/test_import_weight.py keeps it so.
 """
 
