@@ -29,6 +29,7 @@ from candor.matrix.push.endpoints import router as push_router
 from candor.matrix.room_keys.endpoints import router as room_keys_router
 from candor.matrix.rooms.endpoints import router as rooms_router
 from candor.matrix.sync.endpoints import router as sync_router
+from candor.matrix.sync.parking import LongPollParking
 from candor.matrix.to_device.endpoints import router as to_device_router
 from candor.matrix.user_directory.endpoints import router as user_directory_router
 from candor.partners.admin.endpoints import router as partner_admin_router
@@ -221,4 +222,8 @@ def create_app(
     # Outermost: preflights are answered before anything else, and every answer on the open
     # APIs, the guards' refusals included, carries the CORS headers.
     app.add_middleware(CorsMiddleware)
+    # Outside even Starlette's error middleware: idle /sync long-polls wait here, with the
+    # request's whole call stack unwound (matrix/sync/parking.py).
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: LongPollParking(build_stack())  # type: ignore[method-assign]
     return app

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import socket
+import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -132,6 +134,41 @@ def migrate(settings: Settings) -> None:
         upgrade(settings.sqlalchemy_url())
     except (SQLAlchemyError, OSError, CommandError) as exc:
         raise database_problem(exc, settings) from None
+
+
+def migrate_apart(settings: Settings) -> None:
+    """`migrate` in a forked child, for `serve`: Alembic, Mako and the migration scripts
+    stay resident in any process that imports them (~15 MB), and a server needs them once,
+    before it starts. The child's error comes back as this process's one line. Without
+    `os.fork` (Windows), in this process."""
+    if not hasattr(os, "fork"):
+        migrate(settings)
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the caller's code
+        os.close(read_end)
+        code = 1
+        try:
+            migrate(settings)
+            code = 0
+        except CliError as exc:
+            os.write(write_end, exc.message.encode())
+        except BaseException as exc:
+            os.write(write_end, f"cannot prepare the database: {one_line(repr(exc))}".encode())
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        message = pipe.read().decode(errors="replace")
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise CliError(message or f"the database migration ended with status {code}")
 
 
 def require_database(settings: Settings) -> None:

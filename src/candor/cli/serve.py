@@ -31,7 +31,7 @@ from candor.cli.common import (
     ServerNameOpt,
     build_settings,
     listen,
-    migrate,
+    migrate_apart,
 )
 from candor.cli.next_steps import print_next_steps
 
@@ -108,7 +108,7 @@ def serve(
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    migrate(settings)
+    migrate_apart(settings)
     scope_flags: list[str] = []
     for flag, value in (
         ("--data-dir", data_dir),

@@ -21,14 +21,15 @@ Two methods, chosen by the app's agreement and stated in every report:
 Pure functions with no I/O, tested exhaustively (`tests/reports/test_privacy.py`).
 """
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-import opendp.prelude as dp
+from typing import TYPE_CHECKING
 
 from candor.reports.aggregate import CellCounts
 
-dp.enable_features("contrib")
+if TYPE_CHECKING:
+    from opendp.mod import Measurement
 
 K_THRESHOLD = "k_threshold"
 DIFFERENTIAL_PRIVACY = "differential_privacy"
@@ -43,6 +44,18 @@ UNIT = (
     "(each adding 1 send and at most {cap} recipients) and at most {bound} of their clicks "
     "are counted, the first ones of the period"
 )
+
+
+@functools.cache
+def _enable_opendp() -> None:
+    """OpenDP is imported where it is used, on the first differentially private plan or
+    release, not with this module: with numpy it costs ~28 MB of resident memory and
+    0.15-0.25 s (once: the first such report or agreement check pays it), and only the
+    differential-privacy method needs it, so a server that never uses it never loads it
+    (tests/test_import_weight.py keeps it so)."""
+    import opendp.prelude as dp  # noqa: PLC0415 - lazy, see the docstring
+
+    dp.enable_features("contrib")
 
 
 class PrivacyError(ValueError):
@@ -146,6 +159,9 @@ class DPPlan:
         their contribution is bounded: `dp.unit_of(contributions=…)`. The count's stability
         map and the noise's privacy map then give the ε, not a formula of ours.
         """
+        import opendp.prelude as dp  # noqa: PLC0415 - lazy: see _enable_opendp
+
+        _enable_opendp()
         _metric, d_in = dp.unit_of(contributions=self.sensitivity(name))
         return float(_person_level(self.scales[name]).map(d_in))  # type: ignore[no-untyped-call]
 
@@ -157,17 +173,23 @@ def _sensitivity(name: str, contribution_bound: int, recipients_cap: int) -> int
     return contribution_bound * (recipients_cap if name == "recipients" else 1)
 
 
-def _measurement(scale: float) -> dp.Measurement:
+def _measurement(scale: float) -> "Measurement":
     """The noise on a vector of counts (what `opendp_noise` draws from)."""
+    import opendp.prelude as dp  # noqa: PLC0415 - lazy: see _enable_opendp
+
+    _enable_opendp()
     return dp.m.make_laplace(dp.vector_domain(dp.atom_domain(T=int)), dp.l1_distance(T=int), scale)
 
 
-def _person_level(scale: float) -> dp.Measurement:
+def _person_level(scale: float) -> "Measurement":
     """Records → count per cell → the same noise: the release as OpenDP accounts for it.
 
     The cell labels do not change the maps (one record moves one count by 1), so one
     category stands for the period's grid.
     """
+    import opendp.prelude as dp  # noqa: PLC0415 - lazy: see _enable_opendp
+
+    _enable_opendp()
     counts = dp.t.make_count_by_categories(
         dp.vector_domain(dp.atom_domain(T=str)),
         dp.symmetric_distance(),

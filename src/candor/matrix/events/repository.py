@@ -403,6 +403,7 @@ async def list_events_by_id(conn: AsyncConnection, event_ids: Sequence[str]) -> 
     rows = await conn.execute(_EVENTS_BY_ID, {"event_ids": list(event_ids)})
     return [_to_event(r) for r in rows.all()]
 
+
 _EVENTS_BETWEEN = (
     select(*_EVENT_COLUMNS)
     .where(Event.stream_pos > bindparam("after"), Event.stream_pos <= bindparam("upto"))

@@ -9,14 +9,17 @@ declared as JPEG is refused rather than sniffed); the header's width x height mu
 within `media.max_thumbnail_pixels` before a single pixel is decoded (Pillow's own
 decompression-bomb check stays on above that); JPEGs are decoded at reduced scale when
 the thumbnail is much smaller (`draft`). Animated images give their first frame.
+
+Pillow is imported by `make_thumbnail`, not with this module: a server that never makes a
+thumbnail never pays for it (~3 MB resident; the first thumbnail pays ~10 ms once, in the
+worker thread). tests/test_import_weight.py keeps it so.
 """
 
 import io
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-
-from PIL import Image, ImageFile, ImageOps
+from typing import TYPE_CHECKING
 
 from candor.matrix.media.rules import (
     STATIC_ORIGINALS,
@@ -26,6 +29,9 @@ from candor.matrix.media.rules import (
     essence,
     scaled_size,
 )
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 JPEG_QUALITY = 80
 
@@ -61,6 +67,8 @@ def make_thumbnail(
     """A thumbnail of the image at `path` for `box`; None when the original itself is the
     answer (a static JPEG or PNG no larger than `requested`: the spec says to return
     the original content then). Raises NotAnImage or ImageTooLarge."""
+    from PIL import Image, ImageFile  # noqa: PLC0415 - lazy: see the module's docstring
+
     # Pillow's switch for filling in truncated images is process-wide, and WeasyPrint
     # (reports' PDFs, which embed only images Candor made) turns it on when imported. An
     # upload is untrusted: a truncated one is not an image, never a half-grey thumbnail.
@@ -94,7 +102,9 @@ def make_thumbnail(
         raise NotAnImage from None
 
 
-def _render(image: Image.Image, box: Box, *, jpeg: bool) -> Thumbnail:
+def _render(image: "PILImage", box: Box, *, jpeg: bool) -> Thumbnail:
+    from PIL import Image, ImageOps  # noqa: PLC0415 - lazy: see the module's docstring
+
     if jpeg:
         # Decode at 1/2, 1/4 or 1/8 scale when that is still at least the box.
         image.draft("RGB", (box.width, box.height))
@@ -117,7 +127,7 @@ def _render(image: Image.Image, box: Box, *, jpeg: bool) -> Thumbnail:
     return Thumbnail(buffer.getvalue(), "image/png", out_w, out_h)
 
 
-def _working_mode(image: Image.Image, *, jpeg: bool) -> str:
+def _working_mode(image: "PILImage", *, jpeg: bool) -> str:
     """RGB for JPEG output (or L for greyscale); PNG keeps transparency when there is any."""
     if jpeg:
         return "L" if image.mode == "L" else "RGB"

@@ -12,7 +12,8 @@ from candor.matrix.events.filters import EventFilter, SyncFilter
 from candor.matrix.events.model import serialize_event
 from candor.matrix.http import CLIENT_PREFIX, Provided, json_response, room_id_param
 from candor.matrix.sync.messages import MessagesService
-from candor.matrix.sync.service import SyncService
+from candor.matrix.sync.parking import ParkedSync
+from candor.matrix.sync.service import LongPoll, SyncService
 from candor.matrix.sync.tokens import SyncToken
 
 router = APIRouter(prefix=CLIENT_PREFIX)
@@ -52,7 +53,10 @@ async def sync(
             raise BadJson("Unknown filter id") from None
         sync_filter = SyncFilter.parse(raw)
     token = SyncToken.parse(since) if since else None
-    return json_response(await service.sync(requester, token, timeout, sync_filter, full_state))
+    outcome = await service.start(requester, token, timeout, sync_filter, full_state)
+    if isinstance(outcome, LongPoll):
+        return ParkedSync(outcome)
+    return json_response(outcome)
 
 
 @router.get("/rooms/{room_id}/messages")

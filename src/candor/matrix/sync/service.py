@@ -8,8 +8,10 @@ wherever events before the user's current join could appear (a new join, a leave
 """
 
 import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
+from contextlib import AbstractContextManager
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -70,56 +72,59 @@ class SyncService:
         sync_filter: SyncFilter,
         full_state: bool,
     ) -> JsonDict:
+        """The answer, waiting for it here if need be (see `start` for the parked form)."""
+        outcome = await self.start(requester, since, timeout_ms, sync_filter, full_state)
+        return outcome if not isinstance(outcome, LongPoll) else await outcome.finish()
+
+    async def start(
+        self,
+        requester: Requester,
+        since: SyncToken | None,
+        timeout_ms: int,
+        sync_filter: SyncFilter,
+        full_state: bool,
+    ) -> "JsonDict | LongPoll":
+        """The answer, or a `LongPoll` when there is nothing new yet and time to wait: the
+        endpoint parks that outside the request's call stack (matrix/sync/parking.py)."""
         timeout_ms = min(max(timeout_ms, 0), self._max_timeout_ms)
         if since is not None:
             await acknowledge_to_device(self._db, requester, since)
         if since is None or full_state or timeout_ms == 0:
             return await self._build(requester, since, sync_filter, full_state)
-        deadline = asyncio.get_running_loop().time() + timeout_ms / 1000
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_ms / 1000
         known = self._memberships_at.get(requester.user_id)
         if known is not None and known[0] == since.position:
             joined = [m.room_id for m in known[1] if m.membership == Membership.JOIN]
-            with self._notifier.listen(requester.user_id, joined) as listener:
+            listening = self._notifier.listen(requester.user_id, joined)
+            listener = listening.__enter__()
+            try:
                 # The rooms were read at `since`; if nothing was committed after it, they
                 # are the rooms now, and this is the registration a fresh read would make.
-                if await self._caught_up(since, sync_filter):
-                    return await self._wait(listener, requester, since, sync_filter, deadline)
+                caught_up = await self._caught_up(since, sync_filter)
+            except BaseException:
+                listening.__exit__(None, None, None)
+                raise
+            if caught_up:
+                return LongPoll(self, requester, since, sync_filter, deadline, listening, listener)
+            listening.__exit__(None, None, None)
         async with self._db.read() as conn:
             rooms = await rooms_facts.joined_rooms(conn, requester.user_id)
-        with self._notifier.listen(requester.user_id, rooms) as listener:
+        listening = self._notifier.listen(requester.user_id, rooms)
+        listener = listening.__enter__()
+        try:
             # Read after registering (the new listener's event is unset): a commit past
             # this position sets it, so skipping the first build cannot miss it.
-            caught_up = await self._caught_up(since, sync_filter)
-            return await self._wait(
-                listener, requester, since, sync_filter, deadline, build_first=not caught_up
-            )
-
-    async def _wait(
-        self,
-        listener: Listener,
-        requester: Requester,
-        since: SyncToken,
-        flt: SyncFilter,
-        deadline: float,
-        *,
-        build_first: bool = False,
-    ) -> JsonDict:
-        """Build whenever the listener is woken until there is news or the time is up."""
-        loop = asyncio.get_running_loop()
-        build = build_first
-        while True:
-            if build:
-                # Clear before reading: a commit that lands during the read sets it again.
-                listener.event.clear()
-                result = await self._build(requester, since, flt, False)
-                if not _is_empty(result) or deadline - loop.time() <= 0:
-                    return result
-            build = True
-            try:
-                await asyncio.wait_for(listener.event.wait(), deadline - loop.time())
-            except TimeoutError:
-                # Nothing arrived: answer with the latest token (no new events).
-                return await self._build(requester, since, flt, False)
+            if await self._caught_up(since, sync_filter):
+                return LongPoll(self, requester, since, sync_filter, deadline, listening, listener)
+            result = await self._build(requester, since, sync_filter, False)
+        except BaseException:
+            listening.__exit__(None, None, None)
+            raise
+        if not _is_empty(result) or deadline <= loop.time():
+            listening.__exit__(None, None, None)
+            return result
+        return LongPoll(self, requester, since, sync_filter, deadline, listening, listener)
 
     def _remember_memberships(
         self, user_id: str, upto: int, memberships: list[MembershipRecord]
@@ -274,6 +279,69 @@ class SyncService:
             # The spec lets an unchanged summary be omitted.
             room["summary"] = await self._rooms.summary(conn, m.room_id, user_id)
         return room
+
+
+class LongPoll:
+    """A /sync that found nothing new and waits for a wake-up or its deadline.
+
+    It holds only what the wait needs: the listener (registered before the first read, so
+    nothing committed since can be missed) and the request's parameters; no database
+    connection, no built answer. Parked outside the request's call stack, an idle long-poll
+    costs this and uvicorn's connection, not FastAPI's and the middlewares' frames
+    (issue 17: server memory per idle long-poll)."""
+
+    __slots__ = (
+        "_deadline",
+        "_filter",
+        "_listener",
+        "_listening",
+        "_requester",
+        "_service",
+        "_since",
+    )
+
+    def __init__(
+        self,
+        service: SyncService,
+        requester: Requester,
+        since: SyncToken,
+        sync_filter: SyncFilter,
+        deadline: float,
+        listening: AbstractContextManager[Listener],
+        listener: Listener,
+    ) -> None:
+        self._service = service
+        self._requester = requester
+        self._since = since
+        self._filter = sync_filter
+        self._deadline = deadline
+        self._listening = listening
+        self._listener = listener
+
+    async def finish(self) -> JsonDict:
+        """Wait, re-read on each wake-up, and answer with the first non-empty result (or the
+        latest token, empty, at the deadline). Unregisters the listener whatever happens."""
+        loop = asyncio.get_running_loop()
+        event = self._listener.event
+        try:
+            while True:
+                if not event.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout_at(self._deadline):
+                            await event.wait()
+                # Clear before reading: a commit that lands during the read sets it again.
+                event.clear()
+                result = await self._service._build(  # the service's own poll, parked
+                    self._requester, self._since, self._filter, False
+                )
+                if not _is_empty(result) or loop.time() >= self._deadline:
+                    return result
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop listening (again is harmless): a long-poll that is never finished."""
+        self._listening.__exit__(None, None, None)
 
 
 def _has_member_events(room: JsonDict) -> bool:
