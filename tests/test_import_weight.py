@@ -2,7 +2,7 @@
 
 The heavy libraries that only some requests need (OpenDP and numpy for differentially
 private reports, matplotlib and WeasyPrint for report charts and PDFs, Pillow for
-thumbnails) and the migration machinery (Alembic and Mako, run in a child by `serve`)
+thumbnails, the Redis client of shared rate limits) and the migration machinery (Alembic and Mako, run in a child by `serve`)
 must not be imported by starting the server: each costs megabytes of resident memory in
 every process. A fresh interpreter does what `candor serve` does before it listens
 (settings, the migration, the app with its services) and lists what got imported, so a
@@ -26,6 +26,8 @@ LAZY = (
     "PIL",
     "alembic",
     "mako",
+    "redis",  # shared rate limits and login back-off, only with rate_limit.storage_url
+    "limits",
 )
 
 PROBE = """

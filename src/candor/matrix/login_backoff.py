@@ -30,13 +30,10 @@ import hmac
 import logging
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
 from candor.config import LoginBackoffSettings, RateLimitSettings
 from candor.core.clock import Clock
 from candor.matrix.errors import LimitExceeded
-from candor.matrix.ratelimit import RETRY_SHARED_AFTER_S, STORE_TIMEOUT_S
+from candor.matrix.ratelimit import RETRY_SHARED_AFTER_S, STORE_TIMEOUT_S, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -182,6 +179,11 @@ class SharedBackoff:
     def __init__(
         self, url: str, *, key_prefix: str, key_secret: bytes, settings: LoginBackoffSettings
     ) -> None:
+        # Loaded only when a store is configured (idle memory, issue 17).
+        import redis.asyncio as aioredis  # noqa: PLC0415 - lazy: only with a store
+        from redis.exceptions import RedisError  # noqa: PLC0415 - lazy: only with a store
+
+        self._store_errors: tuple[type[Exception], ...] = (RedisError,)
         self._redis = aioredis.Redis.from_url(
             url.removeprefix("async+"),
             socket_connect_timeout=STORE_TIMEOUT_S,
@@ -211,13 +213,19 @@ class SharedBackoff:
             s.account_max_delay_ms,
             s.address_max_delay_ms,
         ]
-        async with asyncio.timeout(STORE_TIMEOUT_S):
-            wait = await self._begin(keys=self._keys(account, address), args=args)
+        try:
+            async with asyncio.timeout(STORE_TIMEOUT_S):
+                wait = await self._begin(keys=self._keys(account, address), args=args)
+        except self._store_errors as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
         return int(wait)
 
     async def succeeded(self, account: str, address: str | None, now_ms: int) -> None:
-        async with asyncio.timeout(STORE_TIMEOUT_S):
-            await self._succeeded(keys=self._keys(account, address), args=[now_ms])
+        try:
+            async with asyncio.timeout(STORE_TIMEOUT_S):
+                await self._succeeded(keys=self._keys(account, address), args=[now_ms])
+        except self._store_errors as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
 
     async def close(self) -> None:
         await self._redis.aclose()
@@ -259,7 +267,7 @@ class LoginBackoff:
         if shared is not None:
             try:
                 wait = await shared.begin(account, address, self._clock.now_ms())
-            except (RedisError, TimeoutError, OSError) as exc:
+            except (StoreUnavailable, TimeoutError, OSError) as exc:
                 self._store_failed(exc)
             else:
                 if wait > 0:
@@ -272,7 +280,7 @@ class LoginBackoff:
         if shared is not None:
             try:
                 await shared.succeeded(account, address, self._clock.now_ms())
-            except (RedisError, TimeoutError, OSError) as exc:
+            except (StoreUnavailable, TimeoutError, OSError) as exc:
                 self._store_failed(exc)
             else:
                 return

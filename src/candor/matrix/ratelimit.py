@@ -27,15 +27,14 @@ import hmac
 import logging
 import math
 import time
-
-from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.aio.storage import RedisStorage
-from limits.aio.strategies import MovingWindowRateLimiter
-from limits.errors import ConfigurationError, StorageError
+from typing import TYPE_CHECKING
 
 from candor.config import RateLimitSettings
 from candor.core.clock import Clock
 from candor.matrix.errors import LimitExceeded
+
+if TYPE_CHECKING:
+    from limits import RateLimitItem
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +42,13 @@ logger = logging.getLogger(__name__)
 RETRY_SHARED_AFTER_S = 5.0
 # The longest a request waits for the store before it is decided locally.
 STORE_TIMEOUT_S = 0.5
+
+
+class StoreUnavailable(Exception):
+    """The shared store did not answer; the caller decides in this process instead.
+
+    Candor's own type, so callers need not import the store's client library: `limits`
+    and `redis` load only when a store is configured (idle memory, issue 17)."""
 
 
 class LocalBuckets:
@@ -77,6 +83,12 @@ class SharedLimits:
     ) -> None:
         """`url` is `redis://…` or `rediss://…` (config.py checks). Nothing connects until
         the first check, so a store that is down at start only delays sharing."""
+        from limits import RateLimitItemPerSecond  # noqa: PLC0415 - lazy: only with a store
+        from limits.aio.storage import RedisStorage  # noqa: PLC0415 - lazy: only with a store
+        from limits.aio.strategies import MovingWindowRateLimiter  # noqa: PLC0415 - lazy: only with a store
+        from limits.errors import ConfigurationError, StorageError  # noqa: PLC0415 - lazy: only with a store
+
+        self._store_errors = (StorageError, ConfigurationError)
         scheme_url = url if url.startswith("async+") else "async+" + url
         self._storage = RedisStorage(
             scheme_url,
@@ -95,13 +107,16 @@ class SharedLimits:
         return hmac.new(self._secret, key.encode(), hashlib.sha256).hexdigest()[:32]
 
     async def check(self, key: str, cost: int) -> None:
-        """Take `cost` from `key`'s window or raise M_LIMIT_EXCEEDED; raise StorageError
-        or TimeoutError when the store does not answer."""
+        """Take `cost` from `key`'s window or raise M_LIMIT_EXCEEDED; raise
+        StoreUnavailable or TimeoutError when the store does not answer."""
         name = self._name(key)
-        async with asyncio.timeout(STORE_TIMEOUT_S):
-            if await self._strategy.hit(self._item, name, cost=cost):
-                return
-            stats = await self._strategy.get_window_stats(self._item, name)
+        try:
+            async with asyncio.timeout(STORE_TIMEOUT_S):
+                if await self._strategy.hit(self._item, name, cost=cost):
+                    return
+                stats = await self._strategy.get_window_stats(self._item, name)
+        except self._store_errors as exc:
+            raise StoreUnavailable(type(exc).__name__) from exc
         # The window frees its oldest slot at `reset_time` (unix seconds, as the store
         # stamps entries with the worker's wall clock).
         wait_ms = math.ceil((stats.reset_time - time.time()) * 1000)
@@ -146,11 +161,11 @@ class RateLimiter:
         if shared is not None and self._clock.monotonic() >= self._shared_down_until:
             try:
                 await shared.check(key, cost)
-            except (StorageError, ConfigurationError, TimeoutError, OSError) as exc:
+            except (StoreUnavailable, TimeoutError, OSError) as exc:
                 self._shared_down_until = self._clock.monotonic() + RETRY_SHARED_AFTER_S
                 logger.warning(
                     "rate-limit store unavailable (%s); limiting per process for %g s",
-                    type(exc).__name__,
+                    exc if isinstance(exc, StoreUnavailable) else type(exc).__name__,
                     RETRY_SHARED_AFTER_S,
                 )
             else:
