@@ -11,7 +11,8 @@ so they are assigned in commit order and a /sync reader can never skip a late co
 Because this is the only writer of room state, it keeps each active room's current state
 and head in memory (`RoomState`), which makes an ordinary send two statements. The cache
 is trusted only while the stream position at the start of a batch is the one this
-persister committed last; any other writer in between (another worker) empties it.
+persister committed last; after another writer (another worker), the rooms it wrote to
+are dropped from it.
 """
 
 import asyncio
@@ -41,6 +42,8 @@ T = TypeVar("T")
 _ADVISORY_KEY = 0x43414E44  # "CAND"
 _MAX_BATCH = 256
 _MAX_CACHED_ROOMS = 2048
+# Positions another writer may have used before the cache is dropped whole, not per room.
+_MAX_CATCH_UP = 4096
 # State copied onto the room's row (the column is named as the content key), so the user
 # directory and the published room list can ask "is this room public?" in SQL.
 _ROOM_RULES: dict[str, str] = {
@@ -238,6 +241,25 @@ class EventPersister:
         for observer in self._observers:
             observer.distrust()
 
+    async def _catch_up(self, conn: AsyncConnection, start: int) -> None:
+        """Another writer (a worker) committed since this persister's last batch: forget the
+        cached state of the rooms it wrote to, and keep the rest.
+
+        Room state changes only by events appended here, under the lock, so a room with no
+        event in (valid, start] is unchanged. With several workers taking turns, dropping
+        every room on each foreign batch made each batch re-read the state of the room it
+        wrote to (issue 17: two workers slower than one). Observers keep their own caches
+        and are told to distrust them all; an unknown or long gap forgets everything.
+        """
+        valid = self._cache_valid_at
+        if valid is None or start < valid or start - valid > _MAX_CATCH_UP:
+            self._forget_cached()
+            return
+        for room_id in await repo.rooms_written_between(conn, valid, start):
+            self._rooms.pop(room_id, None)
+        for observer in self._observers:
+            observer.distrust()
+
     def _claim_position(self) -> int:
         self._position += 1
         return self._position
@@ -285,7 +307,7 @@ class EventPersister:
                 await self._db.advisory_xact_lock(conn, _ADVISORY_KEY)
                 start = await repo.get_stream_position(conn)
                 if start != self._cache_valid_at:
-                    self._forget_cached()
+                    await self._catch_up(conn, start)
                 self._position = start
                 ctx = WriteContext(conn, self._clock, self)
                 lone = len(items) == 1

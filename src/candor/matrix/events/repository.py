@@ -103,6 +103,20 @@ async def get_stream_position(conn: AsyncConnection) -> int:
     return int(pos or 0)
 
 
+_ROOMS_WRITTEN_BETWEEN = (
+    select(Event.room_id)
+    .where(Event.stream_pos > bindparam("after"), Event.stream_pos <= bindparam("upto"))
+    .distinct()
+)
+
+
+async def rooms_written_between(conn: AsyncConnection, after: int, upto: int) -> set[str]:
+    """The rooms that got an event in (after, upto]: a primary-key range. What another
+    worker's batches changed, so the persister forgets only those rooms' cached state."""
+    rows = await conn.execute(_ROOMS_WRITTEN_BETWEEN, {"after": after, "upto": upto})
+    return {r[0] for r in rows}
+
+
 async def get_stream_position_now(db: Database) -> int:
     """The committed position, read on its own rather than in the caller's snapshot: what
     /sync asks to learn whether a re-poll is already caught up (`Database.scalar_now`)."""
