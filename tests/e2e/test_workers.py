@@ -136,6 +136,19 @@ async def shared_room(pair: Pair) -> tuple[str, str, str]:
     return room_id, alice_token, bob_token
 
 
+def long_poll(
+    http: httpx.AsyncClient, base_url: str, token: str, since: str, timeout_ms: int
+) -> "asyncio.Task[httpx.Response]":
+    """A /sync long-poll on `base_url`, running while the test acts on the other worker."""
+    return asyncio.create_task(
+        http.get(
+            f"{base_url}{V3}/sync",
+            params={"since": since, "timeout": timeout_ms},
+            headers=auth(token),
+        )
+    )
+
+
 async def current_token(http: httpx.AsyncClient, base_url: str, token: str) -> str:
     r = await http.get(f"{base_url}{V3}/sync", params={"timeout": 0}, headers=auth(token))
     assert r.status_code == 200, r.text
@@ -245,13 +258,7 @@ async def test_a_send_on_one_worker_wakes_a_long_poll_on_the_other_fast(pair: Pa
     async with httpx.AsyncClient(timeout=TIMEOUT) as http:
         since = await current_token(http, pair.b.base_url, bob_token)
         for i in range(30):
-            poll = asyncio.create_task(
-                http.get(
-                    f"{pair.b.base_url}{V3}/sync",
-                    params={"since": since, "timeout": 10_000},
-                    headers=auth(bob_token),
-                )
-            )
+            poll = long_poll(http, pair.b.base_url, bob_token, since, 10_000)
             await asyncio.sleep(0.05)  # the long-poll is waiting on B
             start = time.perf_counter()
             r = await http.put(
@@ -284,13 +291,7 @@ async def test_typing_on_one_worker_appears_in_sync_on_the_other(pair: Pair) -> 
     alice = (await whoami(pair.a.base_url, alice_token))["user_id"]
     async with httpx.AsyncClient(timeout=TIMEOUT) as http:
         since = await current_token(http, pair.b.base_url, bob_token)
-        poll = asyncio.create_task(
-            http.get(
-                f"{pair.b.base_url}{V3}/sync",
-                params={"since": since, "timeout": 10_000},
-                headers=auth(bob_token),
-            )
-        )
+        poll = long_poll(http, pair.b.base_url, bob_token, since, 10_000)
         await asyncio.sleep(0.05)
         r = await http.put(
             f"{pair.a.base_url}{V3}/rooms/{room_id}/typing/{alice}",
@@ -359,13 +360,7 @@ async def test_a_worker_whose_listener_is_cut_reconnects_and_misses_nothing(pair
     room_id, alice_token, bob_token = await shared_room(pair)
     async with httpx.AsyncClient(timeout=TIMEOUT) as http:
         since = await current_token(http, pair.b.base_url, bob_token)
-        poll = asyncio.create_task(
-            http.get(
-                f"{pair.b.base_url}{V3}/sync",
-                params={"since": since, "timeout": 15_000},
-                headers=auth(bob_token),
-            )
-        )
+        poll = long_poll(http, pair.b.base_url, bob_token, since, 15_000)
         await asyncio.sleep(0.05)
         pids = await listener_pids(pair.database_url)
         assert len(pids) == 2, pids
@@ -393,13 +388,7 @@ async def test_a_worker_whose_listener_is_cut_reconnects_and_misses_nothing(pair
                 break
             await asyncio.sleep(0.1)
         since = woken.json()["next_batch"]
-        poll = asyncio.create_task(
-            http.get(
-                f"{pair.b.base_url}{V3}/sync",
-                params={"since": since, "timeout": 15_000},
-                headers=auth(bob_token),
-            )
-        )
+        poll = long_poll(http, pair.b.base_url, bob_token, since, 15_000)
         await asyncio.sleep(0.05)
         start = time.perf_counter()
         r = await http.put(
