@@ -3,26 +3,16 @@ range of an index on both engines, so a `/messages` page costs the same in a roo
 thousand events or a million: the plan of the real statement on an empty database
 (PostgreSQL told not to prefer a sequential scan of its few rows)."""
 
-from sqlalchemy import text
-
 from candor.config import Settings
 from candor.matrix.events.repository import state_history_query
-from candor.store.db import Database
+from tests.helpers.plans import query_plan
 
 
 async def test_a_state_keys_history_is_one_index_range(settings: Settings) -> None:
-    db = Database(settings.sqlalchemy_url())
-    try:
-        async with db.write() as conn:
-            sqlite = conn.dialect.name == "sqlite"
-            if not sqlite:
-                await conn.execute(text("SET LOCAL enable_seqscan = off"))
-            query = state_history_query("!r:test.local", "m.room.member", "@a:test.local")
-            sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-            explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
-            plan = "\n".join(str(row[-1]) for row in await conn.exec_driver_sql(explain + sql))
-    finally:
-        await db.dispose()
+    found = await query_plan(
+        settings, state_history_query("!r:test.local", "m.room.member", "@a:test.local")
+    )
+    plan, sqlite = found.text, found.sqlite
     if sqlite:
         assert "ix_events_room_state_pos" in plan, plan
         # The order comes from the index too: no temporary B-tree for ORDER BY.

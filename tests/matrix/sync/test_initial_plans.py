@@ -6,7 +6,6 @@ on an empty database (PostgreSQL told not to prefer a sequential scan of its few
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from candor.config import Settings
 from candor.matrix.events.repository import (
@@ -18,7 +17,7 @@ from candor.matrix.events.repository import (
 from candor.matrix.push.repository import _COUNTS_OF_ROOMS
 from candor.matrix.rooms.repository import _COUNTS_OF_ROOMS as _MEMBER_COUNTS
 from candor.matrix.rooms.repository import _FIRST_MEMBERS
-from candor.store.db import Database
+from tests.helpers.plans import query_plan
 
 ROOMS = ["!a:test.local", "!b:test.local"]
 USER = "@u:test.local"
@@ -42,30 +41,11 @@ def _statements() -> dict[str, tuple[Any, ...]]:  # Any: SQLAlchemy statements
     }
 
 
-async def _plan(conn: Any, sql: str) -> str:  # Any: an AsyncConnection
-    sqlite = conn.dialect.name == "sqlite"
-    explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
-    return "\n".join(str(row[-1]) for row in await conn.exec_driver_sql(explain + sql))
-
-
 @pytest.mark.parametrize("name", list(_statements()))
 async def test_a_set_wise_read_is_index_ranges(settings: Settings, name: str) -> None:
     statement, index = _statements()[name]
-    db = Database(settings.sqlalchemy_url())
-    try:
-        async with db.write() as conn:
-            sqlite = conn.dialect.name == "sqlite"
-            if not sqlite:
-                await conn.execute(text("SET LOCAL enable_seqscan = off"))
-            sql = str(
-                statement.compile(
-                    dialect=conn.dialect,
-                    compile_kwargs={"literal_binds": True, "render_postcompile": True},
-                )
-            )
-            plan = await _plan(conn, sql)
-    finally:
-        await db.dispose()
+    found = await query_plan(settings, statement)
+    plan, sqlite = found.text, found.sqlite
     if sqlite:
         assert "SCAN events" not in plan, plan
         assert "SCAN room_memberships" not in plan, plan
@@ -79,19 +59,10 @@ async def test_a_set_wise_read_is_index_ranges(settings: Settings, name: str) ->
 
 
 async def test_unread_counts_of_rooms_are_index_ranges(settings: Settings) -> None:
-    db = Database(settings.sqlalchemy_url())
-    try:
-        async with db.write() as conn:
-            sqlite = conn.dialect.name == "sqlite"
-            if not sqlite:
-                await conn.execute(text("SET LOCAL enable_seqscan = off"))
-            rooms = ", ".join(f"'{r}'" for r in ROOMS)
-            sql = _COUNTS_OF_ROOMS.text.replace(":rooms", f"({rooms})").replace(
-                ":user", f"'{USER}'"
-            )
-            plan = await _plan(conn, sql)
-    finally:
-        await db.dispose()
+    rooms = ", ".join(f"'{r}'" for r in ROOMS)
+    sql = _COUNTS_OF_ROOMS.text.replace(":rooms", f"({rooms})").replace(":user", f"'{USER}'")
+    found = await query_plan(settings, sql)
+    plan, sqlite = found.text, found.sqlite
     if sqlite:
         for table in ("events", "notification_events", "notifications", "receipts"):
             assert f"SCAN {table}" not in plan, plan
