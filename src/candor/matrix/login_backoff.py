@@ -27,15 +27,17 @@ warning), as the rate limits do; a login never fails for it.
 import asyncio
 import hashlib
 import hmac
-import logging
 from dataclasses import dataclass
 
 from candor.config import LoginBackoffSettings, RateLimitSettings
 from candor.core.clock import Clock
 from candor.matrix.errors import LimitExceeded
-from candor.matrix.ratelimit import RETRY_SHARED_AFTER_S, STORE_TIMEOUT_S, StoreUnavailable
-
-logger = logging.getLogger(__name__)
+from candor.matrix.ratelimit import (
+    STORE_ERRORS,
+    STORE_TIMEOUT_S,
+    StoreGate,
+    StoreUnavailable,
+)
 
 # Entries kept before expired ones are swept (bounds memory under a flood of names).
 MAX_ENTRIES = 100_000
@@ -244,20 +246,10 @@ class LoginBackoff:
         self._settings = settings
         self._local = LocalBackoff(clock, settings)
         self._shared = shared
-        self._shared_down_until = 0.0
+        self._gate = StoreGate(clock, "login back-off store", "counting")
 
     def _use_shared(self) -> SharedBackoff | None:
-        if self._shared is None or self._clock.monotonic() < self._shared_down_until:
-            return None
-        return self._shared
-
-    def _store_failed(self, exc: Exception) -> None:
-        self._shared_down_until = self._clock.monotonic() + RETRY_SHARED_AFTER_S
-        logger.warning(
-            "login back-off store unavailable (%s); counting per process for %g s",
-            type(exc).__name__,
-            RETRY_SHARED_AFTER_S,
-        )
+        return self._shared if self._shared is not None and self._gate.open() else None
 
     async def begin(self, account: str, address: str | None) -> None:
         """`LocalBackoff.begin`'s contract, across every worker when the store is shared."""
@@ -267,8 +259,8 @@ class LoginBackoff:
         if shared is not None:
             try:
                 wait = await shared.begin(account, address, self._clock.now_ms())
-            except (StoreUnavailable, TimeoutError, OSError) as exc:
-                self._store_failed(exc)
+            except STORE_ERRORS as exc:
+                self._gate.failed(exc)
             else:
                 if wait > 0:
                     raise LimitExceeded(wait)
@@ -280,8 +272,8 @@ class LoginBackoff:
         if shared is not None:
             try:
                 await shared.succeeded(account, address, self._clock.now_ms())
-            except (StoreUnavailable, TimeoutError, OSError) as exc:
-                self._store_failed(exc)
+            except STORE_ERRORS as exc:
+                self._gate.failed(exc)
             else:
                 return
         self._local.succeeded(account, address)

@@ -51,6 +51,35 @@ class StoreUnavailable(Exception):
     and `redis` load only when a store is configured (idle memory, issue 17)."""
 
 
+# What a shared store's failure looks like to its caller (whatever the client library).
+STORE_ERRORS = (StoreUnavailable, TimeoutError, OSError)
+
+
+class StoreGate:
+    """Whether to try the shared store now: after a failure this process decides alone for
+    RETRY_SHARED_AFTER_S, with one warning, so a store that is down costs no request more
+    than one timeout. Shared by the rate limits and the login back-off."""
+
+    def __init__(self, clock: Clock, what: str, alone: str) -> None:
+        self._clock = clock
+        self._what = what  # e.g. "rate-limit store"
+        self._alone = alone  # what this process does meanwhile, e.g. "limiting"
+        self._down_until = 0.0
+
+    def open(self) -> bool:
+        return self._clock.monotonic() >= self._down_until
+
+    def failed(self, exc: BaseException) -> None:
+        self._down_until = self._clock.monotonic() + RETRY_SHARED_AFTER_S
+        logger.warning(
+            "%s unavailable (%s); %s per process for %g s",
+            self._what,
+            exc if isinstance(exc, StoreUnavailable) else type(exc).__name__,
+            self._alone,
+            RETRY_SHARED_AFTER_S,
+        )
+
+
 class LocalBuckets:
     """Token buckets in this process's memory, on the injected clock."""
 
@@ -142,8 +171,7 @@ class RateLimiter:
         self.enabled = enabled
         self._local = LocalBuckets(clock, per_second=per_second, burst=burst)
         self._shared = shared
-        self._clock = clock
-        self._shared_down_until = 0.0
+        self._gate = StoreGate(clock, "rate-limit store", "limiting")
 
     @property
     def shared(self) -> bool:
@@ -158,16 +186,11 @@ class RateLimiter:
         if not self.enabled:
             return
         shared = self._shared
-        if shared is not None and self._clock.monotonic() >= self._shared_down_until:
+        if shared is not None and self._gate.open():
             try:
                 await shared.check(key, cost)
-            except (StoreUnavailable, TimeoutError, OSError) as exc:
-                self._shared_down_until = self._clock.monotonic() + RETRY_SHARED_AFTER_S
-                logger.warning(
-                    "rate-limit store unavailable (%s); limiting per process for %g s",
-                    exc if isinstance(exc, StoreUnavailable) else type(exc).__name__,
-                    RETRY_SHARED_AFTER_S,
-                )
+            except STORE_ERRORS as exc:
+                self._gate.failed(exc)
             else:
                 return
         self._local.check(key, cost)
