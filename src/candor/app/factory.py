@@ -75,8 +75,9 @@ logger = logging.getLogger(__name__)
 ROUTES = tuple(
     route
     for router in (
-        rooms_router,
+        # First: /sync is every client's hot loop, and routes are matched in order.
         sync_router,
+        rooms_router,
         accounts_router,
         devices_router,
         keys_router,

@@ -10,11 +10,11 @@ import asyncio
 import functools
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Select, create_engine, event, insert, text
+from sqlalchemy import Row, Select, TextClause, create_engine, event, insert, text
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -124,8 +124,7 @@ class Database:
         pooled SQLAlchemy transaction around it cost a few hundred (a caught-up /sync
         re-poll is nothing else). `statement` must be built once (its SQL is cached).
         """
-        path = self.url.split(":///", 1)[1] if self.is_sqlite and ":///" in self.url else ""
-        if not path or path.startswith(":memory:") or "mode=memory" in path:
+        if not self._sqlite_file():
             async with self.read() as conn:
                 return await conn.scalar(statement)
         sql = self._now_sql.get(id(statement))
@@ -134,14 +133,35 @@ class Database:
                 dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}
             )
             sql = self._now_sql[id(statement)] = str(compiled)
+        row = self._now_connection().execute(sql).fetchone()
+        return None if row is None else row[0]
+
+    async def rows_now(
+        self, statement: TextClause, params: Mapping[str, object]
+    ) -> list[tuple[Any, ...]]:  # Any: the statement's columns
+        """The rows of a small read, now and outside any snapshot, as `scalar_now` reads:
+        straight on sqlite3 on a SQLite file (`statement`'s `:name` parameters are
+        sqlite3's own named style), else in a read transaction of its own."""
+        path = self._sqlite_file()
+        if not path:
+            async with self.read() as conn:
+                return [tuple(row) for row in await conn.execute(statement, dict(params))]
+        return self._now_connection().execute(statement.text, params).fetchall()
+
+    def _sqlite_file(self) -> str:
+        path = self.url.split(":///", 1)[1] if self.is_sqlite and ":///" in self.url else ""
+        if not path or path.startswith(":memory:") or "mode=memory" in path:
+            return ""
+        return path.split("?", 1)[0]
+
+    def _now_connection(self) -> sqlite3.Connection:
         if self._now_conn is None:
             self._now_conn = sqlite3.connect(
-                path.split("?", 1)[0], check_same_thread=False, isolation_level=None
+                self._sqlite_file(), check_same_thread=False, isolation_level=None
             )
             self._now_conn.execute("PRAGMA query_only=ON")
             self._now_conn.execute("PRAGMA busy_timeout=30000")
-        row = self._now_conn.execute(sql).fetchone()
-        return None if row is None else row[0]
+        return self._now_conn
 
     async def read_off_loop(self, work: Callable[[Connection], T]) -> T:
         """Run a long read (`work` gets a sync connection in a read transaction) without

@@ -8,16 +8,35 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import JsonDict
 from candor.matrix.push import repository as repo
+from candor.matrix.push.repository import WindowNotifications as WindowNotifications
 from candor.matrix.push.rules import merge_ruleset
 
 PUSH_RULES = "m.push_rules"
 
 
-async def unread_counts(conn: AsyncConnection, room_id: str, user_id: str) -> JsonDict:
-    """A joined room's `unread_notifications`: notifications and highlights after the
-    user's read position (see `repository.count_unread`)."""
-    notifications, highlights = await repo.count_unread(conn, room_id, user_id)
-    return {"notification_count": notifications, "highlight_count": highlights}
+async def unread_counts(
+    conn: AsyncConnection, room_id: str, user_id: str, upto: int = repo.NOW
+) -> tuple[int, int]:
+    """A joined room's notifications and highlights after the user's read position, up to
+    stream position `upto` (see `repository.count_unread`)."""
+    return await repo.count_unread(conn, room_id, user_id, upto)
+
+
+def as_unread_notifications(counts: tuple[int, int]) -> JsonDict:
+    """`unread_notifications` of a /sync room: counts as `unread_counts` returns them."""
+    notifications, highlights = counts
+    return {
+        "notification_count": min(notifications, repo.MAX_COUNT),
+        "highlight_count": min(highlights, repo.MAX_COUNT),
+    }
+
+
+async def window_notifications(
+    conn: AsyncConnection, after: int, upto: int
+) -> repo.WindowNotifications:
+    """Every notification row in (after, upto], read once for all the long-polls that
+    stretch wakes (`repository.WindowNotifications.counted` gives each one's share)."""
+    return await repo.window_notifications(conn, after, upto)
 
 
 async def unread_counts_of_rooms(

@@ -147,23 +147,31 @@ class PushGatewayWorker:
     async def run_once(self) -> int:
         """Attempt every delivery due now; returns the number of attempts made."""
         made = 0
-        # No kept-alive connections: one made for another gateway's name on the same
-        # address must not carry this request (its certificate was checked for that name).
-        async with httpx.AsyncClient(
-            follow_redirects=False,
-            timeout=httpx.Timeout(self._timeout_s),
-            trust_env=False,
-            limits=httpx.Limits(max_keepalive_connections=0),
-        ) as client:
+        client: httpx.AsyncClient | None = None
+        try:
             while True:
                 async with self._db.write() as conn:
                     batch = await repo.claim_due(
                         conn, self._clock.now_ms(), self._lease_ms, CLAIM_BATCH
                     )
-                await asyncio.gather(*(self._attempt(client, d) for d in batch))
+                if batch and client is None:
+                    # Made only when there is something to send: most passes find nothing,
+                    # and a client costs an SSL context. No kept-alive connections: one made
+                    # for another gateway's name on the same address must not carry this
+                    # request (its certificate was checked for that name).
+                    client = httpx.AsyncClient(
+                        follow_redirects=False,
+                        timeout=httpx.Timeout(self._timeout_s),
+                        trust_env=False,
+                        limits=httpx.Limits(max_keepalive_connections=0),
+                    )
+                await asyncio.gather(*(self._attempt(client, d) for d in batch if client))
                 made += len(batch)
                 if len(batch) < CLAIM_BATCH:
                     return made
+        finally:
+            if client is not None:
+                await client.aclose()
 
     async def _attempt(self, client: httpx.AsyncClient, queued: QueuedPush) -> None:
         try:

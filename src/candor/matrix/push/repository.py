@@ -360,7 +360,7 @@ WITH bound AS (
 def _count_baseline(extra: str) -> str:
     return f"""(SELECT COUNT(*) FROM (SELECT 1 FROM notification_events e
         WHERE e.room_id = :room AND e.stream_pos > (SELECT pos FROM lower_bound)
-          AND e.sender <> :user {extra}
+          AND e.stream_pos <= :upto AND e.sender <> :user {extra}
           AND NOT EXISTS (SELECT 1 FROM notifications x
                           WHERE x.user_id = :user AND x.stream_pos = e.stream_pos)
         LIMIT {MAX_COUNT}) AS counted)"""  # noqa: S608 - fragments are constants here
@@ -369,7 +369,8 @@ def _count_baseline(extra: str) -> str:
 def _count_mine(extra: str) -> str:
     return f"""(SELECT COUNT(*) FROM (SELECT 1 FROM notifications n
         WHERE n.user_id = :user AND n.room_id = :room
-          AND n.stream_pos > (SELECT pos FROM lower_bound) AND n.notify {extra}
+          AND n.stream_pos > (SELECT pos FROM lower_bound) AND n.stream_pos <= :upto
+          AND n.notify {extra}
         LIMIT {MAX_COUNT}) AS counted)"""  # noqa: S608 - fragments are constants here
 
 
@@ -387,11 +388,19 @@ _COUNTS = text(
 )
 
 
-async def count_unread(conn: AsyncConnection, room_id: str, user_id: str) -> tuple[int, int]:
+# No stream position is this large: "up to now".
+NOW = 2**62
+
+
+async def count_unread(
+    conn: AsyncConnection, room_id: str, user_id: str, upto: int = NOW
+) -> tuple[int, int]:
     """(notifications, highlights) in the room after the user's read position: their
     latest m.read or m.read.private receipt, their own latest message, or the join that
-    began their membership, whichever is latest. Each part stops at MAX_COUNT."""
-    row = (await conn.execute(_COUNTS, {"room": room_id, "user": user_id})).one()
+    began their membership, whichever is latest; events up to `upto` (the caller's stream
+    position, so that /sync can add a later window's counts to these). Each part stops
+    at MAX_COUNT."""
+    row = (await conn.execute(_COUNTS, {"room": room_id, "user": user_id, "upto": upto})).one()
     base_n, base_h, mine_n, mine_h = (int(v or 0) for v in row)
     return min(base_n + mine_n, MAX_COUNT), min(base_h + mine_h, MAX_COUNT)
 
@@ -464,6 +473,68 @@ async def count_unread_of_rooms(
         base_n, base_h, mine_n, mine_h = (int(v or 0) for v in parts)
         out[room_id] = (min(base_n + mine_n, MAX_COUNT), min(base_h + mine_h, MAX_COUNT))
     return out
+
+
+# The notification rows of one stretch of the stream, for every user at once: /sync adds
+# them to counts it read at the stretch's start (`sync/unread.py`).
+_WINDOW_BASELINES = (
+    select(
+        NotificationEvent.stream_pos,
+        NotificationEvent.room_id,
+        NotificationEvent.sender,
+        NotificationEvent.highlight,
+    )
+    .where(
+        NotificationEvent.stream_pos > bindparam("after"),
+        NotificationEvent.stream_pos <= bindparam("upto"),
+    )
+    .order_by(NotificationEvent.stream_pos)
+)
+_WINDOW_EXCEPTIONS = select(
+    Notification.user_id,
+    Notification.stream_pos,
+    Notification.room_id,
+    Notification.notify,
+    Notification.highlight,
+).where(Notification.stream_pos > bindparam("after"), Notification.stream_pos <= bindparam("upto"))
+
+
+@dataclass(frozen=True, slots=True)
+class WindowNotifications:
+    """Every notification row in (after, upto]: the baselines, and each user's exceptions."""
+
+    # (stream position, room, sender, highlight)
+    baselines: tuple[tuple[int, str, str, bool], ...]
+    # user -> (room, stream position, notify, highlight)
+    exceptions: dict[str, list[tuple[str, int, bool, bool]]]
+
+    def counted(self, room_id: str, user_id: str) -> tuple[int, int]:
+        """What `count_unread` adds for these rows, if the user's read position is before
+        them all (no receipt, join or message of theirs among them)."""
+        mine = self.exceptions.get(user_id, ())
+        singled_out = {pos for _, pos, _, _ in mine}
+        n = h = 0
+        for pos, room, sender, highlight in self.baselines:
+            if room == room_id and sender != user_id and pos not in singled_out:
+                n += 1
+                h += highlight
+        for room, _, notify, highlight in mine:
+            if room == room_id and notify:
+                n += 1
+                h += highlight
+        return n, h
+
+
+async def window_notifications(conn: AsyncConnection, after: int, upto: int) -> WindowNotifications:
+    bounds = {"after": after, "upto": upto}
+    baselines = tuple(
+        (int(pos), room, sender, bool(hl))
+        for pos, room, sender, hl in await conn.execute(_WINDOW_BASELINES, bounds)
+    )
+    exceptions: dict[str, list[tuple[str, int, bool, bool]]] = {}
+    for user, pos, room, notify, hl in await conn.execute(_WINDOW_EXCEPTIONS, bounds):
+        exceptions.setdefault(user, []).append((room, int(pos), bool(notify), bool(hl)))
+    return WindowNotifications(baselines, exceptions)
 
 
 # --- listing notifications (GET /notifications) --------------------------------------------

@@ -91,3 +91,12 @@ async def build_e2ee(
         one_time_key_counts=counts,
         unused_fallback_key_types=rows.unused_fallback_key_types,
     )
+
+
+async def key_counts_now(db: Database, requester: Requester) -> E2eeSections:
+    """The E2EE part of a /sync whose window holds no to-device message, device-list or
+    membership change: only the key counts, read outside any snapshot (they are not on
+    the stream, so no snapshot could pin them anyway)."""
+    counts, unused = await repo.key_counts_now(db, requester.user_id, requester.device_id)
+    counts.setdefault(KeyAlgorithm.SIGNED_CURVE25519, 0)
+    return E2eeSections([], None, [], [], counts, unused)

@@ -2,26 +2,25 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from candor.core.canonical_json import decode
 from candor.matrix.accounts.service import AccountsService
-from candor.matrix.auth import RequesterDep
+from candor.matrix.auth import RequesterDep, get_requester
 from candor.matrix.errors import BadJson, NotFound
 from candor.matrix.events.filters import EventFilter, SyncFilter
 from candor.matrix.events.model import serialize_event
-from candor.matrix.http import CLIENT_PREFIX, Provided, json_response, room_id_param
+from candor.matrix.http import CLIENT_PREFIX, Provided, json_response, provided, room_id_param
 from candor.matrix.sync.messages import MessagesService
 from candor.matrix.sync.parking import ParkedSync
+from candor.matrix.sync.query import SyncQuery
 from candor.matrix.sync.service import LongPoll, SyncService
 from candor.matrix.sync.tokens import SyncToken
 
 router = APIRouter(prefix=CLIENT_PREFIX)
 
 
-SyncDep = Annotated[SyncService, Depends(Provided(SyncService))]
 MessagesDep = Annotated[MessagesService, Depends(Provided(MessagesService))]
-AccountsDep = Annotated[AccountsService, Depends(Provided(AccountsService))]
 
 
 def _inline_json(raw: str) -> object:
@@ -31,29 +30,36 @@ def _inline_json(raw: str) -> object:
         raise BadJson("filter is not valid JSON") from None
 
 
-@router.get("/sync")
-async def sync(
-    requester: RequesterDep,
-    service: SyncDep,
-    accounts: AccountsDep,
-    since: Annotated[str | None, Query(max_length=64)] = None,
-    timeout: Annotated[int, Query(ge=0, le=3_600_000)] = 0,  # noqa: ASYNC109 - spec parameter
-    filter: Annotated[str | None, Query(max_length=8192)] = None,
-    full_state: bool = False,
-    set_presence: Annotated[str | None, Query(max_length=16)] = None,
-) -> Response:
-    if filter is None:
+# The parameters, documented here because the endpoint reads them by hand (`query.py`).
+_SYNC_PARAMETERS = [
+    {"name": "since", "in": "query", "schema": {"type": "string", "maxLength": 64}},
+    {"name": "timeout", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    {"name": "filter", "in": "query", "schema": {"type": "string", "maxLength": 8192}},
+    {"name": "full_state", "in": "query", "schema": {"type": "boolean"}},
+    {"name": "set_presence", "in": "query", "schema": {"type": "string", "maxLength": 16}},
+]
+
+
+@router.get("/sync", openapi_extra={"parameters": _SYNC_PARAMETERS})
+async def sync(request: Request) -> Response:
+    # No FastAPI dependencies or parameters: this is every client's hot loop (`query.py`).
+    requester = await get_requester(request)
+    query = SyncQuery.parse(request.query_params)
+    service = provided(request, SyncService)
+    raw_filter = query.filter
+    if raw_filter is None:
         sync_filter = SyncFilter()
-    elif filter.lstrip().startswith("{"):
-        sync_filter = SyncFilter.parse(_inline_json(filter))
+    elif raw_filter.lstrip().startswith("{"):
+        sync_filter = SyncFilter.parse(_inline_json(raw_filter))
     else:
+        accounts = provided(request, AccountsService)
         try:
-            raw = await accounts.get_filter(requester, requester.user_id, filter)
+            raw = await accounts.get_filter(requester, requester.user_id, raw_filter)
         except NotFound:
             raise BadJson("Unknown filter id") from None
         sync_filter = SyncFilter.parse(raw)
-    token = SyncToken.parse(since) if since else None
-    outcome = await service.start(requester, token, timeout, sync_filter, full_state)
+    token = SyncToken.parse(query.since) if query.since else None
+    outcome = await service.start(requester, token, query.timeout_ms, sync_filter, query.full_state)
     if isinstance(outcome, LongPoll):
         return ParkedSync(outcome)
     return json_response(outcome)

@@ -9,9 +9,21 @@ of those domains' repositories; `sync/e2ee.py` turns the rows into the response.
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, bindparam, func, literal, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    TextClause,
+    bindparam,
+    func,
+    literal,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from candor.store.db import Database
 from candor.store.models.keys import DeviceListChange, FallbackKey, OneTimeKey, ToDeviceMessage
 from candor.store.models.rooms import RoomMembership
 
@@ -131,3 +143,29 @@ async def list_sync_rows(
             unused.append(a)
     to_device.sort()
     return SyncKeyRows(to_device, key_changes, memberships, counts, sorted(unused))
+
+
+# The key counts alone, for a /sync whose window holds nothing else for the device
+# (`SyncService._build_from_window`); plain SQL so that SQLite runs it on sqlite3 directly.
+_KEY_COUNTS: TextClause = text(
+    "SELECT 3, algorithm, COUNT(*) FROM one_time_keys"
+    " WHERE user_id = :user_id AND device_id = :device_id GROUP BY algorithm"
+    " UNION ALL SELECT 4, algorithm, 0 FROM fallback_keys"
+    " WHERE user_id = :user_id AND device_id = :device_id AND NOT used"
+)
+
+
+async def key_counts_now(
+    db: Database, user_id: str, device_id: str
+) -> tuple[dict[str, int], list[str]]:
+    """The device's one-time key counts and unused fallback key types, read now."""
+    counts: dict[str, int] = {}
+    unused: list[str] = []
+    for kind, algorithm, n in await db.rows_now(
+        _KEY_COUNTS, {"user_id": user_id, "device_id": device_id}
+    ):
+        if kind == 3:
+            counts[algorithm] = int(n)
+        else:
+            unused.append(algorithm)
+    return counts, sorted(unused)

@@ -22,7 +22,7 @@ from candor.matrix.events.filters import SyncFilter
 from candor.matrix.requester import Requester
 from candor.matrix.rooms import facts as rooms_facts
 from candor.matrix.rooms.facts import MembershipRecord
-from candor.matrix.sync.e2ee import acknowledge_to_device, build_e2ee
+from candor.matrix.sync.e2ee import acknowledge_to_device, build_e2ee, key_counts_now
 from candor.matrix.sync.initial import InitialRoom, InitialRooms
 from candor.matrix.sync.notifier import Listener, Notifier
 from candor.matrix.sync.streams import (
@@ -34,7 +34,8 @@ from candor.matrix.sync.streams import (
     account_data,
 )
 from candor.matrix.sync.tokens import SyncToken
-from candor.matrix.sync.window import StreamWindow, WindowCache
+from candor.matrix.sync.unread import UnreadCounts
+from candor.matrix.sync.window import NeedsSnapshot, StreamWindow, WindowCache
 from candor.store.db import Database
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,9 @@ class SyncService:
         self._max_timeout_ms = max_timeout_ms
         # Shared by every /sync of this process: woken long-polls read a window once.
         self._windows = WindowCache()
+        self._unread = UnreadCounts()
+        # Answers built without a snapshot (`_build_from_window`): tests read it.
+        self.window_builds = 0
         # user -> (position, their memberships there), from their last build: the
         # long-poll that follows registers with them, and the build it wakes for reuses
         # them when nothing but events of others came in between.
@@ -142,14 +146,11 @@ class SyncService:
         member event changes a membership row; `forgotten` changes without one, so not
         with `include_leave`, the one place it matters)."""
         known = self._memberships_at.get(user_id)
-        if (
-            known is None
-            or shared is None
-            or known[0] != shared.after
-            or not shared.only_events
-            or shared.has_members
-            or flt.include_leave
-        ):
+        if known is None or shared is None or flt.include_leave:
+            return None
+        if known[0] == shared.upto:
+            return known[1]  # read at the window's end (by another device of theirs)
+        if known[0] != shared.after or not shared.only_events or shared.has_members:
             return None
         return known[1]
 
@@ -172,6 +173,14 @@ class SyncService:
         self, requester: Requester, since: SyncToken | None, flt: SyncFilter, full_state: bool
     ) -> JsonDict:
         typing_serial = self._ephemeral.position()
+        if since is not None and not full_state:
+            try:
+                woken = await self._build_from_window(requester, since, flt, typing_serial)
+            except NeedsSnapshot:
+                woken = None
+            if woken is not None:
+                self.window_builds += 1
+                return woken
         async with self._db.read() as conn:
             upto = await events_repo.get_stream_position(conn)
             after = 0 if since is None else min(since.position, upto)
@@ -183,6 +192,8 @@ class SyncService:
             if memberships is None:
                 memberships = await rooms_facts.user_memberships(conn, requester.user_id)
             self._remember_memberships(requester.user_id, upto, memberships)
+            if shared is not None:
+                await self._unread.load_window(conn, shared)
             new = await self._rooms.new_events(conn, w, memberships, shared)
             if shared is not None and shared.only_events:
                 # Nothing but events in the window: no receipt or account data to read.
@@ -201,7 +212,7 @@ class SyncService:
                     continue
                 if m.membership == Membership.JOIN:
                     room = await self._joined(
-                        conn, w, m, new, receipts, data, quiet, pre_rooms.get(m.room_id)
+                        conn, w, m, new, receipts, data, quiet, shared, pre_rooms.get(m.room_id)
                     )
                     if room is not None:
                         join[m.room_id] = room
@@ -223,6 +234,53 @@ class SyncService:
         e2ee.apply(response)
         return response
 
+    async def _build_from_window(
+        self, requester: Requester, since: SyncToken, flt: SyncFilter, typing_serial: int
+    ) -> JsonDict | None:
+        """The answer without a database snapshot, when everything new is in a shared
+        window: None when it is not, `NeedsSnapshot` when that shows only on the way.
+
+        This is the long-poll woken by a message in a busy room: its window was read by
+        the first listener, its memberships are the ones it registered with, its unread
+        counts carry forward (`unread.py`), and the window holds no receipt, account data,
+        to-device message or membership change, so those streams are empty. What remains
+        per listener is the stream position and the device's key counts, each one small
+        read outside any transaction (on SQLite, straight on sqlite3): no pooled
+        connection, no snapshot, none of SQLAlchemy's per-statement work.
+        """
+        if since.to_device is not None or flt.include_leave:
+            return None  # a to-device batch to acknowledge past, or left rooms to send
+        upto = await events_repo.get_stream_position_now(self._db)
+        after = min(since.position, upto)
+        shared = self._windows.peek(after, upto)
+        if shared is None or not shared.only_events:
+            return None
+        memberships = self._unchanged_memberships(requester.user_id, shared, flt)
+        if memberships is None:
+            return None
+        w = SyncWindow(requester, since, after, upto, flt, False)
+        self._remember_memberships(requester.user_id, upto, memberships)
+        new = await self._rooms.new_events(None, w, memberships, shared)
+        no_data = AccountData([], {})
+        quiet = set(new.quiet)
+        join: JsonDict = {}
+        for m in memberships:
+            if m.membership == Membership.JOIN and flt.rooms.allows_room(m.room_id):
+                room = await self._joined(None, w, m, new, {}, no_data, quiet, shared)
+                if room is not None:
+                    join[m.room_id] = room
+            elif m.membership == Membership.INVITE and m.stream_pos > after:
+                raise NeedsSnapshot
+        e2ee = await key_counts_now(self._db, requester)
+        response: JsonDict = {
+            "next_batch": str(SyncToken(upto, typing_serial, None)),
+            "rooms": {"join": join, "invite": {}, "leave": {}, "knock": {}},
+            "account_data": {"events": []},
+            "presence": {"events": []},
+        }
+        e2ee.apply(response)
+        return response
+
     async def _initial_rooms(
         self, conn: AsyncConnection, w: SyncWindow, memberships: list[MembershipRecord]
     ) -> dict[str, InitialRoom]:
@@ -238,13 +296,14 @@ class SyncService:
 
     async def _joined(
         self,
-        conn: AsyncConnection,
+        conn: AsyncConnection | None,
         w: SyncWindow,
         m: MembershipRecord,
         new: NewEvents,
         receipts: dict[str, JsonDict],
         data: AccountData,
         quiet: set[str],
+        shared: StreamWindow | None,
         pre: InitialRoom | None = None,
     ) -> JsonDict | None:
         """A joined room from every stream, or None when nothing in it changed; `pre` is
@@ -274,8 +333,12 @@ class SyncService:
             room["unread_notifications"] = pre.unread
             room["summary"] = pre.summary
             return room
-        room["unread_notifications"] = await self._rooms.unread(conn, m.room_id, user_id)
+        room["unread_notifications"] = await self._unread.of_room(
+            conn, m.room_id, user_id, w.upto, shared
+        )
         if initial or _has_member_events(room):
+            if conn is None:
+                raise NeedsSnapshot
             # The spec lets an unchanged summary be omitted.
             room["summary"] = await self._rooms.summary(conn, m.room_id, user_id)
         return room

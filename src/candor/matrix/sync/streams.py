@@ -28,7 +28,7 @@ from candor.matrix.rooms.reads import load_visibility
 from candor.matrix.sync.paging import visible_page
 from candor.matrix.sync.tokens import SyncToken, page_token
 from candor.matrix.sync.typing import TypingTracker
-from candor.matrix.sync.window import StreamWindow
+from candor.matrix.sync.window import NeedsSnapshot, StreamWindow
 
 _WINDOW_FETCH = 500  # new events fetched in one query on the incremental fast path
 
@@ -67,7 +67,7 @@ class RoomsStream:
 
     async def new_events(
         self,
-        conn: AsyncConnection,
+        conn: AsyncConnection | None,
         w: SyncWindow,
         memberships: list[MembershipRecord],
         shared: StreamWindow | None = None,
@@ -90,6 +90,8 @@ class RoomsStream:
                 if ev.room_id in wanted:
                     by_room[ev.room_id].append(ev)
             return NewEvents(quiet, by_room, False)
+        if conn is None:
+            raise NeedsSnapshot
         window = await events_repo.list_events_in_rooms(
             conn, quiet, after=w.after, upto=w.upto, limit=_WINDOW_FETCH + 1
         )
@@ -99,16 +101,19 @@ class RoomsStream:
 
     async def joined(
         self,
-        conn: AsyncConnection,
+        conn: AsyncConnection | None,
         w: SyncWindow,
         m: MembershipRecord,
         new: NewEvents,
     ) -> JsonDict:
-        """A joined room's timeline and state (the caller adds the other streams)."""
+        """A joined room's timeline and state (the caller adds the other streams). Without
+        `conn`, only what the new events alone make (else `NeedsSnapshot`)."""
         if m.room_id in new.quiet and not new.overflow:
             return await self._joined_incremental(
                 conn, w, m.room_id, new.by_room.get(m.room_id, [])
             )
+        if conn is None:
+            raise NeedsSnapshot
         newly = w.since is None or m.stream_pos > w.after
         return await self._joined_full(conn, w, m.room_id, w.full_state or newly)
 
@@ -134,11 +139,6 @@ class RoomsStream:
         ):
             return await self._left(conn, w, m)
         return None
-
-    async def unread(self, conn: AsyncConnection, room_id: str, user_id: str) -> JsonDict:
-        """Notifications and highlights after the user's read position, as the push rules
-        decided when each event was sent (`push/facts.py`)."""
-        return await push_facts.unread_counts(conn, room_id, user_id)
 
     async def summary(self, conn: AsyncConnection, room_id: str, user_id: str) -> JsonDict:
         counts = await rooms_facts.member_counts(conn, room_id)
@@ -173,7 +173,11 @@ class RoomsStream:
         ]
 
     async def _joined_incremental(
-        self, conn: AsyncConnection, w: SyncWindow, room_id: str, new_events: list[StoredEvent]
+        self,
+        conn: AsyncConnection | None,
+        w: SyncWindow,
+        room_id: str,
+        new_events: list[StoredEvent],
     ) -> JsonDict:
         """A room the user was already in at `since`: everything new is visible to them."""
         limit = w.flt.timeline.limit or self._default_limit
@@ -182,6 +186,8 @@ class RoomsStream:
         events = events[-limit:] if limit else []
         state: list[StoredEvent] = []
         if limited and events:
+            if conn is None:
+                raise NeedsSnapshot
             state = await events_repo.list_state_at(
                 conn, room_id, events[0].stream_pos, after=w.after
             )

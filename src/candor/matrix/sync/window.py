@@ -34,6 +34,11 @@ MAX_WINDOW = 256
 _MAX_ENTRIES = 32
 
 
+class NeedsSnapshot(Exception):
+    """A /sync built without a database snapshot (from shared windows and carried-forward
+    counts) found that it needs one after all: build it again the usual way."""
+
+
 @dataclass(frozen=True, slots=True)
 class StreamWindow:
     after: int
@@ -59,6 +64,15 @@ class WindowCache:
         self._max_entries = max_entries
         self.hits = 0
         self.misses = 0
+
+    def peek(self, after: int, upto: int) -> StreamWindow | None:
+        """The window `(after, upto]` if some /sync read it already (no snapshot needed:
+        what a window holds never changes)."""
+        window = self._entries.get((after, upto))
+        if window is not None:
+            self.hits += 1
+            self._entries.move_to_end((after, upto))
+        return window
 
     async def get(self, conn: AsyncConnection, after: int, upto: int) -> StreamWindow | None:
         """The window `(after, upto]` as `conn`'s snapshot (at position `upto`) sees it, or

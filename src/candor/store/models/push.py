@@ -96,7 +96,11 @@ class Notification(Base):
     event has none): a mention, a muted room, an invite to a room they are not in."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_user_room_pos", "user_id", "room_id", "stream_pos"),)
+    __table_args__ = (
+        Index("ix_notifications_user_room_pos", "user_id", "room_id", "stream_pos"),
+        # A window of the stream for every user at once (`sync/unread.py`).
+        Index("ix_notifications_pos", "stream_pos"),
+    )
 
     user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     stream_pos: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -1,0 +1,91 @@
+"""Unread counts of /sync, carried forward from one answer to the next.
+
+Why: a woken long-poll answers with each room's `unread_notifications`, and counting them
+read the room's notification rows after the person's read position, one statement per
+listener per event, its cost growing with the unread history (up to the 1,000 cap). But
+between two answers only the window `(after, upto]` is new: when nothing in it moves the
+person's read position (no receipt, no membership change, no message of theirs in the
+room), the counts at `upto` are the counts at `after` plus that window's notification
+rows. Those rows are read once per window for every listener (`WindowNotifications`), so a
+wake-up counts nothing per listener.
+
+Counts are stored by (user, room) with the position they hold at, and used only for a
+window that starts exactly there; any other case counts afresh. Like the windows
+themselves (`window.py`), nothing committed up to a position can change afterwards, so
+entries need no invalidation whichever process wrote the rows; the caches only bound their
+size.
+"""
+
+from collections import OrderedDict
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from candor.core.canonical_json import JsonDict
+from candor.matrix.push import facts as push_facts
+from candor.matrix.push.facts import WindowNotifications
+from candor.matrix.sync.window import NeedsSnapshot, StreamWindow
+
+_MAX_COUNTS = 65_536
+_MAX_WINDOWS = 32
+
+
+class UnreadCounts:
+    def __init__(self) -> None:
+        self._counts: OrderedDict[tuple[str, str], tuple[int, tuple[int, int]]] = OrderedDict()
+        self._windows: OrderedDict[tuple[int, int], WindowNotifications] = OrderedDict()
+
+    async def of_room(
+        self,
+        conn: AsyncConnection | None,
+        room_id: str,
+        user_id: str,
+        upto: int,
+        shared: StreamWindow | None,
+    ) -> JsonDict:
+        """The room's `unread_notifications` at `upto`. Without `conn` (a build that holds
+        no snapshot) only a carried-forward count answers; else `NeedsSnapshot`."""
+        counts = self._carried(room_id, user_id, upto, shared)
+        if counts is None and shared is not None and conn is not None:
+            await self.load_window(conn, shared)
+            counts = self._carried(room_id, user_id, upto, shared)
+        if counts is None:
+            if conn is None:
+                raise NeedsSnapshot
+            counts = await push_facts.unread_counts(conn, room_id, user_id, upto)
+        self._remember(user_id, room_id, upto, counts)
+        return push_facts.as_unread_notifications(counts)
+
+    async def load_window(self, conn: AsyncConnection, shared: StreamWindow) -> None:
+        """Read the window's notification rows once, if counts can be carried over it."""
+        key = (shared.after, shared.upto)
+        if key in self._windows or not shared.only_events or shared.has_members:
+            return
+        self._windows[key] = await push_facts.window_notifications(conn, *key)
+        while len(self._windows) > _MAX_WINDOWS:
+            self._windows.popitem(last=False)
+
+    def _carried(
+        self, room_id: str, user_id: str, upto: int, shared: StreamWindow | None
+    ) -> tuple[int, int] | None:
+        if shared is None or shared.upto != upto:
+            return None
+        known = self._counts.get((user_id, room_id))
+        if known is not None and known[0] == upto:
+            return known[1]  # another device of theirs answered for this window already
+        rows = self._windows.get((shared.after, shared.upto))
+        if known is None or known[0] != shared.after or rows is None:
+            return None
+        # Only events in the window (a receipt or account data would have a position of
+        # its own), none a membership change; a message of the person's own in the room
+        # moves their read position: count afresh.
+        if any(e.room_id == room_id and e.sender == user_id for e in shared.events):
+            return None
+        n, h = rows.counted(room_id, user_id)
+        return known[1][0] + n, known[1][1] + h
+
+    def _remember(self, user_id: str, room_id: str, upto: int, counts: tuple[int, int]) -> None:
+        key = (user_id, room_id)
+        self._counts[key] = (upto, counts)
+        self._counts.move_to_end(key)
+        while len(self._counts) > _MAX_COUNTS:
+            self._counts.popitem(last=False)
