@@ -19,7 +19,7 @@ _ROOMS_ONLY = '{"presence":{"types":[]},"account_data":{"types":[]}}'
 
 
 def _service(client: MatrixTestClient) -> SyncService:
-    transport = client.http._transport  # noqa: SLF001 - the app behind the test client
+    transport = client.http._transport  # the app behind the test client
     assert isinstance(transport, httpx.ASGITransport)
     service = transport.app.state.provided[SyncService]  # type: ignore[attr-defined]
     assert isinstance(service, SyncService)
