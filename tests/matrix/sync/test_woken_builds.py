@@ -4,6 +4,7 @@ database gives. In each test one person reads a window first (from the database,
 shares it), then the others read it; the service counts the builds that needed no
 snapshot, so the tests know the path they checked was taken."""
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -53,7 +54,7 @@ async def test_carried_unread_counts_equal_counts_read_afresh(
     async def receipt(reader: MatrixTestClient) -> None:
         await reader.ok("POST", f"/rooms/{room}/receipt/m.read/{latest[-1]}", json={})
 
-    steps = [
+    steps: list[Callable[[], Awaitable[object]]] = [
         lambda: alice.send(room, "one"),
         lambda: alice.send(room, "two"),
         lambda: _mention(alice, room, bob, 1),  # an exception row: a highlight for bob
