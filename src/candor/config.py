@@ -483,6 +483,15 @@ class Settings(BaseSettings):
             "default: SQLite at DATA_DIR/candor.db."
         ),
     )
+    database_pool_size: int = Field(
+        20,
+        ge=1,
+        le=1000,
+        description=(
+            "PostgreSQL connections each worker keeps open (as many again may open for a "
+            "burst, then close)."
+        ),
+    )
     server_name: str = Field(
         "localhost", description="The domain in user and room ids (`@alice:SERVER_NAME`)."
     )

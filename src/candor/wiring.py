@@ -76,7 +76,7 @@ from candor.transparency.service import TileService, TransparencyService
 def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserver:
     """The shared infrastructure: database, clock, persister, caches, limits and the log."""
     clock = clock or SystemClock()
-    db = Database(settings.sqlalchemy_url())
+    db = Database(settings.sqlalchemy_url(), pool_size=settings.database_pool_size)
     rl = settings.rate_limit
     tlog = TransparencyLog(db)
     access = AccessLog(db, tlog, clock)

@@ -45,16 +45,20 @@ def async_url(url: str) -> str:
 class Database:
     """Owns the engine; hands out read connections and serialised write transactions."""
 
-    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20) -> None:
         self.url = url = async_url(url)
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
+            # Opening a SQLite connection is cheap; `pool_size` is PostgreSQL's.
             self.engine: AsyncEngine = create_async_engine(
-                url, pool_size=pool_size, max_overflow=8, connect_args={"timeout": 30}
+                url, pool_size=8, max_overflow=8, connect_args={"timeout": 30}
             )
             _configure_sqlite(self.engine)
         else:
-            self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=16)
+            # A connection beyond `pool_size` is closed when returned, so a pool smaller than
+            # a burst's concurrency (a message waking dozens of long-polls) opened and closed
+            # connections on every message: each a TCP connect, a TLS attempt and a login.
+            self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
         self._write_lock = asyncio.Lock()
         self._sync_engine: Engine | None = None
         # SQLite: a connection of its own for `scalar_now`, opened on first use.
@@ -115,38 +119,26 @@ class Database:
             async with self.engine.begin() as conn:
                 yield conn
 
-    async def scalar_now(self, statement: Select[Any]) -> object:  # Any: any one column
-        """The one value a one-row, one-column read returns now, outside any snapshot.
+    @asynccontextmanager
+    async def now(self) -> AsyncIterator["NowReads"]:
+        """Small reads that need no snapshot shared with other reads, for hot paths.
 
-        For a hot read that needs no snapshot shared with other reads: a single statement
-        sees everything committed before it. On a SQLite file it runs straight on sqlite3
-        over a connection kept for it (read-only), which costs microseconds where a
-        pooled SQLAlchemy transaction around it cost a few hundred (a caught-up /sync
-        re-poll is nothing else). `statement` must be built once (its SQL is cached).
+        Each statement sees everything committed before it. On a SQLite file they run
+        straight on sqlite3 over a read-only connection kept for them, which costs
+        microseconds where a pooled SQLAlchemy transaction cost a few hundred (a caught-up
+        /sync re-poll is nothing else); elsewhere they share one read transaction, so a
+        block of them takes one pooled connection, not one each.
         """
-        if not self._sqlite_file():
-            async with self.read() as conn:
-                return await conn.scalar(statement)
-        sql = self._now_sql.get(id(statement))
-        if sql is None:
-            compiled = statement.compile(
-                dialect=self.engine.dialect, compile_kwargs={"literal_binds": True}
-            )
-            sql = self._now_sql[id(statement)] = str(compiled)
-        row = self._now_connection().execute(sql).fetchone()
-        return None if row is None else row[0]
+        if self._sqlite_file():
+            yield NowReads(self, None)
+            return
+        async with self.read() as conn:
+            yield NowReads(self, conn)
 
-    async def rows_now(
-        self, statement: TextClause, params: Mapping[str, object]
-    ) -> list[tuple[Any, ...]]:  # Any: the statement's columns
-        """The rows of a small read, now and outside any snapshot, as `scalar_now` reads:
-        straight on sqlite3 on a SQLite file (`statement`'s `:name` parameters are
-        sqlite3's own named style), else in a read transaction of its own."""
-        path = self._sqlite_file()
-        if not path:
-            async with self.read() as conn:
-                return [tuple(row) for row in await conn.execute(statement, dict(params))]
-        return self._now_connection().execute(statement.text, params).fetchall()
+    async def scalar_now(self, statement: Select[Any]) -> object:  # Any: any one column
+        """One `NowReads.scalar` on its own."""
+        async with self.now() as now:
+            return await now.scalar(statement)
 
     def _sqlite_file(self) -> str:
         path = self.url.split(":///", 1)[1] if self.is_sqlite and ":///" in self.url else ""
@@ -200,6 +192,37 @@ class Database:
             self._now_conn = None
         if self._sync_engine is not None:
             self._sync_engine.dispose()
+
+
+class NowReads:
+    """The reads of one `Database.now()` block."""
+
+    def __init__(self, db: Database, conn: AsyncConnection | None) -> None:
+        self._db = db
+        self._conn = conn
+
+    async def scalar(self, statement: Select[Any]) -> object:  # Any: any one column
+        """The one value of a one-row, one-column read. `statement` must be built once
+        (its SQL is cached by identity)."""
+        if self._conn is not None:
+            return await self._conn.scalar(statement)
+        sql = self._db._now_sql.get(id(statement))
+        if sql is None:
+            compiled = statement.compile(
+                dialect=self._db.engine.dialect, compile_kwargs={"literal_binds": True}
+            )
+            sql = self._db._now_sql[id(statement)] = str(compiled)
+        row = self._db._now_connection().execute(sql).fetchone()
+        return None if row is None else row[0]
+
+    async def rows(
+        self, statement: TextClause, params: Mapping[str, object]
+    ) -> list[tuple[Any, ...]]:  # Any: the statement's columns
+        """The rows of a plain-SQL read (its `:name` parameters are sqlite3's own named
+        style, so SQLite runs the text as it is)."""
+        if self._conn is not None:
+            return [tuple(row) for row in await self._conn.execute(statement, dict(params))]
+        return self._db._now_connection().execute(statement.text, params).fetchall()
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

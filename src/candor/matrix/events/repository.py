@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 
 from candor.core.canonical_json import JsonDict, decode_dict, encode_canonical
 from candor.matrix.events.model import StoredEvent
-from candor.store.db import Database, upsert
+from candor.store.db import NowReads, upsert
 from candor.store.models.events import Event, StreamPosition
 from candor.store.models.rooms import CurrentState, Room, RoomMembership
 
@@ -117,10 +117,10 @@ async def rooms_written_between(conn: AsyncConnection, after: int, upto: int) ->
     return {r[0] for r in rows}
 
 
-async def get_stream_position_now(db: Database) -> int:
+async def get_stream_position_now(now: NowReads) -> int:
     """The committed position, read on its own rather than in the caller's snapshot: what
-    /sync asks to learn whether a re-poll is already caught up (`Database.scalar_now`)."""
-    pos = await db.scalar_now(_GET_POSITION)
+    /sync asks to learn whether a re-poll is already caught up (`Database.now`)."""
+    pos = await now.scalar(_GET_POSITION)
     return pos if isinstance(pos, int) else 0
 
 

@@ -18,7 +18,7 @@ from candor.matrix.requester import Requester
 from candor.matrix.sync import repository as repo
 from candor.matrix.sync.tokens import SyncToken
 from candor.matrix.to_device import facts as to_device_facts
-from candor.store.db import Database
+from candor.store.db import Database, NowReads
 
 TO_DEVICE_LIMIT = 100
 
@@ -93,10 +93,10 @@ async def build_e2ee(
     )
 
 
-async def key_counts_now(db: Database, requester: Requester) -> E2eeSections:
+async def key_counts_now(now: NowReads, requester: Requester) -> E2eeSections:
     """The E2EE part of a /sync whose window holds no to-device message, device-list or
     membership change: only the key counts, read outside any snapshot (they are not on
     the stream, so no snapshot could pin them anyway)."""
-    counts, unused = await repo.key_counts_now(db, requester.user_id, requester.device_id)
+    counts, unused = await repo.key_counts_now(now, requester.user_id, requester.device_id)
     counts.setdefault(KeyAlgorithm.SIGNED_CURVE25519, 0)
     return E2eeSections([], None, [], [], counts, unused)

@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from candor.store.db import Database
+from candor.store.db import NowReads
 from candor.store.models.keys import DeviceListChange, FallbackKey, OneTimeKey, ToDeviceMessage
 from candor.store.models.rooms import RoomMembership
 
@@ -156,12 +156,12 @@ _KEY_COUNTS: TextClause = text(
 
 
 async def key_counts_now(
-    db: Database, user_id: str, device_id: str
+    now: NowReads, user_id: str, device_id: str
 ) -> tuple[dict[str, int], list[str]]:
     """The device's one-time key counts and unused fallback key types, read now."""
     counts: dict[str, int] = {}
     unused: list[str] = []
-    for kind, algorithm, n in await db.rows_now(
+    for kind, algorithm, n in await now.rows(
         _KEY_COUNTS, {"user_id": user_id, "device_id": device_id}
     ):
         if kind == 3:

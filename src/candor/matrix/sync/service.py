@@ -36,7 +36,7 @@ from candor.matrix.sync.streams import (
 from candor.matrix.sync.tokens import SyncToken
 from candor.matrix.sync.unread import UnreadCounts
 from candor.matrix.sync.window import NeedsSnapshot, StreamWindow, WindowCache
-from candor.store.db import Database
+from candor.store.db import Database, NowReads
 
 logger = logging.getLogger(__name__)
 _MAX_REMEMBERED_USERS = 4096
@@ -165,7 +165,8 @@ class SyncService:
         """
         if flt.include_leave or self._ephemeral.position() > since.typing:
             return False
-        upto = await events_repo.get_stream_position_now(self._db)
+        async with self._db.now() as now:
+            upto = await events_repo.get_stream_position_now(now)
         # A pending to-device batch beyond the acknowledged part must still be read.
         return since.position >= upto and (since.to_device is None or since.to_device >= upto)
 
@@ -244,13 +245,24 @@ class SyncService:
         the first listener, its memberships are the ones it registered with, its unread
         counts carry forward (`unread.py`), and the window holds no receipt, account data,
         to-device message or membership change, so those streams are empty. What remains
-        per listener is the stream position and the device's key counts, each one small
-        read outside any transaction (on SQLite, straight on sqlite3): no pooled
-        connection, no snapshot, none of SQLAlchemy's per-statement work.
+        per listener is the stream position and the device's key counts, two small reads
+        in one `Database.now` block (on SQLite, straight on sqlite3: no pooled connection,
+        no snapshot, none of SQLAlchemy's per-statement work).
         """
         if since.to_device is not None or flt.include_leave:
             return None  # a to-device batch to acknowledge past, or left rooms to send
-        upto = await events_repo.get_stream_position_now(self._db)
+        async with self._db.now() as now:
+            return await self._answer_from_window(now, requester, since, flt, typing_serial)
+
+    async def _answer_from_window(
+        self,
+        now: NowReads,
+        requester: Requester,
+        since: SyncToken,
+        flt: SyncFilter,
+        typing_serial: int,
+    ) -> JsonDict | None:
+        upto = await events_repo.get_stream_position_now(now)
         after = min(since.position, upto)
         shared = self._windows.peek(after, upto)
         if shared is None or not shared.only_events:
@@ -271,7 +283,7 @@ class SyncService:
                     join[m.room_id] = room
             elif m.membership == Membership.INVITE and m.stream_pos > after:
                 raise NeedsSnapshot
-        e2ee = await key_counts_now(self._db, requester)
+        e2ee = await key_counts_now(now, requester)
         response: JsonDict = {
             "next_batch": str(SyncToken(upto, typing_serial, None)),
             "rooms": {"join": join, "invite": {}, "leave": {}, "knock": {}},
