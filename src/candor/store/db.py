@@ -201,6 +201,11 @@ class NowReads:
         self._db = db
         self._conn = conn
 
+    @property
+    def connection(self) -> AsyncConnection | None:
+        """The block's read transaction, where there is one (not on a SQLite file)."""
+        return self._conn
+
     async def scalar(self, statement: Select[Any]) -> object:  # Any: any one column
         """The one value of a one-row, one-column read. `statement` must be built once
         (its SQL is cached by identity)."""

@@ -1,13 +1,14 @@
 """`WindowCache`: a window of the stream is read once from the caller's snapshot, keyed by
 both ends, and says whether anything but events was written in it."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 
 from candor.config import Settings
 from candor.matrix.events import repository as events_repo
-from candor.matrix.sync.window import MAX_WINDOW, WindowCache
+from candor.matrix.sync.window import MAX_WINDOW, InFlight, WindowCache
 from candor.store.db import Database
 from tests.helpers.matrix import MatrixTestClient
 
@@ -87,3 +88,50 @@ async def test_a_long_or_inverted_window_is_not_shared(db: Database) -> None:
     assert empty is not None
     assert empty.only_events
     assert empty.events == ()
+
+
+async def test_concurrent_reads_of_one_key_run_once() -> None:
+    flights: InFlight[str, int] = InFlight()
+    started = asyncio.Event()
+    release = asyncio.Event()
+    reads = 0
+
+    async def read() -> int:
+        nonlocal reads
+        reads += 1
+        started.set()
+        await release.wait()
+        return 42
+
+    first = asyncio.create_task(flights.run("w", read))
+    await started.wait()
+    others = [asyncio.create_task(flights.run("w", read)) for _ in range(5)]
+    joined = asyncio.create_task(flights.join("w"))
+    await asyncio.sleep(0)
+    release.set()
+    assert await asyncio.gather(first, *others, joined) == [42] * 7
+    assert reads == 1
+    assert await flights.join("w") is None  # nothing under way any more
+
+
+async def test_a_failed_read_lets_each_waiter_read_for_itself() -> None:
+    flights: InFlight[str, int] = InFlight()
+    started = asyncio.Event()
+    fail = asyncio.Event()
+
+    async def failing() -> int:
+        started.set()
+        await fail.wait()
+        raise RuntimeError("connection lost")
+
+    async def working() -> int:
+        return 7
+
+    first = asyncio.create_task(flights.run("w", failing))
+    await started.wait()
+    waiter = asyncio.create_task(flights.run("w", working))
+    await asyncio.sleep(0)
+    fail.set()
+    with pytest.raises(RuntimeError):
+        await first
+    assert await waiter == 7

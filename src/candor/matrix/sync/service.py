@@ -264,7 +264,7 @@ class SyncService:
     ) -> JsonDict | None:
         upto = await events_repo.get_stream_position_now(now)
         after = min(since.position, upto)
-        shared = self._windows.peek(after, upto)
+        shared = await self._windows.peek(after, upto)
         if shared is None or not shared.only_events:
             return None
         memberships = self._unchanged_memberships(requester.user_id, shared, flt)
@@ -272,6 +272,10 @@ class SyncService:
             return None
         w = SyncWindow(requester, since, after, upto, flt, False)
         self._remember_memberships(requester.user_id, upto, memberships)
+        if now.connection is not None:
+            # Off SQLite, woken builds run side by side: the first to get here reads the
+            # window's notification rows for all (on SQLite the first build did, inline).
+            await self._unread.load_window(now.connection, shared)
         new = await self._rooms.new_events(None, w, memberships, shared)
         no_data = AccountData([], {})
         quiet = set(new.quiet)

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from candor.core.canonical_json import JsonDict
 from candor.matrix.push import facts as push_facts
 from candor.matrix.push.facts import WindowNotifications
-from candor.matrix.sync.window import NeedsSnapshot, StreamWindow
+from candor.matrix.sync.window import InFlight, NeedsSnapshot, StreamWindow
 
 _MAX_COUNTS = 65_536
 _MAX_WINDOWS = 32
@@ -33,6 +33,7 @@ class UnreadCounts:
     def __init__(self) -> None:
         self._counts: OrderedDict[tuple[str, str], tuple[int, tuple[int, int]]] = OrderedDict()
         self._windows: OrderedDict[tuple[int, int], WindowNotifications] = OrderedDict()
+        self._reading: InFlight[tuple[int, int], WindowNotifications] = InFlight()
 
     async def of_room(
         self,
@@ -45,8 +46,11 @@ class UnreadCounts:
         """The room's `unread_notifications` at `upto`. Without `conn` (a build that holds
         no snapshot) only a carried-forward count answers; else `NeedsSnapshot`."""
         counts = self._carried(room_id, user_id, upto, shared)
-        if counts is None and shared is not None and conn is not None:
-            await self.load_window(conn, shared)
+        if counts is None and shared is not None:
+            if conn is not None:
+                await self.load_window(conn, shared)
+            else:
+                await self._reading.join((shared.after, shared.upto))
             counts = self._carried(room_id, user_id, upto, shared)
         if counts is None:
             if conn is None:
@@ -60,9 +64,14 @@ class UnreadCounts:
         key = (shared.after, shared.upto)
         if key in self._windows or not shared.only_events or shared.has_members:
             return
-        self._windows[key] = await push_facts.window_notifications(conn, *key)
-        while len(self._windows) > _MAX_WINDOWS:
-            self._windows.popitem(last=False)
+
+        async def read() -> WindowNotifications:
+            rows = self._windows[key] = await push_facts.window_notifications(conn, *key)
+            while len(self._windows) > _MAX_WINDOWS:
+                self._windows.popitem(last=False)
+            return rows
+
+        await self._reading.run(key, read)
 
     def _carried(
         self, room_id: str, user_id: str, upto: int, shared: StreamWindow | None

@@ -19,8 +19,11 @@ skip reading those streams. A position claimed by a work item that then failed l
 gap, which only makes the answer "no" (the streams are read as before).
 """
 
+import asyncio
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -32,6 +35,46 @@ from candor.matrix.events.model import StoredEvent
 # what the fan-out to long-polls produces, and at most this many rows are kept for it.
 MAX_WINDOW = 256
 _MAX_ENTRIES = 32
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class InFlight(Generic[K, V]):
+    """One read per key at a time: whoever finds the same read under way awaits its result
+    instead of reading again.
+
+    A message wakes every long-poll of its room at once. On SQLite the first woken build
+    reads the window before any other runs (the driver never suspends), but on PostgreSQL
+    every read really waits, so all of them missed the cache together and each read the
+    window itself.
+    """
+
+    def __init__(self) -> None:
+        self._running: dict[K, asyncio.Future[V | None]] = {}
+
+    async def join(self, key: K) -> V | None:
+        """The result of the read of `key` under way, or None (none, or it failed)."""
+        running = self._running.get(key)
+        return None if running is None else await asyncio.shield(running)
+
+    async def run(self, key: K, read: Callable[[], Awaitable[V]]) -> V:
+        """`read()`'s result, or that of the same read already under way."""
+        joined = await self.join(key)
+        if joined is not None:
+            return joined
+        running: asyncio.Future[V | None] = asyncio.get_running_loop().create_future()
+        self._running[key] = running
+        try:
+            value = await read()
+        except BaseException:
+            running.set_result(None)  # those waiting read for themselves
+            raise
+        finally:
+            del self._running[key]
+        running.set_result(value)
+        return value
 
 
 class NeedsSnapshot(Exception):
@@ -62,16 +105,18 @@ class WindowCache:
     def __init__(self, *, max_entries: int = _MAX_ENTRIES) -> None:
         self._entries: OrderedDict[tuple[int, int], StreamWindow] = OrderedDict()
         self._max_entries = max_entries
+        self._reading: InFlight[tuple[int, int], StreamWindow] = InFlight()
         self.hits = 0
         self.misses = 0
 
-    def peek(self, after: int, upto: int) -> StreamWindow | None:
-        """The window `(after, upto]` if some /sync read it already (no snapshot needed:
-        what a window holds never changes)."""
-        window = self._entries.get((after, upto))
+    async def peek(self, after: int, upto: int) -> StreamWindow | None:
+        """The window `(after, upto]` if some /sync read it already or is reading it (no
+        snapshot needed: what a window holds never changes)."""
+        key = (after, upto)
+        window = self._entries.get(key) or await self._reading.join(key)
         if window is not None:
             self.hits += 1
-            self._entries.move_to_end((after, upto))
+            self._entries.move_to_end(key)
         return window
 
     async def get(self, conn: AsyncConnection, after: int, upto: int) -> StreamWindow | None:
@@ -85,12 +130,16 @@ class WindowCache:
             self.hits += 1
             self._entries.move_to_end(key)
             return window
-        self.misses += 1
-        events: tuple[StoredEvent, ...] = ()
-        if upto > after:
-            events = tuple(await events_repo.list_events_between(conn, after=after, upto=upto))
-        window = StreamWindow(after, upto, events)
-        self._entries[key] = window
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
-        return window
+
+        async def read() -> StreamWindow:
+            self.misses += 1
+            events: tuple[StoredEvent, ...] = ()
+            if upto > after:
+                events = tuple(await events_repo.list_events_between(conn, after=after, upto=upto))
+            found = StreamWindow(after, upto, events)
+            self._entries[key] = found
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+            return found
+
+        return await self._reading.run(key, read)
