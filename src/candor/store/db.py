@@ -126,13 +126,18 @@ class Database:
         Each statement sees everything committed before it. On a SQLite file they run
         straight on sqlite3 over a read-only connection kept for them, which costs
         microseconds where a pooled SQLAlchemy transaction cost a few hundred (a caught-up
-        /sync re-poll is nothing else); elsewhere they share one read transaction, so a
-        block of them takes one pooled connection, not one each.
+        /sync re-poll is nothing else). On PostgreSQL they share one pooled connection
+        in autocommit: no BEGIN and ROLLBACK round trips around them.
         """
         if self._sqlite_file():
             yield NowReads(self, None)
             return
-        async with self.read() as conn:
+        if self.is_sqlite:  # in memory: no second connection sees it
+            async with self.read() as conn:
+                yield NowReads(self, conn)
+            return
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
             yield NowReads(self, conn)
 
     async def scalar_now(self, statement: Select[Any]) -> object:  # Any: any one column
@@ -203,7 +208,7 @@ class NowReads:
 
     @property
     def connection(self) -> AsyncConnection | None:
-        """The block's read transaction, where there is one (not on a SQLite file)."""
+        """The block's connection, where there is one (not on a SQLite file)."""
         return self._conn
 
     async def scalar(self, statement: Select[Any]) -> object:  # Any: any one column
