@@ -8,6 +8,7 @@ import pytest
 
 from candor.core.outbound import (
     AddressRefused,
+    LazyClient,
     Resolver,
     checked_addresses,
     pinned_request,
@@ -87,3 +88,15 @@ async def test_an_address_literal_needs_no_sni_name() -> None:
         )
     assert request.headers["host"] == "93.184.215.14"
     assert "sni_hostname" not in request.extensions
+
+
+async def test_a_lazy_client_is_made_on_first_use_and_closed_after_the_pass() -> None:
+    async with LazyClient(5.0) as idle:
+        pass  # a pass with nothing due makes no client (and loads no CA store)
+    assert idle._client is None
+    async with LazyClient(5.0) as busy:
+        client = busy.get()
+        assert busy.get() is client
+        assert client.follow_redirects is False
+        assert client.timeout.read == 5.0
+    assert client.is_closed

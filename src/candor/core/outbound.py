@@ -128,3 +128,35 @@ async def _post_to(
     finally:
         await response.aclose()
     return response.status_code, answer
+
+
+class LazyClient:
+    """An httpx client for one delivery pass, made only when the pass has something to
+    send: most passes of the push and webhook workers find nothing due, and a client
+    costs an SSL context (the system's CA store loaded, tens of milliseconds).
+
+    No kept-alive connections: one made for another receiver's host name on the same
+    address must not carry the next request (its certificate was checked for that name).
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        self._timeout_s = timeout_s
+        self._client: httpx.AsyncClient | None = None
+
+    def get(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                follow_redirects=False,
+                timeout=httpx.Timeout(self._timeout_s),
+                trust_env=False,
+                limits=httpx.Limits(max_keepalive_connections=0),
+            )
+        return self._client
+
+    async def __aenter__(self) -> "LazyClient":
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None

@@ -27,6 +27,7 @@ from standardwebhooks import Webhook
 from candor.core.clock import Clock
 from candor.core.outbound import (
     AddressRefused,
+    LazyClient,
     Resolver,
     post_guarded,
     system_resolve,
@@ -182,19 +183,12 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """Attempt every delivery due now; returns the number of attempts recorded."""
         made = 0
-        # No kept-alive connections: one made for another app's host name on the same
-        # address must not carry this request (its certificate was checked for that name).
-        async with httpx.AsyncClient(
-            follow_redirects=False,
-            timeout=httpx.Timeout(self._timeout_s),
-            trust_env=False,
-            limits=httpx.Limits(max_keepalive_connections=0),
-        ) as client:
+        async with LazyClient(self._timeout_s) as client:
             while True:
                 now = self._clock.now_ms()
                 async with self._db.write() as conn:
                     batch = await repo.claim_due(conn, now, self._lease_ms, CLAIM_BATCH)
-                results = await asyncio.gather(*(self._attempt(client, d) for d in batch))
+                results = await asyncio.gather(*(self._attempt(client.get(), d) for d in batch))
                 made += sum(results)
                 if len(batch) < CLAIM_BATCH:
                     return made

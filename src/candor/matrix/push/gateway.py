@@ -32,6 +32,7 @@ from candor.core.canonical_json import JsonDict, decode, encode
 from candor.core.clock import Clock
 from candor.core.outbound import (
     AddressRefused,
+    LazyClient,
     Resolver,
     post_guarded,
     system_resolve,
@@ -147,31 +148,16 @@ class PushGatewayWorker:
     async def run_once(self) -> int:
         """Attempt every delivery due now; returns the number of attempts made."""
         made = 0
-        client: httpx.AsyncClient | None = None
-        try:
+        async with LazyClient(self._timeout_s) as client:
             while True:
                 async with self._db.write() as conn:
                     batch = await repo.claim_due(
                         conn, self._clock.now_ms(), self._lease_ms, CLAIM_BATCH
                     )
-                if batch and client is None:
-                    # Made only when there is something to send: most passes find nothing,
-                    # and a client costs an SSL context. No kept-alive connections: one made
-                    # for another gateway's name on the same address must not carry this
-                    # request (its certificate was checked for that name).
-                    client = httpx.AsyncClient(
-                        follow_redirects=False,
-                        timeout=httpx.Timeout(self._timeout_s),
-                        trust_env=False,
-                        limits=httpx.Limits(max_keepalive_connections=0),
-                    )
-                await asyncio.gather(*(self._attempt(client, d) for d in batch if client))
+                await asyncio.gather(*(self._attempt(client.get(), d) for d in batch))
                 made += len(batch)
                 if len(batch) < CLAIM_BATCH:
                     return made
-        finally:
-            if client is not None:
-                await client.aclose()
 
     async def _attempt(self, client: httpx.AsyncClient, queued: QueuedPush) -> None:
         try:
