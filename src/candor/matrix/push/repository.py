@@ -10,7 +10,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import (
+    TextClause,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import decode, encode_canonical
@@ -475,28 +486,33 @@ async def count_unread_of_rooms(
     return out
 
 
-# The notification rows of one stretch of the stream, for every user at once: /sync adds
-# them to counts it read at the stretch's start (`sync/unread.py`).
-_WINDOW_BASELINES = (
+# The notification rows of one stretch of the stream, for every user at once, in one round
+# trip: /sync adds them to counts it read at the stretch's start (`sync/unread.py`). Kind 0
+# is a baseline (who = the sender), 1 an exception (who = the user it is for).
+_WINDOW_ROWS = union_all(
     select(
+        literal(0).label("kind"),
         NotificationEvent.stream_pos,
         NotificationEvent.room_id,
-        NotificationEvent.sender,
+        NotificationEvent.sender.label("who"),
+        literal(True).label("notify"),
         NotificationEvent.highlight,
-    )
-    .where(
+    ).where(
         NotificationEvent.stream_pos > bindparam("after"),
         NotificationEvent.stream_pos <= bindparam("upto"),
-    )
-    .order_by(NotificationEvent.stream_pos)
+    ),
+    select(
+        literal(1),
+        Notification.stream_pos,
+        Notification.room_id,
+        Notification.user_id,
+        Notification.notify,
+        Notification.highlight,
+    ).where(
+        Notification.stream_pos > bindparam("after"),
+        Notification.stream_pos <= bindparam("upto"),
+    ),
 )
-_WINDOW_EXCEPTIONS = select(
-    Notification.user_id,
-    Notification.stream_pos,
-    Notification.room_id,
-    Notification.notify,
-    Notification.highlight,
-).where(Notification.stream_pos > bindparam("after"), Notification.stream_pos <= bindparam("upto"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,15 +542,16 @@ class WindowNotifications:
 
 
 async def window_notifications(conn: AsyncConnection, after: int, upto: int) -> WindowNotifications:
-    bounds = {"after": after, "upto": upto}
-    baselines = tuple(
-        (int(pos), room, sender, bool(hl))
-        for pos, room, sender, hl in await conn.execute(_WINDOW_BASELINES, bounds)
-    )
+    baselines: list[tuple[int, str, str, bool]] = []
     exceptions: dict[str, list[tuple[str, int, bool, bool]]] = {}
-    for user, pos, room, notify, hl in await conn.execute(_WINDOW_EXCEPTIONS, bounds):
-        exceptions.setdefault(user, []).append((room, int(pos), bool(notify), bool(hl)))
-    return WindowNotifications(baselines, exceptions)
+    for kind, pos, room, who, notify, hl in await conn.execute(
+        _WINDOW_ROWS, {"after": after, "upto": upto}
+    ):
+        if kind == 0:
+            baselines.append((int(pos), room, who, bool(hl)))
+        else:
+            exceptions.setdefault(who, []).append((room, int(pos), bool(notify), bool(hl)))
+    return WindowNotifications(tuple(baselines), exceptions)
 
 
 # --- listing notifications (GET /notifications) --------------------------------------------
