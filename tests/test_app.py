@@ -28,3 +28,16 @@ async def test_a_server_freezes_its_startup_heap_and_a_test_app_does_not(
     async with server_app.router.lifespan_context(server_app):
         # Everything alive at startup (modules, metadata, routes) is out of the collector's way.
         assert gc.get_freeze_count() > 10_000
+
+
+def test_no_request_telemetry_even_when_the_environment_asks_for_it(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # FastAPI would configure OpenTelemetry exporters from the environment and report every
+    # request's path (room and event ids) to them.
+    monkeypatch.setenv("FASTAPI_OTEL_AUTO_CONFIGURE", "true")
+    app = create_app(settings)
+    config = app._telemetry
+    assert config["auto_configure"] is False
+    assert (config["tracing"], config["metrics"], config["logs"]) == (False, False, False)
+    assert not app._native_telemetry.enabled()

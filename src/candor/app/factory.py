@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi.telemetry import TelemetryConfig
 from starlette.staticfiles import StaticFiles
 
 from candor.app.body_limit import BodyLimitMiddleware
@@ -72,6 +73,14 @@ logger = logging.getLogger(__name__)
 # reaches them (about 25 ms of pydantic and signature work per app). The route objects
 # hold no app state (handlers find the app's services through the request), so one
 # process builds them once, whatever the number of apps (the test suite makes thousands).
+NO_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+    "auto_configure": False,
+}
+
 ROUTES = tuple(
     route
     for router in (
@@ -186,6 +195,11 @@ def create_app(
         version="0.1.0",
         routes=list(ROUTES),
         lifespan=lifespan,
+        # FastAPI reports every request (path, status, timing) to OpenTelemetry when a
+        # provider is configured, and configures one from the environment on request
+        # (FASTAPI_OTEL_AUTO_CONFIGURE). Room and event ids in paths are not for export:
+        # off whatever the environment says, which also spares each request the checks.
+        telemetry=NO_TELEMETRY,
         docs_url="/_candor/docs",
         openapi_url="/_candor/openapi.json",
         redoc_url=None,
