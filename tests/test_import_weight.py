@@ -28,6 +28,11 @@ LAZY = (
     "mako",
     "redis",  # shared rate limits and login back-off, only with rate_limit.storage_url
     "limits",
+    # PostgreSQL's dialect and driver, on SQLite (`store.db.insert_on_conflict`)
+    "sqlalchemy.dialects.postgresql",
+    "asyncpg",
+    "pygments",  # only httpx's command-line client wants it (`candor/__init__.py`)
+    "jinja2",  # the web pages' and reports' templates (`web.templating`, `reports.render`)
 )
 
 PROBE = """
@@ -38,13 +43,15 @@ first = {}
 real_import = builtins.__import__
 
 def tracing_import(name, globals=None, locals=None, fromlist=(), level=0):
-    top = name.partition(".")[0]
-    if top in watched and top not in first and top not in sys.modules:
-        first[top] = " > ".join(
-            f"{f.filename.rsplit('/src/', 1)[-1]}:{f.lineno}"
-            for f in traceback.extract_stack()[:-1]
-            if "/candor/" in f.filename
-        )
+    for mod in watched:
+        if mod in first or mod in sys.modules:
+            continue
+        if name == mod or name.startswith(mod + "."):
+            first[mod] = " > ".join(
+                f"{f.filename.rsplit('/src/', 1)[-1]}:{f.lineno}"
+                for f in traceback.extract_stack()[:-1]
+                if "/candor/" in f.filename
+            )
     return real_import(name, globals, locals, fromlist, level)
 
 builtins.__import__ = tracing_import
@@ -55,7 +62,7 @@ from candor.cli.common import build_settings, migrate_apart
 settings = build_settings(pathlib.Path(sys.argv[1]), None, None)
 migrate_apart(settings)
 create_app(settings, freeze_heap=True, background=True)
-loaded = {top: first.get(top, "?") for top in watched if top in sys.modules}
+loaded = {mod: first.get(mod, "?") for mod in watched if mod in sys.modules}
 print(json.dumps(loaded))
 """
 

@@ -10,6 +10,7 @@ PostgreSQL database see each other's commits through LISTEN/NOTIFY
 """
 
 import contextlib
+import ctypes
 import gc
 import logging
 import os
@@ -45,6 +46,9 @@ _QUICK_DEATH_S = 5.0
 _RESTART_PAUSE_S = 1.0
 # How long a worker whose supervisor vanished may take to stop gracefully.
 _ORPHAN_GRACE_S = 10.0
+# glibc's mallopt parameter, and the size from which an allocation gets its own mapping.
+_M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD = 4 * 1024 * 1024
 
 
 def serve(
@@ -98,6 +102,7 @@ def serve(
             "(use --database-url postgresql://… or run one worker)"
         )
     sock = listen(settings.http.host, settings.http.port)
+    _return_large_blocks()
     # Loaded before any fork, so workers share these pages.
     import uvicorn
 
@@ -173,6 +178,25 @@ def serve(
 
     if Supervisor(workers, child).run() != 0:
         raise typer.Exit(1)
+
+
+def _return_large_blocks() -> None:
+    """Make glibc give large freed blocks (argon2's 19 MiB per password hash) back at once.
+
+    By default glibc maps a block of 128 KiB or more on its own and unmaps it when freed,
+    but each such free raises that threshold to the block's size: from the second password
+    hash on, every worker thread's 19 MiB stayed in its heap for good (measured: 110 MB
+    after one registration, 129 MB after two, 149 MB after four parallel logins; issue 17).
+    A fixed threshold turns that adjustment off. 4 MiB keeps smaller blocks (request
+    bodies, JSON) in the heap. Only on glibc; elsewhere this does nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
 
 
 def _follow_parent() -> None:

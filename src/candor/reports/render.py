@@ -8,6 +8,7 @@ run it in a thread (`anyio.to_thread.run_sync`), which is why the chart avoids p
 """
 
 import csv
+import functools
 import io
 import logging
 import math
@@ -18,13 +19,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import jinja2
-from markupsafe import Markup
-
 # matplotlib and WeasyPrint take about a second to import and only the chart and the PDF
 # need them, so they are imported there: every `candor` command imports this module
-# (through the web pages), and would otherwise pay for them at start-up.
+# (through the web pages), and would otherwise pay for them at start-up. Jinja2 likewise
+# (~2 MB of resident memory in a server that renders no report).
 if TYPE_CHECKING:
+    import jinja2
     from matplotlib.figure import Figure
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -60,13 +60,18 @@ class _SvgPropertyNoise(logging.Filter):
 
 logging.getLogger("weasyprint").addFilter(_SvgPropertyNoise())
 
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+
+@functools.cache
+def _env() -> "jinja2.Environment":
+    import jinja2  # noqa: PLC0415 - lazy: see the imports above
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def _mapping(value: object) -> Mapping[str, object]:
@@ -233,9 +238,12 @@ def to_html(report: Mapping[str, object], signature: Mapping[str, object] | None
     The signature document, when given, only adds its digest and key to the footer: this
     page is not the signed artefact, so it points the reader to `candor reports verify`.
     """
+    from markupsafe import Markup  # noqa: PLC0415 - lazy, with Jinja2 (see the imports)
+
     columns = _columns(report)
     privacy = _mapping(report.get("privacy"))
-    return _ENV.get_template("report.html").render(
+    template = _env().get_template("report.html")
+    return template.render(
         report=report,
         app=_mapping(report.get("app")),
         period=_mapping(report.get("period")),

@@ -46,7 +46,7 @@ def error_page(
 ) -> Response:
     """The error page. `message` must be safe to show (a CandorError's), never a trace."""
     title = TITLES.get(status, "Something went wrong" if status >= 500 else "Request refused")
-    response = templates.TemplateResponse(
+    response = templates().TemplateResponse(
         request,
         "errors/error.html",
         {

@@ -41,14 +41,27 @@ class RelativeRedirectMiddleware:
             await self.app(scope, receive, send)
             return
         scheme = str(scope.get("scheme", "http"))
+        await self.app(scope, receive, _SendRelative(send, scheme, host))
 
-        async def send_relative(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [
-                    (k, relative_location(v, scheme, host) if k.lower() == _LOCATION else v)
-                    for k, v in message.get("headers", ())
-                ]
-                message = {**message, "headers": headers}
-            await send(message)
 
-        await self.app(scope, receive, send_relative)
+class _SendRelative:
+    """`send`, making the response's `Location` relative (see `relative_location`).
+
+    An object with slots rather than a closure: a parked /sync long-poll keeps its `send`
+    chain for its whole wait, and a closure costs several times as much (issue 17)."""
+
+    __slots__ = ("_host", "_scheme", "_send")
+
+    def __init__(self, send: Send, scheme: str, host: bytes) -> None:
+        self._send = send
+        self._scheme = scheme
+        self._host = host
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = [
+                (k, relative_location(v, self._scheme, self._host) if k.lower() == _LOCATION else v)
+                for k, v in message.get("headers", ())
+            ]
+            message = {**message, "headers": headers}
+        await self._send(message)

@@ -64,7 +64,7 @@ class Page:
         Pages show personal data, so no cache may keep them. A first anonymous visit gets
         its CSRF cookie here, with the form that needs it.
         """
-        response = templates.TemplateResponse(
+        response = templates().TemplateResponse(
             self.request,
             template,
             {

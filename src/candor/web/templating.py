@@ -6,17 +6,25 @@ on for every template whatever its name, and a misspelt variable is an error rat
 an empty string, so a page cannot silently drop what it should show.
 """
 
+import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jinja2
-from starlette.templating import Jinja2Templates
+# Jinja2 (and Starlette's wrapper of it) cost ~2 MB of resident memory, and only the web
+# pages render templates: a server that only answers Matrix clients never loads them
+# (issue 17: idle RSS).
+if TYPE_CHECKING:
+    import jinja2
+    from starlette.templating import Jinja2Templates
 
 WEB_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
 
 
-def _environment() -> jinja2.Environment:
+def _environment() -> "jinja2.Environment":
+    import jinja2  # noqa: PLC0415 - lazy: see the imports above
+
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         autoescape=True,
@@ -26,4 +34,9 @@ def _environment() -> jinja2.Environment:
     )
 
 
-templates = Jinja2Templates(env=_environment())
+@functools.cache
+def templates() -> "Jinja2Templates":
+    """The pages' templates, built on the first page rendered."""
+    from starlette.templating import Jinja2Templates  # noqa: PLC0415 - lazy: see above
+
+    return Jinja2Templates(env=_environment())

@@ -4,7 +4,7 @@ Parsed leniently as the spec's clients expect: unknown fields are ignored, but a
 the wrong type is M_BAD_JSON rather than silently dropped.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from candor.core.canonical_json import JsonDict
@@ -40,7 +40,7 @@ class EventFilter:
     @classmethod
     def parse(cls, raw: object) -> "EventFilter":
         if raw is None:
-            return cls()
+            return ANY_EVENT
         if not isinstance(raw, dict):
             raise BadJson("a filter must be an object")
         limit = raw.get("limit")
@@ -78,21 +78,28 @@ class EventFilter:
         return room_id not in self.not_rooms
 
 
+# Filters are frozen, so one instance of each can serve every request that uses it: an idle
+# /sync long-poll holds its filter for its whole wait (issue 17: server memory per idle
+# long-poll), and most clients send the same filter on every poll.
+ANY_EVENT = EventFilter()
+_INTERN_MAX = 1024
+
+
 @dataclass(frozen=True, slots=True)
 class SyncFilter:
-    timeline: EventFilter = field(default_factory=EventFilter)
-    state: EventFilter = field(default_factory=EventFilter)
-    ephemeral: EventFilter = field(default_factory=EventFilter)
-    room_account_data: EventFilter = field(default_factory=EventFilter)
-    account_data: EventFilter = field(default_factory=EventFilter)
-    rooms: EventFilter = field(default_factory=EventFilter)
+    timeline: EventFilter = ANY_EVENT
+    state: EventFilter = ANY_EVENT
+    ephemeral: EventFilter = ANY_EVENT
+    room_account_data: EventFilter = ANY_EVENT
+    account_data: EventFilter = ANY_EVENT
+    rooms: EventFilter = ANY_EVENT
     include_leave: bool = False
     lazy_load_members: bool = False
 
     @classmethod
     def parse(cls, raw: object) -> "SyncFilter":
         if raw is None:
-            return cls()
+            return _NO_FILTER
         if not isinstance(raw, dict):
             raise BadJson("a filter must be an object")
         room = raw.get("room")
@@ -104,7 +111,7 @@ class SyncFilter:
             raise BadJson("include_leave must be a boolean")
         state_raw = room.get("state")
         lazy = isinstance(state_raw, dict) and state_raw.get("lazy_load_members") is True
-        return cls(
+        parsed = cls(
             timeline=EventFilter.parse(room.get("timeline")),
             state=EventFilter.parse(state_raw),
             ephemeral=EventFilter.parse(room.get("ephemeral")),
@@ -114,3 +121,14 @@ class SyncFilter:
             include_leave=include_leave,
             lazy_load_members=lazy,
         )
+        # The first instance of an equal filter stands for all later ones (up to a bound).
+        known = _INTERNED.get(parsed)
+        if known is not None:
+            return known
+        if len(_INTERNED) < _INTERN_MAX:
+            _INTERNED[parsed] = parsed
+        return parsed
+
+
+_NO_FILTER = SyncFilter()
+_INTERNED: dict[SyncFilter, SyncFilter] = {_NO_FILTER: _NO_FILTER}

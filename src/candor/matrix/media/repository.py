@@ -8,10 +8,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from candor.store.db import insert_on_conflict
 from candor.store.models.media import Media, MediaThumbnail
 
 # Keeps `IN (...)` well under SQLite's bound-parameter limit.
@@ -181,9 +180,8 @@ async def add_thumbnail(
 ) -> None:
     """Insert once: a concurrent request that made the same thumbnail loses quietly (the
     primary key decides; both files have the same content anyway)."""
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     await conn.execute(
-        dialect_insert(MediaThumbnail)
+        insert_on_conflict(conn.dialect.name)(MediaThumbnail)
         .values(
             media_id=media_id,
             width=width,

@@ -8,8 +8,46 @@ single process (SQLite) uses this class as it is; with PostgreSQL, `cluster.py`'
 """
 
 import asyncio
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+
+
+class Wakeup:
+    """A one-waiter `asyncio.Event`: `set`, `clear`, `is_set` and `wait`.
+
+    Every idle /sync long-poll holds one, so it is kept small (issue 17: server memory per
+    idle long-poll): asyncio's Event carries an instance dict and a deque of waiters,
+    about 900 bytes; this is two slots and, while waited on, one future. Only the
+    long-poll that owns the listener waits on it.
+    """
+
+    __slots__ = ("_value", "_waiter")
+
+    def __init__(self) -> None:
+        self._value = False
+        self._waiter: asyncio.Future[None] | None = None
+
+    def is_set(self) -> bool:
+        return self._value
+
+    def set(self) -> None:
+        self._value = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._value = False
+
+    async def wait(self) -> bool:
+        if self._value:
+            return True
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
+        try:
+            await waiter
+        finally:
+            self._waiter = None
+        return True
 
 
 class Listener:
@@ -17,8 +55,29 @@ class Listener:
 
     def __init__(self, user_id: str, rooms: Iterable[str]) -> None:
         self.user_id = user_id
-        self.rooms = set(rooms)
-        self.event = asyncio.Event()
+        # Only iterated: a tuple is the smallest container (and free when empty).
+        self.rooms = tuple(rooms)
+        self.event = Wakeup()
+
+
+class Listening:
+    """`Notifier.listen`'s context manager; leaving it twice is harmless.
+
+    A class rather than a `@contextmanager` generator: a parked long-poll holds it for its
+    whole wait, and the generator's frame and wrapper cost several hundred bytes more."""
+
+    __slots__ = ("_listener", "_notifier")
+
+    def __init__(self, notifier: "Notifier", listener: Listener) -> None:
+        self._notifier = notifier
+        self._listener = listener
+
+    def __enter__(self) -> Listener:
+        self._notifier._add(self._listener)
+        return self._listener
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._notifier._remove(self._listener)
 
 
 class Notifier:
@@ -32,18 +91,20 @@ class Notifier:
     async def stop(self) -> None:
         """Nothing to stop in one process."""
 
-    @contextmanager
-    def listen(self, user_id: str, rooms: Iterable[str]) -> Iterator[Listener]:
-        listener = Listener(user_id, rooms)
-        self._by_user.setdefault(user_id, set()).add(listener)
+    def listen(self, user_id: str, rooms: Iterable[str]) -> Listening:
+        """A context manager that registers a listener for `user_id` and `rooms` on entry
+        and unregisters it on exit."""
+        return Listening(self, Listener(user_id, rooms))
+
+    def _add(self, listener: Listener) -> None:
+        self._by_user.setdefault(listener.user_id, set()).add(listener)
         for room in listener.rooms:
             self._by_room.setdefault(room, set()).add(listener)
-        try:
-            yield listener
-        finally:
-            self._discard(self._by_user, user_id, listener)
-            for room in listener.rooms:
-                self._discard(self._by_room, room, listener)
+
+    def _remove(self, listener: Listener) -> None:
+        self._discard(self._by_user, listener.user_id, listener)
+        for room in listener.rooms:
+            self._discard(self._by_room, room, listener)
 
     @staticmethod
     def _discard(index: dict[str, set[Listener]], key: str, listener: Listener) -> None:

@@ -47,17 +47,23 @@ class ParkedSync(Response):
 
 
 async def answer(poll: LongPoll, scope: Scope, receive: Receive, send: Send) -> None:
-    """Wait for the long-poll, then send its answer; an error becomes the API's error
-    answer (the app's error handlers are no longer on the stack)."""
+    """Wait for the long-poll, then send its answer."""
     try:
         response = json_response(await poll.finish())
-    except CandorError as exc:
+    except Exception as exc:  # each becomes an answer (`error_response`)
+        response = error_response(exc)
+    await response(scope, receive, send)
+
+
+def error_response(exc: Exception) -> Response:
+    """The API's error answer for a long-poll that failed (the app's error handlers are no
+    longer on the stack)."""
+    if isinstance(exc, CandorError):
         response = json_response(exc.to_json(), exc.status)
         response.headers.update(exc.headers)
-    except Exception:
-        logger.exception("unhandled error on a parked /sync")
-        response = json_response({"errcode": Codes.UNKNOWN, "error": "Internal server error"}, 500)
-    await response(scope, receive, send)
+        return response
+    logger.error("unhandled error on a parked /sync", exc_info=exc)
+    return json_response({"errcode": Codes.UNKNOWN, "error": "Internal server error"}, 500)
 
 
 class LongPollParking:
@@ -78,7 +84,13 @@ class LongPollParking:
             for poll, _ in parked:
                 poll.close()
             raise
-        if parked:
-            poll, wrapped_send = parked.pop()
-            del scope[PARKED]
-            await answer(poll, scope, receive, wrapped_send)
+        if not parked:
+            return
+        poll, wrapped_send = parked.pop()
+        del scope[PARKED]
+        # `answer`'s body, inlined: its coroutine would be one more frame per idle poll.
+        try:
+            response = json_response(await poll.finish())
+        except Exception as exc:  # each becomes an answer (`error_response`)
+            response = error_response(exc)
+        await response(scope, receive, wrapped_send)
