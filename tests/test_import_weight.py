@@ -31,7 +31,6 @@ LAZY = (
     # PostgreSQL's dialect and driver, on SQLite (`store.db.insert_on_conflict`)
     "sqlalchemy.dialects.postgresql",
     "asyncpg",
-    "pygments",  # only httpx's command-line client wants it (`candor/__init__.py`)
     "jinja2",  # the web pages' and reports' templates (`web.templating`, `reports.render`)
 )
 
