@@ -124,6 +124,7 @@ async def test_a_cut_listener_reconnects_and_reports_a_reset(db: Database, pg_ur
     sender = PgBroadcast(db, lambda _k, _b: None, lambda: None)
     await notifier.start()
     try:
+        notifier.heard(7)
         with notifier.listen("@a:localhost", [ROOM]) as waiting:
             pid = notifier.broadcast.backend_pid
             conn = await asyncpg.connect(pg_url)
@@ -139,8 +140,15 @@ async def test_a_cut_listener_reconnects_and_reports_a_reset(db: Database, pg_ur
             await asyncio.wait_for(waiting.event.wait(), 5)
             assert notifier.broadcast.resets == 1
             assert notifier.broadcast.backend_pid not in (None, pid)
+            # Commits may have gone unheard: /sync must read the position again.
+            assert notifier.position is None
             waiting.event.clear()
-            await sender.publish("w", f'[["{ROOM}"],[]]')
+            await sender.publish("w", f'[["{ROOM}"],[]]')  # a worker of the last version
             await asyncio.wait_for(waiting.event.wait(), 5)
+            notifier.heard(7)
+            waiting.event.clear()
+            await sender.publish("w", f'[["{ROOM}"],[],12]')
+            await asyncio.wait_for(waiting.event.wait(), 5)
+            assert notifier.position == 12
     finally:
         await notifier.stop()

@@ -98,6 +98,11 @@ class WriteContext:
     item_rooms: set[str] = field(default_factory=set)
     item_writes: int = 0
 
+    @property
+    def position(self) -> int:
+        """The last stream position this batch took so far (the batch's, at its commit)."""
+        return self._persister._position
+
     def next_position(self) -> int:
         self.item_writes += 1
         return self._persister._claim_position()
@@ -332,7 +337,9 @@ class EventPersister:
             for observer in self._observers:
                 observer.committed()
         assert ctx is not None  # noqa: S101 - set on the first lines of the block
-        self._notifier.notify(rooms=ctx.rooms, users=ctx.users)
+        self._notifier.notify(
+            rooms=ctx.rooms, users=ctx.users, position=self._position if committed else None
+        )
         for item, ok, value in results:
             if item.future.done():
                 continue

@@ -115,10 +115,11 @@ class ClusterNotifier(Notifier):
         handler(body)
 
     def _wake_remote(self, body: str) -> None:
-        rooms, users = json.loads(body)
-        self.notify(rooms=rooms, users=users)
+        rooms, users, *position = json.loads(body)
+        self.notify(rooms=rooms, users=users, position=position[0] if position else None)
 
     def _reset(self) -> None:
+        self.distrust_position()
         for hook in self._reset_hooks:
             hook()
         self.wake_all()
@@ -142,7 +143,10 @@ class WakeBroadcaster:
 
     async def before_commit(self, ctx: WriteContext) -> None:
         if ctx.rooms or ctx.users:
-            body = json.dumps([sorted(ctx.rooms), sorted(ctx.users)], separators=(",", ":"))
+            # With the batch's last position: other workers learn it without a read.
+            body = json.dumps(
+                [sorted(ctx.rooms), sorted(ctx.users), ctx.position], separators=(",", ":")
+            )
             await self._broadcast.send(ctx.conn, WAKE, body)
 
     def distrust(self) -> None:

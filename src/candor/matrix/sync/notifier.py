@@ -84,6 +84,13 @@ class Notifier:
     def __init__(self) -> None:
         self._by_user: dict[str, set[Listener]] = {}
         self._by_room: dict[str, set[Listener]] = {}
+        # The newest committed stream position this process has heard of: every position
+        # is taken by an event persister, which notifies (here, or through NOTIFY from
+        # another worker) after its commit. /sync uses it instead of a database read per
+        # re-poll and per woken build. Only once a read of the database has set the
+        # baseline (`heard`), and again after a reset, when notices may have been lost.
+        self._position = 0
+        self._trusted = False
 
     async def start(self) -> None:
         """Nothing to start in one process (`ClusterNotifier` starts listening here)."""
@@ -114,8 +121,33 @@ class Notifier:
             if not group:
                 del index[key]
 
-    def notify(self, *, rooms: Iterable[str] = (), users: Iterable[str] = ()) -> None:
-        """Wake this process's waiters on `rooms` or `users` (the caller committed)."""
+    @property
+    def position(self) -> int | None:
+        """The newest committed stream position, if this process can vouch for it (else
+        read it from the database and report it with `heard`)."""
+        return self._position if self._trusted else None
+
+    def heard(self, position: int) -> None:
+        """A stream position read from the database: committed, and a baseline from which
+        every later commit is notified."""
+        self._position = max(self._position, position)
+        self._trusted = True
+
+    def distrust_position(self) -> None:
+        """Notices may have been lost (a lost listening connection): read it again."""
+        self._trusted = False
+
+    def notify(
+        self,
+        *,
+        rooms: Iterable[str] = (),
+        users: Iterable[str] = (),
+        position: int | None = None,
+    ) -> None:
+        """Wake this process's waiters on `rooms` or `users` (the caller committed, up to
+        stream `position` if it took any)."""
+        if position is not None and position > self._position:
+            self._position = position
         for room in rooms:
             for listener in self._by_room.get(room, ()):
                 listener.event.set()

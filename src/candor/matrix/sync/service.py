@@ -165,10 +165,19 @@ class SyncService:
         """
         if flt.include_leave or self._ephemeral.position() > since.typing:
             return False
-        async with self._db.now() as now:
-            upto = await events_repo.get_stream_position_now(now)
+        upto = self._notifier.position
+        if upto is None:
+            async with self._db.now() as now:
+                upto = await self._position_now(now)
         # A pending to-device batch beyond the acknowledged part must still be read.
         return since.position >= upto and (since.to_device is None or since.to_device >= upto)
+
+    async def _position_now(self, now: NowReads) -> int:
+        """The committed stream position read from the database, which then vouches for
+        the notifier's (`Notifier.position`)."""
+        upto = await events_repo.get_stream_position_now(now)
+        self._notifier.heard(upto)
+        return upto
 
     async def _build(
         self, requester: Requester, since: SyncToken | None, flt: SyncFilter, full_state: bool
@@ -262,7 +271,8 @@ class SyncService:
         flt: SyncFilter,
         typing_serial: int,
     ) -> JsonDict | None:
-        upto = await events_repo.get_stream_position_now(now)
+        known = self._notifier.position
+        upto = known if known is not None else await self._position_now(now)
         after = min(since.position, upto)
         shared = await self._windows.peek(after, upto)
         if shared is None or not shared.only_events:
