@@ -11,8 +11,10 @@ from candor.config import Settings
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
+    thresholds = gc.get_threshold()
     yield
     gc.unfreeze()  # give the test process its heap back
+    gc.set_threshold(*thresholds)
 
 
 @pytest.mark.usefixtures("unfrozen")
@@ -28,6 +30,7 @@ async def test_a_server_freezes_its_startup_heap_and_a_test_app_does_not(
     async with server_app.router.lifespan_context(server_app):
         # Everything alive at startup (modules, metadata, routes) is out of the collector's way.
         assert gc.get_freeze_count() > 10_000
+        assert gc.get_threshold()[0] == 20_000  # young collections, rarer
 
 
 def test_no_request_telemetry_even_when_the_environment_asks_for_it(
