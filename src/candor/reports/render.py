@@ -19,6 +19,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from candor.core.jinja import strict_environment
+
 # matplotlib and WeasyPrint take about a second to import and only the chart and the PDF
 # need them, so they are imported there: every `candor` command imports this module
 # (through the web pages), and would otherwise pay for them at start-up. Jinja2 likewise
@@ -63,15 +65,7 @@ logging.getLogger("weasyprint").addFilter(_SvgPropertyNoise())
 
 @functools.cache
 def _env() -> "jinja2.Environment":
-    import jinja2  # noqa: PLC0415 - lazy: see the imports above
-
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    return strict_environment(TEMPLATES_DIR)
 
 
 def _mapping(value: object) -> Mapping[str, object]:

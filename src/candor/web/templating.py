@@ -10,6 +10,8 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from candor.core.jinja import strict_environment
+
 # Jinja2 (and Starlette's wrapper of it) cost ~2 MB of resident memory, and only the web
 # pages render templates: a server that only answers Matrix clients never loads them
 # (issue 17: idle RSS).
@@ -23,15 +25,7 @@ STATIC_DIR = WEB_DIR / "static"
 
 
 def _environment() -> "jinja2.Environment":
-    import jinja2  # noqa: PLC0415 - lazy: see the imports above
-
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    return strict_environment(TEMPLATES_DIR)
 
 
 @functools.cache
