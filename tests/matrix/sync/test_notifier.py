@@ -6,14 +6,16 @@ import asyncio
 import pytest
 
 from candor.matrix.events.filters import SyncFilter
-from candor.matrix.sync.notifier import Notifier
+from candor.matrix.sync import notifier as notifier_module
+from candor.matrix.sync.notifier import POSITION_TRUST_S, Notifier
 from candor.matrix.sync.tokens import SyncToken
 from tests.helpers.matrix import MatrixTestClient
 from tests.matrix.sync.test_woken_builds import _service
 
 
 def test_the_position_is_vouched_for_from_a_read_until_notices_may_be_lost() -> None:
-    notifier = Notifier()
+    now = [100.0]
+    notifier = Notifier(lambda: now[0])
     notifier.notify(rooms=["!r"], position=5)
     assert notifier.position is None  # no baseline read yet
     notifier.heard(4)
@@ -25,11 +27,16 @@ def test_the_position_is_vouched_for_from_a_read_until_notices_may_be_lost() -> 
     assert notifier.position is None
     notifier.heard(11)
     assert notifier.position == 11
+    now[0] += POSITION_TRUST_S + 0.1  # a writer that told nobody is seen within a second
+    assert notifier.position is None
+    notifier.heard(12)
+    assert notifier.position == 12
 
 
 async def test_a_caught_up_re_poll_reads_nothing_from_the_database(
     alice: MatrixTestClient, bob: MatrixTestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(notifier_module, "POSITION_TRUST_S", 3600.0)  # however slow the machine
     room = await alice.create_room(preset="public_chat")
     await bob.join(room)
     service = _service(bob)
@@ -39,9 +46,10 @@ async def test_a_caught_up_re_poll_reads_nothing_from_the_database(
     def no_reads() -> None:
         raise AssertionError("a caught-up re-poll read the database")
 
+    reads = service._db.now
     monkeypatch.setattr(service._db, "now", no_reads)
     assert await service._caught_up(since, SyncFilter())
-    monkeypatch.undo()
+    monkeypatch.setattr(service._db, "now", reads)
     await alice.send(room, "news")  # the persister tells the notifier its position
     monkeypatch.setattr(service._db, "now", no_reads)
     assert not await service._caught_up(since, SyncFilter())

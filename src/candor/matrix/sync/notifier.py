@@ -8,7 +8,8 @@ single process (SQLite) uses this class as it is; with PostgreSQL, `cluster.py`'
 """
 
 import asyncio
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
 
 class Wakeup:
@@ -80,17 +81,24 @@ class Listening:
         self._notifier._remove(self._listener)
 
 
+# How long a position read from the database vouches for the notified ones after it.
+POSITION_TRUST_S = 1.0
+
+
 class Notifier:
-    def __init__(self) -> None:
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._by_user: dict[str, set[Listener]] = {}
         self._by_room: dict[str, set[Listener]] = {}
         # The newest committed stream position this process has heard of: every position
         # is taken by an event persister, which notifies (here, or through NOTIFY from
         # another worker) after its commit. /sync uses it instead of a database read per
-        # re-poll and per woken build. Only once a read of the database has set the
-        # baseline (`heard`), and again after a reset, when notices may have been lost.
+        # re-poll and per woken build. Only after a read of the database set the baseline
+        # (`heard`), for a second at a time: a writer that notifies nobody (another
+        # process on a SQLite file, a lost notice) is then seen within a second.
         self._position = 0
         self._trusted = False
+        self._heard_at = 0.0
+        self._monotonic = monotonic
 
     async def start(self) -> None:
         """Nothing to start in one process (`ClusterNotifier` starts listening here)."""
@@ -125,13 +133,16 @@ class Notifier:
     def position(self) -> int | None:
         """The newest committed stream position, if this process can vouch for it (else
         read it from the database and report it with `heard`)."""
-        return self._position if self._trusted else None
+        if not self._trusted or self._monotonic() - self._heard_at > POSITION_TRUST_S:
+            return None
+        return self._position
 
     def heard(self, position: int) -> None:
         """A stream position read from the database: committed, and a baseline from which
         every later commit is notified."""
         self._position = max(self._position, position)
         self._trusted = True
+        self._heard_at = self._monotonic()
 
     def distrust_position(self) -> None:
         """Notices may have been lost (a lost listening connection): read it again."""
