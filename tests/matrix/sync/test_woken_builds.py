@@ -12,7 +12,7 @@ import pytest
 
 from candor.matrix.push.repository import WindowNotifications
 from candor.matrix.sync.service import SyncService
-from tests.helpers.e2ee import SIGNED_CURVE25519, FakeDevice, claim_one, upload_keys
+from tests.helpers.e2ee import SIGNED_CURVE25519, FakeDevice, claim_one, login, upload_keys
 from tests.helpers.matrix import V3, MatrixTestClient
 
 # Only the room part matters here; the initial sync counts with its own set-wise query.
@@ -117,16 +117,7 @@ async def test_two_devices_of_one_person_share_an_answer_for_a_window(
 ) -> None:
     room = await alice.create_room(preset="public_chat")
     await bob.join(room)
-    r = await bob.http.post(
-        f"{V3}/login",
-        json={
-            "type": "m.login.password",
-            "identifier": {"type": "m.id.user", "user": bob.user_id},
-            "password": "correct horse",
-        },
-    )
-    body = r.json()
-    phone = MatrixTestClient(bob.http, bob.user_id, body["access_token"], body["device_id"])
+    phone = await login(bob.http, bob)
     service = _service(alice)
     since = {d.device_id: (await d.sync())["next_batch"] for d in (bob, phone)}
     for n in range(4):
@@ -178,3 +169,17 @@ async def test_sync_parameters_are_read_as_the_spec_writes_them(alice: MatrixTes
     first = await alice.sync(timeout="0", full_state="true", set_presence="online")
     again = await alice.sync(since=first["next_batch"], full_state="false", timeout="0")
     assert again["next_batch"] == first["next_batch"]
+
+
+async def test_a_leave_reaches_every_device_that_reads_its_window(
+    alice: MatrixTestClient, bob: MatrixTestClient
+) -> None:
+    room = await alice.create_room(preset="public_chat")
+    await bob.join(room)
+    phone = await login(bob.http, bob)
+    since = {d.device_id: (await d.sync())["next_batch"] for d in (bob, phone)}
+    await bob.ok("POST", f"/rooms/{room}/leave", json={})
+    for device in (bob, phone):  # the phone reads the window the laptop read first
+        got = await device.sync(since=since[device.device_id])
+        assert room in got["rooms"]["leave"], device.device_id
+        assert room not in got["rooms"]["join"]

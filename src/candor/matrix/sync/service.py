@@ -275,7 +275,9 @@ class SyncService:
         upto = known if known is not None else await self._position_now(now)
         after = min(since.position, upto)
         shared = await self._windows.peek(after, upto)
-        if shared is None or not shared.only_events:
+        if shared is None or not shared.only_events or shared.has_members:
+            # A membership change needs the snapshot: a leave or invite of the reader's
+            # own, device lists, room summaries.
             return None
         memberships = self._unchanged_memberships(requester.user_id, shared, flt)
         if memberships is None:
@@ -295,8 +297,6 @@ class SyncService:
                 room = await self._joined(None, w, m, new, {}, no_data, quiet, shared)
                 if room is not None:
                     join[m.room_id] = room
-            elif m.membership == Membership.INVITE and m.stream_pos > after:
-                raise NeedsSnapshot
         e2ee = await key_counts_now(now, requester)
         response: JsonDict = {
             "next_batch": str(SyncToken(upto, typing_serial, None)),
