@@ -5,7 +5,8 @@ makes several people (or devices) read one window, so they are served from one e
 import asyncio
 from typing import Any
 
-from tests.helpers.matrix import V3, MatrixTestClient
+from tests.helpers.e2ee import login
+from tests.helpers.matrix import MatrixTestClient
 
 
 def _timeline(sync: dict[str, Any], room: str) -> list[dict[str, Any]]:
@@ -17,26 +18,12 @@ def _message(sync: dict[str, Any], room: str, event_id: str) -> dict[str, Any]:
     return next(e for e in _timeline(sync, room) if e["event_id"] == event_id)
 
 
-async def _second_device(alice: MatrixTestClient) -> MatrixTestClient:
-    r = await alice.http.post(
-        f"{V3}/login",
-        json={
-            "type": "m.login.password",
-            "identifier": {"type": "m.id.user", "user": alice.user_id},
-            "password": "correct horse",
-        },
-    )
-    assert r.status_code == 200, r.text
-    body = r.json()
-    return MatrixTestClient(alice.http, alice.user_id, body["access_token"], body["device_id"])
-
-
 async def test_transaction_id_goes_only_to_the_sending_device_from_a_shared_window(
     alice: MatrixTestClient, bob: MatrixTestClient
 ) -> None:
     room = await alice.create_room(preset="public_chat")
     await bob.join(room)
-    phone = await _second_device(alice)
+    phone = await login(alice.http, alice)
     since = (await alice.sync())["next_batch"]
     event_id = await alice.send(room, "hello", txn="my-txn")
     # The same window for three readers: the sending device, another of her devices, bob.
