@@ -10,9 +10,9 @@ wherever events before the user's current join could appear (a new join, a leave
 import asyncio
 import contextlib
 import logging
-from collections import OrderedDict
 from contextlib import AbstractContextManager
 
+from cachetools import LRUCache
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import JsonDict
@@ -66,7 +66,9 @@ class SyncService:
         # user -> (position, their memberships there), from their last build: the
         # long-poll that follows registers with them, and the build it wakes for reuses
         # them when nothing but events of others came in between.
-        self._memberships_at: OrderedDict[str, tuple[int, list[MembershipRecord]]] = OrderedDict()
+        self._memberships_at: LRUCache[str, tuple[int, list[MembershipRecord]]] = LRUCache(
+            _MAX_REMEMBERED_USERS
+        )
 
     async def sync(
         self,
@@ -134,9 +136,6 @@ class SyncService:
         self, user_id: str, upto: int, memberships: list[MembershipRecord]
     ) -> None:
         self._memberships_at[user_id] = (upto, memberships)
-        self._memberships_at.move_to_end(user_id)
-        while len(self._memberships_at) > _MAX_REMEMBERED_USERS:
-            self._memberships_at.popitem(last=False)
 
     def _unchanged_memberships(
         self, user_id: str, shared: StreamWindow | None, flt: SyncFilter

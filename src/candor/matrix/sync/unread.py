@@ -16,8 +16,7 @@ entries need no invalidation whichever process wrote the rows; the caches only b
 size.
 """
 
-from collections import OrderedDict
-
+from cachetools import LRUCache
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import JsonDict
@@ -31,8 +30,8 @@ _MAX_WINDOWS = 32
 
 class UnreadCounts:
     def __init__(self) -> None:
-        self._counts: OrderedDict[tuple[str, str], tuple[int, tuple[int, int]]] = OrderedDict()
-        self._windows: OrderedDict[tuple[int, int], WindowNotifications] = OrderedDict()
+        self._counts: LRUCache[tuple[str, str], tuple[int, tuple[int, int]]] = LRUCache(_MAX_COUNTS)
+        self._windows: LRUCache[tuple[int, int], WindowNotifications] = LRUCache(_MAX_WINDOWS)
         self._reading: InFlight[tuple[int, int], WindowNotifications] = InFlight()
 
     async def of_room(
@@ -56,7 +55,7 @@ class UnreadCounts:
             if conn is None:
                 raise NeedsSnapshot
             counts = await push_facts.unread_counts(conn, room_id, user_id, upto)
-        self._remember(user_id, room_id, upto, counts)
+        self._counts[(user_id, room_id)] = (upto, counts)
         return push_facts.as_unread_notifications(counts)
 
     async def load_window(self, conn: AsyncConnection, shared: StreamWindow) -> None:
@@ -66,9 +65,7 @@ class UnreadCounts:
             return
 
         async def read() -> WindowNotifications:
-            rows = self._windows[key] = await push_facts.window_notifications(conn, *key)
-            while len(self._windows) > _MAX_WINDOWS:
-                self._windows.popitem(last=False)
+            self._windows[key] = rows = await push_facts.window_notifications(conn, *key)
             return rows
 
         await self._reading.run(key, read)
@@ -91,10 +88,3 @@ class UnreadCounts:
             return None
         n, h = rows.counted(room_id, user_id)
         return known[1][0] + n, known[1][1] + h
-
-    def _remember(self, user_id: str, room_id: str, upto: int, counts: tuple[int, int]) -> None:
-        key = (user_id, room_id)
-        self._counts[key] = (upto, counts)
-        self._counts.move_to_end(key)
-        while len(self._counts) > _MAX_COUNTS:
-            self._counts.popitem(last=False)

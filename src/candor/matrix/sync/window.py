@@ -20,11 +20,11 @@ gap, which only makes the answer "no" (the streams are read as before).
 """
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from cachetools import LRUCache
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.matrix.constants import EventType
@@ -103,8 +103,7 @@ class WindowCache:
     """Recent windows by (after, upto), most recently used last."""
 
     def __init__(self, *, max_entries: int = _MAX_ENTRIES) -> None:
-        self._entries: OrderedDict[tuple[int, int], StreamWindow] = OrderedDict()
-        self._max_entries = max_entries
+        self._entries: LRUCache[tuple[int, int], StreamWindow] = LRUCache(max_entries)
         self._reading: InFlight[tuple[int, int], StreamWindow] = InFlight()
         self.hits = 0
         self.misses = 0
@@ -116,7 +115,6 @@ class WindowCache:
         window = self._entries.get(key) or await self._reading.join(key)
         if window is not None:
             self.hits += 1
-            self._entries.move_to_end(key)
         return window
 
     async def get(self, conn: AsyncConnection, after: int, upto: int) -> StreamWindow | None:
@@ -128,7 +126,6 @@ class WindowCache:
         window = self._entries.get(key)
         if window is not None:
             self.hits += 1
-            self._entries.move_to_end(key)
             return window
 
         async def read() -> StreamWindow:
@@ -136,10 +133,7 @@ class WindowCache:
             events: tuple[StoredEvent, ...] = ()
             if upto > after:
                 events = tuple(await events_repo.list_events_between(conn, after=after, upto=upto))
-            found = StreamWindow(after, upto, events)
-            self._entries[key] = found
-            while len(self._entries) > self._max_entries:
-                self._entries.popitem(last=False)
+            found = self._entries[key] = StreamWindow(after, upto, events)
             return found
 
         return await self._reading.run(key, read)
