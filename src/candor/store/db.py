@@ -47,6 +47,7 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 20) -> None:
         self.url = url = async_url(url)
         self.is_sqlite = url.startswith("sqlite")
+        self._sqlite_path = _sqlite_file(url) if self.is_sqlite else ""
         if self.is_sqlite:
             # Opening a SQLite connection is cheap; `pool_size` is PostgreSQL's.
             self.engine: AsyncEngine = create_async_engine(
@@ -60,7 +61,7 @@ class Database:
             self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
         self._write_lock = asyncio.Lock()
         self._sync_engine: Engine | None = None
-        # SQLite: a connection of its own for `scalar_now`, opened on first use.
+        # SQLite file: a read-only connection of its own for `now()`, opened on first use.
         self._now_conn: sqlite3.Connection | None = None
         self._now_sql: dict[int, str] = {}
 
@@ -128,7 +129,7 @@ class Database:
         /sync re-poll is nothing else). On PostgreSQL they share one pooled connection
         in autocommit: no BEGIN and ROLLBACK round trips around them.
         """
-        if self._sqlite_file():
+        if self._sqlite_path:
             yield NowReads(self, None)
             return
         if self.is_sqlite:  # in memory: no second connection sees it
@@ -144,16 +145,10 @@ class Database:
         async with self.now() as now:
             return await now.scalar(statement)
 
-    def _sqlite_file(self) -> str:
-        path = self.url.split(":///", 1)[1] if self.is_sqlite and ":///" in self.url else ""
-        if not path or path.startswith(":memory:") or "mode=memory" in path:
-            return ""
-        return path.split("?", 1)[0]
-
     def _now_connection(self) -> sqlite3.Connection:
         if self._now_conn is None:
             self._now_conn = sqlite3.connect(
-                self._sqlite_file(), check_same_thread=False, isolation_level=None
+                self._sqlite_path, check_same_thread=False, isolation_level=None
             )
             self._now_conn.execute("PRAGMA query_only=ON")
             self._now_conn.execute("PRAGMA busy_timeout=30000")
@@ -196,6 +191,15 @@ class Database:
             self._now_conn = None
         if self._sync_engine is not None:
             self._sync_engine.dispose()
+
+
+def _sqlite_file(url: str) -> str:
+    """The file of a SQLite URL, or "" for an in-memory database (no second connection
+    sees it)."""
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    if not path or path.startswith(":memory:") or "mode=memory" in path:
+        return ""
+    return path.split("?", 1)[0]
 
 
 class NowReads:

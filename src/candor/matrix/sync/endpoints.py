@@ -13,7 +13,7 @@ from candor.matrix.events.model import serialize_event
 from candor.matrix.http import CLIENT_PREFIX, Provided, json_response, provided, room_id_param
 from candor.matrix.sync.messages import MessagesService
 from candor.matrix.sync.parking import ParkedSync
-from candor.matrix.sync.query import SyncQuery
+from candor.matrix.sync.query import OPENAPI_PARAMETERS, SyncQuery
 from candor.matrix.sync.service import LongPoll, SyncService
 from candor.matrix.sync.tokens import SyncToken
 
@@ -30,17 +30,7 @@ def _inline_json(raw: str) -> object:
         raise BadJson("filter is not valid JSON") from None
 
 
-# The parameters, documented here because the endpoint reads them by hand (`query.py`).
-_SYNC_PARAMETERS = [
-    {"name": "since", "in": "query", "schema": {"type": "string", "maxLength": 64}},
-    {"name": "timeout", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-    {"name": "filter", "in": "query", "schema": {"type": "string", "maxLength": 8192}},
-    {"name": "full_state", "in": "query", "schema": {"type": "boolean"}},
-    {"name": "set_presence", "in": "query", "schema": {"type": "string", "maxLength": 16}},
-]
-
-
-@router.get("/sync", openapi_extra={"parameters": _SYNC_PARAMETERS})
+@router.get("/sync", openapi_extra={"parameters": OPENAPI_PARAMETERS})
 async def sync(request: Request) -> Response:
     # No FastAPI dependencies or parameters: this is every client's hot loop (`query.py`).
     requester = await get_requester(request)
@@ -48,7 +38,7 @@ async def sync(request: Request) -> Response:
     service = provided(request, SyncService)
     raw_filter = query.filter
     if raw_filter is None:
-        sync_filter = SyncFilter()
+        sync_filter = SyncFilter.parse(None)
     elif raw_filter.lstrip().startswith("{"):
         sync_filter = SyncFilter.parse(_inline_json(raw_filter))
     else:

@@ -8,6 +8,7 @@ single process (SQLite) uses this class as it is; with PostgreSQL, `cluster.py`'
 """
 
 import asyncio
+import math
 import time
 from collections.abc import Callable, Iterable
 
@@ -96,8 +97,7 @@ class Notifier:
         # (`heard`), for a second at a time: a writer that notifies nobody (another
         # process on a SQLite file, a lost notice) is then seen within a second.
         self._position = 0
-        self._trusted = False
-        self._heard_at = 0.0
+        self._heard_at = -math.inf  # when the last baseline was read; never yet
         self._monotonic = monotonic
 
     async def start(self) -> None:
@@ -133,7 +133,7 @@ class Notifier:
     def position(self) -> int | None:
         """The newest committed stream position, if this process can vouch for it (else
         read it from the database and report it with `heard`)."""
-        if not self._trusted or self._monotonic() - self._heard_at > POSITION_TRUST_S:
+        if self._monotonic() - self._heard_at > POSITION_TRUST_S:
             return None
         return self._position
 
@@ -141,12 +141,11 @@ class Notifier:
         """A stream position read from the database: committed, and a baseline from which
         every later commit is notified."""
         self._position = max(self._position, position)
-        self._trusted = True
         self._heard_at = self._monotonic()
 
     def distrust_position(self) -> None:
         """Notices may have been lost (a lost listening connection): read it again."""
-        self._trusted = False
+        self._heard_at = -math.inf
 
     def notify(
         self,

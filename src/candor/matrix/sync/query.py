@@ -14,7 +14,27 @@ from starlette.datastructures import QueryParams
 from candor.matrix.errors import InvalidParam
 
 MAX_TIMEOUT_PARAM_MS = 3_600_000
+_MAX_SINCE = 64
+_MAX_FILTER = 8192
+_MAX_SET_PRESENCE = 16
 _TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
+
+# The same parameters for the OpenAPI document, which cannot see them in the signature.
+OPENAPI_PARAMETERS = [
+    {"name": "since", "in": "query", "schema": {"type": "string", "maxLength": _MAX_SINCE}},
+    {
+        "name": "timeout",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_TIMEOUT_PARAM_MS},
+    },
+    {"name": "filter", "in": "query", "schema": {"type": "string", "maxLength": _MAX_FILTER}},
+    {"name": "full_state", "in": "query", "schema": {"type": "boolean"}},
+    {
+        "name": "set_presence",
+        "in": "query",
+        "schema": {"type": "string", "maxLength": _MAX_SET_PRESENCE},
+    },
+]
 _FALSE = frozenset({"false", "0", "no", "off", "f", "n"})
 
 
@@ -29,11 +49,11 @@ class SyncQuery:
     @classmethod
     def parse(cls, params: QueryParams) -> "SyncQuery":
         return cls(
-            since=_bounded(params, "since", 64),
+            since=_bounded(params, "since", _MAX_SINCE),
             timeout_ms=_timeout(params.get("timeout")),
-            filter=_bounded(params, "filter", 8192),
+            filter=_bounded(params, "filter", _MAX_FILTER),
             full_state=_boolean(params.get("full_state")),
-            set_presence=_bounded(params, "set_presence", 16),
+            set_presence=_bounded(params, "set_presence", _MAX_SET_PRESENCE),
         )
 
 
