@@ -8,7 +8,6 @@ run it in a thread (`anyio.to_thread.run_sync`), which is why the chart avoids p
 """
 
 import csv
-import functools
 import io
 import logging
 import math
@@ -26,7 +25,6 @@ from candor.core.jinja import strict_environment
 # (through the web pages), and would otherwise pay for them at start-up. Jinja2 likewise
 # (~2 MB of resident memory in a server that renders no report).
 if TYPE_CHECKING:
-    import jinja2
     from matplotlib.figure import Figure
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -61,11 +59,6 @@ class _SvgPropertyNoise(logging.Filter):
 
 
 logging.getLogger("weasyprint").addFilter(_SvgPropertyNoise())
-
-
-@functools.cache
-def _env() -> "jinja2.Environment":
-    return strict_environment(TEMPLATES_DIR)
 
 
 def _mapping(value: object) -> Mapping[str, object]:
@@ -236,7 +229,7 @@ def to_html(report: Mapping[str, object], signature: Mapping[str, object] | None
 
     columns = _columns(report)
     privacy = _mapping(report.get("privacy"))
-    template = _env().get_template("report.html")
+    template = strict_environment(TEMPLATES_DIR).get_template("report.html")
     return template.render(
         report=report,
         app=_mapping(report.get("app")),

@@ -12,11 +12,8 @@ from typing import TYPE_CHECKING
 
 from candor.core.jinja import strict_environment
 
-# Jinja2 (and Starlette's wrapper of it) cost ~2 MB of resident memory, and only the web
-# pages render templates: a server that only answers Matrix clients never loads them
-# (issue 17: idle RSS).
+# Starlette's wrapper imports Jinja2: loaded with the first page (`core/jinja.py` says why).
 if TYPE_CHECKING:
-    import jinja2
     from starlette.templating import Jinja2Templates
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -24,13 +21,9 @@ TEMPLATES_DIR = WEB_DIR / "templates"
 STATIC_DIR = WEB_DIR / "static"
 
 
-def _environment() -> "jinja2.Environment":
-    return strict_environment(TEMPLATES_DIR)
-
-
 @functools.cache
 def templates() -> "Jinja2Templates":
     """The pages' templates, built on the first page rendered."""
     from starlette.templating import Jinja2Templates  # noqa: PLC0415 - lazy: see above
 
-    return Jinja2Templates(env=_environment())
+    return Jinja2Templates(env=strict_environment(TEMPLATES_DIR))
