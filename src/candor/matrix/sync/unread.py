@@ -84,7 +84,7 @@ class UnreadCounts:
         # Only events in the window (a receipt or account data would have a position of
         # its own), none a membership change; a message of the person's own in the room
         # moves their read position: count afresh.
-        if any(e.room_id == room_id and e.sender == user_id for e in shared.events):
+        if (room_id, user_id) in shared.senders:
             return None
         n, h = rows.counted(room_id, user_id)
         return known[1][0] + n, known[1][1] + h

@@ -87,16 +87,26 @@ class StreamWindow:
     after: int
     upto: int
     events: tuple[StoredEvent, ...]
+    # Worked out once (`of`): every listener woken for the window asks.
+    # Some event is a membership change (device lists and summaries depend on them).
+    has_members: bool = False
+    # (room, sender) of every event: a person's own message moves their read position.
+    senders: frozenset[tuple[str, str]] = frozenset()
+
+    @classmethod
+    def of(cls, after: int, upto: int, events: tuple[StoredEvent, ...]) -> "StreamWindow":
+        return cls(
+            after,
+            upto,
+            events,
+            has_members=any(e.type == EventType.MEMBER for e in events),
+            senders=frozenset((e.room_id, e.sender) for e in events),
+        )
 
     @property
     def only_events(self) -> bool:
         """Every position in the window is an event (no other stream wrote in it)."""
         return len(self.events) == self.upto - self.after
-
-    @property
-    def has_members(self) -> bool:
-        """Some event is a membership change (device lists and summaries depend on them)."""
-        return any(e.type == EventType.MEMBER for e in self.events)
 
 
 class WindowCache:
@@ -133,7 +143,7 @@ class WindowCache:
             events: tuple[StoredEvent, ...] = ()
             if upto > after:
                 events = tuple(await events_repo.list_events_between(conn, after=after, upto=upto))
-            found = self._entries[key] = StreamWindow(after, upto, events)
+            found = self._entries[key] = StreamWindow.of(after, upto, events)
             return found
 
         return await self._reading.run(key, read)
