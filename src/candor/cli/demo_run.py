@@ -73,8 +73,18 @@ async def running(
     ends by itself on Ctrl-C: uvicorn handles the signal)."""
     port: int = sock.getsockname()[1]
     app = create_app(settings, clock=clock)
+    # The demo's httpx clients drop a connection idle for 5 s; uvicorn's default is to close
+    # it after 5 s too, and a request sent on it as the server closed it failed with
+    # ReadError (seen in CI, between two steps on a busy machine). Longer here, so the
+    # client always lets go first.
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on"
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_keep_alive=60,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="candor-demo-server")
