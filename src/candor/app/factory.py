@@ -19,6 +19,7 @@ from candor.matrix.accounts.endpoints import router as accounts_router
 from candor.matrix.admin.endpoints import router as admin_router
 from candor.matrix.client.endpoints import router as client_router
 from candor.matrix.client.endpoints import versions_router
+from candor.matrix.client.refusals import router as refusals_router
 from candor.matrix.devices.endpoints import router as devices_router
 from candor.matrix.http import json_response
 from candor.matrix.keys.endpoints import router as keys_router
@@ -99,6 +100,7 @@ ROUTES = tuple(
         client_router,
         push_router,
         versions_router,
+        refusals_router,
         transparency_router,
         admin_router,
         privacy_router,

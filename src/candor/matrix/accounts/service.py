@@ -27,6 +27,7 @@ from candor.matrix.errors import (
     MissingParam,
     NotFound,
 )
+from candor.matrix.events.filters import check_definition
 from candor.matrix.events.persister import EventPersister, WriteContext
 from candor.matrix.login_backoff import LoginBackoff
 from candor.matrix.ratelimit import RateLimiter
@@ -325,6 +326,7 @@ class AccountsService:
     async def add_filter(self, requester: Requester, user_id: str, filter_json: JsonDict) -> str:
         if user_id != requester.user_id:
             raise Forbidden("Cannot create filters for other users")
+        check_definition(filter_json)
         async with self._db.write() as conn:
             return str(await repo.add_filter(conn, user_id, filter_json))
 

@@ -132,3 +132,22 @@ class SyncFilter:
 
 _NO_FILTER = SyncFilter()
 _INTERNED: dict[SyncFilter, SyncFilter] = {_NO_FILTER: _NO_FILTER}
+
+
+def check_definition(raw: object) -> None:
+    """Refuses a filter the spec's `Filter` schema forbids, before it is stored.
+
+    Why at upload: a stored filter is used by id on every later `/sync`, so a malformed one
+    would fail every poll instead of the one request that could be corrected.
+    """
+    SyncFilter.parse(raw)
+    if not isinstance(raw, dict):  # for the type checker: parse refused anything else
+        raise BadJson("a filter must be an object")
+    fields = raw.get("event_fields")
+    if fields is not None and (
+        not isinstance(fields, list) or not all(isinstance(f, str) for f in fields)
+    ):
+        raise BadJson("filter field event_fields must be a list of strings")
+    if raw.get("event_format", "client") not in ("client", "federation"):
+        raise BadJson("filter field event_format must be client or federation")
+    EventFilter.parse(raw.get("presence"))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends, Query, Response
 
 from candor.core.canonical_json import JsonDict
 from candor.matrix.auth import RequesterDep
+from candor.matrix.errors import BadJson
 from candor.matrix.events.model import serialize_event
 from candor.matrix.http import (
     CLIENT_PREFIX,
@@ -249,9 +250,9 @@ async def receipt(
     body: Annotated[JsonDict | None, Body()] = None,
 ) -> Response:
     thread = (body or {}).get("thread_id")
-    await receipts.send_receipt(
-        requester, room_id, receipt_type, event_id, thread if isinstance(thread, str) else None
-    )
+    if thread is not None and not isinstance(thread, str):
+        raise BadJson("thread_id must be a string")
+    await receipts.send_receipt(requester, room_id, receipt_type, event_id, thread)
     return empty_response()
 
 
