@@ -791,3 +791,74 @@ async def test_spec_invalid_requests_get_a_matrix_error_and_change_nothing(
                     failures.append(f"{op.method} {op.template} {how}: changed {changed}")
                     before = after
     assert not failures, f"{len(failures)} spec-invalid requests:\n" + "\n".join(failures)
+
+
+def invalid_queries(op: Operation) -> Iterator[tuple[str, dict[str, str]]]:
+    """Query strings the operation's parameters forbid: a word for a number, a value
+    outside an enum."""
+    uri, pointer = op.source.split("#", 1)
+    node = spec_index().documents[uri]
+    for part in pointer.lstrip("/").split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    for param in node.get("parameters", []):
+        if "$ref" in param:
+            param, _ = _resolve(param, uri)
+        if param.get("in") != "query":
+            continue
+        schema = param.get("schema", {})
+        if "enum" in schema:
+            yield f"{param['name']} outside its enum", {param["name"]: "bogus"}
+        elif schema.get("type") == "integer":
+            yield f"{param['name']} not an integer", {param["name"]: "twelve"}
+
+
+async def test_spec_invalid_query_parameters_get_a_matrix_error(settings: Settings) -> None:
+    async with admin_env(settings) as env:
+        alice = env.alice
+        room = await alice.create_room(preset="public_chat", name="Invalid")
+        event_id = await alice.send(room, "hello")
+        values = {
+            "roomId": room,
+            "roomIdOrAlias": room,
+            "eventId": event_id,
+            "userId": alice.user_id,
+            "serverName": "test.local",
+            "mediaId": "nothing",
+            "fileName": "f",
+            "version": "1",
+            "roomId_": room,
+            "sessionId": "s1",
+            "relType": "m.thread",
+            "eventType": "m.room.message",
+            "keyName": "displayname",
+            "deviceId": alice.device_id,
+            "filterId": "1",
+            "kind": "override",
+            "ruleId": ".m.rule.master",
+            "type": "org.example.x",
+            "idpId": "x",
+            "protocol": "irc",
+            "roomAlias": "#a:test.local",
+            "stateKey": "",
+            "txnId": "t",
+            "tag": "u.x",
+            "receiptType": "m.read",
+            "networkId": "irc",
+            "appserviceId": "irc",
+            "roomIdOrAlias_": room,
+        }
+        failures: list[str] = []
+        before = await fingerprint(env.hs)
+        for op in spec_index().operations:
+            who = env.admin if "/admin/" in op.template else alice
+            path = _fill(op.template.rstrip(), values)
+            for how, params in invalid_queries(op):
+                r = await env.http.request(op.method, path, params=params, headers=who.headers)
+                got = _json(r)
+                if not (400 <= r.status_code < 500 and isinstance(got, dict) and "errcode" in got):
+                    failures.append(
+                        f"{op.method} {op.template} {how}: {r.status_code} {r.text[:150]}"
+                    )
+        after = await fingerprint(env.hs)
+        assert after == before
+    assert not failures, f"{len(failures)} spec-invalid queries:\n" + "\n".join(failures)

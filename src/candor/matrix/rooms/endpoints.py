@@ -4,7 +4,7 @@ aliases and the published room directory.
 https://spec.matrix.org/v1.11/client-server-api/#rooms
 """
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Response
 
@@ -45,6 +45,8 @@ ReceiptsDep = Annotated[ReceiptsService, Depends(Provided(ReceiptsService))]
 AliasesDep = Annotated[RoomAliasesService, Depends(Provided(RoomAliasesService))]
 DirectoryDep = Annotated[RoomDirectoryService, Depends(Provided(RoomDirectoryService))]
 OptionalReason = Annotated[ReasonBody | None, Body()]
+# The spec's enum for /members' filters: another value is a 400, not an empty answer.
+Membership = Literal["join", "invite", "knock", "leave", "ban"]
 
 
 @router.put("/rooms/{room_id}/send/{event_type}/{txn_id}")
@@ -144,8 +146,8 @@ async def members(
     room_id: str,
     requester: RequesterDep,
     reads: RoomReadsDep,
-    membership: Annotated[str | None, Query(max_length=16)] = None,
-    not_membership: Annotated[str | None, Query(max_length=16)] = None,
+    membership: Annotated[Membership | None, Query()] = None,
+    not_membership: Annotated[Membership | None, Query()] = None,
     at: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     events = await reads.members(requester, room_id_param(room_id), membership, not_membership)

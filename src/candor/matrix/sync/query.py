@@ -15,8 +15,8 @@ from candor.matrix.errors import InvalidParam
 
 MAX_TIMEOUT_PARAM_MS = 3_600_000
 _MAX_SINCE = 64
+_PRESENCE_STATES = ("offline", "online", "unavailable")
 _MAX_FILTER = 8192
-_MAX_SET_PRESENCE = 16
 _TRUE = frozenset({"true", "1", "yes", "on", "t", "y"})
 
 # The same parameters for the OpenAPI document, which cannot see them in the signature.
@@ -32,7 +32,7 @@ OPENAPI_PARAMETERS = [
     {
         "name": "set_presence",
         "in": "query",
-        "schema": {"type": "string", "maxLength": _MAX_SET_PRESENCE},
+        "schema": {"type": "string", "enum": list(_PRESENCE_STATES)},
     },
 ]
 _FALSE = frozenset({"false", "0", "no", "off", "f", "n"})
@@ -53,8 +53,15 @@ class SyncQuery:
             timeout_ms=_timeout(params.get("timeout")),
             filter=_bounded(params, "filter", _MAX_FILTER),
             full_state=_boolean(params.get("full_state")),
-            set_presence=_bounded(params, "set_presence", _MAX_SET_PRESENCE),
+            set_presence=_presence(params.get("set_presence")),
         )
+
+
+
+def _presence(raw: str | None) -> str | None:
+    if raw is not None and raw not in _PRESENCE_STATES:
+        raise InvalidParam("Invalid parameter set_presence: offline, online or unavailable")
+    return raw
 
 
 def _bounded(params: QueryParams, name: str, max_length: int) -> str | None:
