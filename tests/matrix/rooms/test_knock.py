@@ -3,6 +3,10 @@ by an invite (accept) or a kick (deny), and shown in /sync's `rooms.knock`."""
 
 from typing import Any
 
+import pytest
+
+from candor.matrix.errors import Forbidden
+from candor.matrix.rooms.rules import AuthState, check_membership_change
 from tests.helpers.matrix import MatrixTestClient
 
 
@@ -115,3 +119,35 @@ async def test_knock_errors(alice: MatrixTestClient, bob: MatrixTestClient) -> N
     assert bad_id.status_code == 400
     # Nothing changed: bob can still knock.
     await bob.ok("POST", f"/knock/{room}", json={})
+
+
+def test_the_knock_rules_of_room_version_10() -> None:
+    """`rules.py` alone: who may knock, and how a knock is answered."""
+    admin, user = "@admin:x", "@user:x"
+    pl: dict[str, object] = {"users": {admin: 100}, "kick": 50, "ban": 50, "invite": 0}
+
+    def state(join_rule: str, user_membership: str | None) -> AuthState:
+        memberships = {admin: "join"}
+        if user_membership is not None:
+            memberships[user] = user_membership
+        return AuthState(admin, pl, join_rule, memberships)
+
+    for rule in ("knock", "knock_restricted"):
+        check_membership_change(state(rule, None), user, user, "knock")
+        check_membership_change(state(rule, "leave"), user, user, "knock")
+        check_membership_change(state(rule, "knock"), user, user, "knock")
+    for rule in ("public", "invite", "private", "restricted"):
+        with pytest.raises(Forbidden):
+            check_membership_change(state(rule, None), user, user, "knock")
+    for current in ("join", "invite", "ban"):
+        with pytest.raises(Forbidden):
+            check_membership_change(state("knock", current), user, user, "knock")
+    with pytest.raises(Forbidden):
+        check_membership_change(state("knock", None), admin, user, "knock")
+    knocked = state("knock", "knock")
+    check_membership_change(knocked, admin, user, "invite")  # accept
+    check_membership_change(knocked, admin, user, "leave")  # deny
+    check_membership_change(knocked, user, user, "leave")  # retract
+    check_membership_change(knocked, admin, user, "ban")
+    with pytest.raises(Forbidden):
+        check_membership_change(knocked, user, user, "join")
