@@ -12,18 +12,14 @@ from tests.helpers.matrix import MatrixTestClient
 
 async def _knock_room(alice: MatrixTestClient, join_rule: str = "knock") -> str:
     room = await alice.create_room(name="Knockers", preset="private_chat")
-    await alice.ok(
-        "PUT", f"/rooms/{room}/state/m.room.join_rules", json={"join_rule": join_rule}
-    )
+    await alice.ok("PUT", f"/rooms/{room}/state/m.room.join_rules", json={"join_rule": join_rule})
     return room
 
 
 def _timeline_members(sync: Any, room: str) -> list[tuple[str, str]]:
     events = sync["rooms"]["join"][room]["timeline"]["events"]
     return [
-        (e["state_key"], e["content"]["membership"])
-        for e in events
-        if e["type"] == "m.room.member"
+        (e["state_key"], e["content"]["membership"]) for e in events if e["type"] == "m.room.member"
     ]
 
 
@@ -75,9 +71,9 @@ async def test_a_denied_knock_is_a_kick_and_a_retracted_one_a_leave(
     await bob.ok("POST", f"/knock/{room}", json={})
     await bob.ok("POST", f"/rooms/{room}/leave", json={})
     members = await alice.ok("GET", f"/rooms/{room}/members")
-    assert {
-        e["state_key"]: e["content"]["membership"] for e in members["chunk"]
-    }[bob.user_id] == "leave"
+    assert {e["state_key"]: e["content"]["membership"] for e in members["chunk"]}[
+        bob.user_id
+    ] == "leave"
     # A member without kick power cannot deny one.
     await carol.ok("POST", f"/knock/{room}", json={})
     await alice.invite(room, bob.user_id)

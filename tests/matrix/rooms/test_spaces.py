@@ -26,9 +26,7 @@ async def _space(client: MatrixTestClient, name: str, **body: Any) -> str:
     )
 
 
-async def _add_child(
-    client: MatrixTestClient, space: str, child: str, **content: Any
-) -> None:
+async def _add_child(client: MatrixTestClient, space: str, child: str, **content: Any) -> None:
     await client.ok(
         "PUT",
         f"/rooms/{space}/state/m.space.child/{child}",
@@ -37,9 +35,8 @@ async def _add_child(
 
 
 async def _tree(alice: MatrixTestClient) -> dict[str, str]:
-    """root ─┬─ a (room, order "b")
-             ├─ sub (space, order "a") ─── deep (room)
-             └─ secret (private room, alice only)"""
+    """A space `root` with children `a` (a room, order "b"), `sub` (a space, order "a",
+    with the room `deep` in it) and `secret` (a private room alice alone is in)."""
     root = await _space(alice, "root")
     sub = await _space(alice, "sub")
     a = await alice.create_room(name="a", preset="public_chat")

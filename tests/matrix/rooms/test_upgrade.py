@@ -49,7 +49,8 @@ async def test_an_upgrade_moves_state_aliases_bans_and_members(
     resolved = await alice.ok("GET", "/directory/room/%23plans:test.local")
     assert resolved["room_id"] == new
     listed = {c["room_id"] for c in (await alice.ok("GET", "/publicRooms"))["chunk"]}
-    assert new in listed and old not in listed
+    assert new in listed
+    assert old not in listed
 
     # The old room: a tombstone its members see, no canonical alias, locked power levels.
     old_state = await _state(alice, old)
@@ -58,7 +59,8 @@ async def test_an_upgrade_moves_state_aliases_bans_and_members(
     assert tombstone["content"]["body"]
     assert create["predecessor"]["event_id"] == tombstone["event_id"]
     assert old_state[("m.room.canonical_alias", "")]["content"] == {}
-    assert old_pl["events_default"] == 50 and old_pl["invite"] == 50
+    assert old_pl["events_default"] == 50
+    assert old_pl["invite"] == 50
     bob_sync = await bob.sync(bob_since)
     timeline = bob_sync["rooms"]["join"][old]["timeline"]["events"]
     assert any(e["type"] == "m.room.tombstone" for e in timeline)
