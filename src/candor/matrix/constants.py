@@ -23,6 +23,8 @@ SPEC_VERSIONS: Final = (
 # endpoints that must then exist.
 UNSTABLE_FEATURES: Final = {"org.matrix.e2e_cross_signing": True}
 ROOM_VERSION: Final = "10"
+# `m.room.create`'s `type` of a space (https://spec.matrix.org/v1.11/client-server-api/#spaces).
+SPACE_ROOM_TYPE: Final = "m.space"
 SUPPORTED_ROOM_VERSIONS: Final = ("10",)
 
 
@@ -44,6 +46,9 @@ class EventType(StrEnum):
     TYPING = "m.typing"
     RECEIPT = "m.receipt"
     DIRECT = "m.direct"
+    TOMBSTONE = "m.room.tombstone"
+    SERVER_ACL = "m.room.server_acl"
+    SPACE_CHILD = "m.space.child"
 
 
 class Membership(StrEnum):
@@ -59,6 +64,8 @@ class JoinRule(StrEnum):
     INVITE = "invite"
     KNOCK = "knock"
     PRIVATE = "private"
+    RESTRICTED = "restricted"
+    KNOCK_RESTRICTED = "knock_restricted"
 
 
 class HistoryVisibility(StrEnum):

@@ -27,16 +27,21 @@ from candor.matrix.rooms.receipts import ReceiptsService
 from candor.matrix.rooms.schemas import (
     AliasBody,
     CreateRoomBody,
+    KnockBody,
     MembershipBody,
     PublicRoomsBody,
     ReadMarkersBody,
     ReasonBody,
     TypingBody,
+    UpgradeBody,
     VisibilityBody,
 )
 from candor.matrix.rooms.service import RoomsService
+from candor.matrix.rooms.spaces import HierarchyQuery
 
 router = APIRouter(prefix=CLIENT_PREFIX)
+# The spaces, room summary and mutual rooms APIs are served under /v1 only, as specified.
+v1_router = APIRouter(prefix="/_matrix/client/v1")
 
 
 RoomsDep = Annotated[RoomsService, Depends(Provided(RoomsService))]
@@ -80,6 +85,27 @@ async def join_room(
     room_id: str, requester: RequesterDep, rooms: RoomsDep, body: OptionalReason = None
 ) -> Response:
     return json_response({"room_id": await rooms.join(requester, room_id_param(room_id))})
+
+
+@router.post("/knock/{room_id_or_alias}")
+async def knock(
+    room_id_or_alias: str,
+    requester: RequesterDep,
+    rooms: RoomsDep,
+    body: Annotated[KnockBody | None, Body()] = None,
+    via: Annotated[list[str] | None, Query(max_length=20)] = None,
+) -> Response:
+    """`via` (and the older `server_name`) is not used: Candor knows only its own rooms."""
+    room_id = await rooms.knock(requester, room_id_or_alias, body.reason if body else None)
+    return json_response({"room_id": room_id})
+
+
+@router.post("/rooms/{room_id}/upgrade")
+async def upgrade(
+    room_id: str, body: UpgradeBody, requester: RequesterDep, rooms: RoomsDep
+) -> Response:
+    new_room = await rooms.upgrade(requester, room_id_param(room_id), body.new_version)
+    return json_response({"replacement_room": new_room})
 
 
 @router.post("/rooms/{room_id}/leave")
@@ -343,3 +369,44 @@ async def public_rooms_filtered(
         include_all_networks=body.include_all_networks,
     )
     return json_response(await directory.public_rooms(server, query))
+
+
+# --- spaces, room summaries, mutual rooms (/_matrix/client/v1) ---------------------------
+
+
+@v1_router.get("/rooms/{room_id}/hierarchy")
+async def hierarchy(
+    room_id: str,
+    requester: RequesterDep,
+    reads: RoomReadsDep,
+    suggested_only: bool = False,
+    limit: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
+    max_depth: Annotated[int | None, Query(ge=0, le=1_000_000)] = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
+) -> Response:
+    query = HierarchyQuery(suggested_only, limit, max_depth, from_)
+    return json_response(await reads.hierarchy(requester, room_id_param(room_id), query))
+
+
+@v1_router.get("/room_summary/{room_id_or_alias}")
+async def room_summary(
+    room_id_or_alias: str,
+    requester: RequesterDep,
+    reads: RoomReadsDep,
+    aliases: AliasesDep,
+    via: Annotated[list[str] | None, Query(max_length=20)] = None,
+) -> Response:
+    """A token is required (the spec lets a server also answer without one; Candor does
+    not). An unknown alias, an unknown room and a hidden one are the same 404."""
+    room_id = await aliases.resolve_room(room_id_or_alias)
+    return json_response(await reads.room_summary(requester, room_id))
+
+
+@v1_router.get("/mutual_rooms")
+async def mutual_rooms(
+    requester: RequesterDep,
+    reads: RoomReadsDep,
+    user_id: Annotated[str, Query(max_length=255)],
+    from_: Annotated[str | None, Query(alias="from", max_length=255)] = None,
+) -> Response:
+    return json_response(await reads.mutual_rooms(requester, user_id, from_))

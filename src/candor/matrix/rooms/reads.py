@@ -18,6 +18,8 @@ from candor.matrix.events import repository as events_repo
 from candor.matrix.events.model import StoredEvent
 from candor.matrix.requester import Requester
 from candor.matrix.rooms import repository as repo
+from candor.matrix.rooms import spaces
+from candor.matrix.rooms.spaces import HierarchyQuery
 from candor.matrix.rooms.visibility import VisibilityContext
 from candor.store.db import Database
 
@@ -109,6 +111,22 @@ class RoomReadsService:
             if ev.type == event_type and ev.state_key == state_key:
                 return ev.content
         raise NotFound("Event not found")
+
+    async def hierarchy(
+        self, requester: Requester, room_id: str, query: HierarchyQuery
+    ) -> JsonDict:
+        room_id = str(RoomID.parse(room_id))
+        async with self._db.read() as conn:
+            return await spaces.hierarchy(conn, requester.user_id, room_id, query)
+
+    async def room_summary(self, requester: Requester, room_id: str) -> JsonDict:
+        """`room_id` is resolved already (an alias through `RoomAliasesService`)."""
+        async with self._db.read() as conn:
+            return await spaces.room_summary(conn, requester.user_id, room_id)
+
+    async def mutual_rooms(self, requester: Requester, other: str, since: str | None) -> JsonDict:
+        async with self._db.read() as conn:
+            return await spaces.mutual_rooms(conn, requester.user_id, other, since)
 
     async def joined_rooms(self, requester: Requester) -> list[str]:
         async with self._db.read() as conn:

@@ -400,3 +400,30 @@ async def list_membership_changes(
         )
     )
     return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def move_aliases(conn: AsyncConnection, old_room_id: str, new_room_id: str) -> None:
+    """Point every local alias of a room at its replacement (a room upgrade)."""
+    await conn.execute(
+        update(RoomAlias).where(RoomAlias.room_id == old_room_id).values(room_id=new_room_id)
+    )
+
+
+async def list_mutual_rooms(
+    conn: AsyncConnection, user_id: str, other: str, after: str | None, limit: int
+) -> tuple[list[str], int]:
+    """Rooms both users are joined to, by room id after `after`: a page and the total."""
+    mine = select(RoomMembership.room_id).where(
+        RoomMembership.user_id == user_id, RoomMembership.membership == Membership.JOIN
+    )
+    shared = and_(
+        RoomMembership.user_id == other,
+        RoomMembership.membership == Membership.JOIN,
+        RoomMembership.room_id.in_(mine),
+    )
+    total = int(await conn.scalar(select(func.count()).where(shared)) or 0)
+    query = select(RoomMembership.room_id).where(shared)
+    if after is not None:
+        query = query.where(RoomMembership.room_id > after)
+    rows = await conn.execute(query.order_by(RoomMembership.room_id).limit(limit))
+    return [r[0] for r in rows], total

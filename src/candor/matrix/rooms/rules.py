@@ -117,7 +117,30 @@ def check_membership_change(state: AuthState, sender: str, target: str, membersh
             raise Forbidden("You are not in this room")
         _check_outranks(state, sender, target, "ban")
         return
+    if membership == Membership.KNOCK:
+        _check_knock(state, sender, target, current)
+        return
     raise Forbidden(f"Membership {membership!r} is not supported")
+
+
+# Join rules under which a room takes knocks (room versions 7+; every version Candor serves).
+KNOCKABLE_JOIN_RULES = frozenset({JoinRule.KNOCK, JoinRule.KNOCK_RESTRICTED})
+
+
+def _check_knock(state: AuthState, sender: str, target: str, current: str) -> None:
+    """Room version 10's rule for a knock: only under a knock join rule, only for oneself,
+    and not from a membership that already is more than a knock (join, invite) or a ban.
+    A knock is answered with an invite (accept) or a kick (deny), both checked above."""
+    if state.join_rule not in KNOCKABLE_JOIN_RULES:
+        raise Forbidden("This room does not accept knocks")
+    if sender != target:
+        raise Forbidden("You can only knock for yourself")
+    if current == Membership.BAN:
+        raise Forbidden("You are banned from this room")
+    if current == Membership.JOIN:
+        raise Forbidden("You are already in this room")
+    if current == Membership.INVITE:
+        raise Forbidden("You are already invited to this room")
 
 
 def _check_outranks(state: AuthState, sender: str, target: str, action: str) -> None:

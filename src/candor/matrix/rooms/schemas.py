@@ -70,3 +70,11 @@ class PublicRoomsBody(_Body):
     filter: PublicRoomsFilter | None = None
     include_all_networks: StrictBool = False
     third_party_instance_id: StrictStr | None = Field(None, max_length=255)
+
+
+class UpgradeBody(_Body):
+    new_version: StrictStr = Field(max_length=32)
+
+
+class KnockBody(_Body):
+    reason: StrictStr | None = None

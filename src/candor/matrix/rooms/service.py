@@ -48,6 +48,7 @@ from candor.matrix.rooms.rules import (
     prune_content,
 )
 from candor.matrix.rooms.schemas import CreateRoomBody
+from candor.matrix.rooms.upgrade import upgrade_room
 from candor.store.db import Database
 
 logger = logging.getLogger(__name__)
@@ -192,6 +193,35 @@ class RoomsService:
         room_id = await self._aliases.resolve_room(room_id_or_alias)
         await self._change_membership(requester, room_id, requester.user_id, Membership.JOIN, None)
         return room_id
+
+    async def knock(self, requester: Requester, room_id_or_alias: str, reason: str | None) -> str:
+        """POST /knock: ask to be let in; the room's admins answer with an invite or a kick.
+
+        Only a room whose join rule is `knock` or `knock_restricted` takes one (`rules.py`).
+        An unknown room is a 404 here, as the spec's knocking API has it.
+        """
+        room_id = await self._aliases.resolve_room(room_id_or_alias)
+        async with self._db.read() as conn:
+            if await repo.get_room_rules(conn, room_id) is None:
+                raise NotFound("Room not found")
+        await self._change_membership(
+            requester, room_id, requester.user_id, Membership.KNOCK, reason
+        )
+        return room_id
+
+    async def upgrade(self, requester: Requester, room_id: str, new_version: str) -> str:
+        """POST /rooms/{roomId}/upgrade: the replacement room's id (`upgrade.py`)."""
+        await self._ratelimiter.check(requester.user_id)
+        room_id = str(RoomID.parse(room_id))
+        if new_version not in SUPPORTED_ROOM_VERSIONS:
+            raise MatrixError(400, Codes.UNSUPPORTED_ROOM_VERSION, "Unsupported room version")
+
+        async def work(ctx: WriteContext) -> str:
+            return await upgrade_room(
+                ctx, room_id, requester.user_id, new_version, self._server_name
+            )
+
+        return await self._persister.run(work)
 
     async def leave(self, requester: Requester, room_id: str, reason: str | None) -> None:
         await self._change_membership(

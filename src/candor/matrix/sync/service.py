@@ -216,6 +216,7 @@ class SyncService:
             join: JsonDict = {}
             invite: JsonDict = {}
             leave: JsonDict = {}
+            knock: JsonDict = {}
             for m in memberships:
                 if not flt.rooms.allows_room(m.room_id):
                     continue
@@ -233,10 +234,15 @@ class SyncService:
                     left = await self._rooms.left(conn, w, m)
                     if left is not None:
                         leave[m.room_id] = left
+                elif m.membership == Membership.KNOCK:
+                    # The same stripped state as an invite's, the knock itself included.
+                    knocked = await self._rooms.invited(conn, w, m)
+                    if knocked is not None:
+                        knock[m.room_id] = {"knock_state": knocked["invite_state"]}
             e2ee = await build_e2ee(conn, requester, since, upto)
         response: JsonDict = {
             "next_batch": str(SyncToken(upto, typing_serial, e2ee.to_device_upto)),
-            "rooms": {"join": join, "invite": invite, "leave": leave, "knock": {}},
+            "rooms": {"join": join, "invite": invite, "leave": leave, "knock": knock},
             "account_data": {"events": data.global_events},
             "presence": {"events": []},
         }
@@ -467,6 +473,7 @@ def _is_empty(result: JsonDict) -> bool:
         rooms["join"]
         or rooms["invite"]
         or rooms["leave"]
+        or rooms["knock"]
         or account_data["events"]
         or to_device["events"]
         or device_lists["changed"]
