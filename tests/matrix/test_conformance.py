@@ -58,10 +58,7 @@ NOT_REACHED: Mapping[OpKey, str] = {
     ("GET", "/_matrix/client/v1/admin/suspend/{userId}"): _IN_PROGRESS,
     ("PUT", "/_matrix/client/v1/admin/suspend/{userId}"): _IN_PROGRESS,
     ("POST", "/_matrix/client/v1/login/get_token"): _IN_PROGRESS,
-    ("GET", "/_matrix/client/v1/mutual_rooms"): _IN_PROGRESS,
     ("GET", "/_matrix/client/v1/register/m.login.registration_token/validity"): _IN_PROGRESS,
-    ("GET", "/_matrix/client/v1/room_summary/{roomIdOrAlias}"): _IN_PROGRESS,
-    ("GET", "/_matrix/client/v1/rooms/{roomId}/hierarchy"): _IN_PROGRESS,
     ("GET", "/_matrix/client/v1/rooms/{roomId}/relations/{eventId}"): _IN_PROGRESS,
     ("GET", "/_matrix/client/v1/rooms/{roomId}/relations/{eventId}/{relType}"): _IN_PROGRESS,
     (
@@ -77,7 +74,6 @@ NOT_REACHED: Mapping[OpKey, str] = {
     ("GET", "/_matrix/client/v3/events"): _IN_PROGRESS,
     ("GET", "/_matrix/client/v3/events/{eventId}"): _IN_PROGRESS,
     ("GET", "/_matrix/client/v3/initialSync"): _IN_PROGRESS,
-    ("POST", "/_matrix/client/v3/knock/{roomIdOrAlias}"): _IN_PROGRESS,
     ("GET", "/_matrix/client/v3/presence/{userId}/status"): _IN_PROGRESS,
     ("PUT", "/_matrix/client/v3/presence/{userId}/status"): _IN_PROGRESS,
     ("DELETE", "/_matrix/client/v3/profile/{userId}/{keyName}"): _IN_PROGRESS,
@@ -86,7 +82,6 @@ NOT_REACHED: Mapping[OpKey, str] = {
     ("GET", "/_matrix/client/v3/rooms/{roomId}/initialSync"): _IN_PROGRESS,
     ("POST", "/_matrix/client/v3/rooms/{roomId}/report"): _IN_PROGRESS,
     ("POST", "/_matrix/client/v3/rooms/{roomId}/report/{eventId}"): _IN_PROGRESS,
-    ("POST", "/_matrix/client/v3/rooms/{roomId}/upgrade"): _IN_PROGRESS,
     ("POST", "/_matrix/client/v3/search"): _IN_PROGRESS,
     ("POST", "/_matrix/client/v3/user/{userId}/openid/request_token"): _IN_PROGRESS,
     ("POST", "/_matrix/client/v3/users/{userId}/report"): _IN_PROGRESS,
@@ -603,10 +598,35 @@ async def _leave_last(rec: Recorder, env: AdminEnv) -> None:
     await rec.ok(env.carol, "POST", V3 + "/logout/all", json={})
 
 
+async def _spaces_and_knocks(rec: Recorder, env: AdminEnv) -> None:
+    """A space with a knock room in it: hierarchy, summary, knock, accept, mutual rooms,
+    and the room's upgrade."""
+    alice, bob = env.alice, env.bob
+    server = alice.user_id.split(":", 1)[1]
+    space_body = {"preset": "public_chat", "name": "Space", "creation_content": {"type": "m.space"}}
+    space = (await rec.ok(alice, "POST", V3 + "/createRoom", json=space_body))["room_id"]
+    child_body = {"preset": "private_chat", "name": "Knock here"}
+    child = (await rec.ok(alice, "POST", V3 + "/createRoom", json=child_body))["room_id"]
+    await rec.ok(
+        alice, "PUT", f"{V3}/rooms/{space}/state/m.space.child/{child}", json={"via": [server]}
+    )
+    await rec.ok(
+        alice, "PUT", f"{V3}/rooms/{child}/state/m.room.join_rules/", json={"join_rule": "knock"}
+    )
+    await rec.ok(bob, "GET", f"{V1}/rooms/{space}/hierarchy", params={"limit": 10})
+    await rec.ok(bob, "GET", f"{V1}/room_summary/{child}")
+    await rec.ok(bob, "POST", f"{V3}/knock/{child}", json={"reason": "may I?"})
+    await rec.ok(alice, "POST", f"{V3}/rooms/{child}/invite", json={"user_id": bob.user_id})
+    await rec.ok(bob, "POST", f"{V3}/rooms/{child}/join", json={})
+    await rec.ok(alice, "GET", f"{V1}/mutual_rooms", params={"user_id": bob.user_id})
+    await rec.ok(alice, "POST", f"{V3}/rooms/{child}/upgrade", json={"new_version": "10"})
+
+
 async def drive(rec: Recorder, env: AdminEnv) -> None:
     """Every served operation at least once, in an order a real pair of people could take."""
     await _discovery_and_accounts(rec, env)
     room = await _rooms(rec, env)
+    await _spaces_and_knocks(rec, env)
     await _encryption(rec, env)
     await _devices(rec, env)
     await _push(rec, env, room)
