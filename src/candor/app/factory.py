@@ -25,6 +25,9 @@ from candor.matrix.keys.endpoints import router as keys_router
 from candor.matrix.keys.endpoints import unstable_router as keys_unstable_router
 from candor.matrix.media.endpoints import client_router as client_media_router
 from candor.matrix.media.endpoints import router as media_router
+from candor.matrix.moderation.endpoints import admin_v1_router as moderation_admin_router
+from candor.matrix.moderation.endpoints import queue_router as report_queue_router
+from candor.matrix.moderation.endpoints import router as moderation_router
 from candor.matrix.privacy.endpoints import router as privacy_router
 from candor.matrix.push.endpoints import router as push_router
 from candor.matrix.room_keys.endpoints import router as room_keys_router
@@ -101,6 +104,9 @@ ROUTES = tuple(
         versions_router,
         transparency_router,
         admin_router,
+        moderation_router,
+        moderation_admin_router,
+        report_queue_router,
         privacy_router,
         partners_router,
         partner_admin_router,
