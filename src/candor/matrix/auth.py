@@ -38,7 +38,9 @@ def _check_restrictions(request: Request, requester: Requester) -> None:
     key = route_key(request.method, getattr(route, "path", request.url.path))
     if requester.locked and not locked_may(key):
         raise UserLocked
-    if requester.suspended and not suspended_may(key, [str(v) for v in request.path_params.values()]):
+    if requester.suspended and not suspended_may(
+        key, [str(v) for v in request.path_params.values()]
+    ):
         raise UserSuspended
 
 

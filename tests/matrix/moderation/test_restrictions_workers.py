@@ -9,8 +9,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from candor.config import Settings
 from candor.app import create_app
+from candor.config import Settings
 from tests.helpers.matrix import MatrixTestClient
 
 pytestmark = pytest.mark.engines("postgresql")  # several processes on one SQLite: unsupported

@@ -82,9 +82,7 @@ async def set_lock(
 
 
 @admin_v1_router.get("/suspend/{user_id}")
-async def get_suspend(
-    user_id: str, requester: RequesterDep, moderation: ModerationDep
-) -> Response:
+async def get_suspend(user_id: str, requester: RequesterDep, moderation: ModerationDep) -> Response:
     _, suspended = await moderation.restrictions(requester, user_id)
     return json_response({"suspended": suspended})
 
@@ -146,7 +144,9 @@ async def list_reports(
     page = await moderation.list_reports(
         requester, None if status == "all" else status, from_, limit
     )
-    body = AdminReportsResponse(reports=[_report(r) for r in page.reports], next_from=page.next_from)
+    body = AdminReportsResponse(
+        reports=[_report(r) for r in page.reports], next_from=page.next_from
+    )
     return json_response(body.model_dump(exclude_none=True))
 
 
@@ -174,19 +174,25 @@ async def reported_event(
 
 @queue_router.post("/{report_id}/resolve")
 async def resolve_report(
-    report_id: int, requester: RequesterDep,
+    report_id: int,
+    requester: RequesterDep,
     moderation: ModerationDep,
     body: Annotated[CloseReportBody | None, Body()] = None,
 ) -> Response:
-    row = await moderation.close_report(requester, report_id, "resolved", body and body.note)
+    row = await moderation.close_report(
+        requester, report_id, "resolved", None if body is None else body.note
+    )
     return json_response(_report(row).model_dump(exclude_none=True))
 
 
 @queue_router.post("/{report_id}/dismiss")
 async def dismiss_report(
-    report_id: int, requester: RequesterDep,
+    report_id: int,
+    requester: RequesterDep,
     moderation: ModerationDep,
     body: Annotated[CloseReportBody | None, Body()] = None,
 ) -> Response:
-    row = await moderation.close_report(requester, report_id, "dismissed", body and body.note)
+    row = await moderation.close_report(
+        requester, report_id, "dismissed", None if body is None else body.note
+    )
     return json_response(_report(row).model_dump(exclude_none=True))

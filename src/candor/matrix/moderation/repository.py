@@ -79,16 +79,14 @@ async def list_reports(
         stmt = stmt.where(ModerationReport.status == status)
     if after is not None:
         stmt = stmt.where(ModerationReport.report_id > after)
-    return [ReportRow(*row) for row in (await conn.execute(stmt)).all()]
+    return [ReportRow(**row._mapping) for row in (await conn.execute(stmt)).all()]
 
 
 async def get_report(conn: AsyncConnection, report_id: int) -> ReportRow | None:
     row = (
-        await conn.execute(
-            select(*_REPORT_COLUMNS).where(ModerationReport.report_id == report_id)
-        )
+        await conn.execute(select(*_REPORT_COLUMNS).where(ModerationReport.report_id == report_id))
     ).first()
-    return None if row is None else ReportRow(*row)
+    return None if row is None else ReportRow(**row._mapping)
 
 
 async def close_report(

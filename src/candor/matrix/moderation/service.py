@@ -237,7 +237,9 @@ class ModerationService:
         if row is None:
             raise ModerationError(404, "CANDOR_NOT_FOUND", "Unknown report")
         if not closed:
-            raise ModerationError(409, "CANDOR_REPORT_CLOSED", f"The report is already {row.status}")
+            raise ModerationError(
+                409, "CANDOR_REPORT_CLOSED", f"The report is already {row.status}"
+            )
         return row
 
     # --- lock and suspend (server administrators) --------------------------------------
@@ -299,9 +301,7 @@ class ModerationService:
 
     # --- whois ---------------------------------------------------------------------------
 
-    async def whois(
-        self, requester: Requester, user_id: str, justification: str | None
-    ) -> Whois:
+    async def whois(self, requester: Requester, user_id: str, justification: str | None) -> Whois:
         """A user's devices and when each was last seen: the user themself, or an admin.
 
         An administrator's whois of someone else reveals their sessions, so it is recorded
@@ -334,4 +334,3 @@ class ModerationService:
                 action=AccessAction.ADMIN_WHOIS,
             )
         return Whois(user_id, devices)
-

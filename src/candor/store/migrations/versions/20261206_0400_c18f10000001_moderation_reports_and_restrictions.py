@@ -37,9 +37,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_moderation_reports_reporter_id"), ["reporter_id"], unique=False
         )
-        batch_op.create_index(
-            "ix_moderation_reports_status", ["status", "report_id"], unique=False
-        )
+        batch_op.create_index("ix_moderation_reports_status", ["status", "report_id"], unique=False)
     op.create_table(
         "account_restrictions",
         sa.Column("user_id", sa.String(length=255), nullable=False),
