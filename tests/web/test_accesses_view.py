@@ -143,7 +143,7 @@ SAMPLES: dict[AccessAction, tuple[JsonDict, list[str]]] = {
     AccessAction.ADMIN_READ_REPORTED_EVENT: (
         admin(
             AccessAction.ADMIN_READ_REPORTED_EVENT,
-            {"report_id": 3, "room_id": FILM, "event_id": "$e", "from": 4, "to": 4, "count": 1},
+            {"report_id": 3, "room_id": FILM, "event_id": "$e", "from": 3, "to": 3, "count": 1},
         ),
         [
             "An administrator read a reported message in “Film club”",
