@@ -47,6 +47,7 @@ from candor.share.endpoints import router as share_router
 from candor.transparency.endpoints import router as transparency_router
 from candor.web.own_origin import RelativeRedirectMiddleware
 from candor.web.routes.admin import router as web_admin_router
+from candor.web.routes.admin_reports import router as web_admin_reports_router
 from candor.web.routes.apps import router as web_apps_router
 from candor.web.routes.auth import router as web_auth_router
 from candor.web.routes.grants import router as web_grants_router
@@ -123,6 +124,7 @@ ROUTES = tuple(
         web_partners_router,
         web_portal_router,
         web_admin_router,
+        web_admin_reports_router,
         web_oauth_router,
         web_apps_router,
         web_share_router,

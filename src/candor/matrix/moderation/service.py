@@ -18,6 +18,7 @@ through the cluster channel, on every worker, so the change holds on the next re
 """
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from candor.core.clock import Clock
 from candor.core.errors import CandorError
@@ -80,7 +81,17 @@ def _check_reason(reason: str) -> str:
     return reason
 
 
-def _check_admin(requester: Requester) -> None:
+class Actor(Protocol):
+    """Who works the queue: a Matrix `Requester` or a web page's `WebUser`."""
+
+    @property
+    def user_id(self) -> str: ...
+
+    @property
+    def is_admin(self) -> bool: ...
+
+
+def _check_admin(requester: Actor) -> None:
     if not requester.is_admin:
         raise ModerationError(403, "CANDOR_FORBIDDEN", "Only administrators may do this")
 
@@ -171,7 +182,7 @@ class ModerationService:
     # --- the queue (administrators) ----------------------------------------------------
 
     async def list_reports(
-        self, requester: Requester, status: str | None, after: int | None, limit: int
+        self, requester: Actor, status: str | None, after: int | None, limit: int
     ) -> ReportsPage:
         """Reports in arrival order, without the reported content (not recorded: see above)."""
         _check_admin(requester)
@@ -184,7 +195,7 @@ class ModerationService:
         rows = rows[:limit]
         return ReportsPage(rows, rows[-1].report_id if more and rows else None)
 
-    async def get_report(self, requester: Requester, report_id: int) -> ReportRow:
+    async def get_report(self, requester: Actor, report_id: int) -> ReportRow:
         _check_admin(requester)
         async with self._db.read() as conn:
             row = await repo.get_report(conn, report_id)
@@ -192,7 +203,7 @@ class ModerationService:
             raise ModerationError(404, "CANDOR_NOT_FOUND", "Unknown report")
         return row
 
-    async def read_reported_event(self, requester: Requester, report_id: int) -> ReportedEvent:
+    async def read_reported_event(self, requester: Actor, report_id: int) -> ReportedEvent:
         """The reported event, recorded in the transparency log before it is returned.
 
         The record's justification is the report itself (its number, reporter and reason);
@@ -225,7 +236,7 @@ class ModerationService:
         return ReportedEvent(event, index, self._clock.now_ms())
 
     async def close_report(
-        self, requester: Requester, report_id: int, status: str, note: str | None
+        self, requester: Actor, report_id: int, status: str, note: str | None
     ) -> ReportRow:
         """Resolve or dismiss an open report (once: a closed report stays closed)."""
         _check_admin(requester)
