@@ -30,6 +30,7 @@ from candor.matrix.login_backoff import LoginBackoff, shared_backoff
 from candor.matrix.media.preview import UrlPreviewService
 from candor.matrix.media.service import MediaService
 from candor.matrix.media.storage import MediaStore
+from candor.matrix.moderation.service import ModerationService
 from candor.matrix.privacy.service import PrivacyService
 from candor.matrix.push.gateway import PushGatewayWorker, PushRetry
 from candor.matrix.push.notifications import NotificationsService
@@ -151,6 +152,7 @@ class Services:
     media: MediaService
     url_previews: UrlPreviewService
     admin: AdminService
+    moderation: ModerationService
     privacy: PrivacyService
     push_rules: PushRulesService
     pushers: PushersService
@@ -279,6 +281,15 @@ def build_services(hs: Homeserver) -> Services:
             allow_private_networks=hs.settings.media.url_preview_allow_private_networks,
         ),
         admin=AdminService(hs.db, hs.clock, hs.access),
+        moderation=ModerationService(
+            hs.db,
+            hs.clock,
+            RoomReadsService(hs.db, hs.clock),
+            hs.ratelimiter,
+            hs.tokens,
+            hs.access,
+            server_name=hs.server_name,
+        ),
         privacy=PrivacyService(
             hs.transparency, hs.access, hs.tlog, public_base_url=hs.public_base_url, db=hs.db
         ),

@@ -140,6 +140,20 @@ SAMPLES: dict[AccessAction, tuple[JsonDict, list[str]]] = {
         admin(AccessAction.ADMIN_LIST_ROOMS, {"directory": "rooms", "first": FILM, "count": 12}),
         ["An administrator looked at the list of rooms", "A list of 12 rooms"],
     ),
+    AccessAction.ADMIN_READ_REPORTED_EVENT: (
+        admin(
+            AccessAction.ADMIN_READ_REPORTED_EVENT,
+            {"report_id": 3, "room_id": FILM, "event_id": "$e", "from": 3, "to": 3, "count": 1},
+        ),
+        [
+            "An administrator read a reported message in “Film club”",
+            "1 message of yours in “Film club” that someone reported",
+        ],
+    ),
+    AccessAction.ADMIN_WHOIS: (
+        admin(AccessAction.ADMIN_WHOIS, {"whois": BOB, "devices": 2}),
+        ["An administrator looked up your sessions", "Your devices and when each was last used"],
+    ),
 }
 
 

@@ -26,6 +26,9 @@ from candor.matrix.keys.endpoints import router as keys_router
 from candor.matrix.keys.endpoints import unstable_router as keys_unstable_router
 from candor.matrix.media.endpoints import client_router as client_media_router
 from candor.matrix.media.endpoints import router as media_router
+from candor.matrix.moderation.endpoints import admin_v1_router as moderation_admin_router
+from candor.matrix.moderation.endpoints import queue_router as report_queue_router
+from candor.matrix.moderation.endpoints import router as moderation_router
 from candor.matrix.privacy.endpoints import router as privacy_router
 from candor.matrix.push.endpoints import router as push_router
 from candor.matrix.room_keys.endpoints import router as room_keys_router
@@ -46,6 +49,7 @@ from candor.share.endpoints import router as share_router
 from candor.transparency.endpoints import router as transparency_router
 from candor.web.own_origin import RelativeRedirectMiddleware
 from candor.web.routes.admin import router as web_admin_router
+from candor.web.routes.admin_reports import router as web_admin_reports_router
 from candor.web.routes.apps import router as web_apps_router
 from candor.web.routes.auth import router as web_auth_router
 from candor.web.routes.grants import router as web_grants_router
@@ -105,6 +109,9 @@ ROUTES = tuple(
         refusals_router,
         transparency_router,
         admin_router,
+        moderation_router,
+        moderation_admin_router,
+        report_queue_router,
         privacy_router,
         partners_router,
         partner_admin_router,
@@ -121,6 +128,7 @@ ROUTES = tuple(
         web_partners_router,
         web_portal_router,
         web_admin_router,
+        web_admin_reports_router,
         web_oauth_router,
         web_apps_router,
         web_share_router,

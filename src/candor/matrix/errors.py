@@ -32,6 +32,8 @@ class Codes(StrEnum):
     WRONG_ROOM_KEYS_VERSION = "M_WRONG_ROOM_KEYS_VERSION"
     CANNOT_OVERWRITE_MEDIA = "M_CANNOT_OVERWRITE_MEDIA"
     NOT_YET_UPLOADED = "M_NOT_YET_UPLOADED"
+    USER_LOCKED = "M_USER_LOCKED"
+    USER_SUSPENDED = "M_USER_SUSPENDED"
 
 
 class MatrixError(CandorError):
@@ -90,3 +92,17 @@ class LimitExceeded(MatrixError):
         )
         self.retry_after_ms = retry_after_ms
         self.headers = {"Retry-After": str(max(1, (retry_after_ms + 999) // 1000))}
+
+
+class UserLocked(MatrixError):
+    """An administrator locked the account: every request but logging out is refused."""
+
+    def __init__(self) -> None:
+        super().__init__(401, Codes.USER_LOCKED, "This account has been locked", soft_logout=True)
+
+
+class UserSuspended(MatrixError):
+    """An administrator suspended the account: it may read, not act (`moderation/rules.py`)."""
+
+    def __init__(self) -> None:
+        super().__init__(403, Codes.USER_SUSPENDED, "This account is suspended")

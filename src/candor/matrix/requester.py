@@ -13,6 +13,9 @@ class Requester:
     device_id: str
     is_admin: bool
     access_token_hash: str
+    # Set by an administrator (`matrix/moderation`); `matrix/auth.py` enforces both.
+    locked: bool = False
+    suspended: bool = False
 
     @property
     def device(self) -> tuple[str, str]:

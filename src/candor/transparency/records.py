@@ -63,6 +63,8 @@ class AccessAction(StrEnum):
     ADMIN_READ_MESSAGES = "admin.read_room_messages"
     ADMIN_LIST_USERS = "admin.list_users"
     ADMIN_LIST_ROOMS = "admin.list_rooms"
+    ADMIN_READ_REPORTED_EVENT = "admin.read_reported_event"
+    ADMIN_WHOIS = "admin.whois"
 
 
 class AccessRefused(CandorError):

@@ -270,6 +270,21 @@ def _admin_lists_rooms(record: JsonDict, names: Lookups) -> Wording:
     return Wording("looked at the list of rooms", saw)
 
 
+def _admin_reads_reported_event(record: JsonDict, names: Lookups) -> Wording:
+    room = names.room(_str(_dict(record.get("resource")).get("room_id")))
+    return Wording(
+        f"read a reported message in {room}",
+        f"1 message of yours in {room} that someone reported to the administrators",
+    )
+
+
+def _admin_whois(record: JsonDict, names: Lookups) -> Wording:
+    return Wording(
+        "looked up your sessions",
+        "your devices and when each was last used",
+    )
+
+
 WORDING: Mapping[AccessAction, Callable[[JsonDict, Lookups], Wording]] = {
     AccessAction.PARTNER_READ_MESSAGES: _partner_reads_messages,
     AccessAction.PARTNER_LIST_ROOMS: _partner_lists_rooms,
@@ -277,6 +292,8 @@ WORDING: Mapping[AccessAction, Callable[[JsonDict, Lookups], Wording]] = {
     AccessAction.ADMIN_READ_MESSAGES: _admin_reads_messages,
     AccessAction.ADMIN_LIST_USERS: _admin_lists_users,
     AccessAction.ADMIN_LIST_ROOMS: _admin_lists_rooms,
+    AccessAction.ADMIN_READ_REPORTED_EVENT: _admin_reads_reported_event,
+    AccessAction.ADMIN_WHOIS: _admin_whois,
 }
 
 

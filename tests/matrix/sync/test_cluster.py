@@ -56,8 +56,8 @@ def test_token_cache_tells_others_of_revocations_but_not_of_theirs() -> None:
     cache = TokenCache()
     told: list[str] = []
     cache.on_forget = told.append
-    cache.put("h1", ("@a:localhost", "D1", False), cache.generation)
-    cache.put("h2", ("@b:localhost", "D2", False), cache.generation)
+    cache.put("h1", ("@a:localhost", "D1", False, False, False), cache.generation)
+    cache.put("h2", ("@b:localhost", "D2", False, False, False), cache.generation)
     cache.forget_user("@a:localhost")
     assert told == ["@a:localhost"]
     assert cache.get("h1") is None
@@ -66,7 +66,9 @@ def test_token_cache_tells_others_of_revocations_but_not_of_theirs() -> None:
     assert cache.get("h2") is None
     started = cache.generation
     cache.clear()
-    cache.put("h3", ("@c:localhost", "D3", False), started)  # a lookup from before the clear
+    cache.put(
+        "h3", ("@c:localhost", "D3", False, False, False), started
+    )  # a lookup from before the clear
     assert cache.get("h3") is None
 
 

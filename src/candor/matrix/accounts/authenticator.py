@@ -33,4 +33,4 @@ class Authenticator:
             if owner is None:
                 raise UnknownToken
             self._tokens.put(token_hash, owner, generation)
-        return Requester(owner[0], owner[1], owner[2], token_hash)
+        return Requester(owner[0], owner[1], owner[2], token_hash, owner[3], owner[4])

@@ -9,8 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import JsonDict, decode_dict, encode_canonical
 from candor.matrix.accounts.search_terms import search_terms
+from candor.matrix.accounts.token_cache import TokenOwner
 from candor.store.db import insert_many, upsert
 from candor.store.models.accounts import AccessToken, AccountData, Filter, User, UserSearchTerm
+from candor.store.models.moderation import AccountRestriction
 from candor.store.models.web_sessions import WebSession
 
 
@@ -138,15 +140,25 @@ async def add_token(
     )
 
 
-async def get_token_owner(conn: AsyncConnection, token_hash: str) -> tuple[str, str, bool] | None:
+async def get_token_owner(conn: AsyncConnection, token_hash: str) -> TokenOwner | None:
+    """The token's account and device, with the account's admin, locked and suspended flags."""
     row = (
         await conn.execute(
-            select(AccessToken.user_id, AccessToken.device_id, User.is_admin)
+            select(
+                AccessToken.user_id,
+                AccessToken.device_id,
+                User.is_admin,
+                AccountRestriction.locked,
+                AccountRestriction.suspended,
+            )
             .join(User, User.user_id == AccessToken.user_id)
+            .outerjoin(AccountRestriction, AccountRestriction.user_id == AccessToken.user_id)
             .where(AccessToken.token_hash == token_hash, User.deactivated.is_(False))
         )
     ).first()
-    return None if row is None else (row[0], row[1], bool(row[2]))
+    if row is None:
+        return None
+    return (row[0], row[1], bool(row[2]), bool(row[3]), bool(row[4]))
 
 
 # --- filters -----------------------------------------------------------------------------

@@ -13,23 +13,27 @@ from collections.abc import Callable
 
 _MAX_ENTRIES = 50_000
 
+# user id, device id, admin, locked, suspended
+TokenOwner = tuple[str, str, bool, bool, bool]
+
 
 class TokenCache:
     def __init__(self) -> None:
-        self._entries: OrderedDict[str, tuple[str, str, bool]] = OrderedDict()
+        self._entries: OrderedDict[str, TokenOwner] = OrderedDict()
         # Bumped by every invalidation: a lookup that started before one must not be
         # cached after it (it may have read a token that was deleted meanwhile).
         self.generation = 0
-        # Told (after the commit) about every user whose tokens this process revoked.
+        # Told (after the commit) about every user whose tokens this process revoked (or
+        # whose account an administrator locked, suspended or restored).
         self.on_forget: Callable[[str], None] | None = None
 
-    def get(self, token_hash: str) -> tuple[str, str, bool] | None:
+    def get(self, token_hash: str) -> TokenOwner | None:
         owner = self._entries.get(token_hash)
         if owner is not None:
             self._entries.move_to_end(token_hash)
         return owner
 
-    def put(self, token_hash: str, owner: tuple[str, str, bool], generation: int) -> None:
+    def put(self, token_hash: str, owner: TokenOwner, generation: int) -> None:
         if generation != self.generation:
             return
         self._entries[token_hash] = owner

@@ -29,3 +29,10 @@ async def existing_devices(
 ) -> set[tuple[str, str]]:
     """The (user id, device id) pairs among `pairs` that name a device."""
     return await repo.list_existing_devices(conn, pairs)
+
+
+async def devices_last_seen(conn: AsyncConnection, user_id: str) -> list[tuple[str, int | None]]:
+    """(device id, last seen) of each of the user's devices (`/admin/whois`)."""
+    return [
+        (device_id, last_seen) for device_id, _, last_seen in await repo.list_devices(conn, user_id)
+    ]

@@ -22,3 +22,8 @@ async def stream_position(conn: AsyncConnection) -> int:
 async def events_at(conn: AsyncConnection, positions: Sequence[int]) -> list[StoredEvent]:
     """The events at these stream positions (GET /notifications), oldest first."""
     return await repo.list_events_at(conn, positions)
+
+
+async def event(conn: AsyncConnection, event_id: str) -> StoredEvent | None:
+    """One event by id (an administrator reading a reported event: `matrix/moderation`)."""
+    return await repo.get_event(conn, event_id)
