@@ -25,6 +25,7 @@ from candor.matrix.keys.endpoints import router as keys_router
 from candor.matrix.keys.endpoints import unstable_router as keys_unstable_router
 from candor.matrix.media.endpoints import client_router as client_media_router
 from candor.matrix.media.endpoints import router as media_router
+from candor.matrix.presence.endpoints import router as presence_router
 from candor.matrix.privacy.endpoints import router as privacy_router
 from candor.matrix.push.endpoints import router as push_router
 from candor.matrix.room_keys.endpoints import router as room_keys_router
@@ -98,6 +99,7 @@ ROUTES = tuple(
         client_media_router,
         client_router,
         push_router,
+        presence_router,
         versions_router,
         transparency_router,
         admin_router,

@@ -43,6 +43,7 @@ class EventType(StrEnum):
     REDACTION = "m.room.redaction"
     TYPING = "m.typing"
     RECEIPT = "m.receipt"
+    PRESENCE = "m.presence"
     DIRECT = "m.direct"
 
 
