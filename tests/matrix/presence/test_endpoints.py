@@ -2,7 +2,10 @@
 
 import pytest
 
+from candor.config import Settings
 from candor.core.clock import FakeClock
+from candor.matrix.presence.facts import forget_presence
+from candor.store.db import Database
 from tests.helpers.matrix import MatrixTestClient
 
 
@@ -114,3 +117,20 @@ async def test_not_json_and_bad_user_ids_are_refused(alice: MatrixTestClient) ->
 async def test_a_token_is_required(alice: MatrixTestClient) -> None:
     r = await alice.http.get(f"/_matrix/client/v3/presence/{alice.user_id}/status")
     assert (r.status_code, r.json()["errcode"]) == (401, "M_MISSING_TOKEN")
+
+
+async def test_forgetting_presence_leaves_nothing(
+    alice: MatrixTestClient, settings: Settings
+) -> None:
+    await alice.ok(
+        "PUT", status_path(alice.user_id), json={"presence": "online", "status_msg": "x"}
+    )
+    db = Database(settings.sqlalchemy_url())
+    try:
+        async with db.write() as conn:
+            assert await forget_presence(conn, alice.user_id)
+        async with db.write() as conn:
+            assert not await forget_presence(conn, alice.user_id)
+    finally:
+        await db.dispose()
+    assert await alice.ok("GET", status_path(alice.user_id)) == {"presence": "offline"}

@@ -9,7 +9,7 @@ person's joined rooms (`ix_room_memberships_user`) against the reader's membersh
 
 from collections.abc import Sequence
 
-from sqlalchemy import Exists, and_, bindparam, exists, or_, select, update
+from sqlalchemy import Exists, and_, bindparam, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import SQLCoreOperations
@@ -148,3 +148,9 @@ async def set_last_active(conn: AsyncConnection, user_id: str, ts: int) -> None:
         .where(Presence.user_id == user_id, Presence.last_active_ts < ts)
         .values(last_active_ts=ts)
     )
+
+
+async def delete_presence(conn: AsyncConnection, user_id: str) -> bool:
+    """Remove the person's row (they then read as offline); whether there was one."""
+    result = await conn.execute(delete(Presence).where(Presence.user_id == user_id))
+    return bool(result.rowcount)
