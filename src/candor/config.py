@@ -187,6 +187,33 @@ class SyncSettings(BaseModel):
     )
 
 
+class PresenceSettings(BaseModel):
+    """Presence (online / unavailable / offline, last active, status message).
+
+    Off by default: presence tells everyone who shares any room with a person when that
+    person is online and how long ago they last used a client, without asking them
+    (docs/configuration.md explains the trade-off)."""
+
+    enabled: bool = Field(
+        False,
+        description=(
+            "Store and share presence with the people who share a room. When off, nothing is "
+            "stored: GET presence answers offline, PUT is accepted and ignored, /sync carries "
+            "no presence."
+        ),
+    )
+    idle_after_ms: int = Field(
+        300_000,
+        ge=1000,
+        description="An online person with no /sync or presence update for this long reads as unavailable.",
+    )
+    offline_after_ms: int = Field(
+        900_000,
+        ge=1000,
+        description="A person with no /sync or presence update for this long reads as offline.",
+    )
+
+
 class EncryptionSettings(BaseModel):
     by_default: bool = Field(
         True,
@@ -517,6 +544,9 @@ class Settings(BaseSettings):
         default_factory=PasswordSettings, description="The cost of password hashing."
     )
     sync: SyncSettings = Field(default_factory=SyncSettings, description="/sync behaviour.")
+    presence: PresenceSettings = Field(
+        default_factory=PresenceSettings, description="Presence (who is online), off by default."
+    )
     encryption: EncryptionSettings = Field(
         default_factory=EncryptionSettings, description="End-to-end encryption defaults."
     )

@@ -31,6 +31,8 @@ from candor.matrix.media.preview import UrlPreviewService
 from candor.matrix.media.service import MediaService
 from candor.matrix.media.storage import MediaStore
 from candor.matrix.moderation.service import ModerationService
+from candor.matrix.presence.service import PresenceService
+from candor.matrix.presence.stream import PresenceStream
 from candor.matrix.privacy.service import PrivacyService
 from candor.matrix.push.gateway import PushGatewayWorker, PushRetry
 from candor.matrix.push.notifications import NotificationsService
@@ -141,6 +143,7 @@ class Services:
     room_reads: RoomReadsService
     receipts: ReceiptsService
     sync: SyncService
+    presence: PresenceService
     messages: MessagesService
     keys: KeysService
     to_device: ToDeviceService
@@ -265,7 +268,9 @@ def build_services(hs: Homeserver) -> Services:
             RoomsStream(hs.clock, default_timeline_limit=hs.settings.sync.default_timeline_limit),
             EphemeralStream(hs.typing),
             max_timeout_ms=hs.settings.sync.max_timeout_ms,
+            presence=PresenceStream(hs.clock, hs.settings.presence),
         ),
+        presence=PresenceService(hs.db, hs.clock, hs.persister, hs.settings.presence),
         messages=MessagesService(hs.db, hs.clock),
         keys=KeysService(hs.db, hs.persister, accounts),
         to_device=ToDeviceService(hs.persister, hs.ratelimiter),

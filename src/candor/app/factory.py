@@ -29,6 +29,7 @@ from candor.matrix.media.endpoints import router as media_router
 from candor.matrix.moderation.endpoints import admin_v1_router as moderation_admin_router
 from candor.matrix.moderation.endpoints import queue_router as report_queue_router
 from candor.matrix.moderation.endpoints import router as moderation_router
+from candor.matrix.presence.endpoints import router as presence_router
 from candor.matrix.privacy.endpoints import router as privacy_router
 from candor.matrix.push.endpoints import router as push_router
 from candor.matrix.room_keys.endpoints import router as room_keys_router
@@ -105,6 +106,7 @@ ROUTES = tuple(
         client_media_router,
         client_router,
         push_router,
+        presence_router,
         versions_router,
         refusals_router,
         transparency_router,

@@ -45,6 +45,7 @@ class EventType(StrEnum):
     REDACTION = "m.room.redaction"
     TYPING = "m.typing"
     RECEIPT = "m.receipt"
+    PRESENCE = "m.presence"
     DIRECT = "m.direct"
     TOMBSTONE = "m.room.tombstone"
     SERVER_ACL = "m.room.server_acl"

@@ -93,6 +93,7 @@ class SyncFilter:
     room_account_data: EventFilter = ANY_EVENT
     account_data: EventFilter = ANY_EVENT
     rooms: EventFilter = ANY_EVENT
+    presence: EventFilter = ANY_EVENT
     include_leave: bool = False
     lazy_load_members: bool = False
 
@@ -118,6 +119,7 @@ class SyncFilter:
             room_account_data=EventFilter.parse(room.get("account_data")),
             account_data=EventFilter.parse(raw.get("account_data")),
             rooms=EventFilter.parse({k: room[k] for k in ("rooms", "not_rooms") if k in room}),
+            presence=EventFilter.parse(raw.get("presence")),
             include_leave=include_leave,
             lazy_load_members=lazy,
         )

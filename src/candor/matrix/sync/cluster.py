@@ -4,7 +4,8 @@ worker through PostgreSQL LISTEN/NOTIFY (`store/broadcast.py`).
 Why one channel for everything: each message is one kind letter and a small body, and the
 cases are few and fixed: the rooms and users a persister batch touched (`w`, sent inside
 the batch's transaction, so it arrives exactly when the batch commits, one message per
-batch however many events), a user whose tokens were revoked (`k`), a typing change (`t`),
+batch however many events, split in several rather than becoming a wake-all when its
+rooms do not fit one), a user whose tokens were revoked (`k`), a typing change (`t`),
 a finished media upload (`m`) and wake-everyone (`*`, also what a message too long for
 NOTIFY becomes). If the listening connection was lost, this worker may have missed
 messages: it drops its token cache and wakes every waiter, which re-read the database.
@@ -19,7 +20,7 @@ from typing import Protocol
 from candor.matrix.events.model import StoredEvent
 from candor.matrix.events.persister import RoomState, WriteContext
 from candor.matrix.sync.notifier import Notifier
-from candor.store.broadcast import WAKE_ALL, PgBroadcast
+from candor.store.broadcast import MAX_PAYLOAD, WAKE_ALL, PgBroadcast
 from candor.store.db import Database
 
 logger = logging.getLogger(__name__)
@@ -144,13 +145,38 @@ class WakeBroadcaster:
     async def before_commit(self, ctx: WriteContext) -> None:
         if ctx.rooms or ctx.users:
             # With the batch's last position: other workers learn it without a read.
-            body = json.dumps(
-                [sorted(ctx.rooms), sorted(ctx.users), ctx.position], separators=(",", ":")
-            )
-            await self._broadcast.send(ctx.conn, WAKE, body)
+            limit = MAX_PAYLOAD - len(self._broadcast.origin) - len(WAKE)
+            for body in wake_bodies(sorted(ctx.rooms), sorted(ctx.users), ctx.position, limit):
+                await self._broadcast.send(ctx.conn, WAKE, body)
 
     def distrust(self) -> None:
         return None
 
     def committed(self) -> None:
         return None
+
+
+def wake_bodies(rooms: list[str], users: list[str], position: int, limit: int) -> list[str]:
+    """The wake-up as one message body, or as several of at most `limit` bytes each when
+    one would be longer: a person in hundreds of rooms (a presence or key change wakes
+    them all) must not become a wake-all of every waiter on every worker."""
+    whole = _wake_body(rooms, users, position)
+    if len(whole.encode()) <= limit:
+        return [whole]
+    bodies: list[str] = []
+    chunk: tuple[list[str], list[str]] = ([], [])
+    size = len(_wake_body([], [], position).encode())
+    for which, name in [(0, r) for r in rooms] + [(1, u) for u in users]:
+        grows = len(json.dumps(name).encode()) + 1
+        if size + grows > limit and (chunk[0] or chunk[1]):
+            bodies.append(_wake_body(*chunk, position))
+            chunk = ([], [])
+            size = len(_wake_body([], [], position).encode())
+        chunk[which].append(name)
+        size += grows
+    bodies.append(_wake_body(*chunk, position))
+    return bodies
+
+
+def _wake_body(rooms: list[str], users: list[str], position: int) -> str:
+    return json.dumps([rooms, users, position], separators=(",", ":"))

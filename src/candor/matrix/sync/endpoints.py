@@ -11,6 +11,7 @@ from candor.matrix.errors import BadJson, NotFound
 from candor.matrix.events.filters import EventFilter, SyncFilter
 from candor.matrix.events.model import serialize_event
 from candor.matrix.http import CLIENT_PREFIX, Provided, json_response, provided, room_id_param
+from candor.matrix.presence.service import PresenceService
 from candor.matrix.sync.messages import MessagesService
 from candor.matrix.sync.parking import ParkedSync
 from candor.matrix.sync.query import OPENAPI_PARAMETERS, SyncQuery
@@ -49,6 +50,7 @@ async def sync(request: Request) -> Response:
             raise BadJson("Unknown filter id") from None
         sync_filter = SyncFilter.parse(raw)
     token = SyncToken.parse(query.since) if query.since else None
+    await provided(request, PresenceService).on_sync(requester, query.set_presence)
     outcome = await service.start(requester, token, query.timeout_ms, sync_filter, query.full_state)
     if isinstance(outcome, LongPoll):
         return ParkedSync(outcome)

@@ -19,6 +19,7 @@ from candor.core.canonical_json import JsonDict
 from candor.matrix.constants import EventType, Membership
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.filters import SyncFilter
+from candor.matrix.presence.stream import PresenceStream
 from candor.matrix.requester import Requester
 from candor.matrix.rooms import facts as rooms_facts
 from candor.matrix.rooms.facts import MembershipRecord
@@ -51,8 +52,10 @@ class SyncService:
         ephemeral: EphemeralStream,
         *,
         max_timeout_ms: int,
+        presence: PresenceStream | None = None,
     ) -> None:
         self._db = db
+        self._presence = presence
         self._notifier = notifier
         self._rooms = rooms
         self._ephemeral = ephemeral
@@ -208,9 +211,11 @@ class SyncService:
                 # Nothing but events in the window: no receipt or account data to read.
                 receipts: dict[str, JsonDict] = {}
                 data = AccountData([], {})
+                presence: list[JsonDict] = []
             else:
                 receipts = await self._ephemeral.receipts(conn, w, [m.room_id for m in memberships])
                 data = await account_data(conn, w)
+                presence = await self._presence_events(conn, w)
             quiet = set(new.quiet) if not new.overflow else set()
             pre_rooms = await self._initial_rooms(conn, w, memberships)
             join: JsonDict = {}
@@ -244,10 +249,23 @@ class SyncService:
             "next_batch": str(SyncToken(upto, typing_serial, e2ee.to_device_upto)),
             "rooms": {"join": join, "invite": invite, "leave": leave, "knock": knock},
             "account_data": {"events": data.global_events},
-            "presence": {"events": []},
+            "presence": {"events": presence},
         }
         e2ee.apply(response)
         return response
+
+    async def _presence_events(self, conn: AsyncConnection, w: SyncWindow) -> list[JsonDict]:
+        """The presence stream (`presence/stream.py`), when the server shares presence."""
+        if self._presence is None:
+            return []
+        return await self._presence.events(
+            conn,
+            w.requester.user_id,
+            initial=w.since is None or w.full_state,
+            after=w.after,
+            upto=w.upto,
+            flt=w.flt.presence,
+        )
 
     async def _build_from_window(
         self, requester: Requester, since: SyncToken, flt: SyncFilter, typing_serial: int
@@ -469,6 +487,8 @@ def _is_empty(result: JsonDict) -> bool:
     assert isinstance(to_device, dict)  # noqa: S101
     device_lists = result["device_lists"]
     assert isinstance(device_lists, dict)  # noqa: S101
+    presence = result["presence"]
+    assert isinstance(presence, dict)  # noqa: S101
     return not (
         rooms["join"]
         or rooms["invite"]
@@ -478,4 +498,5 @@ def _is_empty(result: JsonDict) -> bool:
         or to_device["events"]
         or device_lists["changed"]
         or device_lists["left"]
+        or presence["events"]
     )
