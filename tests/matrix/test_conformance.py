@@ -69,8 +69,6 @@ NOT_REACHED: Mapping[OpKey, str] = {
     ("GET", "/_matrix/client/v3/events"): _IN_PROGRESS,
     ("GET", "/_matrix/client/v3/events/{eventId}"): _IN_PROGRESS,
     ("GET", "/_matrix/client/v3/initialSync"): _IN_PROGRESS,
-    ("GET", "/_matrix/client/v3/presence/{userId}/status"): _IN_PROGRESS,
-    ("PUT", "/_matrix/client/v3/presence/{userId}/status"): _IN_PROGRESS,
     ("DELETE", "/_matrix/client/v3/profile/{userId}/{keyName}"): _IN_PROGRESS,
     ("POST", "/_matrix/client/v3/refresh"): _IN_PROGRESS,
     ("GET", "/_matrix/client/v3/rooms/{roomId}/context/{eventId}"): _IN_PROGRESS,
@@ -339,7 +337,16 @@ async def _rooms(rec: Recorder, env: AdminEnv) -> Room:
     side = await alice.create_room(preset="private_chat")
     await rec.ok(alice, "POST", f"{V3}/rooms/{side}/leave", json={})
     await rec.ok(alice, "POST", f"{V3}/rooms/{side}/forget", json={})
+    await rec.ok(
+        alice,
+        "PUT",
+        f"{V3}/presence/{_q(alice.user_id)}/status",
+        json={"presence": "online", "status_msg": "testing"},
+    )
+    seen = await rec.ok(bob, "GET", f"{V3}/presence/{_q(alice.user_id)}/status")
+    assert seen["presence"] == "online"
     synced = await rec.ok(bob, "GET", V3 + "/sync", params={"timeout": 0})
+    assert any(e["sender"] == alice.user_id for e in synced["presence"]["events"])
     assert room in synced["rooms"]["join"]
     await rec.ok(bob, "GET", V3 + "/sync", params={"timeout": 0, "since": synced["next_batch"]})
     return Room(room, event_id, alias)
@@ -647,7 +654,9 @@ async def drive(rec: Recorder, env: AdminEnv) -> None:
 async def test_every_operation_is_served_or_refused_as_the_spec_says(settings: Settings) -> None:
     # URL previews are off by default (the server would see every link): on, to reach them.
     media = settings.media.model_copy(update={"url_previews": True})
-    async with admin_env(settings.model_copy(update={"media": media})) as env:
+    # Presence is off by default too (it tells room-mates when one is online): on, likewise.
+    presence = settings.presence.model_copy(update={"enabled": True})
+    async with admin_env(settings.model_copy(update={"media": media, "presence": presence})) as env:
         rec = Recorder(env.http)
         await drive(rec, env)
     ops = all_operations()

@@ -1,7 +1,7 @@
 """presence: each person's presence state, status message and last activity
 
 Revision ID: c18c10000001
-Revises: b7d2e4f6a8c1
+Revises: c18f10000001
 Create Date: 2026-12-06 04:00:00
 """
 
