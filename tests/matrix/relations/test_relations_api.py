@@ -91,7 +91,8 @@ async def test_relations_lists_children_newest_first_with_filters(
 
     body = await _ok(alice, f"/rooms/{room}/relations/{root}")
     assert _ids(body) == [ref, reply, edit, thumbs]
-    assert "next_batch" not in body and "recursion_depth" not in body
+    assert "next_batch" not in body
+    assert "recursion_depth" not in body
     assert _ids(await _ok(alice, f"/rooms/{room}/relations/{root}/m.annotation")) == [thumbs]
     assert _ids(await _ok(alice, f"/rooms/{room}/relations/{root}/m.thread")) == [reply]
     typed = await _ok(alice, f"/rooms/{room}/relations/{root}/m.annotation/m.reaction")
@@ -119,7 +120,6 @@ async def test_relations_paginate_both_directions(alice: MatrixTestClient) -> No
         if "next_batch" not in page:
             break
         params["from"] = page["next_batch"]
-        assert page.get("prev_batch") in (None, params.get("from")) or True
     assert seen == list(reversed(reactions))
 
     seen = []
@@ -224,7 +224,8 @@ async def test_threads_list_all_and_participated(
     all_threads = await _ok(alice, f"/rooms/{room}/threads")
     assert _ids(all_threads) == [t2, t3, t1]
     bundle = all_threads["chunk"][0]["unsigned"]["m.relations"]["m.thread"]
-    assert bundle["count"] == 2 and bundle["current_user_participated"] is True
+    assert bundle["count"] == 2
+    assert bundle["current_user_participated"] is True
     assert bundle["latest_event"]["content"]["body"] == "alice in two"
     mine = await _ok(alice, f"/rooms/{room}/threads", include="participated")
     assert _ids(mine) == [t2, t1]  # t1: alice started it; t2: she replied
@@ -232,7 +233,8 @@ async def test_threads_list_all_and_participated(
     page1 = await _ok(alice, f"/rooms/{room}/threads", limit=2)
     assert _ids(page1) == [t2, t3]
     page2 = await _ok(alice, f"/rooms/{room}/threads", limit=2, **{"from": page1["next_batch"]})
-    assert _ids(page2) == [t1] and "next_batch" not in page2
+    assert _ids(page2) == [t1]
+    assert "next_batch" not in page2
 
 
 # --- bundled aggregations -------------------------------------------------------------------
