@@ -32,6 +32,7 @@ from candor.matrix.relations import repository as repo
 from candor.matrix.relations.repository import THREAD, Relation
 from candor.matrix.rooms.reads import load_visibilities
 from candor.matrix.rooms.visibility import VisibilityContext
+from candor.store.db import Database
 
 REPLACE = "m.replace"
 REFERENCE = "m.reference"
@@ -94,6 +95,22 @@ async def bundle_aggregations(
         if isinstance(rid, str):
             by_room.setdefault(rid, []).append(ev)
     await bundle_rooms(conn, user_id, by_room, now_ms=now_ms)
+
+
+async def bundle_served_rooms(
+    db: Database, user_id: str, by_room: Mapping[str, Sequence[JsonDict]]
+) -> None:
+    """`bundle_rooms` in reads of its own, for /sync: most responses' events have no
+    bundled child, and for them this is one small read outside any snapshot
+    (`Database.now`), not a pooled transaction: a woken long-poll stays as cheap."""
+    ids = [str(ev["event_id"]) for events in by_room.values() for ev in events if "event_id" in ev]
+    if not ids:
+        return
+    async with db.now() as now:
+        if not await repo.any_bundled_children(now, ids):
+            return
+    async with db.read() as conn:
+        await bundle_rooms(conn, user_id, by_room)
 
 
 async def bundle_rooms(

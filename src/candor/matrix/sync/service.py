@@ -19,7 +19,7 @@ from candor.core.canonical_json import JsonDict
 from candor.matrix.constants import EventType, Membership
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.filters import SyncFilter
-from candor.matrix.relations.bundles import bundle_rooms
+from candor.matrix.relations.bundles import bundle_served_rooms
 from candor.matrix.requester import Requester
 from candor.matrix.rooms import facts as rooms_facts
 from candor.matrix.rooms.facts import MembershipRecord
@@ -188,9 +188,9 @@ class SyncService:
         return response
 
     async def _bundle(self, requester: Requester, response: JsonDict) -> None:
-        """`unsigned.m.relations` on every timeline event of the response, in one read
-        of a fixed number of statements for all rooms (`relations/bundles.py`); none when
-        no timeline has an event (an idle long-poll's wake-up costs nothing more)."""
+        """`unsigned.m.relations` on every timeline event of the response, read for all
+        rooms at once (`relations/bundles.py`); nothing is read when no timeline has an
+        event, and one small check when none of them has a bundled child."""
         by_room: dict[str, list[JsonDict]] = {}
         rooms = response["rooms"]
         assert isinstance(rooms, dict)  # noqa: S101 - `_build_streams` always sets it
@@ -200,8 +200,7 @@ class SyncService:
                 if events:
                     by_room[room_id] = events
         if by_room:
-            async with self._db.read() as conn:
-                await bundle_rooms(conn, requester.user_id, by_room)
+            await bundle_served_rooms(self._db, requester.user_id, by_room)
 
     async def _build_streams(
         self, requester: Requester, since: SyncToken | None, flt: SyncFilter, full_state: bool
