@@ -302,3 +302,41 @@ async def test_other_rooms_children_are_ignored(
     assert (await _ok(alice, f"/rooms/{room}/relations/{root}"))["chunk"] == []
     ev = await alice.ok("GET", f"/rooms/{room}/event/{root}")
     assert "m.relations" not in ev["unsigned"]
+
+
+async def test_redacting_the_latest_reply_moves_the_thread_back(
+    alice: MatrixTestClient, bob: MatrixTestClient
+) -> None:
+    room = await _shared_room(alice, bob)
+    root = await alice.send(room, "root")
+    first = await _reply_in_thread(bob, room, root, "first")
+    second = await _reply_in_thread(bob, room, root, "second")
+    thread = (await alice.ok("GET", f"/rooms/{room}/event/{root}"))["unsigned"]["m.relations"][
+        "m.thread"
+    ]
+    assert thread["latest_event"]["event_id"] == second
+    assert thread["count"] == 2
+    assert thread["current_user_participated"] is True  # alice sent the root
+    await bob.ok("PUT", f"/rooms/{room}/redact/{second}/y1", json={})
+    thread = (await alice.ok("GET", f"/rooms/{room}/event/{root}"))["unsigned"]["m.relations"][
+        "m.thread"
+    ]
+    assert thread["latest_event"]["event_id"] == first
+    assert thread["count"] == 1
+    assert _ids(await _ok(alice, f"/rooms/{room}/threads")) == [root]
+
+
+async def test_edits_by_others_or_of_state_are_not_bundled(
+    alice: MatrixTestClient, bob: MatrixTestClient
+) -> None:
+    room = await _shared_room(alice, bob)
+    root = await alice.send(room, "original")
+    await _edit(bob, room, root, "bob may not edit alice's message")
+    ev = await alice.ok("GET", f"/rooms/{room}/event/{root}")
+    assert "m.relations" not in ev["unsigned"]
+    topic = await alice.ok("PUT", f"/rooms/{room}/state/m.room.topic/", json={"topic": "t"})
+    await _edit(alice, room, topic["event_id"], "an edit of a state event")
+    ev = await alice.ok("GET", f"/rooms/{room}/event/{topic['event_id']}")
+    assert "m.relations" not in ev["unsigned"]
+    # Still listed by /relations: the index keeps every relation, bundles apply the rules.
+    assert len((await _ok(alice, f"/rooms/{room}/relations/{root}/m.replace"))["chunk"]) == 1

@@ -22,7 +22,7 @@ from candor.matrix.errors import Forbidden, InvalidParam, NotFound
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.model import serialize_event
 from candor.matrix.relations import repository as repo
-from candor.matrix.relations.bundles import bundle_aggregations
+from candor.matrix.relations.bundles import bundle_aggregations, bundle_served_rooms
 from candor.matrix.requester import Requester
 from candor.matrix.rooms.reads import load_visibility
 from candor.matrix.sync.tokens import page_token, parse_page_token
@@ -170,11 +170,14 @@ class RelationsService:
     async def bundle(
         self, requester: Requester, events: Sequence[JsonDict], *, room_id: str | None = None
     ) -> None:
-        """Add bundled aggregations to served events, in a read of their own: for an
-        endpoint that has already serialized its page (/event, /messages, /context)."""
-        if not events:
-            return
-        async with self._db.read() as conn:
-            await bundle_aggregations(
-                conn, requester.user_id, events, now_ms=self._clock.now_ms(), room_id=room_id
-            )
+        """Add bundled aggregations to served events (an event without `room_id` is taken
+        to be in `room_id`), in reads of their own: for an endpoint that has already
+        serialized its page (/event, /messages, /context, /search). A page none of whose
+        events has a bundled child costs one small read outside any snapshot."""
+        by_room: dict[str, list[JsonDict]] = {}
+        for ev in events:
+            rid = ev.get("room_id", room_id)
+            if isinstance(rid, str):
+                by_room.setdefault(rid, []).append(ev)
+        if by_room:
+            await bundle_served_rooms(self._db, requester.user_id, by_room)
