@@ -43,7 +43,13 @@ async def send(
     ev_type: str = "m.room.message",
 ) -> str:
     path = f"{C}/rooms/{room}/send/{ev_type}/{uuid.uuid4().hex}"
-    r = await client.put(path, json=content, headers=auth)
+    for attempt in range(3):  # the same transaction id: a retry cannot send twice
+        try:
+            r = await client.put(path, json=content, headers=auth)
+            break
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            if attempt == 2:
+                raise
     r.raise_for_status()
     event_id: str = r.json()["event_id"]
     return event_id
@@ -146,6 +152,7 @@ async def main() -> None:
             results[f"{size}_annotations"] = await timed(client, reader, typed, args.pages, page)
             event = f"{C}/rooms/{room}/event/{parent}"
             results[f"{size}_event_bundled"] = await timed(client, reader, event, args.pages, {})
+            print(json.dumps({str(size): results}), file=sys.stderr)
     out = {"server": args.url, "label": args.label, "limit": args.limit, "pages": results}
     print(json.dumps(out))
 

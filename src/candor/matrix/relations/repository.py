@@ -10,8 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
-    Integer,
-    bindparam,
+    Select,
     delete,
     exists,
     func,
@@ -146,6 +145,34 @@ async def remove_relation(conn: AsyncConnection, room_id: str, event_id: str) ->
 # --- a parent's children, one page ----------------------------------------------------
 
 
+def children_query(
+    room_id: str,
+    parent: str,
+    *,
+    rel_type: str | None,
+    event_type: str | None,
+    after: int,
+    upto: int,
+    descending: bool,
+    limit: int,
+) -> Select[int]:
+    """`list_children`' statement: one range of the index that starts with the parent and
+    the filters given, read in its order (no sort), whatever the room's length (its plan
+    is tested on both engines)."""
+    order = EventRelation.stream_pos.desc() if descending else EventRelation.stream_pos.asc()
+    query = select(EventRelation.stream_pos).where(
+        EventRelation.relates_to == parent,
+        EventRelation.room_id == room_id,
+        EventRelation.stream_pos > after,
+        EventRelation.stream_pos <= upto,
+    )
+    if rel_type is not None:
+        query = query.where(EventRelation.rel_type == rel_type)
+    if event_type is not None:
+        query = query.where(EventRelation.type == event_type)
+    return query.order_by(order).limit(limit)
+
+
 async def list_children(
     conn: AsyncConnection,
     room_id: str,
@@ -159,31 +186,26 @@ async def list_children(
     limit: int,
 ) -> list[int]:
     """Stream positions of `parent`'s children in (after, upto], in page order."""
-    order = EventRelation.stream_pos.desc() if descending else EventRelation.stream_pos.asc()
-    query = select(EventRelation.stream_pos).where(
-        EventRelation.relates_to == parent,
-        EventRelation.room_id == room_id,
-        EventRelation.stream_pos > after,
-        EventRelation.stream_pos <= upto,
+    query = children_query(
+        room_id,
+        parent,
+        rel_type=rel_type,
+        event_type=event_type,
+        after=after,
+        upto=upto,
+        descending=descending,
+        limit=limit,
     )
-    if rel_type is not None:
-        query = query.where(EventRelation.rel_type == rel_type)
-    if event_type is not None:
-        query = query.where(EventRelation.type == event_type)
-    rows = await conn.execute(
-        query.order_by(order).limit(bindparam("n", type_=Integer)), {"n": limit}
-    )
-    return [int(r[0]) for r in rows]
+    return [int(r[0]) for r in await conn.execute(query)]
 
 
 # --- the thread list ---------------------------------------------------------------------
 
 
-async def list_threads(
-    conn: AsyncConnection, room_id: str, *, before: int, limit: int, participant: str | None
-) -> list[Thread]:
-    """A room's threads with latest reply at or before `before`, latest activity first;
-    with `participant`, only threads they started or replied in."""
+def threads_query(
+    room_id: str, *, before: int, limit: int, participant: str | None
+) -> Select[str, str, str, int, int]:
+    """`list_threads`' statement: a range of (room_id, latest_pos) read backwards."""
     query = select(
         EventThread.room_id,
         EventThread.root_event_id,
@@ -201,7 +223,16 @@ async def list_threads(
             Event.event_id == EventThread.root_event_id, Event.sender == participant
         )
         query = query.where(or_(replied, started))
-    rows = await conn.execute(query.order_by(EventThread.latest_pos.desc()).limit(limit))
+    return query.order_by(EventThread.latest_pos.desc()).limit(limit)
+
+
+async def list_threads(
+    conn: AsyncConnection, room_id: str, *, before: int, limit: int, participant: str | None
+) -> list[Thread]:
+    """A room's threads with latest reply at or before `before`, latest activity first;
+    with `participant`, only threads they started or replied in."""
+    query = threads_query(room_id, before=before, limit=limit, participant=participant)
+    rows = await conn.execute(query)
     return [Thread(r[0], r[1], r[2], int(r[3]), int(r[4])) for r in rows]
 
 
