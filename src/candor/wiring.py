@@ -40,6 +40,8 @@ from candor.matrix.push.pushers import PushersService
 from candor.matrix.push.recorder import NotificationRecorder
 from candor.matrix.push.service import PushRulesService
 from candor.matrix.ratelimit import RateLimiter, shared_limits
+from candor.matrix.relations.indexer import RelationsIndexer
+from candor.matrix.relations.service import RelationsService
 from candor.matrix.room_keys.service import RoomKeysService
 from candor.matrix.rooms.aliases import RoomAliasesService
 from candor.matrix.rooms.directory import RoomDirectoryService
@@ -88,7 +90,7 @@ def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserv
     tokens = TokenCache()
     # SQLite is one process; on PostgreSQL any number of workers may share the database.
     notifier = Notifier() if db.is_sqlite else ClusterNotifier(db)
-    observers: list[AppendObserver] = [push]
+    observers: list[AppendObserver] = [push, RelationsIndexer()]
     if isinstance(notifier, ClusterNotifier):
         notifier.share_tokens(tokens)
         notifier.share_typing(typing)
@@ -145,6 +147,7 @@ class Services:
     sync: SyncService
     presence: PresenceService
     messages: MessagesService
+    relations: RelationsService
     keys: KeysService
     to_device: ToDeviceService
     tags: TagsService
@@ -272,6 +275,7 @@ def build_services(hs: Homeserver) -> Services:
         ),
         presence=PresenceService(hs.db, hs.clock, hs.persister, hs.settings.presence),
         messages=MessagesService(hs.db, hs.clock),
+        relations=RelationsService(hs.db, hs.clock),
         keys=KeysService(hs.db, hs.persister, accounts),
         to_device=ToDeviceService(hs.persister, hs.ratelimiter),
         tags=TagsService(hs.db, hs.persister),

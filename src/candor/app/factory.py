@@ -32,6 +32,7 @@ from candor.matrix.moderation.endpoints import router as moderation_router
 from candor.matrix.presence.endpoints import router as presence_router
 from candor.matrix.privacy.endpoints import router as privacy_router
 from candor.matrix.push.endpoints import router as push_router
+from candor.matrix.relations.endpoints import router as relations_router
 from candor.matrix.room_keys.endpoints import router as room_keys_router
 from candor.matrix.rooms.endpoints import router as rooms_router
 from candor.matrix.rooms.endpoints import v1_router as rooms_v1_router
@@ -107,6 +108,7 @@ ROUTES = tuple(
         client_router,
         push_router,
         presence_router,
+        relations_router,
         versions_router,
         refusals_router,
         transparency_router,

@@ -20,6 +20,7 @@ from candor.matrix.http import (
     room_id_param,
     user_id_param,
 )
+from candor.matrix.relations.service import RelationsService
 from candor.matrix.rooms.aliases import RoomAliasesService
 from candor.matrix.rooms.directory import RoomDirectoryService, RoomQuery
 from candor.matrix.rooms.reads import RoomReadsService
@@ -250,12 +251,16 @@ async def redact(
 
 @router.get("/rooms/{room_id}/event/{event_id}")
 async def get_event(
-    room_id: str, event_id: str, requester: RequesterDep, reads: RoomReadsDep
+    room_id: str,
+    event_id: str,
+    requester: RequesterDep,
+    reads: RoomReadsDep,
+    relations: Annotated[RelationsService, Depends(Provided(RelationsService))],
 ) -> Response:
     ev = await reads.get_event(requester, room_id, event_id)
-    return json_response(
-        serialize_event(ev, now_ms=reads.read_ms(), requester_device=requester.device)
-    )
+    served = serialize_event(ev, now_ms=reads.read_ms(), requester_device=requester.device)
+    await relations.bundle(requester, [served])  # unsigned.m.relations (relations/bundles.py)
+    return json_response(served)
 
 
 @router.put("/rooms/{room_id}/typing/{user_id}")

@@ -12,6 +12,7 @@ from candor.matrix.events.filters import EventFilter, SyncFilter
 from candor.matrix.events.model import serialize_event
 from candor.matrix.http import CLIENT_PREFIX, Provided, json_response, provided, room_id_param
 from candor.matrix.presence.service import PresenceService
+from candor.matrix.relations.service import RelationsService
 from candor.matrix.sync.messages import MessagesService
 from candor.matrix.sync.parking import ParkedSync
 from candor.matrix.sync.query import OPENAPI_PARAMETERS, SyncQuery
@@ -22,6 +23,7 @@ router = APIRouter(prefix=CLIENT_PREFIX)
 
 
 MessagesDep = Annotated[MessagesService, Depends(Provided(MessagesService))]
+RelationsDep = Annotated[RelationsService, Depends(Provided(RelationsService))]
 
 
 def _inline_json(raw: str) -> object:
@@ -62,6 +64,7 @@ async def messages(
     room_id: str,
     requester: RequesterDep,
     service: MessagesDep,
+    relations: RelationsDep,
     from_: Annotated[str | None, Query(alias="from", max_length=64)] = None,
     to: Annotated[str | None, Query(max_length=64)] = None,
     dir: Annotated[str, Query(max_length=1)] = "b",
@@ -70,13 +73,12 @@ async def messages(
 ) -> Response:
     flt = EventFilter.parse(_inline_json(filter)) if filter else EventFilter()
     page = await service.messages(requester, room_id_param(room_id), from_, to, dir, limit, flt)
-    body: dict[str, object] = {
-        "chunk": [
-            serialize_event(e, now_ms=page.read_ms, requester_device=requester.device)
-            for e in page.events
-        ],
-        "start": page.start,
-    }
+    chunk = [
+        serialize_event(e, now_ms=page.read_ms, requester_device=requester.device)
+        for e in page.events
+    ]
+    await relations.bundle(requester, chunk)  # unsigned.m.relations (relations/bundles.py)
+    body: dict[str, object] = {"chunk": chunk, "start": page.start}
     if page.end is not None:
         body["end"] = page.end
     return json_response(body)

@@ -57,7 +57,6 @@ class SyncQuery:
         )
 
 
-
 def _presence(raw: str | None) -> str | None:
     if raw is not None and raw not in _PRESENCE_STATES:
         raise InvalidParam("Invalid parameter set_presence: offline, online or unavailable")

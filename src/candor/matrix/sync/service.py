@@ -20,6 +20,7 @@ from candor.matrix.constants import EventType, Membership
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.filters import SyncFilter
 from candor.matrix.presence.stream import PresenceStream
+from candor.matrix.relations.bundles import bundle_served_rooms
 from candor.matrix.requester import Requester
 from candor.matrix.rooms import facts as rooms_facts
 from candor.matrix.rooms.facts import MembershipRecord
@@ -184,6 +185,7 @@ class SyncService:
     async def _build(
         self, requester: Requester, since: SyncToken | None, flt: SyncFilter, full_state: bool
     ) -> JsonDict:
+        """The response, its timeline events with their bundled aggregations."""
         typing_serial = self._ephemeral.position()
         if since is not None and not full_state:
             try:
@@ -192,7 +194,40 @@ class SyncService:
                 woken = None
             if woken is not None:
                 self.window_builds += 1
-                return woken
+                response, shared = woken
+                # Its events' children, up to the window's end, are in the window itself:
+                # none relates to them, so nothing to bundle and nothing to read (a woken
+                # fan-out stays free of per-listener reads).
+                if shared.relation_targets:
+                    await self._bundle(requester, response)
+                return response
+        response = await self._build_streams(requester, since, flt, full_state, typing_serial)
+        await self._bundle(requester, response)
+        return response
+
+    async def _bundle(self, requester: Requester, response: JsonDict) -> None:
+        """`unsigned.m.relations` on every timeline event of the response, read for all
+        rooms at once (`relations/bundles.py`); nothing is read when no timeline has an
+        event, and one small check when none of them has a bundled child."""
+        by_room: dict[str, list[JsonDict]] = {}
+        rooms = response["rooms"]
+        assert isinstance(rooms, dict)  # noqa: S101 - `_build_streams` always sets it
+        for section in ("join", "leave"):
+            for room_id, room in rooms[section].items():
+                events = room.get("timeline", {}).get("events")
+                if events:
+                    by_room[room_id] = events
+        if by_room:
+            await bundle_served_rooms(self._db, requester.user_id, by_room)
+
+    async def _build_streams(
+        self,
+        requester: Requester,
+        since: SyncToken | None,
+        flt: SyncFilter,
+        full_state: bool,
+        typing_serial: int,
+    ) -> JsonDict:
         async with self._db.read() as conn:
             upto = await events_repo.get_stream_position(conn)
             after = 0 if since is None else min(since.position, upto)
@@ -269,7 +304,7 @@ class SyncService:
 
     async def _build_from_window(
         self, requester: Requester, since: SyncToken, flt: SyncFilter, typing_serial: int
-    ) -> JsonDict | None:
+    ) -> tuple[JsonDict, StreamWindow] | None:
         """The answer without a database snapshot, when everything new is in a shared
         window: None when it is not, `NeedsSnapshot` when that shows only on the way.
 
@@ -293,7 +328,7 @@ class SyncService:
         since: SyncToken,
         flt: SyncFilter,
         typing_serial: int,
-    ) -> JsonDict | None:
+    ) -> tuple[JsonDict, StreamWindow] | None:
         known = self._notifier.position
         upto = known if known is not None else await self._position_now(now)
         after = min(since.position, upto)
@@ -328,7 +363,7 @@ class SyncService:
             "presence": {"events": []},
         }
         e2ee.apply(response)
-        return response
+        return response, shared
 
     async def _initial_rooms(
         self, conn: AsyncConnection, w: SyncWindow, memberships: list[MembershipRecord]

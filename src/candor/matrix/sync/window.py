@@ -92,6 +92,10 @@ class StreamWindow:
     has_members: bool = False
     # (room, sender) of every event: a person's own message moves their read position.
     senders: frozenset[tuple[str, str]] = frozenset()
+    # The events some event of the window relates to (`m.relates_to.event_id`): a child
+    # stored after its parent, so an answer built from the window alone bundles nothing
+    # unless one of its events is among these (`SyncService._build`).
+    relation_targets: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, after: int, upto: int, events: tuple[StoredEvent, ...]) -> "StreamWindow":
@@ -101,12 +105,19 @@ class StreamWindow:
             events,
             has_members=any(e.type == EventType.MEMBER for e in events),
             senders=frozenset((e.room_id, e.sender) for e in events),
+            relation_targets=frozenset(filter(None, map(_relates_to, events))),
         )
 
     @property
     def only_events(self) -> bool:
         """Every position in the window is an event (no other stream wrote in it)."""
         return len(self.events) == self.upto - self.after
+
+
+def _relates_to(ev: StoredEvent) -> str | None:
+    relation = ev.content.get("m.relates_to")
+    target = relation.get("event_id") if isinstance(relation, dict) else None
+    return target if isinstance(target, str) else None
 
 
 class WindowCache:
