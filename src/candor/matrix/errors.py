@@ -32,6 +32,7 @@ class Codes(StrEnum):
     WRONG_ROOM_KEYS_VERSION = "M_WRONG_ROOM_KEYS_VERSION"
     CANNOT_OVERWRITE_MEDIA = "M_CANNOT_OVERWRITE_MEDIA"
     NOT_YET_UPLOADED = "M_NOT_YET_UPLOADED"
+    USER_DEACTIVATED = "M_USER_DEACTIVATED"
 
 
 class MatrixError(CandorError):
@@ -57,6 +58,14 @@ class MissingParam(MatrixError):
 class Forbidden(MatrixError):
     def __init__(self, message: str) -> None:
         super().__init__(403, Codes.FORBIDDEN, message)
+
+
+class UserDeactivated(Forbidden):
+    """Login to a deactivated account (the spec's 403 M_USER_DEACTIVATED). A `Forbidden`,
+    so doors that answer every failure alike (the web login) still catch it."""
+
+    def __init__(self) -> None:
+        MatrixError.__init__(self, 403, Codes.USER_DEACTIVATED, "This account has been deactivated")
 
 
 class ThreepidDenied(MatrixError):

@@ -63,6 +63,9 @@ class AccessAction(StrEnum):
     ADMIN_READ_MESSAGES = "admin.read_room_messages"
     ADMIN_LIST_USERS = "admin.list_users"
     ADMIN_LIST_ROOMS = "admin.list_rooms"
+    # Not a read: the person's content was erased at their request (the log keeps every
+    # earlier record about them, and says when their words stopped being served).
+    ACCOUNT_ERASED = "account.erased"
 
 
 class AccessRefused(CandorError):

@@ -270,6 +270,13 @@ def _admin_lists_rooms(record: JsonDict, names: Lookups) -> Wording:
     return Wording("looked at the list of rooms", saw)
 
 
+def _account_erased(record: JsonDict, names: Lookups) -> Wording:
+    return Wording(
+        "erased the account's content at its holder's request",
+        "its messages, display name, avatar and uploaded media; earlier records stay in the log",
+    )
+
+
 WORDING: Mapping[AccessAction, Callable[[JsonDict, Lookups], Wording]] = {
     AccessAction.PARTNER_READ_MESSAGES: _partner_reads_messages,
     AccessAction.PARTNER_LIST_ROOMS: _partner_lists_rooms,
@@ -277,6 +284,7 @@ WORDING: Mapping[AccessAction, Callable[[JsonDict, Lookups], Wording]] = {
     AccessAction.ADMIN_READ_MESSAGES: _admin_reads_messages,
     AccessAction.ADMIN_LIST_USERS: _admin_lists_users,
     AccessAction.ADMIN_LIST_ROOMS: _admin_lists_rooms,
+    AccessAction.ACCOUNT_ERASED: _account_erased,
 }
 
 
