@@ -239,7 +239,7 @@ async def test_her_earlier_access_records_still_verify_and_the_erasure_is_record
     after = await env.hs.access.list_for_user(alice.user_id)
     erasure = after[0]
     assert erasure.record["action"] == AccessAction.ACCOUNT_ERASED.value
-    assert erasure.record["actor"]["kind"] == ActorKind.SYSTEM.value
+    assert erasure.record["actor"] == {"kind": ActorKind.SYSTEM.value, "id": "test.local"}
     assert erasure.record["subjects"] == [alice.user_id]
     assert [(s.index, s.record_json) for s in after[1:]] == [
         (s.index, s.record_json) for s in before
