@@ -140,6 +140,19 @@ SAMPLES: dict[AccessAction, tuple[JsonDict, list[str]]] = {
         admin(AccessAction.ADMIN_LIST_ROOMS, {"directory": "rooms", "first": FILM, "count": 12}),
         ["An administrator looked at the list of rooms", "A list of 12 rooms"],
     ),
+    AccessAction.ACCOUNT_ERASED: (
+        {
+            "actor": {"kind": "system", "id": "x"},
+            "action": AccessAction.ACCOUNT_ERASED.value,
+            "basis": "the account holder asked for their account to be erased",
+            "subjects": [ME],
+            "resource": {"erased": ["messages", "display name", "avatar", "uploaded media"]},
+        },
+        [
+            "The server itself erased the account's content at its holder's request",
+            "Its messages, display name, avatar and uploaded media",
+        ],
+    ),
 }
 
 

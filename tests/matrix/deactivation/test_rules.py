@@ -5,6 +5,8 @@ import pytest
 
 from candor.core.canonical_json import JsonDict
 from candor.matrix.deactivation.rules import ROOM_CONFIGURATION, erased_content
+from candor.transparency.records import AccessAction
+from candor.web.accesses import WORDING, Lookups
 
 ALICE, BOB = "@alice:test.local", "@bob:test.local"
 
@@ -46,3 +48,10 @@ def test_a_room_name_she_set_is_pruned() -> None:
 
 def test_nothing_to_prune_is_not_rewritten() -> None:
     assert erased_content(ALICE, "m.room.member", ALICE, ALICE, {"membership": "leave"}) is None
+
+
+def test_the_erasure_record_is_worded_without_codes() -> None:
+    record: JsonDict = {"action": AccessAction.ACCOUNT_ERASED.value, "resource": {}}
+    wording = WORDING[AccessAction.ACCOUNT_ERASED](record, Lookups(viewer=ALICE))
+    assert "erased" in wording.did
+    assert "account." not in f"{wording.did} {wording.saw}"
