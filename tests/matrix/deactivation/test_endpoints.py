@@ -8,13 +8,18 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from candor.config import Settings
+from candor.store.models.accounts import AccessToken, AccountData, Device, UserSearchTerm
+from candor.store.models.keys import CrossSigningKey, DeviceKeys, OneTimeKey, RoomKeyBackupVersion
+from candor.store.models.push import Pusher
 from candor.transparency.access import StoredRecord
 from candor.transparency.checkpoint import open_checkpoint
 from candor.transparency.merkle import leaf_hash, verify_inclusion
 from candor.transparency.records import AccessAction, ActorKind
 from tests.helpers.admin import ADMIN_API, AdminEnv, admin_env
+from tests.helpers.e2ee import CrossSigning, FakeDevice, query_keys, upload_keys
 from tests.helpers.matrix import MatrixTestClient
 from tests.helpers.media import download, png, upload
 
@@ -254,3 +259,68 @@ async def test_her_earlier_access_records_still_verify_and_the_erasure_is_record
 async def _proved(env: AdminEnv, stored: StoredRecord, size: int, root: bytes) -> bool:
     (proof,) = await env.hs.tlog.inclusion_proofs([stored.index], size)
     return verify_inclusion(stored.index, size, leaf_hash(stored.leaf), proof, root)
+
+
+async def test_every_device_token_key_backup_and_pusher_goes(env: AdminEnv) -> None:
+    alice, bob = env.alice, env.bob
+    room = await alice.create_room(preset="public_chat")
+    await bob.join(room)
+    device = FakeDevice.of(alice)
+    await upload_keys(
+        alice, device_keys=device.device_keys(), one_time_keys=device.one_time_keys(2)
+    )
+    signing = CrossSigning(alice.user_id).upload_body()
+    assert await alice.ok("POST", "/keys/device_signing/upload", json=signing) == {}
+    backup = {"algorithm": "m.megolm_backup.v1.curve25519-aes-sha2", "auth_data": {"k": "v"}}
+    await alice.ok("POST", "/room_keys/version", json=backup)
+    assert await alice.ok("POST", "/pushers/set", json=PUSHER) == {}
+    seen = await query_keys(bob, alice.user_id)
+    assert seen["device_keys"][alice.user_id]
+    assert seen["master_keys"][alice.user_id]
+
+    r = await deactivate(alice, auth=password_auth(alice))
+
+    assert r.status_code == 200, r.text
+    seen = await query_keys(bob, alice.user_id)
+    assert seen["device_keys"].get(alice.user_id, {}) == {}
+    assert alice.user_id not in seen.get("master_keys", {})
+    assert await _rows_of(env, alice.user_id) == {model.__tablename__: 0 for model in _PERSONAL}
+    users = await env.http.get(
+        f"{ADMIN_API}/users", params={"justification": "audit"}, headers=env.admin.headers
+    )
+    (listed,) = [u for u in users.json()["users"] if u["user_id"] == alice.user_id]
+    assert listed["deactivated"] is True
+
+
+PUSHER = {
+    "kind": "http",
+    "app_id": "org.example.app",
+    "pushkey": "APA91bHPRgkF3JUikC4ENAHEeMrd41Zxv3hVZjC9KtT8",
+    "app_display_name": "Example",
+    "device_display_name": "Alice's phone",
+    "lang": "en",
+    "data": {"url": "https://push.example.org/_matrix/push/v1/notify"},
+}
+_PERSONAL = (
+    Device,
+    AccessToken,
+    DeviceKeys,
+    OneTimeKey,
+    CrossSigningKey,
+    RoomKeyBackupVersion,
+    Pusher,
+    AccountData,
+    UserSearchTerm,
+)
+
+
+async def _rows_of(env: AdminEnv, user_id: str) -> dict[str, int]:
+    async with env.hs.db.read() as conn:
+        return {
+            model.__tablename__: (
+                await conn.execute(
+                    select(func.count()).select_from(model).where(model.user_id == user_id)
+                )
+            ).scalar_one()
+            for model in _PERSONAL
+        }

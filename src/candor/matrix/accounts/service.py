@@ -235,8 +235,10 @@ class AccountsService:
                 # id's existence is no secret (it stays taken: /register/available).
                 raise UserDeactivated
             raise Forbidden("Invalid username or password")
-        if not await self._passwords.verify(user.password_hash, password) or user.deactivated:
+        if not await self._passwords.verify(user.password_hash, password):
             raise Forbidden("Invalid username or password")
+        if user.deactivated:
+            raise UserDeactivated
 
     async def _new_session(
         self, conn: AsyncConnection, user_id: str, device_id: str | None, display_name: str | None
