@@ -166,9 +166,10 @@ async def test_deactivation_without_erase_leaves_every_room_and_keeps_her_messag
     scene = await make_scene(env)
     alice, bob = env.alice, env.bob
 
-    r = await deactivate(alice, auth=password_auth(alice), erase=False)
+    r = await deactivate(alice, auth=password_auth(alice), erase=False, id_server="id.example")
 
     assert r.status_code == 200, r.text
+    assert r.json() == {"id_server_unbind_result": "no-support"}
     history = await bob.messages(scene.room, dir="b", limit=50)
     assert holds_any(history, SECRET) == list(SECRET)
     members = await bob.ok("GET", f"/rooms/{scene.room}/members")
