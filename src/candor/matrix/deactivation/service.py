@@ -154,6 +154,8 @@ async def _deactivate_in(ctx: WriteContext, user_id: str, *, erase: bool) -> tup
     await accounts_facts.deactivate(conn, user_id)
     await keys_facts.delete_user_keys(conn, user_id)
     await room_keys_facts.delete_backups(conn, user_id)
+    # At merge with presence (main: matrix/presence/facts.py): forget_presence(conn, user_id)
+    # belongs here, so a deactivated account leaves no status or last-active time.
     # Before leaving: the people who share a room learn that the keys are gone.
     await announce_key_change(ctx, user_id)
     memberships = await rooms_facts.user_memberships(conn, user_id)
