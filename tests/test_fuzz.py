@@ -43,6 +43,7 @@ POSTGRESQL_SMOKE = (
 UIA_PATHS = (
     "/_matrix/client/v3/register",
     "/_matrix/client/v3/account/password",
+    "/_matrix/client/v3/account/deactivate",
     "/_matrix/client/v3/delete_devices",
     "/_matrix/client/v3/devices/{device_id}",
     "/_matrix/client/v3/keys/device_signing/upload",

@@ -22,6 +22,7 @@ from candor.matrix.admin.service import AdminService
 from candor.matrix.client.discovery import Discovery
 from candor.matrix.client.voip import TurnService
 from candor.matrix.context import Homeserver
+from candor.matrix.deactivation.service import DeactivationService
 from candor.matrix.devices.service import DevicesService
 from candor.matrix.events.persister import AppendObserver, EventPersister
 from candor.matrix.events.service import EventsService
@@ -62,6 +63,7 @@ from candor.partners.apps.service import PartnerAppsService
 from candor.partners.consent.notice import GRANTS_PAGE
 from candor.partners.consent.observer import GrantObserver
 from candor.partners.consent.service import ConsentService
+from candor.partners.deactivation import PartnerAccessEnder
 from candor.partners.inbox.service import InboxService
 from candor.partners.oauth.bearer import BearerService
 from candor.partners.oauth.connected import ConnectedAppsService
@@ -139,6 +141,7 @@ class Services:
     events: EventsService
     devices: DevicesService
     accounts: AccountsService
+    deactivation: DeactivationService
     room_aliases: RoomAliasesService
     room_directory: RoomDirectoryService
     rooms: RoomsService
@@ -247,11 +250,25 @@ def build_services(hs: Homeserver) -> Services:
     )
     if isinstance(hs.notifier, ClusterNotifier):
         hs.notifier.share_media(media)
+    connected_apps = ConnectedAppsService(db=hs.db, clock=hs.clock, apps=apps)
+    partner_access = PartnerAccessEnder(consent=consent, connected=connected_apps)
+    deactivation = DeactivationService(
+        persister=hs.persister,
+        accounts=accounts,
+        devices=devices,
+        media=media,
+        access=hs.access,
+        server_name=hs.server_name,
+        on_deactivated=[partner_access.end_partner_access],
+        # The search index's "forget these event ids" joins here (issue 18, at merge).
+        on_erased_events=[],
+    )
     return Services(
         authenticator=Authenticator(hs.db, hs.token_key, hs.tokens),
         events=events,
         devices=devices,
         accounts=accounts,
+        deactivation=deactivation,
         room_aliases=room_aliases,
         room_directory=RoomDirectoryService(hs.db, hs.persister, server_name=hs.server_name),
         rooms=RoomsService(
@@ -313,7 +330,7 @@ def build_services(hs: Homeserver) -> Services:
             db=hs.db, clock=hs.clock, token_key=hs.token_key, apps=apps, issuer=hs.public_base_url
         ),
         bearer=bearer,
-        connected_apps=ConnectedAppsService(db=hs.db, clock=hs.clock, apps=apps),
+        connected_apps=connected_apps,
         consent=consent,
         inbox=InboxService(consent=consent, bearer=bearer, access=hs.access, clock=hs.clock),
         share=ShareService(

@@ -154,6 +154,19 @@ SAMPLES: dict[AccessAction, tuple[JsonDict, list[str]]] = {
         admin(AccessAction.ADMIN_WHOIS, {"whois": BOB, "devices": 2}),
         ["An administrator looked up your sessions", "Your devices and when each was last used"],
     ),
+    AccessAction.ACCOUNT_ERASED: (
+        {
+            "actor": {"kind": "system", "id": "x"},
+            "action": AccessAction.ACCOUNT_ERASED.value,
+            "basis": "the account holder asked for their account to be erased",
+            "subjects": [ME],
+            "resource": {"erased": ["messages", "display name", "avatar", "uploaded media"]},
+        },
+        [
+            "The server itself erased the account's content at its holder's request",
+            "Its messages, display name, avatar and uploaded media",
+        ],
+    ),
 }
 
 

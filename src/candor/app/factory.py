@@ -20,6 +20,7 @@ from candor.matrix.admin.endpoints import router as admin_router
 from candor.matrix.client.endpoints import router as client_router
 from candor.matrix.client.endpoints import versions_router
 from candor.matrix.client.refusals import router as refusals_router
+from candor.matrix.deactivation.endpoints import router as deactivation_router
 from candor.matrix.devices.endpoints import router as devices_router
 from candor.matrix.http import json_response
 from candor.matrix.keys.endpoints import router as keys_router
@@ -97,6 +98,7 @@ ROUTES = tuple(
         rooms_router,
         rooms_v1_router,
         accounts_router,
+        deactivation_router,
         devices_router,
         keys_router,
         keys_unstable_router,

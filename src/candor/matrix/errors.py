@@ -34,6 +34,7 @@ class Codes(StrEnum):
     NOT_YET_UPLOADED = "M_NOT_YET_UPLOADED"
     USER_LOCKED = "M_USER_LOCKED"
     USER_SUSPENDED = "M_USER_SUSPENDED"
+    USER_DEACTIVATED = "M_USER_DEACTIVATED"
 
 
 class MatrixError(CandorError):
@@ -59,6 +60,14 @@ class MissingParam(MatrixError):
 class Forbidden(MatrixError):
     def __init__(self, message: str) -> None:
         super().__init__(403, Codes.FORBIDDEN, message)
+
+
+class UserDeactivated(Forbidden):
+    """Login to a deactivated account (the spec's 403 M_USER_DEACTIVATED). A `Forbidden`,
+    so doors that answer every failure alike (the web login) still catch it."""
+
+    def __init__(self) -> None:
+        MatrixError.__init__(self, 403, Codes.USER_DEACTIVATED, "This account has been deactivated")
 
 
 class ThreepidDenied(MatrixError):

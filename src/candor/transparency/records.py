@@ -65,6 +65,9 @@ class AccessAction(StrEnum):
     ADMIN_LIST_ROOMS = "admin.list_rooms"
     ADMIN_READ_REPORTED_EVENT = "admin.read_reported_event"
     ADMIN_WHOIS = "admin.whois"
+    # Not a read: the person's content was erased at their request (the log keeps every
+    # earlier record about them, and says when their words stopped being served).
+    ACCOUNT_ERASED = "account.erased"
 
 
 class AccessRefused(CandorError):

@@ -285,6 +285,13 @@ def _admin_whois(record: JsonDict, names: Lookups) -> Wording:
     )
 
 
+def _account_erased(record: JsonDict, names: Lookups) -> Wording:
+    return Wording(
+        "erased the account's content at its holder's request",
+        "its messages, display name, avatar and uploaded media; earlier records stay in the log",
+    )
+
+
 WORDING: Mapping[AccessAction, Callable[[JsonDict, Lookups], Wording]] = {
     AccessAction.PARTNER_READ_MESSAGES: _partner_reads_messages,
     AccessAction.PARTNER_LIST_ROOMS: _partner_lists_rooms,
@@ -294,6 +301,7 @@ WORDING: Mapping[AccessAction, Callable[[JsonDict, Lookups], Wording]] = {
     AccessAction.ADMIN_LIST_ROOMS: _admin_lists_rooms,
     AccessAction.ADMIN_READ_REPORTED_EVENT: _admin_reads_reported_event,
     AccessAction.ADMIN_WHOIS: _admin_whois,
+    AccessAction.ACCOUNT_ERASED: _account_erased,
 }
 
 

@@ -61,3 +61,10 @@ async def delete_tokens(
 ) -> None:
     """End the access tokens of the user's given devices (None: all of them)."""
     await repo.delete_tokens(conn, user_id, device_ids)
+
+
+async def deactivate(conn: AsyncConnection, user_id: str) -> bool:
+    """Deactivate the account in the caller's transaction (`matrix/deactivation/`): the
+    flag, and everything the account kept about itself goes (`repository.deactivate_user`).
+    False when it was deactivated already."""
+    return await repo.deactivate_user(conn, user_id)

@@ -232,3 +232,20 @@ async def delete_web_sessions_of(conn: AsyncConnection, user_id: str) -> int:
     """End every browser session of a user (a changed password must log them out)."""
     result = await conn.execute(delete(WebSession).where(WebSession.user_id == user_id))
     return int(result.rowcount or 0)
+
+
+async def deactivate_user(conn: AsyncConnection, user_id: str) -> bool:
+    """Mark the account deactivated and drop what it kept about itself: its password hash,
+    profile, search terms, filters, account data, access tokens and browser sessions.
+    The row stays, so the user id is never registered again. False if already done."""
+    result = await conn.execute(
+        update(User)
+        .where(User.user_id == user_id, User.deactivated.is_(False))
+        .values(deactivated=True, password_hash=None, displayname=None, avatar_url=None)
+    )
+    await conn.execute(delete(UserSearchTerm).where(UserSearchTerm.user_id == user_id))
+    await conn.execute(delete(Filter).where(Filter.user_id == user_id))
+    await conn.execute(delete(AccountData).where(AccountData.user_id == user_id))
+    await conn.execute(delete(AccessToken).where(AccessToken.user_id == user_id))
+    await conn.execute(delete(WebSession).where(WebSession.user_id == user_id))
+    return bool(result.rowcount)

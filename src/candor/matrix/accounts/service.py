@@ -26,6 +26,7 @@ from candor.matrix.errors import (
     MatrixError,
     MissingParam,
     NotFound,
+    UserDeactivated,
 )
 from candor.matrix.events.filters import check_definition
 from candor.matrix.events.persister import EventPersister, WriteContext
@@ -230,9 +231,15 @@ class AccountsService:
             user = await repo.get_user(conn, user_id)
         if user is None or user.password_hash is None:
             await self._passwords.verify_nothing(password)  # the same time as a wrong password
+            if user is not None and user.deactivated:
+                # Deactivation dropped the password; the spec names this refusal, and the
+                # id's existence is no secret (it stays taken: /register/available).
+                raise UserDeactivated
             raise Forbidden("Invalid username or password")
-        if not await self._passwords.verify(user.password_hash, password) or user.deactivated:
+        if not await self._passwords.verify(user.password_hash, password):
             raise Forbidden("Invalid username or password")
+        if user.deactivated:
+            raise UserDeactivated
 
     async def _new_session(
         self, conn: AsyncConnection, user_id: str, device_id: str | None, display_name: str | None

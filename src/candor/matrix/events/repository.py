@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
 from candor.core.canonical_json import JsonDict, decode_dict, encode_canonical
+from candor.matrix.constants import EventType
 from candor.matrix.events.model import StoredEvent
 from candor.store.db import NowReads, upsert
 from candor.store.models.events import Event, StreamPosition
@@ -582,3 +583,29 @@ async def get_txn_event(
     return await conn.scalar(
         _GET_TXN, {"sender": user_id, "device": device_id, "scope": scope, "txn_id": txn_id}
     )
+
+
+async def list_unredacted_events_about(
+    conn: AsyncConnection, user_id: str, room_ids: Sequence[str]
+) -> list[StoredEvent]:
+    """Every event `user_id` sent, and every member event about them in these rooms, that
+    is not redacted yet, oldest first (an erasure prunes them: `matrix/deactivation/`).
+
+    Two indexed reads: by sender (uq_events_txn leads with it) and by (room, type, state
+    key) (ix_events_room_state_pos), rather than one OR that would scan the table.
+    """
+    sent = await conn.execute(
+        select(*_EVENT_COLUMNS).where(Event.sender == user_id, Event.redacted_by.is_(None))
+    )
+    found = {ev.stream_pos: ev for ev in map(_to_event, sent)}
+    if room_ids:
+        about = await conn.execute(
+            select(*_EVENT_COLUMNS).where(
+                Event.room_id.in_(list(room_ids)),
+                Event.type == EventType.MEMBER,
+                Event.state_key == user_id,
+                Event.redacted_by.is_(None),
+            )
+        )
+        found.update((ev.stream_pos, ev) for ev in map(_to_event, about))
+    return [found[pos] for pos in sorted(found)]

@@ -16,3 +16,8 @@ async def delete_device_keys(
     conn: AsyncConnection, user_id: str, device_ids: Sequence[str]
 ) -> None:
     await repo.delete_device_keys(conn, user_id, device_ids)
+
+
+async def delete_user_keys(conn: AsyncConnection, user_id: str) -> None:
+    """A deactivated account's every key (`matrix/deactivation/service.py`)."""
+    await repo.delete_user_keys(conn, user_id)

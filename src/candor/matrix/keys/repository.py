@@ -326,6 +326,15 @@ async def delete_signatures_by(conn: AsyncConnection, user_id: str) -> None:
     await conn.execute(delete(KeySignature).where(KeySignature.signer_user_id == user_id))
 
 
+async def delete_user_keys(conn: AsyncConnection, user_id: str) -> None:
+    """Every key a deactivated account published: devices' keys, cross-signing keys, and
+    the signatures on them and made by them."""
+    for model in (DeviceKeys, OneTimeKey, FallbackKey, CrossSigningKey):
+        await conn.execute(delete(model).where(model.user_id == user_id))
+    await conn.execute(delete(KeySignature).where(KeySignature.target_user_id == user_id))
+    await delete_signatures_by(conn, user_id)
+
+
 # --- device deletion -----------------------------------------------------------------------
 
 

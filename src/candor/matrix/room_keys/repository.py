@@ -213,3 +213,9 @@ async def delete_keys(
         stmt = stmt.where(RoomKeyBackup.session_id == session_id)
     result = await conn.execute(stmt)
     return int(result.rowcount)
+
+
+async def delete_all_of(conn: AsyncConnection, user_id: str) -> None:
+    """Every backup version and backed-up session of a deactivated account."""
+    await conn.execute(delete(RoomKeyBackup).where(RoomKeyBackup.user_id == user_id))
+    await conn.execute(delete(RoomKeyBackupVersion).where(RoomKeyBackupVersion.user_id == user_id))
