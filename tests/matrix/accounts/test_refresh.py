@@ -85,7 +85,11 @@ async def test_register_with_refresh_token_expires_into_soft_logout(
     r = await refresh(timed, reg["refresh_token"])
     assert r.status_code == 200, r.text
     me = await whoami(timed, r.json()["access_token"])
-    assert me.json() == {"user_id": reg["user_id"], "device_id": reg["device_id"], "is_guest": False}
+    assert me.json() == {
+        "user_id": reg["user_id"],
+        "device_id": reg["device_id"],
+        "is_guest": False,
+    }
 
 
 async def test_login_with_refresh_token_and_rotation(
@@ -139,9 +143,7 @@ async def test_using_the_new_refresh_token_retires_the_old_one(timed: httpx.Asyn
 
 async def test_logout_ends_the_refresh_token(timed: httpx.AsyncClient) -> None:
     reg = await register(timed, "alice", refresh_token=True)
-    r = await timed.post(
-        f"{V3}/logout", headers={"Authorization": f"Bearer {reg['access_token']}"}
-    )
+    r = await timed.post(f"{V3}/logout", headers={"Authorization": f"Bearer {reg['access_token']}"})
     assert r.status_code == 200
     assert not soft_logout(await refresh(timed, reg["refresh_token"]))
 
