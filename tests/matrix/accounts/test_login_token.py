@@ -92,7 +92,8 @@ async def test_a_login_token_expires_and_can_ask_for_refresh_tokens(
     live = (await get_token(alice)).json()["login_token"]
     r = await token_login(timed, live, refresh_token=True)
     assert r.status_code == 200, r.text
-    assert r.json()["refresh_token"] and r.json()["expires_in_ms"] == 300_000
+    assert r.json()["refresh_token"]
+    assert r.json()["expires_in_ms"] == 300_000
 
 
 async def test_refusals_change_nothing(http: httpx.AsyncClient, alice: MatrixTestClient) -> None:

@@ -58,13 +58,15 @@ async def test_delete_displayname_and_avatar_updates_member_events(
     await alice.ok("PUT", f"/profile/{alice.user_id}/avatar_url", json={"avatar_url": "mxc://x/y"})
     assert (await put(alice, "displayname", {"displayname": "Alice A."})).status_code == 200
     member = await alice.ok("GET", f"/rooms/{room}/state/m.room.member/{alice.user_id}")
-    assert member["displayname"] == "Alice A." and member["avatar_url"] == "mxc://x/y"
+    assert member["displayname"] == "Alice A."
+    assert member["avatar_url"] == "mxc://x/y"
     for key in ("displayname", "avatar_url"):
         assert (await alice.request("DELETE", f"/profile/{alice.user_id}/{key}")).status_code == 200
     assert (await http.get(f"{V3}/profile/{alice.user_id}")).json() == {}
     assert err(await http.get(f"{V3}/profile/{alice.user_id}/displayname")) == (404, "M_NOT_FOUND")
     member = await alice.ok("GET", f"/rooms/{room}/state/m.room.member/{alice.user_id}")
-    assert "displayname" not in member and "avatar_url" not in member
+    assert "displayname" not in member
+    assert "avatar_url" not in member
 
 
 async def test_others_may_not_change_a_profile(
