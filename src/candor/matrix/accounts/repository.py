@@ -217,6 +217,9 @@ async def get_refresh_token(conn: AsyncConnection, token_hash: str) -> RefreshRe
             )
             .join(User, User.user_id == RefreshToken.user_id)
             .where(RefreshToken.token_hash == token_hash, User.deactivated.is_(False))
+            # Two refreshes with one token at once: the second waits and sees the first's
+            # rotation (PostgreSQL; SQLite runs one write at a time anyway).
+            .with_for_update(of=RefreshToken)
         )
     ).first()
     return None if row is None else RefreshRecord(*row)
