@@ -47,6 +47,7 @@ UIA_PATHS = (
     "/_matrix/client/v3/delete_devices",
     "/_matrix/client/v3/devices/{device_id}",
     "/_matrix/client/v3/keys/device_signing/upload",
+    "/_matrix/client/v1/login/get_token",
 )
 # Routes that are not part of the Matrix API (FastAPI's own docs, plain health check).
 NOT_MATRIX = ("/_candor/", "/health", "/docs/", "/partner/", "/.well-known/")

@@ -98,6 +98,35 @@ class RegistrationSettings(BaseModel):
     enabled: bool = Field(True, description="Whether anyone may register an account.")
 
 
+class AccountSettings(BaseModel):
+    """Lifetimes of the tokens accounts hand out besides plain access tokens."""
+
+    access_token_lifetime_ms: int = Field(
+        300_000,
+        ge=10_000,
+        description=(
+            "Lifetime of an access token issued with a refresh token (a client that sends "
+            "`refresh_token: true`); Synapse's default, 5 minutes. Other access tokens never "
+            "expire."
+        ),
+    )
+    login_token_lifetime_ms: int = Field(
+        120_000,
+        ge=10_000,
+        le=600_000,
+        description="Lifetime of a single-use `m.login.token` from `POST /login/get_token`.",
+    )
+    get_login_token: bool = Field(
+        True,
+        description="Whether a signed-in person may sign in another device (`/login/get_token`).",
+    )
+    openid_token_lifetime_ms: int = Field(
+        3_600_000,
+        ge=60_000,
+        description="Lifetime of an OpenID token (`POST /user/{userId}/openid/request_token`).",
+    )
+
+
 class RateLimitSettings(BaseModel):
     enabled: bool = Field(True, description="Per-user rate limiting of sends and logins.")
     per_second: float = Field(
@@ -532,6 +561,10 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP listener.")
     registration: RegistrationSettings = Field(
         default_factory=RegistrationSettings, description="Account registration."
+    )
+    accounts: AccountSettings = Field(
+        default_factory=AccountSettings,
+        description="Refresh, login and OpenID token lifetimes.",
     )
     rate_limit: RateLimitSettings = Field(
         default_factory=RateLimitSettings, description="Per-user rate limits."

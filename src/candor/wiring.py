@@ -15,9 +15,12 @@ from candor.core.clock import Clock, SystemClock
 from candor.core.outbound import Resolver, system_resolve
 from candor.matrix.accounts.authenticator import Authenticator
 from candor.matrix.accounts.passwords import Passwords
+from candor.matrix.accounts.profile import ProfileService
+from candor.matrix.accounts.refresh import RefreshService
 from candor.matrix.accounts.service import AccountsService
 from candor.matrix.accounts.tags import TagsService
 from candor.matrix.accounts.token_cache import TokenCache
+from candor.matrix.accounts.tokens import TokensService
 from candor.matrix.admin.service import AdminService
 from candor.matrix.client.discovery import Discovery
 from candor.matrix.client.voip import TurnService
@@ -142,6 +145,9 @@ class Services:
     devices: DevicesService
     accounts: AccountsService
     deactivation: DeactivationService
+    refresh: RefreshService
+    account_tokens: TokensService
+    profile: ProfileService
     room_aliases: RoomAliasesService
     room_directory: RoomDirectoryService
     rooms: RoomsService
@@ -206,7 +212,9 @@ def build_services(hs: Homeserver) -> Services:
         server_name=hs.server_name,
         token_key=hs.token_key,
         registration_enabled=hs.settings.registration.enabled,
+        access_token_lifetime_ms=hs.settings.accounts.access_token_lifetime_ms,
     )
+    account_settings = hs.settings.accounts
     room_aliases = RoomAliasesService(hs.db, server_name=hs.server_name)
     allow_private_webhooks = hs.settings.webhooks.allow_private_networks
     apps = PartnerAppsService(
@@ -264,11 +272,25 @@ def build_services(hs: Homeserver) -> Services:
         on_erased_events=[],
     )
     return Services(
-        authenticator=Authenticator(hs.db, hs.token_key, hs.tokens),
+        authenticator=Authenticator(hs.db, hs.token_key, hs.tokens, hs.clock),
         events=events,
         devices=devices,
         accounts=accounts,
         deactivation=deactivation,
+        refresh=RefreshService(
+            hs.db, hs.clock, hs.token_key, hs.tokens, account_settings.access_token_lifetime_ms
+        ),
+        account_tokens=TokensService(
+            db=hs.db,
+            clock=hs.clock,
+            token_key=hs.token_key,
+            accounts=accounts,
+            ratelimiter=hs.ratelimiter,
+            get_login_token=account_settings.get_login_token,
+            login_token_lifetime_ms=account_settings.login_token_lifetime_ms,
+            openid_token_lifetime_ms=account_settings.openid_token_lifetime_ms,
+        ),
+        profile=ProfileService(hs.db, accounts),
         room_aliases=room_aliases,
         room_directory=RoomDirectoryService(hs.db, hs.persister, server_name=hs.server_name),
         rooms=RoomsService(

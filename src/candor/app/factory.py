@@ -16,6 +16,9 @@ from candor.app.errors import install_error_handlers
 from candor.config import Settings
 from candor.core.clock import Clock
 from candor.matrix.accounts.endpoints import router as accounts_router
+from candor.matrix.accounts.token_endpoints import federation_router as openid_federation_router
+from candor.matrix.accounts.token_endpoints import router as account_tokens_router
+from candor.matrix.accounts.token_endpoints import v1_router as account_tokens_v1_router
 from candor.matrix.admin.endpoints import router as admin_router
 from candor.matrix.client.endpoints import router as client_router
 from candor.matrix.client.endpoints import versions_router
@@ -99,6 +102,9 @@ ROUTES = tuple(
         rooms_v1_router,
         accounts_router,
         deactivation_router,
+        account_tokens_router,
+        account_tokens_v1_router,
+        openid_federation_router,
         devices_router,
         keys_router,
         keys_unstable_router,

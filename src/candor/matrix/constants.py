@@ -102,6 +102,7 @@ MAX_TO_DEVICE_BYTES: Final = 65536
 class LoginType(StrEnum):
     PASSWORD = "m.login.password"
     DUMMY = "m.login.dummy"
+    TOKEN = "m.login.token"
 
 
 # State that invitees see before joining (stripped state), per the spec's recommendation.

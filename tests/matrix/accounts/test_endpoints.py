@@ -15,10 +15,12 @@ async def _login(http: httpx.AsyncClient, body: dict[str, object]) -> httpx.Resp
 # --- /login --------------------------------------------------------------------------
 
 
-async def test_login_flows_offer_only_password(http: httpx.AsyncClient) -> None:
+async def test_login_flows_offer_password_and_login_tokens(http: httpx.AsyncClient) -> None:
     r = await http.get(f"{V3}/login")
     assert r.status_code == 200
-    assert r.json() == {"flows": [{"type": "m.login.password"}]}
+    assert r.json() == {
+        "flows": [{"type": "m.login.password"}, {"type": "m.login.token", "get_login_token": True}]
+    }
 
 
 async def test_login_with_user_identifier_returns_working_token(
@@ -70,8 +72,8 @@ async def test_login_with_wrong_password_is_forbidden_and_changes_nothing(
 async def test_login_with_bad_input_is_rejected(
     http: httpx.AsyncClient, alice: MatrixTestClient
 ) -> None:
-    r = await http.post(f"{V3}/login", json={"type": "m.login.token", "token": "x"})
-    assert r.status_code == 400
+    r = await http.post(f"{V3}/login", json={"type": "m.login.unknown", "token": "x"})
+    assert (r.status_code, r.json()["errcode"]) == (400, "M_UNKNOWN")
     r = await http.post(f"{V3}/login", json={"type": "m.login.password", "user": "alice"})
     assert (r.status_code, r.json()["errcode"]) == (400, "M_MISSING_PARAM")
     r = await http.post(f"{V3}/login", json={"type": 5, "user": "alice", "password": "x"})

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
 from candor.core.canonical_json import JsonDict
+from candor.matrix.accounts.profile import BASIC_FIELDS, ProfileService
 from candor.matrix.accounts.schemas import (
     AvatarUrlBody,
     DisplaynameBody,
@@ -17,9 +18,9 @@ from candor.matrix.accounts.schemas import (
 )
 from candor.matrix.accounts.service import AccountsService
 from candor.matrix.accounts.tags import TagsService
+from candor.matrix.accounts.tokens import TokensService
 from candor.matrix.auth import RequesterDep
 from candor.matrix.constants import LoginType
-from candor.matrix.errors import NotFound
 from candor.matrix.http import (
     CLIENT_PREFIX,
     Provided,
@@ -34,12 +35,18 @@ router = APIRouter(prefix=CLIENT_PREFIX)
 
 
 AccountsDep = Annotated[AccountsService, Depends(Provided(AccountsService))]
+ProfileDep = Annotated[ProfileService, Depends(Provided(ProfileService))]
+TokensDep = Annotated[TokensService, Depends(Provided(TokensService))]
 
 
 @router.get("/login")
-async def login_flows() -> Response:
-    """GET /login: the password flow is the only one."""
-    return json_response({"flows": [{"type": LoginType.PASSWORD}]})
+async def login_flows(tokens: TokensDep) -> Response:
+    """GET /login: passwords, and login tokens that a signed-in device hands out
+    (`POST /login/get_token`) unless `accounts.get_login_token` is off."""
+    flows: list[JsonDict] = [{"type": LoginType.PASSWORD}]
+    if tokens.get_login_token_enabled:
+        flows.append({"type": LoginType.TOKEN, "get_login_token": True})
+    return json_response({"flows": flows})
 
 
 @router.post("/login")
@@ -47,14 +54,7 @@ async def login(body: LoginBody, request: Request, accounts: AccountsDep) -> Res
     """POST /login. Repeated failures are slowed down per account and per client address
     (429 M_LIMIT_EXCEEDED with retry_after_ms); see `matrix/login_backoff.py`."""
     s = await accounts.login(body, request.client.host if request.client else None)
-    return json_response(
-        {
-            "user_id": s.user_id,
-            "access_token": s.access_token,
-            "device_id": s.device_id,
-            "home_server": accounts.server_name,
-        }
-    )
+    return json_response(s.to_json(accounts.server_name))
 
 
 @router.post("/register")
@@ -73,14 +73,7 @@ async def register(
     result = await accounts.register(body, request.client.host if request.client else None)
     if isinstance(result, str):
         return json_response({"user_id": result, "home_server": accounts.server_name})
-    return json_response(
-        {
-            "user_id": result.user_id,
-            "access_token": result.access_token,
-            "device_id": result.device_id,
-            "home_server": accounts.server_name,
-        }
-    )
+    return json_response(result.to_json(accounts.server_name))
 
 
 @router.get("/register/available")
@@ -119,18 +112,14 @@ async def change_password(
 
 
 @router.get("/profile/{user_id}")
-async def get_profile(user_id: str, accounts: AccountsDep) -> Response:
-    return json_response(await accounts.get_profile(user_id_param(user_id)))
+async def get_profile(user_id: str, profile: ProfileDep) -> Response:
+    """Every field: displayname, avatar_url, m.tz and custom keys (`accounts/profile.py`)."""
+    return json_response(await profile.profile(user_id_param(user_id)))
 
 
 @router.get("/profile/{user_id}/{field}")
-async def get_profile_field(user_id: str, field: str, accounts: AccountsDep) -> Response:
-    if field not in ("displayname", "avatar_url"):
-        raise NotFound("Unknown profile field")
-    profile = await accounts.get_profile(user_id_param(user_id))
-    if field not in profile:
-        raise NotFound("Profile field not set")
-    return json_response({field: profile[field]})
+async def get_profile_field(user_id: str, field: str, profile: ProfileDep) -> Response:
+    return json_response(await profile.field(user_id_param(user_id), field))
 
 
 @router.put("/profile/{user_id}/displayname")
@@ -158,6 +147,30 @@ async def set_avatar_url(
     uid = user_id_param(user_id)
     await accounts.set_profile_field(requester, uid, "avatar_url", body.avatar_url)
     await rooms.refresh_member_profiles(requester)
+    return empty_response()
+
+
+@router.put("/profile/{user_id}/{field}")
+async def set_profile_field(
+    user_id: str,
+    field: str,
+    body: Annotated[JsonDict, Body()],
+    requester: RequesterDep,
+    profile: ProfileDep,
+) -> Response:
+    """PUT of `m.tz` or a custom key (displayname and avatar_url have their routes above)."""
+    await profile.set_field(requester, user_id_param(user_id), field, body)
+    return empty_response()
+
+
+@router.delete("/profile/{user_id}/{field}")
+async def delete_profile_field(
+    user_id: str, field: str, requester: RequesterDep, profile: ProfileDep, rooms: RoomsDep
+) -> Response:
+    """Removing the display name or avatar updates the member events, as setting does."""
+    await profile.delete_field(requester, user_id_param(user_id), field)
+    if field in BASIC_FIELDS:
+        await rooms.refresh_member_profiles(requester)
     return empty_response()
 
 

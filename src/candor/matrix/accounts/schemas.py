@@ -34,6 +34,24 @@ class LoginBody(_Body):
     password: StrictStr | None = None
     device_id: StrictStr | None = None
     initial_device_display_name: StrictStr | None = None
+    token: StrictStr | None = None
+    refresh_token: StrictBool = False
+
+
+class RefreshBody(_Body):
+    refresh_token: StrictStr
+
+
+class GetLoginTokenBody(_Body):
+    auth: AuthDict | None = None
+
+
+class ThreepidRemoveBody(_Body):
+    """`POST /account/3pid/delete` and `/unbind`: both fields are required by the spec."""
+
+    medium: StrictStr
+    address: StrictStr
+    id_server: StrictStr | None = None
 
 
 class PasswordChangeBody(_Body):

@@ -14,6 +14,7 @@ from candor.matrix.accounts import facts
 from candor.matrix.accounts import repository as repo
 from candor.matrix.accounts.authenticator import ACCESS_TOKEN_PREFIX
 from candor.matrix.accounts.passwords import Passwords
+from candor.matrix.accounts.refresh import LOGIN_TOKEN, issue_refreshable
 from candor.matrix.accounts.schemas import AuthDict, LoginBody, RegisterBody
 from candor.matrix.accounts.uia import AuthRequired
 from candor.matrix.constants import LoginType
@@ -45,6 +46,21 @@ class Session:
     user_id: str
     device_id: str
     access_token: str
+    # Only for a client that asked for one (`refresh_token: true`); its access token expires.
+    refresh_token: str | None = None
+    expires_in_ms: int | None = None
+
+    def to_json(self, server_name: str) -> JsonDict:
+        out: JsonDict = {
+            "user_id": self.user_id,
+            "access_token": self.access_token,
+            "device_id": self.device_id,
+            "home_server": server_name,
+        }
+        if self.refresh_token is not None:
+            out["refresh_token"] = self.refresh_token
+            out["expires_in_ms"] = self.expires_in_ms
+        return out
 
 
 class AccountsService:
@@ -61,6 +77,7 @@ class AccountsService:
         server_name: str,
         token_key: bytes,
         registration_enabled: bool,
+        access_token_lifetime_ms: int = 300_000,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -71,6 +88,7 @@ class AccountsService:
         self._devices = devices
         self._token_key = token_key
         self._registration_enabled = registration_enabled
+        self._access_token_lifetime_ms = access_token_lifetime_ms
         self.server_name = server_name
 
     # --- registration ----------------------------------------------------------------
@@ -140,7 +158,11 @@ class AccountsService:
             if body.inhibit_login:
                 return user_id
             return await self._new_session(
-                conn, user_id, body.device_id, body.initial_device_display_name
+                conn,
+                user_id,
+                body.device_id,
+                body.initial_device_display_name,
+                refresh=body.refresh_token,
             )
 
     async def create_user(self, localpart: str, password: str, *, admin: bool) -> str:
@@ -172,7 +194,10 @@ class AccountsService:
     # --- login and logout ----------------------------------------------------------------
 
     async def login(self, body: LoginBody, address: str | None) -> Session:
-        """POST /login with a password; `address` is the client's, for the back-off."""
+        """POST /login with a password or a login token (`POST /login/get_token`);
+        `address` is the client's, for the back-off."""
+        if body.type == LoginType.TOKEN:
+            return await self._login_with_token(body, address)
         if body.type != LoginType.PASSWORD:
             raise MatrixError(400, Codes.UNKNOWN, "Unknown login type")
         user_id = self._user_from_identifier(body.identifier, body.user)
@@ -182,7 +207,34 @@ class AccountsService:
         await self._check_login(user_id, body.password, address)
         async with self._db.write() as conn:
             return await self._new_session(
-                conn, user_id, body.device_id, body.initial_device_display_name
+                conn,
+                user_id,
+                body.device_id,
+                body.initial_device_display_name,
+                refresh=body.refresh_token,
+            )
+
+    async def _login_with_token(self, body: LoginBody, address: str | None) -> Session:
+        """m.login.token: the token is used up whether or not the rest succeeds (it is
+        deleted in the transaction that reads it), and an unknown, used or expired one is
+        the same 403. Limited per client address, like registrations."""
+        if body.token is None:
+            raise MissingParam("Missing token")
+        if address is not None:
+            await self._ratelimiter.check(f"login-token:{address}")
+        token_hash = hash_token(body.token, self._token_key)
+        async with self._db.write() as conn:
+            user_id = await repo.take_short_lived_token(
+                conn, token_hash, LOGIN_TOKEN, self._clock.now_ms(), single_use=True
+            )
+            if user_id is None:
+                raise Forbidden("Invalid login token")
+            return await self._new_session(
+                conn,
+                user_id,
+                body.device_id,
+                body.initial_device_display_name,
+                refresh=body.refresh_token,
             )
 
     async def authenticate(self, username: str, password: str, address: str | None) -> str:
@@ -242,14 +294,32 @@ class AccountsService:
             raise UserDeactivated
 
     async def _new_session(
-        self, conn: AsyncConnection, user_id: str, device_id: str | None, display_name: str | None
+        self,
+        conn: AsyncConnection,
+        user_id: str,
+        device_id: str | None,
+        display_name: str | None,
+        *,
+        refresh: bool = False,
     ) -> Session:
         device_id = device_id or random_string(8).upper().replace("-", "A").replace("_", "B")
         now = self._clock.now_ms()
         await devices_facts.add_device(conn, user_id, device_id, display_name, now)
-        token = new_token(ACCESS_TOKEN_PREFIX)
-        await repo.add_token(conn, hash_token(token, self._token_key), user_id, device_id, now)
-        return Session(user_id, device_id, token)
+        if not refresh:
+            token = new_token(ACCESS_TOKEN_PREFIX)
+            await repo.add_token(conn, hash_token(token, self._token_key), user_id, device_id, now)
+            return Session(user_id, device_id, token)
+        pair = await issue_refreshable(
+            conn,
+            self._token_key,
+            user_id,
+            device_id,
+            now,
+            lifetime_ms=self._access_token_lifetime_ms,
+        )
+        return Session(
+            user_id, device_id, pair.access_token, pair.refresh_token, pair.expires_in_ms
+        )
 
     async def logout(self, requester: Requester) -> None:
         """Spec: the token is invalidated and its device deleted (with its keys)."""

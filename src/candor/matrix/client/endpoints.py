@@ -7,6 +7,8 @@ keeps and bridges none). Push rules are `matrix/push/`.
 
 from fastapi import APIRouter, Request, Response
 
+from candor.matrix.accounts.schemas import ThreepidRemoveBody
+from candor.matrix.accounts.tokens import TokensService
 from candor.matrix.auth import RequesterDep
 from candor.matrix.client.discovery import Discovery
 from candor.matrix.client.voip import TurnService
@@ -31,7 +33,8 @@ async def versions() -> Response:
 
 
 @router.get("/capabilities")
-async def capabilities(requester: RequesterDep) -> Response:
+async def capabilities(requester: RequesterDep, request: Request) -> Response:
+    tokens = provided(request, TokensService)
     return json_response(
         {
             "capabilities": {
@@ -43,6 +46,8 @@ async def capabilities(requester: RequesterDep) -> Response:
                 "m.set_displayname": {"enabled": True},
                 "m.set_avatar_url": {"enabled": True},
                 "m.3pid_changes": {"enabled": False},
+                "m.get_login_token": {"enabled": tokens.get_login_token_enabled},
+                "m.profile_fields": {"enabled": True},
             }
         }
     )
@@ -71,6 +76,14 @@ async def refuse_third_party_token() -> Response:
 @router.post("/account/3pid")
 async def refuse_third_party_add(requester: RequesterDep) -> Response:
     raise ThreepidDenied
+
+
+@router.post("/account/3pid/delete")
+@router.post("/account/3pid/unbind")
+async def remove_third_party_id(body: ThreepidRemoveBody, requester: RequesterDep) -> Response:
+    """Nothing to remove, and no identity server was ever told of one: the spec's answer
+    for an unknown identity server is `no-support` (a well-formed body is still required)."""
+    return json_response({"id_server_unbind_result": "no-support"})
 
 
 @router.get("/thirdparty/protocols")

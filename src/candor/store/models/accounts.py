@@ -38,6 +38,55 @@ class AccessToken(Base):
     user_id: Mapped[str] = mapped_column(String(255))
     device_id: Mapped[str] = mapped_column(String(255))
     created_ts: Mapped[int] = mapped_column(BigInteger)
+    # Set when the token came with a refresh token: it answers M_UNKNOWN_TOKEN with
+    # soft_logout from then on. NULL: it lives until logout.
+    expires_ts: Mapped[int | None] = mapped_column(BigInteger)
+    # The refresh token this one's refresh replaced: revoked when this token is first used.
+    retires: Mapped[str | None] = mapped_column(String(64))
+
+
+class RefreshToken(Base):
+    """The HMAC of a refresh token (`POST /refresh`), one chain link per rotation.
+
+    `access_hash` is the access token issued with it; `replaces` the refresh token it
+    rotated out (still valid until this pair is used); `next_hash` the refresh token issued
+    when it was used (dropped if it is used again before that pair is).
+    """
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (Index("ix_refresh_tokens_user_device", "user_id", "device_id"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    device_id: Mapped[str] = mapped_column(String(255))
+    access_hash: Mapped[str] = mapped_column(String(64))
+    replaces: Mapped[str | None] = mapped_column(String(64))
+    next_hash: Mapped[str | None] = mapped_column(String(64))
+    created_ts: Mapped[int] = mapped_column(BigInteger)
+
+
+class ShortLivedToken(Base):
+    """The HMAC of a single-use login token (`kind` 'login', `POST /login/get_token`) or
+    an OpenID token (`kind` 'openid', `POST /user/{id}/openid/request_token`)."""
+
+    __tablename__ = "short_lived_tokens"
+    __table_args__ = (Index("ix_short_lived_tokens_user", "user_id"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str] = mapped_column(String(255))
+    expires_ts: Mapped[int] = mapped_column(BigInteger)
+
+
+class ProfileField(Base):
+    """An extended profile field (spec v1.16): `m.tz` or a namespaced custom key, its
+    value canonical JSON. `displayname` and `avatar_url` stay on `users`."""
+
+    __tablename__ = "profile_fields"
+
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
 
 
 class Filter(Base):
