@@ -44,6 +44,7 @@ from candor.matrix.rooms.reads import RoomReadsService
 from candor.matrix.rooms.receipts import ReceiptsService
 from candor.matrix.rooms.service import RoomsService
 from candor.matrix.sync.cluster import ClusterNotifier
+from candor.matrix.sync.history import HistoryService
 from candor.matrix.sync.messages import MessagesService
 from candor.matrix.sync.notifier import Notifier
 from candor.matrix.sync.service import SyncService
@@ -141,6 +142,7 @@ class Services:
     receipts: ReceiptsService
     sync: SyncService
     messages: MessagesService
+    history: HistoryService
     keys: KeysService
     to_device: ToDeviceService
     tags: TagsService
@@ -265,6 +267,7 @@ def build_services(hs: Homeserver) -> Services:
             max_timeout_ms=hs.settings.sync.max_timeout_ms,
         ),
         messages=MessagesService(hs.db, hs.clock),
+        history=HistoryService(hs.db, hs.clock),
         keys=KeysService(hs.db, hs.persister, accounts),
         to_device=ToDeviceService(hs.persister, hs.ratelimiter),
         tags=TagsService(hs.db, hs.persister),
