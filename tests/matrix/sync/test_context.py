@@ -56,7 +56,8 @@ async def test_context_tokens_continue_with_messages_both_ways(alice: MatrixTest
     assert _bodies(newer["chunk"]) == ["m8", "m9"]
     # With limit 0 the tokens sit right around the event itself.
     ctx = await _context(alice, room, ids[5], limit=0)
-    assert ctx["events_before"] == [] and ctx["events_after"] == []
+    assert ctx["events_before"] == []
+    assert ctx["events_after"] == []
     older = await alice.messages(room, **{"from": ctx["start"], "dir": "b", "limit": 1})
     assert _bodies(older["chunk"]) == ["m4"]
     newer = await alice.messages(room, **{"from": ctx["end"], "dir": "f", "limit": 1})

@@ -207,7 +207,9 @@ _STATE_AT_LAZY = _STATE_AT.where(
 )
 
 
-def state_at_query(room_id: str, pos: int, members: Sequence[str] | None) -> Any:
+def state_at_query(
+    room_id: str, pos: int, members: Sequence[str] | None
+) -> Any:  # Any: a SQLAlchemy Select
     """`list_state_positions_at`'s statement with its values (its plan is tested)."""
     if members is None:
         return _STATE_AT.params(room_id=room_id, pos=pos)
@@ -254,7 +256,9 @@ def _by_timestamp(forward: bool) -> Any:  # Any: a SQLAlchemy Select
 _BY_TIMESTAMP = {True: _by_timestamp(True), False: _by_timestamp(False)}
 
 
-def by_timestamp_query(room_id: str, ts: int, pos: int, forward: bool, limit: int) -> Any:
+def by_timestamp_query(
+    room_id: str, ts: int, pos: int, forward: bool, limit: int
+) -> Any:  # Any: a SQLAlchemy Select
     """`list_events_by_timestamp`'s statement with its values (its plan is tested)."""
     return _BY_TIMESTAMP[forward].params(room_id=room_id, ts=ts, pos=pos, limit=limit)
 
