@@ -187,3 +187,31 @@ async def test_bad_input_is_refused(alice: MatrixTestClient, bob: MatrixTestClie
     # A limit above the cap is served at the cap.
     ctx = await _context(alice, room, ids[5], limit=100_000)
     assert _bodies(ctx["events_after"]) == ["m6", "m7", "m8", "m9"]
+
+
+async def test_context_steps_over_a_stretch_hidden_from_the_requester(
+    alice: MatrixTestClient, bob: MatrixTestClient
+) -> None:
+    room = await alice.create_room(
+        preset="public_chat",
+        initial_state=[
+            {"type": "m.room.history_visibility", "content": {"history_visibility": "joined"}}
+        ],
+    )
+    await bob.join(room)
+    await alice.send(room, "first stay")
+    await bob.ok("POST", f"/rooms/{room}/leave", json={})
+    for i in range(15):
+        await alice.send(room, f"away {i}")
+    await bob.join(room)
+    middle = await alice.send(room, "second stay")
+    await alice.send(room, "last")
+    ctx = await _context(bob, room, middle, limit=8)
+    assert _bodies(ctx["events_before"]) == ["first stay"]
+    assert [e["content"]["membership"] for e in ctx["events_before"][:2]] == ["join", "leave"]
+    assert _bodies(ctx["events_after"]) == ["last"]
+    older = await bob.messages(room, **{"from": ctx["start"], "dir": "b", "limit": 50})
+    assert all(not b.startswith("away") for b in _bodies(older["chunk"]))
+    # Forwards from before he left, the hidden stretch is stepped over the same way.
+    forward = await bob.messages(room, **{"from": ctx["start"], "dir": "f", "limit": 50})
+    assert _bodies(forward["chunk"]) == ["first stay", "second stay", "last"]
