@@ -80,7 +80,7 @@ async def time_pages(
 
 
 async def _timed(
-    client: httpx.AsyncClient, auth: dict[str, str], path: str, params: dict[str, object], n: int
+    client: httpx.AsyncClient, auth: dict[str, str], path: str, params: dict[str, int | str], n: int
 ) -> dict[str, float]:
     samples = []
     for _ in range(n):
@@ -109,7 +109,7 @@ async def time_context(
     r = await client.get(f"{C}/rooms/{room}/messages", params={"limit": 1}, headers=auth)
     r.raise_for_status()
     newest = r.json()["chunk"][0]
-    params = {"limit": limit}
+    params: dict[str, int | str] = {"limit": limit}
     ts_path = f"{C1}/rooms/{room}/timestamp_to_event"
     now_ms = int(time.time() * 1000)
     return {
