@@ -6,10 +6,14 @@ room's events, a page in a room of 100k events costs far more than in one of 1k.
 one room in steps (`--sizes`), and after each step times `--pages` sequential requests for
 the newest page of `--limit` events from a second member (so visibility is checked for
 someone other than the sender), and as many for the oldest page (`dir=f` from the start:
-a page deep in the history). It prints one JSON object; progress goes to stderr.
+a page deep in the history). With `--context` it also times, as many times each,
+`/context` around the room's first message (its page before reaches the room's start, its
+state is read at a position deep in the history) and around the newest, and
+`/timestamp_to_event` forwards from that first message's time and backwards from now.
+It prints one JSON object; progress goes to stderr.
 
     .venv/bin/candor serve --data-dir "$(mktemp -d)" --port 8030 --no-rate-limit &
-    .venv/bin/python bench/history.py http://127.0.0.1:8030 --sizes 1000,10000,100000
+    .venv/bin/python bench/history.py http://127.0.0.1:8030 --sizes 1000,10000,100000 --context
 """
 
 import argparse
@@ -23,6 +27,7 @@ import uuid
 import httpx
 
 C = "/_matrix/client/v3"
+C1 = "/_matrix/client/v1"
 
 
 async def register(client: httpx.AsyncClient, name: str) -> dict[str, str]:
@@ -74,6 +79,55 @@ async def time_pages(
     }
 
 
+async def _timed(
+    client: httpx.AsyncClient, auth: dict[str, str], path: str, params: dict[str, int | str], n: int
+) -> dict[str, float]:
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        r = await client.get(path, params=params, headers=auth)
+        samples.append((time.perf_counter() - start) * 1000)
+        r.raise_for_status()
+    samples.sort()
+    return {
+        "p50_ms": round(statistics.median(samples), 2),
+        "p90_ms": round(samples[int(len(samples) * 0.9)], 2),
+    }
+
+
+async def time_context(
+    client: httpx.AsyncClient, auth: dict[str, str], room: str, pages: int, limit: int
+) -> dict[str, dict[str, float]]:
+    """/context around the first and the newest message; /timestamp_to_event both ways."""
+    r = await client.get(
+        f"{C}/rooms/{room}/messages",
+        params={"dir": "f", "limit": 50, "filter": '{"types":["m.room.message"]}'},
+        headers=auth,
+    )
+    r.raise_for_status()
+    first = r.json()["chunk"][0]
+    r = await client.get(f"{C}/rooms/{room}/messages", params={"limit": 1}, headers=auth)
+    r.raise_for_status()
+    newest = r.json()["chunk"][0]
+    params: dict[str, int | str] = {"limit": limit}
+    ts_path = f"{C1}/rooms/{room}/timestamp_to_event"
+    now_ms = int(time.time() * 1000)
+    return {
+        "context_first": await _timed(
+            client, auth, f"{C}/rooms/{room}/context/{first['event_id']}", params, pages
+        ),
+        "context_newest": await _timed(
+            client, auth, f"{C}/rooms/{room}/context/{newest['event_id']}", params, pages
+        ),
+        "ts_forward_from_first": await _timed(
+            client, auth, ts_path, {"ts": first["origin_server_ts"], "dir": "f"}, pages
+        ),
+        "ts_backward_from_now": await _timed(
+            client, auth, ts_path, {"ts": now_ms, "dir": "b"}, pages
+        ),
+    }
+
+
 async def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("url")
@@ -82,6 +136,7 @@ async def main() -> None:
     p.add_argument("--limit", type=int, default=100)
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--label", default="")
+    p.add_argument("--context", action="store_true", help="also time /context and timestamps")
     args = p.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     async with httpx.AsyncClient(base_url=args.url, timeout=60.0) as client:
@@ -102,6 +157,11 @@ async def main() -> None:
             results[str(size)] = await time_pages(client, reader, room, args.pages, args.limit)
             oldest = await time_pages(client, reader, room, args.pages, args.limit, "f")
             results[f"{size}_oldest"] = oldest
+            if args.context:
+                for name, timing in (
+                    await time_context(client, reader, room, args.pages, args.limit)
+                ).items():
+                    results[f"{size}_{name}"] = timing
     out = {"server": args.url, "label": args.label, "limit": args.limit, "pages": results}
     print(json.dumps(out))
 

@@ -53,6 +53,7 @@ from candor.matrix.rooms.reads import RoomReadsService
 from candor.matrix.rooms.receipts import ReceiptsService
 from candor.matrix.rooms.service import RoomsService
 from candor.matrix.sync.cluster import ClusterNotifier
+from candor.matrix.sync.history import HistoryService
 from candor.matrix.sync.messages import MessagesService
 from candor.matrix.sync.notifier import Notifier
 from candor.matrix.sync.service import SyncService
@@ -157,6 +158,7 @@ class Services:
     presence: PresenceService
     messages: MessagesService
     relations: RelationsService
+    history: HistoryService
     keys: KeysService
     to_device: ToDeviceService
     tags: TagsService
@@ -315,6 +317,7 @@ def build_services(hs: Homeserver) -> Services:
         presence=PresenceService(hs.db, hs.clock, hs.persister, hs.settings.presence),
         messages=MessagesService(hs.db, hs.clock),
         relations=RelationsService(hs.db, hs.clock),
+        history=HistoryService(hs.db, hs.clock),
         keys=KeysService(hs.db, hs.persister, accounts),
         to_device=ToDeviceService(hs.persister, hs.ratelimiter),
         tags=TagsService(hs.db, hs.persister),

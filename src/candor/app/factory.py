@@ -41,6 +41,7 @@ from candor.matrix.room_keys.endpoints import router as room_keys_router
 from candor.matrix.rooms.endpoints import router as rooms_router
 from candor.matrix.rooms.endpoints import v1_router as rooms_v1_router
 from candor.matrix.sync.endpoints import router as sync_router
+from candor.matrix.sync.endpoints import v1_router as sync_v1_router
 from candor.matrix.sync.parking import LongPollParking
 from candor.matrix.to_device.endpoints import router as to_device_router
 from candor.matrix.user_directory.endpoints import router as user_directory_router
@@ -98,6 +99,7 @@ ROUTES = tuple(
     for router in (
         # First: /sync is every client's hot loop, and routes are matched in order.
         sync_router,
+        sync_v1_router,
         rooms_router,
         rooms_v1_router,
         accounts_router,

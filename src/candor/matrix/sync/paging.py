@@ -2,8 +2,12 @@
 
 Why its own module: `/messages` (`messages.py`) and the `/sync` timeline of a room the
 user newly joined or left (`streams.py`) page the same way, skipping what history
-visibility hides, so both take their pages from here.
+visibility hides, so both take their pages from here. A hidden stretch of history (the
+time before a user joined a `joined`-visibility room) is stepped over without being read
+(`_segments`), so a page costs the same however long that stretch is.
 """
+
+from bisect import bisect_right
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -13,6 +17,47 @@ from candor.matrix.events.model import StoredEvent
 from candor.matrix.rooms.visibility import VisibilityContext
 
 _MIN_CHUNK = 10
+
+
+def _segments(vis: VisibilityContext) -> list[int]:
+    """Where the stretches of positions begin inside which `vis.is_visible` is constant.
+
+    It changes only at a membership of the user (its own event is always visible; the
+    membership in force changes there), just after one (whether they joined later), and
+    just after a history-visibility change (the setting in force before an event)."""
+    points = {0}
+    for pos, _ in vis.memberships:
+        points.update((pos, pos + 1))
+    for pos, _ in vis.visibilities:
+        points.add(pos + 1)
+    return sorted(points)
+
+
+def _visible_at_or_below(vis: VisibilityContext, pos: int) -> int | None:
+    """The highest position at or below `pos` that the user may see, if any."""
+    starts = _segments(vis)
+    i = bisect_right(starts, pos) - 1
+    top = pos
+    while i >= 0 and top >= 0:
+        if vis.is_visible(top):
+            return top
+        top = starts[i] - 1
+        i -= 1
+    return None
+
+
+def _visible_at_or_above(vis: VisibilityContext, pos: int) -> int | None:
+    """The lowest position at or above `pos` that the user may see, if any."""
+    starts = _segments(vis)
+    i = bisect_right(starts, pos) - 1
+    bottom = pos
+    while True:
+        if vis.is_visible(bottom):
+            return bottom
+        i += 1
+        if i >= len(starts):
+            return None
+        bottom = starts[i]
 
 
 def _matching(
@@ -48,6 +93,10 @@ async def visible_page(
     cursor = after
     size = max(limit + 1, _MIN_CHUNK)  # one read answers a page when nothing is hidden
     while len(out) <= limit:
+        visible = _visible_at_or_above(vis, cursor + 1)
+        if visible is None or visible > upto:
+            break
+        cursor = visible - 1
         chunk = await events_repo.list_room_events(
             conn, room_id, after=cursor, upto=upto, descending=False, limit=size
         )
@@ -72,6 +121,10 @@ async def visible_page_desc(
     cursor = upto
     size = max(limit + 1, _MIN_CHUNK)
     while len(out) <= limit:
+        visible = _visible_at_or_below(vis, cursor)
+        if visible is None or visible <= after:
+            break
+        cursor = visible
         chunk = await events_repo.list_room_events(
             conn, room_id, after=after, upto=cursor, descending=True, limit=size
         )

@@ -6,6 +6,7 @@ over the tables of four domains. It is /sync's query, so it lives here, not in a
 of those domains' repositories; `sync/e2ee.py` turns the rows into the response.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,15 +18,18 @@ from sqlalchemy import (
     bindparam,
     func,
     literal,
+    or_,
     select,
     text,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
 
 from candor.store.db import NowReads
+from candor.store.models.events import Event
 from candor.store.models.keys import DeviceListChange, FallbackKey, OneTimeKey, ToDeviceMessage
-from candor.store.models.rooms import RoomMembership
+from candor.store.models.rooms import CurrentState, RoomMembership
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,3 +173,100 @@ async def key_counts_now(
         else:
             unused.append(algorithm)
     return counts, sorted(unused)
+
+
+# --- /context and /timestamp_to_event (`sync/history.py`) --------------------------------
+# Both read by position through indexes, so their cost does not grow with a room's history.
+
+
+def _state_at() -> Any:  # Any: a SQLAlchemy Select
+    """For each of the room's state keys (`current_state`, one row per key), the position of
+    its latest version at or before `pos`: one seek of `ix_events_room_state_pos` per key.
+    A linear room never drops a key, so the current keys are every key there ever was."""
+    version = aliased(Event)
+    latest = (
+        select(func.max(version.stream_pos))
+        .where(
+            version.room_id == CurrentState.room_id,
+            version.type == CurrentState.type,
+            version.state_key == CurrentState.state_key,
+            version.stream_pos <= bindparam("pos", type_=BigInteger),
+        )
+        .scalar_subquery()
+    )
+    return select(latest).where(CurrentState.room_id == bindparam("room_id", type_=String))
+
+
+_STATE_AT = _state_at()
+# With lazy-loaded members: every key but the member events of people not named.
+_STATE_AT_LAZY = _STATE_AT.where(
+    or_(
+        CurrentState.type != "m.room.member",
+        CurrentState.state_key.in_(bindparam("members", expanding=True)),
+    )
+)
+
+
+def state_at_query(
+    room_id: str, pos: int, members: Sequence[str] | None
+) -> Any:  # Any: a SQLAlchemy Select
+    """`list_state_positions_at`'s statement with its values (its plan is tested)."""
+    if members is None:
+        return _STATE_AT.params(room_id=room_id, pos=pos)
+    return _STATE_AT_LAZY.params(room_id=room_id, pos=pos, members=list(members))
+
+
+async def list_state_positions_at(
+    conn: AsyncConnection, room_id: str, pos: int, members: Sequence[str] | None = None
+) -> list[int]:
+    """Positions of the room state just after the event at `pos`; with `members`, only
+    those people's member events (lazy-loading)."""
+    rows = await conn.execute(state_at_query(room_id, pos, members))
+    return sorted(int(p) for (p,) in rows if p is not None)
+
+
+def _by_timestamp(forward: bool) -> Any:  # Any: a SQLAlchemy Select
+    """A room's events from a (timestamp, position) cursor on, in timestamp order: one
+    range of `ix_events_room_ts`. The plain bound on the timestamp is the index range;
+    the OR only steps past the cursor's own row among equal timestamps."""
+    ts = bindparam("ts", type_=BigInteger)
+    pos = bindparam("pos", type_=BigInteger)
+    columns = select(Event.stream_pos, Event.event_id, Event.origin_server_ts).where(
+        Event.room_id == bindparam("room_id", type_=String)
+    )
+    if forward:
+        return (
+            columns.where(
+                Event.origin_server_ts >= ts,
+                or_(Event.origin_server_ts > ts, Event.stream_pos > pos),
+            )
+            .order_by(Event.origin_server_ts.asc(), Event.stream_pos.asc())
+            .limit(bindparam("limit", type_=Integer))
+        )
+    return (
+        columns.where(
+            Event.origin_server_ts <= ts,
+            or_(Event.origin_server_ts < ts, Event.stream_pos < pos),
+        )
+        .order_by(Event.origin_server_ts.desc(), Event.stream_pos.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+_BY_TIMESTAMP = {True: _by_timestamp(True), False: _by_timestamp(False)}
+
+
+def by_timestamp_query(
+    room_id: str, ts: int, pos: int, forward: bool, limit: int
+) -> Any:  # Any: a SQLAlchemy Select
+    """`list_events_by_timestamp`'s statement with its values (its plan is tested)."""
+    return _BY_TIMESTAMP[forward].params(room_id=room_id, ts=ts, pos=pos, limit=limit)
+
+
+async def list_events_by_timestamp(
+    conn: AsyncConnection, room_id: str, *, ts: int, pos: int, forward: bool, limit: int
+) -> list[tuple[int, str, int]]:
+    """(position, event id, timestamp) of up to `limit` events past the cursor (ts, pos):
+    forwards, those with a later (timestamp, position); backwards, an earlier one."""
+    rows = await conn.execute(by_timestamp_query(room_id, ts, pos, forward, limit))
+    return [(int(p), str(e), int(t)) for p, e, t in rows]

@@ -17,6 +17,8 @@ class Event(Base):
         Index("ix_events_room_pos", "room_id", "stream_pos"),
         # A state key's history in stream order (history visibility): one index range.
         Index("ix_events_room_state_pos", "room_id", "type", "state_key", "stream_pos"),
+        # A room's events in timestamp order (/timestamp_to_event): one index range.
+        Index("ix_events_room_ts", "room_id", "origin_server_ts", "stream_pos"),
         # Closes the retry race: one event per (sender, device, scope, txn id), across
         # restarts and workers. Rows without a txn id (NULLs) never conflict.
         UniqueConstraint("sender", "txn_device", "txn_scope", "txn_id", name="uq_events_txn"),
