@@ -27,6 +27,7 @@ from candor.matrix.media.endpoints import client_router as client_media_router
 from candor.matrix.media.endpoints import router as media_router
 from candor.matrix.privacy.endpoints import router as privacy_router
 from candor.matrix.push.endpoints import router as push_router
+from candor.matrix.search.endpoints import router as search_router
 from candor.matrix.room_keys.endpoints import router as room_keys_router
 from candor.matrix.rooms.endpoints import router as rooms_router
 from candor.matrix.sync.endpoints import router as sync_router
@@ -98,6 +99,7 @@ ROUTES = tuple(
         client_media_router,
         client_router,
         push_router,
+        search_router,
         versions_router,
         transparency_router,
         admin_router,

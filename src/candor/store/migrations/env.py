@@ -5,12 +5,14 @@ The URL comes from `config.attributes["url"]` (set by `candor.store.migrate`) or
 """
 
 import asyncio
+from collections.abc import Mapping
 
 from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from candor.store.models.registry import metadata
+from candor.store.models.search import outside_models
 
 config = context.config
 
@@ -28,9 +30,15 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=True,
         compare_type=True,
+        include_name=_in_models,
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def _in_models(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+    """Autogenerate compares only what the models declare (not the search engines' own)."""
+    return not outside_models(name, type_, parent_names)
 
 
 async def _run_async() -> None:
