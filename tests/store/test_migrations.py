@@ -33,7 +33,9 @@ def _diff(connection: Connection) -> list[Any]:
         connection,
         opts={
             "compare_type": True,
-            "include_name": lambda name, type_, parents: not outside_models(name, type_, parents),
+            "include_name": lambda name, type_, parents: (
+                not outside_models(name, type_, parents.get("table_name"))
+            ),
         },
     )
     return list(compare_metadata(context, metadata))
@@ -41,7 +43,7 @@ def _diff(connection: Connection) -> list[Any]:
 
 def _table_names(connection: Connection) -> set[str]:
     names = set(inspect(connection).get_table_names()) - {"alembic_version"}
-    return {n for n in names if not outside_models(n, "table", {})}
+    return {n for n in names if not outside_models(n, "table", None)}
 
 
 async def _inspect(url: str) -> tuple[list[Any], set[str], list[tuple[str, int]]]:

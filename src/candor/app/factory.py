@@ -27,9 +27,9 @@ from candor.matrix.media.endpoints import client_router as client_media_router
 from candor.matrix.media.endpoints import router as media_router
 from candor.matrix.privacy.endpoints import router as privacy_router
 from candor.matrix.push.endpoints import router as push_router
-from candor.matrix.search.endpoints import router as search_router
 from candor.matrix.room_keys.endpoints import router as room_keys_router
 from candor.matrix.rooms.endpoints import router as rooms_router
+from candor.matrix.search.endpoints import router as search_router
 from candor.matrix.sync.endpoints import router as sync_router
 from candor.matrix.sync.parking import LongPollParking
 from candor.matrix.to_device.endpoints import router as to_device_router

@@ -36,7 +36,8 @@ async def test_finds_messages_by_word_with_stemming(alice: MatrixTestClient) -> 
     assert found["count"] == 1
     assert "martian" in found["highlights"]
     result = found["results"][0]["result"]
-    assert result["room_id"] == room and result["type"] == "m.room.message"
+    assert result["room_id"] == room
+    assert result["type"] == "m.room.message"
     assert result["unsigned"]["age"] >= 0
     assert found["results"][0]["rank"] > 0
 
@@ -87,9 +88,7 @@ async def test_pagination_with_next_batch_in_both_orders(alice: MatrixTestClient
         token = None
         pages = 0
         while True:
-            page = await _search(
-                alice, "needle", token, order_by=order, filter={"limit": 3}
-            )
+            page = await _search(alice, "needle", token, order_by=order, filter={"limit": 3})
             pages += 1
             assert page["count"] == 7
             seen += _bodies(page)
@@ -111,8 +110,11 @@ async def test_bad_next_batch_is_400(alice: MatrixTestClient) -> None:
 
 async def test_event_context_and_profile(alice: MatrixTestClient) -> None:
     room = await _room(alice)
-    await alice.ok("PUT", f"/rooms/{room}/state/m.room.member/{alice.user_id}",
-                   json={"membership": "join", "displayname": "Alice A"})
+    await alice.ok(
+        "PUT",
+        f"/rooms/{room}/state/m.room.member/{alice.user_id}",
+        json={"membership": "join", "displayname": "Alice A"},
+    )
     for body in ("one", "two", "target word", "three", "four"):
         await alice.send(room, body)
     found = await _search(
@@ -146,8 +148,10 @@ async def test_groupings_and_state(alice: MatrixTestClient, bob: MatrixTestClien
         groupings={"group_by": [{"key": "room_id"}, {"key": "sender"}]},
     )
     by_room = found["groups"]["room_id"]
-    assert by_room[second]["order"] == 0 and by_room[first]["order"] == 1
-    assert len(by_room[second]["results"]) == 2 and len(by_room[first]["results"]) == 1
+    assert by_room[second]["order"] == 0
+    assert by_room[first]["order"] == 1
+    assert len(by_room[second]["results"]) == 2
+    assert len(by_room[first]["results"]) == 1
     by_sender = found["groups"]["sender"]
     assert len(by_sender[alice.user_id]["results"]) == 2
     assert len(by_sender[bob.user_id]["results"]) == 1
@@ -204,11 +208,16 @@ async def test_encrypted_rooms_give_nothing(alice: MatrixTestClient) -> None:
     room = await alice.create_room(
         preset="public_chat",
         initial_state=[
-            {"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
-        ]
+            {
+                "type": "m.room.encryption",
+                "state_key": "",
+                "content": {"algorithm": "m.megolm.v1.aes-sha2"},
+            }
+        ],
     )
     await alice.ok(
-        "PUT", f"/rooms/{room}/send/m.room.encrypted/e1",
+        "PUT",
+        f"/rooms/{room}/send/m.room.encrypted/e1",
         json={"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "opaque", "body": "plaintext"},
     )
     await alice.send(room, "plaintext sent anyway")
@@ -232,26 +241,62 @@ async def test_invalid_bodies_are_400(http: httpx.AsyncClient, alice: MatrixTest
         ({"search_categories": {"room_events": {}}}, "M_MISSING_PARAM"),
         ({"search_categories": {"room_events": {"search_term": 5}}}, "M_BAD_JSON"),
         ({"search_categories": {"people": {"search_term": "x"}}}, "M_INVALID_PARAM"),
-        ({"search_categories": {"room_events": {"search_term": "x", "keys": ["content.x"]}}},
-         "M_INVALID_PARAM"),
-        ({"search_categories": {"room_events": {"search_term": "x", "keys": "content.body"}}},
-         "M_BAD_JSON"),
-        ({"search_categories": {"room_events": {"search_term": "x", "order_by": "best"}}},
-         "M_INVALID_PARAM"),
-        ({"search_categories": {"room_events": {"search_term": "x", "filter": {"limit": -1}}}},
-         "M_BAD_JSON"),
-        ({"search_categories": {"room_events": {"search_term": "x", "filter": []}}},
-         "M_BAD_JSON"),
-        ({"search_categories": {"room_events": {"search_term": "x",
-          "event_context": {"before_limit": "5"}}}}, "M_BAD_JSON"),
-        ({"search_categories": {"room_events": {"search_term": "x",
-          "event_context": {"after_limit": -2}}}}, "M_INVALID_PARAM"),
-        ({"search_categories": {"room_events": {"search_term": "x",
-          "groupings": {"group_by": [{"key": "type"}]}}}}, "M_INVALID_PARAM"),
-        ({"search_categories": {"room_events": {"search_term": "x",
-          "groupings": {"group_by": "room_id"}}}}, "M_BAD_JSON"),
-        ({"search_categories": {"room_events": {"search_term": "x", "include_state": 1}}},
-         "M_BAD_JSON"),
+        (
+            {"search_categories": {"room_events": {"search_term": "x", "keys": ["content.x"]}}},
+            "M_INVALID_PARAM",
+        ),
+        (
+            {"search_categories": {"room_events": {"search_term": "x", "keys": "content.body"}}},
+            "M_BAD_JSON",
+        ),
+        (
+            {"search_categories": {"room_events": {"search_term": "x", "order_by": "best"}}},
+            "M_INVALID_PARAM",
+        ),
+        (
+            {"search_categories": {"room_events": {"search_term": "x", "filter": {"limit": -1}}}},
+            "M_BAD_JSON",
+        ),
+        ({"search_categories": {"room_events": {"search_term": "x", "filter": []}}}, "M_BAD_JSON"),
+        (
+            {
+                "search_categories": {
+                    "room_events": {"search_term": "x", "event_context": {"before_limit": "5"}}
+                }
+            },
+            "M_BAD_JSON",
+        ),
+        (
+            {
+                "search_categories": {
+                    "room_events": {"search_term": "x", "event_context": {"after_limit": -2}}
+                }
+            },
+            "M_INVALID_PARAM",
+        ),
+        (
+            {
+                "search_categories": {
+                    "room_events": {
+                        "search_term": "x",
+                        "groupings": {"group_by": [{"key": "type"}]},
+                    }
+                }
+            },
+            "M_INVALID_PARAM",
+        ),
+        (
+            {
+                "search_categories": {
+                    "room_events": {"search_term": "x", "groupings": {"group_by": "room_id"}}
+                }
+            },
+            "M_BAD_JSON",
+        ),
+        (
+            {"search_categories": {"room_events": {"search_term": "x", "include_state": 1}}},
+            "M_BAD_JSON",
+        ),
         ({"search_categories": {"room_events": {"search_term": "x" * 1001}}}, "M_INVALID_PARAM"),
     ]
     for body, errcode in cases:

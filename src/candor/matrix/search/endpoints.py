@@ -73,7 +73,7 @@ def _room_events(outcome: Outcome, requester: Requester) -> JsonDict:
             for room_id, events in outcome.state.items()
         }
     if outcome.groups:
-        groups: JsonDict = {}
+        groups: dict[str, JsonDict] = {}
         for key, by_value in outcome.groups.items():
             groups[key] = {}
             for value, group in by_value.items():

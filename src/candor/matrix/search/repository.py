@@ -107,18 +107,25 @@ def _ranges_json(where: Where) -> str:
     )
 
 
-def _sqlite_from(sql: _Sql, where: Where) -> str:
+_SQLITE_RANGES = (
+    "WITH r AS MATERIALIZED (SELECT json_extract(value, '$.room_id') AS room_id,"
+    " json_extract(value, '$.lo') AS lo, json_extract(value, '$.hi') AS hi"
+    " FROM json_each({ranges}))"
+)
+
+
+def _sqlite_parts(sql: _Sql, where: Where) -> tuple[str, str]:
+    """SQLite's WITH clause (the ranges) and its FROM ... WHERE."""
     ranges = sql.bind(_ranges_json(where))
     match = sql.bind(where.query.fts5())
-    return (
-        "WITH r AS MATERIALIZED (SELECT json_extract(value, '$.room_id') AS room_id,"
-        " json_extract(value, '$.lo') AS lo, json_extract(value, '$.hi') AS hi"
-        f" FROM json_each({ranges}))"
+    cte = _SQLITE_RANGES.format(ranges=ranges)
+    body = (
         " FROM event_search_fts f"
         " CROSS JOIN event_search s ON s.stream_pos = f.rowid"
         " CROSS JOIN r ON r.room_id = s.room_id AND s.stream_pos BETWEEN r.lo AND r.hi"
         f" WHERE event_search_fts MATCH {match}" + _filters(sql, where)
     )
+    return cte, body
 
 
 def _pg_from(sql: _Sql, where: Where, tsquery: str) -> str:
@@ -131,6 +138,10 @@ def _pg_from(sql: _Sql, where: Where, tsquery: str) -> str:
     )
 
 
+def _empty(where: Where) -> bool:
+    return not where.ranges or not where.types or not where.query.alternatives
+
+
 async def search(
     conn: AsyncConnection,
     where: Where,
@@ -139,23 +150,20 @@ async def search(
     limit: int,
     offset: int = 0,
 ) -> list[Hit]:
-    """One page of matches, best (or newest) first; `limit` rows at most."""
-    if not where.ranges or not where.types or not where.query.alternatives:
+    """One page of matches, best (or newest) first; `limit` rows at most. The rank is
+    higher for a closer match (FTS5's bm25 is negated)."""
+    if _empty(where):
         return []
     sql = _Sql()
     if conn.dialect.name == "sqlite":
-        body = _sqlite_from(sql, where)
-        # WITH must come first: move it before the SELECT.
-        cte, rest = body.split(" FROM event_search_fts", 1)
-        columns = "s.stream_pos, -f.rank"
+        cte, body = _sqlite_parts(sql, where)
         ordering = "f.rank, s.stream_pos DESC" if order == "rank" else "s.stream_pos DESC"
-        statement = f"{cte} SELECT {columns} FROM event_search_fts{rest} ORDER BY {ordering}"
+        statement = f"{cte} SELECT s.stream_pos, -f.rank{body} ORDER BY {ordering}"
     else:
         tsquery = _tsquery(sql, where.query)
-        rank = f"ts_rank(s.tsv, {tsquery})"
         body = _pg_from(sql, where, tsquery)
         ordering = "2 DESC, s.stream_pos DESC" if order == "rank" else "s.stream_pos DESC"
-        statement = f"SELECT s.stream_pos, {rank}{body} ORDER BY {ordering}"
+        statement = f"SELECT s.stream_pos, ts_rank(s.tsv, {tsquery}){body} ORDER BY {ordering}"
     statement += f" LIMIT {sql.bind(limit)} OFFSET {sql.bind(offset)}"
     rows = await conn.execute(text(statement), sql.params)
     return [Hit(int(pos), float(rank)) for pos, rank in rows]
@@ -163,14 +171,13 @@ async def search(
 
 async def count(conn: AsyncConnection, where: Where) -> int:
     """How many events match (up to `COUNT_CAP`)."""
-    if not where.ranges or not where.types or not where.query.alternatives:
+    if _empty(where):
         return 0
     sql = _Sql()
     if conn.dialect.name == "sqlite":
-        cte, rest = _sqlite_from(sql, where).split(" FROM event_search_fts", 1)
-        inner = f"{cte} SELECT 1 FROM event_search_fts{rest}"
-        statement = f"SELECT count(*) FROM ({inner} LIMIT {sql.bind(COUNT_CAP)})"
+        cte, body = _sqlite_parts(sql, where)
+        inner = cte + " SELECT 1" + body
     else:
-        body = _pg_from(sql, where, _tsquery(sql, where.query))
-        statement = f"SELECT count(*) FROM (SELECT 1{body} LIMIT {sql.bind(COUNT_CAP)}) AS c"
+        inner = "SELECT 1" + _pg_from(sql, where, _tsquery(sql, where.query))
+    statement = f"SELECT count(*) FROM ({inner} LIMIT {sql.bind(COUNT_CAP)}) AS c"  # noqa: S608 - values are bound
     return int((await conn.execute(text(statement), sql.params)).scalar_one())

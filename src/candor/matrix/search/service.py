@@ -69,9 +69,7 @@ class SearchService:
         self._db = db
         self._clock = clock
 
-    async def search(
-        self, requester: Requester, crit: Criteria, next_batch: str | None
-    ) -> Outcome:
+    async def search(self, requester: Requester, crit: Criteria, next_batch: str | None) -> Outcome:
         position = parse_next_batch(next_batch, crit.order)
         offset = position if crit.order == "rank" and position is not None else 0
         before = position if crit.order == "recent" else None

@@ -5,9 +5,9 @@ The URL comes from `config.attributes["url"]` (set by `candor.store.migrate`) or
 """
 
 import asyncio
-from collections.abc import Mapping
 
 from alembic import context
+from alembic.runtime.environment import NameFilterParentNames, NameFilterType
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -36,9 +36,11 @@ def _run(connection: Connection) -> None:
         context.run_migrations()
 
 
-def _in_models(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+def _in_models(
+    name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames
+) -> bool:
     """Autogenerate compares only what the models declare (not the search engines' own)."""
-    return not outside_models(name, type_, parent_names)
+    return not outside_models(name, type_, parent_names.get("table_name"))
 
 
 async def _run_async() -> None:

@@ -10,8 +10,6 @@ triggers), on PostgreSQL a generated `tsv` tsvector column with a GIN index.
 (Alembic autogenerate, `tests/store/test_migrations.py`) leaves them alone.
 """
 
-from collections.abc import Mapping
-
 from sqlalchemy import BigInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,7 +32,7 @@ class EventSearch(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
-def outside_models(name: str | None, type_: str, parent_names: Mapping[str, str | None]) -> bool:
+def outside_models(name: str | None, type_: str, table_name: str | None) -> bool:
     """Whether a reflected object is the search index's engine-specific part (FTS5's table
     and its shadow tables, PostgreSQL's tsvector column and GIN index)."""
     if name is None:
@@ -42,5 +40,5 @@ def outside_models(name: str | None, type_: str, parent_names: Mapping[str, str 
     if type_ == "table":
         return name == FTS_TABLE or name.startswith(FTS_TABLE + "_")
     if type_ == "column":
-        return name == TSV_COLUMN and parent_names.get("table_name") == "event_search"
+        return name == TSV_COLUMN and table_name == "event_search"
     return type_ == "index" and name == TSV_INDEX
