@@ -91,14 +91,15 @@ class SearchService:
                 types=crit.types,
                 senders=crit.flt.senders,
                 not_senders=crit.flt.not_senders,
+                upto=current,
             )
             paged = replace(where, before=before)
-            hits = await repo.search(
+            page = await repo.search(
                 conn, paged, order=crit.order, limit=crit.limit + 1, offset=offset
             )
-            more = len(hits) > crit.limit
-            hits = hits[: crit.limit]
-            total = await repo.count(conn, where)
+            more = len(page.hits) > crit.limit
+            hits = page.hits[: crit.limit]
+            total = page.total if page.total is not None else await repo.count(conn, where)
             events = await events_repo.list_events_at(conn, [h.stream_pos for h in hits])
             found = {e.stream_pos: e for e in events}
             results = []
