@@ -6,6 +6,10 @@ the persister's observer or a bulk load, keeps it right) and PostgreSQL's tsvect
 generated column, so no writer computes it, with a GIN index). Both stem English words
 (FTS5's porter tokenizer, the `english` text search configuration).
 
+Existing history is indexed here, as the observer would have indexed it: the key of each
+type when it is a non-empty string, not redacted, and sent before its room had
+m.room.encryption (`matrix/search/indexer.py`).
+
 Revision ID: c18b10000001
 Revises: b7d2e4f6a8c1
 Create Date: 2026-12-06 04:00:00
@@ -41,6 +45,34 @@ _POSTGRES = [
 ]
 
 
+_KEYS = (("m.room.message", "body"), ("m.room.name", "name"), ("m.room.topic", "topic"))
+_BACKFILL = """
+INSERT INTO event_search (stream_pos, room_id, sender, type, key, value)
+SELECT e.stream_pos, e.room_id, e.sender, e.type, 'content.{key}', substr({value}, 1, 65536)
+FROM events e
+WHERE e.type = '{type}' AND e.redacted_by IS NULL AND {is_text}
+  AND ({state})
+  AND NOT EXISTS (
+    SELECT 1 FROM events x WHERE x.room_id = e.room_id AND x.type = 'm.room.encryption'
+      AND x.state_key = '' AND x.stream_pos < e.stream_pos)
+"""
+
+
+def _backfill(sqlite: bool) -> None:
+    for event_type, key in _KEYS:
+        if sqlite:
+            value = f"json_extract(e.content, '$.{key}')"
+            is_text = f"json_type(e.content, '$.{key}') = 'text'"
+        else:
+            value = f"(CAST(e.content AS jsonb) ->> '{key}')"
+            is_text = f"jsonb_typeof(CAST(e.content AS jsonb) -> '{key}') = 'string'"
+        state = "e.state_key IS NULL" if key == "body" else "e.state_key = ''"
+        op.execute(
+            _BACKFILL.format(key=key, value=value, type=event_type, is_text=is_text, state=state)
+            + f" AND trim({value}) <> ''"
+        )
+
+
 def upgrade() -> None:
     op.create_table(
         "event_search",
@@ -55,6 +87,7 @@ def upgrade() -> None:
     sqlite = op.get_bind().dialect.name == "sqlite"
     for statement in _SQLITE if sqlite else _POSTGRES:
         op.execute(statement)
+    _backfill(sqlite)
 
 
 def downgrade() -> None:
