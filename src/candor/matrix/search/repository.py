@@ -139,7 +139,9 @@ _SQLITE_WHOLE = "s.room_id IN (SELECT value FROM json_each({whole}))"
 _SQLITE_PARTIAL = (
     "EXISTS (SELECT 1 FROM r WHERE r.room_id = s.room_id AND s.stream_pos BETWEEN r.lo AND r.hi)"
 )
-_PG_WHOLE = "s.room_id IN (SELECT jsonb_array_elements_text(CAST({whole} AS jsonb)))"
+# ARRAY(...) is read once (an InitPlan); `IN (SELECT ...)` was re-read for every row of a
+# backward primary-key scan.
+_PG_WHOLE = "s.room_id = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST({whole} AS jsonb))))"
 _PG_PARTIAL = (
     "EXISTS (SELECT 1 FROM jsonb_to_recordset(CAST({ranges} AS jsonb))"
     " AS r(room_id text, lo bigint, hi bigint)"
