@@ -52,6 +52,8 @@ from candor.matrix.rooms.directory import RoomDirectoryService
 from candor.matrix.rooms.reads import RoomReadsService
 from candor.matrix.rooms.receipts import ReceiptsService
 from candor.matrix.rooms.service import RoomsService
+from candor.matrix.search.indexer import SearchIndexer
+from candor.matrix.search.service import SearchService
 from candor.matrix.sync.cluster import ClusterNotifier
 from candor.matrix.sync.history import HistoryService
 from candor.matrix.sync.messages import MessagesService
@@ -96,7 +98,7 @@ def build_homeserver(settings: Settings, clock: Clock | None = None) -> Homeserv
     tokens = TokenCache()
     # SQLite is one process; on PostgreSQL any number of workers may share the database.
     notifier = Notifier() if db.is_sqlite else ClusterNotifier(db)
-    observers: list[AppendObserver] = [push, RelationsIndexer()]
+    observers: list[AppendObserver] = [push, RelationsIndexer(), SearchIndexer()]
     if isinstance(notifier, ClusterNotifier):
         notifier.share_tokens(tokens)
         notifier.share_typing(typing)
@@ -174,6 +176,7 @@ class Services:
     push_rules: PushRulesService
     pushers: PushersService
     notifications: NotificationsService
+    search: SearchService
     web_sessions: WebSessionsService
     tiles: TileService
     apps: PartnerAppsService
@@ -270,8 +273,6 @@ def build_services(hs: Homeserver) -> Services:
         access=hs.access,
         server_name=hs.server_name,
         on_deactivated=[partner_access.end_partner_access],
-        # The search index's "forget these event ids" joins here (issue 18, at merge).
-        on_erased_events=[],
     )
     return Services(
         authenticator=Authenticator(hs.db, hs.token_key, hs.tokens, hs.clock),
@@ -347,6 +348,7 @@ def build_services(hs: Homeserver) -> Services:
         push_rules=PushRulesService(hs.db, hs.persister, hs.push),
         pushers=pushers,
         notifications=NotificationsService(hs.db, hs.clock),
+        search=SearchService(hs.db, hs.clock),
         web_sessions=WebSessionsService(hs.db, hs.clock, accounts, hs.token_key),
         tiles=TileService(hs.db, hs.tlog),
         apps=apps,

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from candor.store.migrate import downgrade, upgrade
 from candor.store.models.registry import metadata
+from candor.store.models.search import outside_models
 from tests.helpers.databases import empty_pg_database
 
 
@@ -27,12 +28,22 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def _diff(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    # The search index's engine-specific objects are made by its migration only.
+    context = MigrationContext.configure(
+        connection,
+        opts={
+            "compare_type": True,
+            "include_name": lambda name, type_, parents: (
+                not outside_models(name, type_, parents.get("table_name"))
+            ),
+        },
+    )
     return list(compare_metadata(context, metadata))
 
 
 def _table_names(connection: Connection) -> set[str]:
-    return set(inspect(connection).get_table_names()) - {"alembic_version"}
+    names = set(inspect(connection).get_table_names()) - {"alembic_version"}
+    return {n for n in names if not outside_models(n, "table", None)}
 
 
 async def _inspect(url: str) -> tuple[list[Any], set[str], list[tuple[str, int]]]:

@@ -40,6 +40,7 @@ from candor.matrix.relations.endpoints import router as relations_router
 from candor.matrix.room_keys.endpoints import router as room_keys_router
 from candor.matrix.rooms.endpoints import router as rooms_router
 from candor.matrix.rooms.endpoints import v1_router as rooms_v1_router
+from candor.matrix.search.endpoints import router as search_router
 from candor.matrix.sync.endpoints import router as sync_router
 from candor.matrix.sync.endpoints import v1_router as sync_v1_router
 from candor.matrix.sync.parking import LongPollParking
@@ -119,6 +120,7 @@ ROUTES = tuple(
         push_router,
         presence_router,
         relations_router,
+        search_router,
         versions_router,
         refusals_router,
         transparency_router,

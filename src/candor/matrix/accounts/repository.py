@@ -201,9 +201,7 @@ async def get_token_owner(conn: AsyncConnection, token_hash: str) -> TokenRecord
     ).first()
     if row is None:
         return None
-    return TokenRecord(
-        row[0], row[1], bool(row[2]), bool(row[3]), bool(row[4]), row[5], row[6]
-    )
+    return TokenRecord(row[0], row[1], bool(row[2]), bool(row[3]), bool(row[4]), row[5], row[6])
 
 
 async def retire_refresh_token(conn: AsyncConnection, token_hash: str, retires: str) -> None:

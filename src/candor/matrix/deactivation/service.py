@@ -43,6 +43,7 @@ from candor.matrix.requester import Requester
 from candor.matrix.room_keys import facts as room_keys_facts
 from candor.matrix.rooms import facts as rooms_facts
 from candor.matrix.rooms.rules import check_membership_change
+from candor.matrix.search import facts as search_facts
 from candor.transparency.access import AccessLog
 from candor.transparency.records import AccessAction, ActorKind
 
@@ -52,7 +53,6 @@ logger = logging.getLogger(__name__)
 # else changes (the partner layer ends its grants and app consents).
 DeactivationHook = Callable[[str], Awaitable[None]]
 # Told which events an erasure pruned (a search index drops them).
-ErasedEventsHook = Callable[[Sequence[str]], Awaitable[None]]
 
 LEAVE: Final = Membership.LEAVE
 # Memberships a deactivated person still holds in a room, which a leave event ends.
@@ -82,7 +82,6 @@ class DeactivationService:
         access: AccessLog,
         server_name: str,
         on_deactivated: Sequence[DeactivationHook] = (),
-        on_erased_events: Sequence[ErasedEventsHook] = (),
     ) -> None:
         self._persister = persister
         self._accounts = accounts
@@ -91,7 +90,6 @@ class DeactivationService:
         self._access = access
         self._server_name = server_name
         self._on_deactivated = tuple(on_deactivated)
-        self._on_erased_events = tuple(on_erased_events)
 
     async def deactivate(
         self, requester: Requester, auth: AuthDict | None, *, erase: bool
@@ -124,8 +122,6 @@ class DeactivationService:
         media = 0
         if erase:
             media = (await self._media.purge_user(user_id)).media
-            if erased:
-                await self.forget_erased_events(erased)
         logger.info(
             "deactivated %s (erase=%s): left %d rooms, erased %d events and %d media",
             user_id,
@@ -135,16 +131,6 @@ class DeactivationService:
             media,
         )
         return Deactivated(rooms_left, len(erased), media, log_index)
-
-    async def forget_erased_events(self, event_ids: Sequence[str]) -> None:
-        """THE ONE PLACE an erasure tells indexes that events lost their content.
-
-        Search (`matrix/search/`, issue 18) gives a "forget these event ids" function; the
-        composition root passes it in `on_erased_events`, so an erased message is no
-        longer found by its words. Runs after the pruning committed.
-        """
-        for hook in self._on_erased_events:
-            await hook(event_ids)
 
 
 async def _deactivate_in(ctx: WriteContext, user_id: str, *, erase: bool) -> tuple[int, list[str]]:
@@ -204,4 +190,7 @@ async def _erase_events(ctx: WriteContext, user_id: str, rooms: Sequence[str]) -
             touched.add(ev.room_id)
     for room_id in touched:
         ctx.forget_room(room_id)  # the cached current state holds the old content
+    # In the same transaction: no search ever finds the pruned words, not even one that
+    # runs between the pruning and a later clean-up.
+    await search_facts.forget_events(ctx.conn, erased)
     return erased

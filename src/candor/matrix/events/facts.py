@@ -28,6 +28,8 @@ async def events_at(conn: AsyncConnection, positions: Sequence[int]) -> list[Sto
 async def event(conn: AsyncConnection, event_id: str) -> StoredEvent | None:
     """One event by id (an administrator reading a reported event: `matrix/moderation`)."""
     return await repo.get_event(conn, event_id)
+
+
 async def unredacted_events_about(
     conn: AsyncConnection, user_id: str, room_ids: Sequence[str]
 ) -> list[StoredEvent]:

@@ -7,10 +7,12 @@ The URL comes from `config.attributes["url"]` (set by `candor.store.migrate`) or
 import asyncio
 
 from alembic import context
+from alembic.runtime.environment import NameFilterParentNames, NameFilterType
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from candor.store.models.registry import metadata
+from candor.store.models.search import outside_models
 
 config = context.config
 
@@ -28,9 +30,17 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=True,
         compare_type=True,
+        include_name=_in_models,
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def _in_models(
+    name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames
+) -> bool:
+    """Autogenerate compares only what the models declare (not the search engines' own)."""
+    return not outside_models(name, type_, parent_names.get("table_name"))
 
 
 async def _run_async() -> None:

@@ -1,0 +1,241 @@
+"""SQL of the search index: rows written in the persister's transaction, and the queries.
+
+The queries hand the ranking, the visibility ranges and the LIMIT to the database, so no
+query reads every match of a common word into Python. Where the searcher may look
+travels as two JSON parameters (any number of rooms, two bound values): the rooms they
+may read whole (the usual case: joined, history `shared`), checked by room id, and the
+other rooms' ranges of positions. Each engine ranks with its own function (FTS5's bm25
+`rank`, PostgreSQL's `ts_rank` over the stored tsvector) over the newest `WINDOW` visible
+matches and returns one page. SQLite's join is written `CROSS JOIN` to keep the
+full-text match the outer loop (SQLite keeps the written order for it), walked newest
+first (`ORDER BY f.rowid DESC` is FTS5's own order, so a LIMIT stops it early).
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from candor.matrix.search.terms import SearchQuery
+from candor.store.models.events import Event
+from candor.store.models.search import EventSearch
+
+# `rank` ranks the newest this many visible matches, and `count` stops at as many: a
+# word in every tenth message of a million would otherwise be read, joined and scored
+# 100,000 times for one page (bm25 and ts_rank cost per row). Newest first is what the
+# engines give cheaply (FTS5 walks its rowids backwards, PostgreSQL its primary key).
+WINDOW = 2_000
+COUNT_CAP = WINDOW
+
+
+async def add_rows(conn: AsyncConnection, rows: Sequence[dict[str, object]]) -> None:
+    """Index rows (`stream_pos`, `room_id`, `sender`, `type`, `key`, `value`), one statement."""
+    if rows:
+        await conn.execute(insert(EventSearch), list(rows))
+
+
+async def delete_events(conn: AsyncConnection, event_ids: Sequence[str]) -> None:
+    """Drop the index rows of these events (redacted or erased); unknown ids are ignored."""
+    if event_ids:
+        positions = select(Event.stream_pos).where(Event.event_id.in_(list(event_ids)))
+        await conn.execute(delete(EventSearch).where(EventSearch.stream_pos.in_(positions)))
+
+
+async def delete_positions(conn: AsyncConnection, positions: Sequence[int]) -> None:
+    if positions:
+        await conn.execute(delete(EventSearch).where(EventSearch.stream_pos.in_(list(positions))))
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """What a search matches: the query, where the searcher may look, and the filter."""
+
+    query: SearchQuery
+    # (room_id, lo, hi): positions lo..hi of the room are visible to the searcher.
+    ranges: Sequence[tuple[str, int, int]]
+    types: Sequence[str]
+    senders: Sequence[str] | None
+    not_senders: Sequence[str]
+    # The stream position the ranges are bounded by: a range from 1 to here is the
+    # whole room, checked by room id alone.
+    upto: int = 0
+    # Recent order's page: positions below this one only.
+    before: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    stream_pos: int
+    rank: float
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    hits: list[Hit]
+    # How many match (up to COUNT_CAP), when the query could tell.
+    total: int | None
+
+
+class _Sql:
+    """One query's text and bound values, built up clause by clause."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, object] = {}
+
+    def bind(self, value: object) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return ":" + name
+
+    def in_list(self, values: Sequence[str]) -> str:
+        return "(" + ", ".join(self.bind(v) for v in values) + ")"
+
+
+def _tsquery(sql: _Sql, query: SearchQuery) -> str:
+    """PostgreSQL's tsquery of the parsed query, every word a bound value."""
+    alternatives = []
+    for alt in query.alternatives:
+        parts = []
+        for part in alt.parts:
+            phrase = f"phraseto_tsquery('english', {sql.bind(' '.join(part.words))})"
+            parts.append(f"!!{phrase}" if part.negated else phrase)
+        alternatives.append("(" + " && ".join(parts) + ")")
+    return "(" + " || ".join(alternatives) + ")"
+
+
+def _filters(sql: _Sql, where: Where) -> str:
+    out = f" AND s.type IN {sql.in_list(where.types)}"
+    if where.senders is not None:
+        out += f" AND s.sender IN {sql.in_list(where.senders)}"
+    if where.not_senders:
+        out += f" AND s.sender NOT IN {sql.in_list(where.not_senders)}"
+    if where.before is not None:
+        out += f" AND s.stream_pos < {sql.bind(where.before)}"
+    return out
+
+
+def _split(where: Where) -> tuple[str, str | None]:
+    """The whole rooms (JSON list of ids) and the other ranges (JSON objects, or None)."""
+    whole = [r for r, lo, hi in where.ranges if lo <= 1 and hi >= where.upto]
+    partial = [
+        {"room_id": r, "lo": lo, "hi": hi}
+        for r, lo, hi in where.ranges
+        if not (lo <= 1 and hi >= where.upto)
+    ]
+    compact = (",", ":")
+    return json.dumps(whole, separators=compact), (
+        json.dumps(partial, separators=compact) if partial else None
+    )
+
+
+_SQLITE_RANGES = (
+    "WITH r AS MATERIALIZED (SELECT json_extract(value, '$.room_id') AS room_id,"
+    " json_extract(value, '$.lo') AS lo, json_extract(value, '$.hi') AS hi"
+    " FROM json_each({ranges})) "
+)
+_SQLITE_WHOLE = "s.room_id IN (SELECT value FROM json_each({whole}))"
+_SQLITE_PARTIAL = (
+    "EXISTS (SELECT 1 FROM r WHERE r.room_id = s.room_id AND s.stream_pos BETWEEN r.lo AND r.hi)"
+)
+# ARRAY(...) is read once (an InitPlan); `IN (SELECT ...)` was re-read for every row of a
+# backward primary-key scan.
+_PG_WHOLE = "s.room_id = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST({whole} AS jsonb))))"
+_PG_PARTIAL = (
+    "EXISTS (SELECT 1 FROM jsonb_to_recordset(CAST({ranges} AS jsonb))"
+    " AS r(room_id text, lo bigint, hi bigint)"
+    " WHERE r.room_id = s.room_id AND s.stream_pos BETWEEN r.lo AND r.hi)"
+)
+
+
+def _sqlite_parts(sql: _Sql, where: Where) -> tuple[str, str]:
+    """SQLite's WITH clause (the partial ranges, or nothing) and its FROM ... WHERE, newest
+    match first."""
+    whole, partial = _split(where)
+    cte = ""
+    visible = _SQLITE_WHOLE.format(whole=sql.bind(whole))
+    if partial is not None:
+        cte = _SQLITE_RANGES.format(ranges=sql.bind(partial))
+        visible = f"({visible} OR {_SQLITE_PARTIAL})"
+    body = (
+        " FROM event_search_fts f"
+        " CROSS JOIN event_search s ON s.stream_pos = f.rowid"
+        f" WHERE event_search_fts MATCH {sql.bind(where.query.fts5())}"
+        f" AND {visible}" + _filters(sql, where) + " ORDER BY f.rowid DESC"
+    )
+    return cte, body
+
+
+def _pg_from(sql: _Sql, where: Where, tsquery: str) -> str:
+    """PostgreSQL's FROM ... WHERE, newest match first."""
+    whole, partial = _split(where)
+    visible = _PG_WHOLE.format(whole=sql.bind(whole))
+    if partial is not None:
+        visible = f"({visible} OR {_PG_PARTIAL.format(ranges=sql.bind(partial))})"
+    return (
+        f" FROM event_search s WHERE s.tsv @@ {tsquery} AND {visible}"
+        + _filters(sql, where)
+        + " ORDER BY s.stream_pos DESC"
+    )
+
+
+def _empty(where: Where) -> bool:
+    return not where.ranges or not where.types or not where.query.alternatives
+
+
+async def search(
+    conn: AsyncConnection,
+    where: Where,
+    *,
+    order: str,
+    limit: int,
+    offset: int = 0,
+) -> "Page":
+    """One page of matches, best (or newest) first; `limit` rows at most. The rank is
+    higher for a closer match (FTS5's bm25 is negated); `rank` pages end with the window,
+    and count it on the way (the matches in the window: the same as `count`)."""
+    if _empty(where):
+        return Page([], 0)
+    sql = _Sql()
+    if conn.dialect.name == "sqlite":
+        cte, body = _sqlite_parts(sql, where)
+        if order == "recent":
+            statement = f"{cte}SELECT s.stream_pos, -f.rank, NULL{body}"
+        else:
+            window = f"SELECT s.stream_pos AS pos, f.rank AS score{body} LIMIT {sql.bind(WINDOW)}"
+            statement = (
+                f"{cte}SELECT pos, -score, count(*) OVER () FROM ({window})"  # noqa: S608 - values are bound
+                " ORDER BY score, pos DESC"
+            )
+    else:
+        tsquery = _tsquery(sql, where.query)
+        if order == "recent":
+            statement = f"SELECT s.stream_pos, ts_rank(s.tsv, {tsquery}), NULL" + _pg_from(
+                sql, where, tsquery
+            )
+        else:
+            window = f"SELECT s.stream_pos AS pos, s.tsv{_pg_from(sql, where, tsquery)} LIMIT {sql.bind(WINDOW)}"
+            statement = (
+                f"SELECT pos, ts_rank(w.tsv, {tsquery}) AS score, count(*) OVER ()"  # noqa: S608 - values are bound
+                f" FROM ({window}) AS w"
+                " ORDER BY score DESC, pos DESC"
+            )
+    statement += f" LIMIT {sql.bind(limit)} OFFSET {sql.bind(offset)}"
+    rows = (await conn.execute(text(statement), sql.params)).all()
+    total = int(rows[0][2]) if rows and rows[0][2] is not None else None
+    return Page([Hit(int(pos), float(rank)) for pos, rank, _ in rows], total)
+
+
+async def count(conn: AsyncConnection, where: Where) -> int:
+    """How many events match (up to `COUNT_CAP`)."""
+    if _empty(where):
+        return 0
+    sql = _Sql()
+    if conn.dialect.name == "sqlite":
+        cte, body = _sqlite_parts(sql, where)
+        inner = cte + "SELECT 1" + body
+    else:
+        inner = "SELECT 1" + _pg_from(sql, where, _tsquery(sql, where.query))
+    statement = f"SELECT count(*) FROM ({inner} LIMIT {sql.bind(COUNT_CAP)}) AS c"  # noqa: S608 - values are bound
+    return int((await conn.execute(text(statement), sql.params)).scalar_one())
