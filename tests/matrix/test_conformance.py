@@ -16,15 +16,18 @@ nothing (every table's rows are the same before and after).
 import copy
 import hashlib
 import itertools
+import threading
 from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 from sqlalchemy import select
 
-from candor.config import Settings
+from candor.config import Settings, SupportSettings, TurnSettings
 from candor.matrix.context import Homeserver
 from candor.store.models.base import Base
 from tests.helpers.admin import AdminEnv, admin_env
@@ -48,34 +51,47 @@ REFUSED: Mapping[OpKey, str] = {
     ("GET", "/.well-known/matrix/policy_server"): "no policy server: the spec's 404",
     ("GET", V3 + "/login/sso/redirect"): "no single sign-on: 404 M_UNRECOGNIZED "
     "(`GET /login` offers no m.login.sso)",
+    ("GET", V3 + "/events"): "the pre-r0 event stream (deprecated): /sync replaced it",
+    ("GET", V3 + "/initialSync"): "the pre-r0 global snapshot (deprecated): /sync replaced it",
+}
+
+# Served, but every answer is the spec's error for a feature Candor does not have: counted
+# as served (the operation answers as the spec says), listed so the count stays honest.
+_NO_3PIDS = "Candor keeps no e-mail addresses or phone numbers: 403 M_THREEPID_DENIED"
+_NO_BRIDGES = "no protocol is bridged: the spec's 404 M_NOT_FOUND for each lookup"
+_NO_APPSERVICES = "no application services: 403 M_FORBIDDEN for a user's token"
+ANSWERED_WITH_AN_ERROR: Mapping[OpKey, str] = {
+    ("GET", V3 + "/login/sso/redirect/{idpId}"): "no identity provider: the spec's 404",
+    **{
+        ("GET", V3 + path): _NO_BRIDGES
+        for path in (
+            "/thirdparty/location",
+            "/thirdparty/location/{protocol}",
+            "/thirdparty/protocol/{protocol}",
+            "/thirdparty/user",
+            "/thirdparty/user/{protocol}",
+        )
+    },
+    ("POST", V1 + "/appservice/{appserviceId}/ping"): _NO_APPSERVICES,
+    ("PUT", V3 + "/directory/list/appservice/{networkId}/{roomId}"): _NO_APPSERVICES,
+    **{
+        ("POST", V3 + path): _NO_3PIDS
+        for path in (
+            "/account/3pid",
+            "/account/3pid/add",
+            "/account/3pid/bind",
+            "/account/3pid/email/requestToken",
+            "/account/3pid/msisdn/requestToken",
+            "/account/password/email/requestToken",
+            "/account/password/msisdn/requestToken",
+            "/register/email/requestToken",
+            "/register/msisdn/requestToken",
+        )
+    },
 }
 
 # Operations the scenario does not reach, and why.
-_IN_PROGRESS = "not served yet: issue 18 is in progress"
-NOT_REACHED: Mapping[OpKey, str] = {
-    ("POST", "/_matrix/client/v1/login/get_token"): _IN_PROGRESS,
-    ("GET", "/_matrix/client/v1/register/m.login.registration_token/validity"): _IN_PROGRESS,
-    ("GET", "/_matrix/client/v1/rooms/{roomId}/relations/{eventId}"): _IN_PROGRESS,
-    ("GET", "/_matrix/client/v1/rooms/{roomId}/relations/{eventId}/{relType}"): _IN_PROGRESS,
-    (
-        "GET",
-        "/_matrix/client/v1/rooms/{roomId}/relations/{eventId}/{relType}/{eventType}",
-    ): _IN_PROGRESS,
-    ("GET", "/_matrix/client/v1/rooms/{roomId}/threads"): _IN_PROGRESS,
-    ("GET", "/_matrix/client/v1/rooms/{roomId}/timestamp_to_event"): _IN_PROGRESS,
-    ("POST", "/_matrix/client/v3/account/3pid/delete"): _IN_PROGRESS,
-    ("POST", "/_matrix/client/v3/account/3pid/unbind"): _IN_PROGRESS,
-    ("POST", "/_matrix/client/v3/account/deactivate"): _IN_PROGRESS,
-    ("GET", "/_matrix/client/v3/events"): _IN_PROGRESS,
-    ("GET", "/_matrix/client/v3/events/{eventId}"): _IN_PROGRESS,
-    ("GET", "/_matrix/client/v3/initialSync"): _IN_PROGRESS,
-    ("DELETE", "/_matrix/client/v3/profile/{userId}/{keyName}"): _IN_PROGRESS,
-    ("POST", "/_matrix/client/v3/refresh"): _IN_PROGRESS,
-    ("GET", "/_matrix/client/v3/rooms/{roomId}/context/{eventId}"): _IN_PROGRESS,
-    ("GET", "/_matrix/client/v3/rooms/{roomId}/initialSync"): _IN_PROGRESS,
-    ("POST", "/_matrix/client/v3/search"): _IN_PROGRESS,
-    ("POST", "/_matrix/client/v3/user/{userId}/openid/request_token"): _IN_PROGRESS,
-}
+NOT_REACHED: Mapping[OpKey, str] = {}
 
 
 def _op_key(op: Operation) -> OpKey:
@@ -95,6 +111,7 @@ class Recorder:
     http: httpx.AsyncClient
     served: set[OpKey] = field(default_factory=set)
     refused: set[OpKey] = field(default_factory=set)
+    succeeded: set[OpKey] = field(default_factory=set)  # answered 2xx at least once
     _txn: Iterator[int] = field(default_factory=itertools.count)
 
     def txn(self) -> str:
@@ -124,6 +141,8 @@ class Recorder:
             self.refused.add(key)
         else:
             self.served.add(key)
+        if 200 <= r.status_code < 300:
+            self.succeeded.add(key)
         return r
 
     async def ok(
@@ -151,7 +170,7 @@ async def _discovery_and_accounts(rec: Recorder, env: AdminEnv) -> None:
     alice = env.alice
     await rec.ok(None, "GET", "/_matrix/client/versions")
     await rec.ok(None, "GET", "/.well-known/matrix/client")
-    await rec.call(None, "GET", "/.well-known/matrix/support", expect=404)
+    await rec.ok(None, "GET", "/.well-known/matrix/support")
     await rec.call(None, "GET", "/.well-known/matrix/policy_server", expect=404)
     await rec.call(None, "GET", V1 + "/auth_metadata", expect=404)
     await rec.call(
@@ -238,7 +257,7 @@ async def _discovery_and_accounts(rec: Recorder, env: AdminEnv) -> None:
     )
     got = await rec.ok(alice, "GET", f"{V3}/user/{_q(alice.user_id)}/account_data/org.example.x")
     assert got == {"a": 1}
-    await rec.call(alice, "GET", V3 + "/voip/turnServer", expect=404)
+    await rec.ok(alice, "GET", V3 + "/voip/turnServer")
     await rec.ok(
         alice, "POST", V3 + "/user_directory/search", json={"search_term": "bo", "limit": 5}
     )
@@ -276,6 +295,7 @@ async def _rooms(rec: Recorder, env: AdminEnv) -> Room:
         json={"msgtype": "m.text", "body": "hello bob, this is a conformance test"},
     )
     event_id = sent["event_id"]
+    await _relations_and_history(rec, env, room, event_id)
     await rec.ok(bob, "GET", f"{V3}/rooms/{room}/event/{event_id}")
     await rec.ok(bob, "GET", f"{V3}/rooms/{room}/messages", params={"dir": "b", "limit": 5})
     await rec.ok(bob, "GET", f"{V3}/rooms/{room}/state")
@@ -350,6 +370,119 @@ async def _rooms(rec: Recorder, env: AdminEnv) -> Room:
     assert room in synced["rooms"]["join"]
     await rec.ok(bob, "GET", V3 + "/sync", params={"timeout": 0, "since": synced["next_batch"]})
     return Room(room, event_id, alias)
+
+
+async def _relations_and_history(rec: Recorder, env: AdminEnv, room: str, event_id: str) -> None:
+    """A reaction, an edit and a thread reply to Alice's message, read back through
+    /relations, /threads, the bundles, /context, timestamps, search and the older reads."""
+    alice, bob = env.alice, env.bob
+    send = f"{V3}/rooms/{room}/send"
+    await rec.ok(
+        bob,
+        "PUT",
+        f"{send}/m.reaction/{rec.txn()}",
+        json={"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": "👍"}},
+    )
+    await rec.ok(
+        alice,
+        "PUT",
+        f"{send}/m.room.message/{rec.txn()}",
+        json={
+            "msgtype": "m.text",
+            "body": "* hello bob, this is a conformance run",
+            "m.new_content": {"msgtype": "m.text", "body": "hello bob, this is a conformance run"},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": event_id},
+        },
+    )
+    await rec.ok(
+        bob,
+        "PUT",
+        f"{send}/m.room.message/{rec.txn()}",
+        json={
+            "msgtype": "m.text",
+            "body": "a threaded answer",
+            "m.relates_to": {"rel_type": "m.thread", "event_id": event_id},
+        },
+    )
+    rels = f"{V1}/rooms/{room}/relations/{event_id}"
+    assert len((await rec.ok(bob, "GET", rels))["chunk"]) == 3
+    assert len((await rec.ok(bob, "GET", rels + "/m.thread"))["chunk"]) == 1
+    assert len((await rec.ok(bob, "GET", rels + "/m.annotation/m.reaction"))["chunk"]) == 1
+    threads = await rec.ok(alice, "GET", f"{V1}/rooms/{room}/threads")
+    assert [t["event_id"] for t in threads["chunk"]] == [event_id]
+    bundled = (await rec.ok(bob, "GET", f"{V3}/rooms/{room}/event/{event_id}"))["unsigned"]
+    assert set(bundled["m.relations"]) >= {"m.thread", "m.replace"}
+    ctx = await rec.ok(bob, "GET", f"{V3}/rooms/{room}/context/{event_id}", params={"limit": 4})
+    assert ctx["event"]["event_id"] == event_id
+    found = await rec.ok(
+        bob,
+        "GET",
+        f"{V1}/rooms/{room}/timestamp_to_event",
+        params={"ts": ctx["event"]["origin_server_ts"], "dir": "f"},
+    )
+    assert found["event_id"] == event_id
+    await rec.ok(bob, "GET", f"{V3}/events/{event_id}")
+    await rec.ok(bob, "GET", f"{V3}/rooms/{room}/initialSync")
+    await rec.call(bob, "GET", V3 + "/events", params={"timeout": 0}, expect=404)
+    await rec.call(bob, "GET", V3 + "/initialSync", expect=404)
+    hits = await rec.ok(
+        bob,
+        "POST",
+        V3 + "/search",
+        json={
+            "search_categories": {
+                "room_events": {"search_term": "conformance", "event_context": {"before_limit": 1}}
+            }
+        },
+    )
+    assert hits["search_categories"]["room_events"]["results"]
+
+
+async def _tokens_and_profile(rec: Recorder, env: AdminEnv) -> None:
+    """Refresh tokens, signing in another device, OpenID, profile fields, and the
+    third-party and registration-token answers."""
+    alice = env.alice
+    me = _q(alice.user_id)
+    login = await rec.ok(
+        None,
+        "POST",
+        V3 + "/login",
+        json={
+            "type": "m.login.password",
+            "user": "alice",
+            "password": "correct horse",
+            "refresh_token": True,
+        },
+    )
+    refreshed = await rec.ok(
+        None, "POST", V3 + "/refresh", json={"refresh_token": login["refresh_token"]}
+    )
+    assert refreshed["access_token"] != login["access_token"]
+    first = await rec.call(alice, "POST", V1 + "/login/get_token", json={}, expect=401)
+    token = await rec.ok(
+        alice,
+        "POST",
+        V1 + "/login/get_token",
+        json={"auth": password_auth(alice.user_id, first.json()["session"])},
+    )
+    await rec.ok(
+        None, "POST", V3 + "/login", json={"type": "m.login.token", "token": token["login_token"]}
+    )
+    openid = await rec.ok(alice, "POST", f"{V3}/user/{me}/openid/request_token", json={})
+    assert openid["token_type"] == "Bearer"
+    await rec.ok(alice, "PUT", f"{V3}/profile/{me}/m.tz", json={"m.tz": "Europe/London"})
+    assert (await rec.ok(alice, "GET", f"{V3}/profile/{me}/m.tz")) == {"m.tz": "Europe/London"}
+    await rec.ok(alice, "DELETE", f"{V3}/profile/{me}/m.tz")
+    await rec.ok(
+        None, "GET", V1 + "/register/m.login.registration_token/validity", params={"token": "abc"}
+    )
+    for action in ("delete", "unbind"):
+        await rec.ok(
+            alice,
+            "POST",
+            f"{V3}/account/3pid/{action}",
+            json={"medium": "email", "address": "a@b.c"},
+        )
 
 
 async def _encryption(rec: Recorder, env: AdminEnv) -> None:
@@ -523,7 +656,33 @@ async def _push(rec: Recorder, env: AdminEnv, room: Room) -> None:
     await rec.ok(bob, "GET", V3 + "/notifications", params={"limit": 5})
 
 
-async def _media(rec: Recorder, env: AdminEnv) -> None:
+class _Page(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"<html><head><title>A page</title></head><body>hello</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def web_page() -> Iterator[str]:
+    """A page on 127.0.0.1 for URL previews to fetch (the operator allows loopback)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/page.html"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def _media(rec: Recorder, env: AdminEnv, page_url: str) -> None:
     alice, bob = env.alice, env.bob
     image = png(8, 8)
     up = await rec.ok(
@@ -558,13 +717,8 @@ async def _media(rec: Recorder, env: AdminEnv) -> None:
             params={"width": 4, "height": 4, "method": "scale"},
             expect=(200, 404),
         )
-        await rec.call(
-            bob,
-            "GET",
-            f"{base}/preview_url",
-            params={"url": "http://127.0.0.1:9/"},
-            expect=(200, 400, 403, 404, 502),
-        )
+        preview = await rec.ok(bob, "GET", f"{base}/preview_url", params={"url": page_url})
+        assert preview["og:title"] == "A page"
 
 
 async def _leave_last(rec: Recorder, env: AdminEnv) -> None:
@@ -595,6 +749,23 @@ async def _leave_last(rec: Recorder, env: AdminEnv) -> None:
     bob2 = MatrixTestClient(rec.http, other["user_id"], other["access_token"], other["device_id"])
     await rec.ok(bob2, "POST", V3 + "/logout", json={})
     await rec.ok(env.carol, "POST", V3 + "/logout/all", json={})
+    erin = await rec.ok(
+        None,
+        "POST",
+        V3 + "/register",
+        json={"username": "erin", "password": "correct horse", "auth": {"type": "m.login.dummy"}},
+    )
+    leaving = MatrixTestClient(rec.http, erin["user_id"], erin["access_token"], erin["device_id"])
+    first = await rec.call(
+        leaving, "POST", V3 + "/account/deactivate", json={"erase": True}, expect=401
+    )
+    gone = await rec.ok(
+        leaving,
+        "POST",
+        V3 + "/account/deactivate",
+        json={"erase": True, "auth": password_auth(leaving.user_id, first.json()["session"])},
+    )
+    assert gone["id_server_unbind_result"] == "no-support"
 
 
 async def _spaces_and_knocks(rec: Recorder, env: AdminEnv) -> None:
@@ -644,19 +815,36 @@ async def drive(rec: Recorder, env: AdminEnv) -> None:
     room = await _rooms(rec, env)
     await _spaces_and_knocks(rec, env)
     await _encryption(rec, env)
+    await _tokens_and_profile(rec, env)
     await _devices(rec, env)
     await _push(rec, env, room)
     await _moderation(rec, env, room)
-    await _media(rec, env)
+    with web_page() as page_url:
+        await _media(rec, env, page_url)
     await _leave_last(rec, env)
 
 
 async def test_every_operation_is_served_or_refused_as_the_spec_says(settings: Settings) -> None:
     # URL previews are off by default (the server would see every link): on, to reach them.
-    media = settings.media.model_copy(update={"url_previews": True})
+    # and the deprecated unauthenticated downloads are off by default too.
+    media = settings.media.model_copy(
+        update={
+            "url_previews": True,
+            "url_preview_allow_private_networks": True,
+            "legacy_unauthenticated_downloads": True,
+        }
+    )
     # Presence is off by default too (it tells room-mates when one is online): on, likewise.
     presence = settings.presence.model_copy(update={"enabled": True})
-    async with admin_env(settings.model_copy(update={"media": media, "presence": presence})) as env:
+    configured = settings.model_copy(
+        update={
+            "media": media,
+            "presence": presence,
+            "turn": TurnSettings(uris=["turn:turn.test.local:3478"], shared_secret="s3cret"),
+            "support": SupportSettings(page="https://test.local/help"),
+        }
+    )
+    async with admin_env(configured) as env:
         rec = Recorder(env.http)
         await drive(rec, env)
     ops = all_operations()
@@ -672,6 +860,13 @@ async def test_every_operation_is_served_or_refused_as_the_spec_says(settings: S
         f"listed but served: {sorted(set(REFUSED) - rec.refused)}"
     )
     assert len(rec.served) == len(ops) - len(REFUSED) - len(NOT_REACHED)
+    only_errors = rec.served - rec.succeeded
+    assert only_errors == set(ANSWERED_WITH_AN_ERROR), (
+        f"served with only an error, not listed: {sorted(only_errors - set(ANSWERED_WITH_AN_ERROR))}; "
+        f"listed but succeeded: {sorted(set(ANSWERED_WITH_AN_ERROR) - only_errors)}"
+    )
+    # The issue's target: at least 150 of the 164 served.
+    assert len(rec.served) >= 150, f"{len(rec.served)} of {len(ops)} operations served"
 
 
 # --- spec-invalid requests ----------------------------------------------------------------

@@ -7,8 +7,9 @@ https://spec.matrix.org/v1.16/client-server-api/#openid
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Query, Request, Response
 
+from candor.core.canonical_json import JsonDict
 from candor.matrix.accounts.refresh import RefreshService
 from candor.matrix.accounts.schemas import GetLoginTokenBody, RefreshBody
 from candor.matrix.accounts.tokens import TokensService
@@ -47,9 +48,13 @@ async def get_login_token(
 
 @router.post("/user/{user_id}/openid/request_token")
 async def request_openid_token(
-    user_id: str, requester: RequesterDep, tokens: TokensDep
+    user_id: str,
+    body: Annotated[JsonDict, Body()],
+    requester: RequesterDep,
+    tokens: TokensDep,
 ) -> Response:
-    """The body is `{}` (the spec); any JSON object is accepted and ignored."""
+    """The body is `{}` (the spec): any JSON object is accepted and ignored, anything else
+    (an array, no body) is the spec-invalid request it is."""
     issued = await tokens.openid_token(requester, user_id_param(user_id))
     return json_response(
         {
