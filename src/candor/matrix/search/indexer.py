@@ -11,6 +11,13 @@ it is a non-empty string. Nothing is indexed in a room that has `m.room.encrypti
 (DESIGN invariant 3: the server keeps no plaintext index of an encrypted room; an
 m.room.encrypted event has no such key anyway). A redaction drops its target's row in the
 redaction's own item.
+
+An edit (`m.replace`) is not a message of its own: it changes the words of the one it
+replaces, so the original's row takes the edit's `m.new_content.body` and the edit gets no
+row. A search then finds a message by what it says now, and clients are never handed the
+edit itself as a result (Element shows none of a page of results when the newest is an
+edit). Redacting an edit leaves the original findable by the edited words (its row is not
+rebuilt from the original's content).
 """
 
 from candor.matrix.constants import EventType
@@ -43,6 +50,21 @@ def index_row(ev: StoredEvent, room: RoomState) -> dict[str, object] | None:
     }
 
 
+def _edit_of(ev: StoredEvent) -> tuple[str, str] | None:
+    """(the replaced event's id, its new words) when `ev` is an edit of a text message."""
+    if ev.type != EventType.MESSAGE:
+        return None
+    relation = ev.content.get("m.relates_to")
+    if not isinstance(relation, dict) or relation.get("rel_type") != "m.replace":
+        return None
+    target = relation.get("event_id")
+    new = ev.content.get("m.new_content")
+    words = new.get("body") if isinstance(new, dict) else None
+    if not isinstance(target, str) or not isinstance(words, str) or not words.strip():
+        return None
+    return target, words
+
+
 class SearchIndexer:
     """The persister's observer for search: a row per searchable event, gone on redaction."""
 
@@ -55,6 +77,20 @@ class SearchIndexer:
         self._item_start = (0, 0)
 
     async def appended(self, ctx: WriteContext, ev: StoredEvent, room: RoomState) -> None:
+        edit = _edit_of(ev)
+        if edit is not None:
+            target, words = edit
+            if (EventType.ENCRYPTION, "") in room.state:
+                return
+            if target in self._ids:  # the original is in this batch, not yet written
+                pending = self._rows[self._ids.index(target)]
+                if pending["sender"] == ev.sender and pending["room_id"] == ev.room_id:
+                    pending["value"] = words[:MAX_INDEXED_CHARS]
+            else:
+                await repo.replace_value(
+                    ctx.conn, target, ev.room_id, ev.sender, words[:MAX_INDEXED_CHARS]
+                )
+            return
         if ev.type == EventType.REDACTION and ev.redacts is not None:
             if ev.redacts in self._ids:
                 self._dropped.append(ev.redacts)  # appended in this batch, not yet written

@@ -15,7 +15,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.matrix.search.terms import SearchQuery
@@ -41,6 +41,19 @@ async def delete_events(conn: AsyncConnection, event_ids: Sequence[str]) -> None
     if event_ids:
         positions = select(Event.stream_pos).where(Event.event_id.in_(list(event_ids)))
         await conn.execute(delete(EventSearch).where(EventSearch.stream_pos.in_(positions)))
+
+
+async def replace_value(
+    conn: AsyncConnection, event_id: str, room_id: str, sender: str, value: str
+) -> None:
+    """An edit's new words for the event it replaces: only an edit by the same sender in
+    the same room counts (the spec's rule for a valid replacement)."""
+    position = select(Event.stream_pos).where(
+        Event.event_id == event_id, Event.room_id == room_id, Event.sender == sender
+    )
+    await conn.execute(
+        update(EventSearch).where(EventSearch.stream_pos.in_(position)).values(value=value)
+    )
 
 
 async def delete_positions(conn: AsyncConnection, positions: Sequence[int]) -> None:
