@@ -443,3 +443,152 @@ async def shield_kind(tile: Locator) -> str | None:
     classes = await shield(tile).first.get_attribute("class") or ""
     found = re.search(r"mx_EventTile_e2eIcon_(\w+)", classes)
     return found.group(1) if found else classes
+
+
+# --- conversation features: threads, edits, reactions, search, upgrades -------------------
+
+
+def main_timeline(page: Page) -> Locator:
+    """The room's own timeline, not a thread open beside it (which shows its root too)."""
+    return page.locator(".mx_RoomView_body")
+
+
+def timeline_tile(page: Page, text: str) -> Locator:
+    """The main timeline's tile whose message body contains `text`."""
+    body = page.locator(".mx_EventTile_body").filter(has_text=text)
+    return main_timeline(page).locator(".mx_EventTile").filter(has=body)
+
+
+async def message_action(page: Page, text: str, action: str) -> None:
+    """Hover the main timeline's message whose body contains `text` and press `action` in
+    its action bar ("Reply in thread", "Edit", "React", …)."""
+    tile = timeline_tile(page, text)
+    await expect(tile).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    await tile.hover()
+    await (
+        tile.locator(".mx_MessageActionBar")
+        .get_by_role("button", name=action)
+        .click(timeout=STEP_TIMEOUT_MS)
+    )
+
+
+def thread_panel(page: Page) -> Locator:
+    """The right panel, where Element shows a thread."""
+    return page.locator(".mx_RightPanel")
+
+
+async def reply_in_thread(page: Page, root_text: str, reply: str) -> None:
+    """Start (or continue) the thread on `root_text` from its action bar and send `reply`
+    from the thread's own composer; waits until the server took it."""
+    await message_action(page, root_text, "Reply in thread")
+    # A new thread's composer says "Send a message…", an existing one's "Reply to thread…".
+    box = thread_panel(page).get_by_role("textbox")
+    await box.fill(reply)
+    await box.press("Enter")
+    tile = thread_panel(page).locator(".mx_EventTile").filter(has_text=reply)
+    await expect(tile).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    await expect(tile).not_to_have_class(SENDING, timeout=STEP_TIMEOUT_MS)
+
+
+async def expect_thread_reply(page: Page, root_text: str, reply: str) -> None:
+    """The root message shows the thread's summary ("1 reply"), and opening it shows
+    `reply`."""
+    root = timeline_tile(page, root_text)
+    summary = root.locator(".mx_ThreadSummary")
+    await expect(summary).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    await expect(summary).to_contain_text("1 reply")
+    await summary.click()
+    reply_tile = thread_panel(page).locator(".mx_EventTile").filter(has_text=reply)
+    await expect(reply_tile).to_be_visible(timeout=STEP_TIMEOUT_MS)
+
+
+async def edit_message(page: Page, old: str, new: str) -> None:
+    """Edit one's own message `old` in place so that it reads `new`."""
+    await message_action(page, old, "Edit")
+    box = page.get_by_role("textbox", name="Edit message")
+    await expect(box).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    await box.press("ControlOrMeta+a")
+    await box.press_sequentially(new)
+    await box.press("Enter")
+    await expect(timeline_tile(page, new)).to_be_visible(timeout=STEP_TIMEOUT_MS)
+
+
+async def expect_edited(page: Page, text: str) -> None:
+    """The message now reads `text` and is marked "(edited)"."""
+    tile = timeline_tile(page, text)
+    await expect(tile).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    await expect(tile.locator(".mx_EventTile_edited")).to_be_visible()
+
+
+async def react(page: Page, text: str, emoji: str) -> None:
+    """React to the message whose body is `text` with one of Element's quick reactions."""
+    await message_action(page, text, "React")
+    picker = page.locator(".mx_EmojiPicker")
+    quick = picker.locator(".mx_EmojiPicker_quick .mx_EmojiPicker_item_wrapper")
+    await quick.filter(has_text=emoji).first.click(timeout=STEP_TIMEOUT_MS)
+    await page.keyboard.press("Escape")  # the picker stays open for more reactions
+
+
+async def expect_reaction(page: Page, text: str, emoji: str, count: int) -> None:
+    tile = timeline_tile(page, text)
+    button = tile.locator(".mx_ReactionsRowButton").filter(has_text=emoji)
+    await expect(button).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    await expect(button.locator(".mx_ReactionsRowButton_count")).to_have_text(str(count))
+
+
+async def search_room(page: Page, term: str) -> None:
+    """Room info → "Search messages…" → `term`, as Element 1.11 offers it."""
+    await page.get_by_role("button", name="Room info").first.click(timeout=STEP_TIMEOUT_MS)
+    field = page.get_by_placeholder("Search messages…")
+    await field.fill(term)
+    await field.press("Enter")
+
+
+async def expect_search_result(page: Page, term: str) -> None:
+    results = page.locator(".mx_RoomView_searchResultsPanel")
+    await expect(results).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    hit = results.locator(".mx_EventTile").filter(has_text=term)
+    await expect(hit.first).to_be_visible(timeout=STEP_TIMEOUT_MS)
+
+
+async def close_search(page: Page) -> None:
+    await page.keyboard.press("Escape")
+
+
+async def upgrade_room(page: Page, version: str) -> None:
+    """The `/upgraderoom` command, then Element's dialog with "Automatically invite
+    members" ticked.
+
+    Element offers `/upgraderoom` only in developer mode (its settings show the upgrade
+    button only for a room on a version the server does not recommend), so the person
+    turns that on first, from `/devtools`."""
+    box = main_timeline(page).get_by_role("textbox", name="Send a message…")
+    await box.fill("/devtools")
+    await box.press("Enter")
+    tools = page.get_by_role("dialog")
+    developer = tools.get_by_role("switch", name="Developer mode")
+    await expect(developer).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    if await developer.get_attribute("aria-checked") != "true":
+        await developer.click()
+    await page.keyboard.press("Escape")
+    await expect(tools).to_have_count(0, timeout=STEP_TIMEOUT_MS)
+    await box.fill(f"/upgraderoom {version}")
+    await box.press("Enter")
+    dialog = page.get_by_role("dialog")
+    invite = dialog.get_by_role("switch", name=re.compile("Automatically invite members"))
+    if await invite.count() and await invite.get_attribute("aria-checked") != "true":
+        await invite.click()
+    await dialog.get_by_role("button", name="Upgrade").click(timeout=STEP_TIMEOUT_MS)
+    await expect(dialog).to_have_count(0, timeout=STEP_TIMEOUT_MS)
+
+
+async def expect_room_replaced(page: Page) -> None:
+    """The old room's composer gives way to Element's notice that the room was replaced;
+    its link leads into the new room, joined."""
+    notice = page.get_by_text("This room has been replaced and is no longer active.")
+    await expect(notice).to_be_visible(timeout=STEP_TIMEOUT_MS)
+    await page.get_by_text("The conversation continues here.").click()
+    # Element joins the new room (the upgrade invited everyone) and opens it.
+    await expect(notice).to_have_count(0, timeout=STEP_TIMEOUT_MS)
+    new_composer = main_timeline(page).get_by_role("textbox", name="Send a message…")
+    await expect(new_composer).to_be_visible(timeout=STEP_TIMEOUT_MS)

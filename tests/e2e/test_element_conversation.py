@@ -1,0 +1,146 @@
+"""Element Web, unmodified, in Chromium against a real `candor serve`: the conversation
+features of issue 18, each done by one person and seen by the other.
+
+Alice and Bob (accounts made through the API) sign in to Element and share an unencrypted
+room. Bob replies to Alice's question in a thread, and Alice sees the thread's reply; Alice
+edits her question, and Bob sees the new words marked "(edited)"; Bob reacts with 👍, and
+Alice sees the reaction; Bob searches the room for a word Alice wrote, and finds her
+message; Alice upgrades the room, and Bob's Element says the room was replaced and takes
+him to the new one.
+
+As in `test_element.py`, every API answer ≥ 400 Element receives is recorded, and the test
+fails on any that is not explained in `EXPECTED`.
+"""
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from tests.e2e.conftest import ServerProcess
+from tests.e2e.test_element import EXPECTED as DM_EXPECTED
+from tests.e2e.test_element import Allowed
+from tests.helpers import element_ui as ui
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.browser import SKIP_REASON as NO_CHROMIUM
+from tests.helpers.element import element_web
+
+pytestmark = [pytest.mark.e2e, pytest.mark.engines("sqlite"), pytest.mark.timeout(240)]
+
+if not CHROMIUM.exists():
+    pytest.skip(NO_CHROMIUM, allow_module_level=True)
+
+PASSWORD = "correct horse battery staple"
+ROOM = "Weekend plans"
+C = "/_matrix/client"
+
+EXPECTED: tuple[Allowed, ...] = DM_EXPECTED
+
+
+def unexpected(failures: list[ui.ApiFailure]) -> list[ui.ApiFailure]:
+    return [f for f in failures if not any(a.matches(f) for a in EXPECTED)]
+
+
+@pytest.fixture
+def element(server: ServerProcess) -> Iterator[str]:
+    with ui.serve_element(element_web(), server.base_url) as url:
+        yield url
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+async def shared_room(server: ServerProcess) -> None:
+    """Alice's and Bob's accounts, and an unencrypted room both are in (made by the API:
+    the subject here is what happens in the room)."""
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=10.0) as client:
+        tokens = {}
+        for name in ("alice", "bob"):
+            body = {"username": name, "password": PASSWORD, "auth": {"type": "m.login.dummy"}}
+            registered = await client.post(f"{C}/v3/register", json=body)
+            assert registered.status_code == 200, registered.text
+            tokens[name] = {"Authorization": f"Bearer {registered.json()['access_token']}"}
+        created = await client.post(
+            f"{C}/v3/createRoom",
+            json={"preset": "public_chat", "name": ROOM, "invite": ["@bob:localhost"]},
+            headers=tokens["alice"],
+        )
+        assert created.status_code == 200, created.text
+        room = created.json()["room_id"]
+        joined = await client.post(f"{C}/v3/rooms/{room}/join", json={}, headers=tokens["bob"])
+        assert joined.status_code == 200, joined.text
+        for auth in tokens.values():
+            assert (await client.post(f"{C}/v3/logout", headers=auth)).status_code == 200
+
+
+async def test_element_threads_edits_reactions_search_and_upgrade(
+    server: ServerProcess, element: str, browser: Browser, tmp_path: Path
+) -> None:
+    record = ui.ApiRecord()
+    pages: dict[str, Page] = {}
+
+    async def person(who: str) -> Page:
+        page = await (await browser.new_context()).new_page()
+        record.watch(page, who)
+        pages[who] = page
+        await ui.sign_in(page, element, who, PASSWORD)
+        await ui.expect_home(page)
+        await ui.open_room(page, ROOM)
+        return page
+
+    async def snapshot(step: str) -> None:
+        for who, page in pages.items():
+            await page.screenshot(path=tmp_path / f"{step}-{who}.png")
+
+    await shared_room(server)
+    try:
+        alice = await person("alice")
+        bob = await person("bob")
+
+        question = "Shall we meet on Friday for croissants?"
+        await ui.send_message(alice, question, encrypted=False)
+
+        # Bob replies in a thread; Alice sees the thread's reply.
+        await ui.reply_in_thread(bob, question, "Friday works for me")
+        await ui.expect_thread_reply(alice, question, "Friday works for me")
+        await snapshot("1-thread")
+
+        # Alice edits her question; Bob sees the new words, marked as edited.
+        edited = "Shall we meet on Saturday for croissants?"
+        await ui.edit_message(alice, question, edited)
+        await ui.expect_edited(bob, edited)
+        await snapshot("2-edit")
+
+        # Bob reacts with 👍; Alice sees it.
+        await ui.react(bob, edited, "👍")
+        await ui.expect_reaction(alice, edited, "👍", 1)
+        await snapshot("3-react")
+
+        # Bob searches the room for a word of Alice's and finds her message.
+        await ui.search_room(bob, "croissants")
+        await ui.expect_search_result(bob, "croissants")
+        await snapshot("4-search")
+        await ui.close_search(bob)
+
+        # Alice upgrades the room; Bob's Element says it was replaced and follows it.
+        await ui.upgrade_room(alice, "10")
+        await ui.expect_room_replaced(bob)
+        await snapshot("5-upgrade")
+    except BaseException:
+        await snapshot("failed")
+        raise
+    finally:
+        seen = "\n".join(map(str, record.failures))
+        (tmp_path / "api-failures.txt").write_text(seen + "\n")
+
+    wrong = unexpected(record.failures)
+    assert not wrong, "unexpected API errors:\n" + "\n".join(map(str, wrong))
