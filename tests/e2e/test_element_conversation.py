@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, async_playwright
 
 from tests.e2e.conftest import ServerProcess
 from tests.e2e.test_element import EXPECTED as DM_EXPECTED
