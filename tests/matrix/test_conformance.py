@@ -807,6 +807,10 @@ async def _moderation(rec: Recorder, env: AdminEnv, room: Room) -> None:
         assert (await rec.ok(admin, "GET", path))[flag] is True
         await rec.ok(admin, "PUT", path, json={flag: False})
     await rec.ok(admin, "GET", f"{V3}/admin/whois/{_q(env.alice.user_id)}")
+    caps = (await rec.ok(admin, "GET", V3 + "/capabilities"))["capabilities"]
+    assert caps["m.account_moderation"] == {"lock": True, "suspend": True}
+    caps = (await rec.ok(bob, "GET", V3 + "/capabilities"))["capabilities"]
+    assert "m.account_moderation" not in caps
 
 
 async def drive(rec: Recorder, env: AdminEnv) -> None:

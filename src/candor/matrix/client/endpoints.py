@@ -7,6 +7,7 @@ keeps and bridges none). Push rules are `matrix/push/`.
 
 from fastapi import APIRouter, Request, Response
 
+from candor.core.canonical_json import JsonDict
 from candor.matrix.accounts.schemas import ThreepidRemoveBody
 from candor.matrix.accounts.tokens import TokensService
 from candor.matrix.auth import RequesterDep
@@ -35,9 +36,15 @@ async def versions() -> Response:
 @router.get("/capabilities")
 async def capabilities(requester: RequesterDep, request: Request) -> Response:
     tokens = provided(request, TokensService)
+    # Administrators may lock and suspend accounts (`matrix/moderation`); the spec says to
+    # leave the capability out for everyone else.
+    moderation: JsonDict = (
+        {"m.account_moderation": {"lock": True, "suspend": True}} if requester.is_admin else {}
+    )
     return json_response(
         {
             "capabilities": {
+                **moderation,
                 "m.change_password": {"enabled": True},
                 "m.room_versions": {
                     "default": ROOM_VERSION,
