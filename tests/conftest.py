@@ -19,6 +19,10 @@ rows are storage) and the CLI's commands, whose services run on both engines bel
 Password hashing: the whole run (and every `candor serve` it starts, through the
 environment) uses Argon2id at its cheapest (`CHEAP_ARGON2`); a test that measures the real
 cost asks for the defaults with `@pytest.mark.owasp_argon2`.
+
+Compiled SQL: every test makes its own app and engine, and all of them compile statements
+through one process-wide cache (`tests/helpers/sql_cache.py`), so a statement is compiled
+once per process rather than once per test.
 """
 
 import asyncio
@@ -43,6 +47,7 @@ from tests.helpers.databases import (
 )
 from tests.helpers.matrix import MatrixTestClient
 from tests.helpers.spec import spec_event_hooks
+from tests.helpers.sql_cache import share_compiled_sql
 
 # Argon2id's minimum: hashing is a millisecond instead of tens, and the suite registers
 # and logs in thousands of times. Through the environment so that every Settings a test
@@ -60,6 +65,7 @@ hypothesis.settings.load_profile("candor")
 def pytest_configure(config: pytest.Config) -> None:
     for name, value in CHEAP_ARGON2.items():
         os.environ.setdefault(name, value)
+    share_compiled_sql()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
