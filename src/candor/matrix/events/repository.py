@@ -367,7 +367,11 @@ _STATE_HISTORIES = (
         Event.type == bindparam("type"),
         Event.state_key == bindparam("state_key"),
     )
-    .order_by(Event.stream_pos)
+    # Room by room, in stream order within each: exactly the index's order, so the plan is
+    # one range of `ix_events_room_state_pos` per room. Ordering by position alone let
+    # SQLite (statistics taken while the table was small) scan every event of the table
+    # in position order instead: 0.4 s at a million events, against 0.1 ms.
+    .order_by(Event.room_id, Event.stream_pos)
 )
 
 
