@@ -4,6 +4,7 @@ https://spec.matrix.org/v1.11/client-server-api/#get_matrixclientv1roomsroomidre
 https://spec.matrix.org/v1.11/client-server-api/#get_matrixclientv1roomsroomidthreads
 """
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -22,28 +23,50 @@ DirQuery = Annotated[str, Query(max_length=8)]
 RecurseQuery = Annotated[bool | None, Query()]
 
 
-async def _page(
-    requester: RequesterDep,
-    relations: RelationsService,
-    q: RelationsQuery,
-) -> Response:
-    return json_response(await relations.relations(requester, q))
+@dataclass(frozen=True, slots=True)
+class Paging:
+    """The query parameters the three `/relations` routes share."""
+
+    from_: str | None
+    to: str | None
+    limit: int | None
+    dir: str
+    recurse: bool | None
 
 
-@router.get("/rooms/{room_id}/relations/{event_id}")
-async def relations_of(
-    room_id: str,
-    event_id: str,
-    requester: RequesterDep,
-    relations: RelationsDep,
+def _paging(
     from_: FromQuery = None,
     to: ToQuery = None,
     limit: LimitQuery = None,
     dir: DirQuery = "b",
     recurse: RecurseQuery = None,
+) -> Paging:
+    return Paging(from_, to, limit, dir, recurse)
+
+
+PagingDep = Annotated[Paging, Depends(_paging)]
+
+
+async def _page(
+    requester: RequesterDep,
+    relations: RelationsService,
+    room_id: str,
+    event_id: str,
+    rel_type: str | None,
+    event_type: str | None,
+    p: Paging,
 ) -> Response:
-    q = RelationsQuery(room_id, event_id, None, None, from_, to, limit, dir, recurse)
-    return await _page(requester, relations, q)
+    q = RelationsQuery(
+        room_id, event_id, rel_type, event_type, p.from_, p.to, p.limit, p.dir, p.recurse
+    )
+    return json_response(await relations.relations(requester, q))
+
+
+@router.get("/rooms/{room_id}/relations/{event_id}")
+async def relations_of(
+    room_id: str, event_id: str, requester: RequesterDep, relations: RelationsDep, p: PagingDep
+) -> Response:
+    return await _page(requester, relations, room_id, event_id, None, None, p)
 
 
 @router.get("/rooms/{room_id}/relations/{event_id}/{rel_type}")
@@ -53,14 +76,9 @@ async def relations_of_type(
     rel_type: str,
     requester: RequesterDep,
     relations: RelationsDep,
-    from_: FromQuery = None,
-    to: ToQuery = None,
-    limit: LimitQuery = None,
-    dir: DirQuery = "b",
-    recurse: RecurseQuery = None,
+    p: PagingDep,
 ) -> Response:
-    q = RelationsQuery(room_id, event_id, rel_type, None, from_, to, limit, dir, recurse)
-    return await _page(requester, relations, q)
+    return await _page(requester, relations, room_id, event_id, rel_type, None, p)
 
 
 @router.get("/rooms/{room_id}/relations/{event_id}/{rel_type}/{event_type}")
@@ -71,14 +89,9 @@ async def relations_of_type_and_event_type(
     event_type: str,
     requester: RequesterDep,
     relations: RelationsDep,
-    from_: FromQuery = None,
-    to: ToQuery = None,
-    limit: LimitQuery = None,
-    dir: DirQuery = "b",
-    recurse: RecurseQuery = None,
+    p: PagingDep,
 ) -> Response:
-    q = RelationsQuery(room_id, event_id, rel_type, event_type, from_, to, limit, dir, recurse)
-    return await _page(requester, relations, q)
+    return await _page(requester, relations, room_id, event_id, rel_type, event_type, p)
 
 
 @router.get("/rooms/{room_id}/threads")

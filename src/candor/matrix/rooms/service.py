@@ -38,6 +38,7 @@ from candor.matrix.ratelimit import RateLimiter
 from candor.matrix.requester import Requester
 from candor.matrix.rooms import repository as repo
 from candor.matrix.rooms.aliases import RoomAliasesService
+from candor.matrix.rooms.member_profiles import add_member_profile
 from candor.matrix.rooms.rules import (
     AuthState,
     check_encryption_change,
@@ -149,7 +150,7 @@ class RoomsService:
 
             await put(EventType.CREATE, create)
             join: JsonDict = {"membership": Membership.JOIN}
-            await _add_profile(ctx, sender, join)
+            await add_member_profile(ctx, sender, join)
             await put(EventType.MEMBER, join, sender)
             await put(EventType.POWER_LEVELS, _initial_power_levels(body, preset, invitees, sender))
             if alias is not None:
@@ -172,7 +173,7 @@ class RoomsService:
                 invite: JsonDict = {"membership": Membership.INVITE}
                 if body.is_direct:
                     invite["is_direct"] = True
-                await _add_profile(ctx, invitee, invite)
+                await add_member_profile(ctx, invitee, invite)
                 await put(EventType.MEMBER, invite, invitee)
             return room_id
 
@@ -279,7 +280,7 @@ class RoomsService:
             ):
                 raise NotFound(f"Unknown user {target}")
             body = dict(content)
-            await _add_profile(ctx, target, body)
+            await add_member_profile(ctx, target, body)
             if membership == Membership.JOIN and state.membership(target) == Membership.JOIN:
                 current = (await ctx.room_state(room_id)).state.get((EventType.MEMBER, target))
                 if current is not None and current.content == body:
@@ -317,7 +318,7 @@ class RoomsService:
 
         async def work(ctx: WriteContext) -> None:
             content: JsonDict = {"membership": Membership.JOIN}
-            await _add_profile(ctx, user_id, content)
+            await add_member_profile(ctx, user_id, content)
             for room_id in rooms:
                 room = await ctx.room_state(room_id)
                 current = room.state.get((EventType.MEMBER, user_id))
@@ -437,24 +438,6 @@ class RoomsService:
             return ev.event_id
 
         return await self._persister.run(work)
-
-
-# Memberships whose event carries the target's profile (Synapse adds it to these three).
-_PROFILED_MEMBERSHIPS = frozenset({Membership.JOIN, Membership.INVITE, Membership.KNOCK})
-_PROFILE_FIELDS = ("displayname", "avatar_url")
-
-
-async def _add_profile(ctx: WriteContext, target: str, content: JsonDict) -> None:
-    """Give a join, invite or knock the target's `displayname` and `avatar_url`, read in
-    the work item's transaction, where the client did not set them itself (a per-room
-    name stays). Clients show members by these: an invite without them shows a user id.
-    """
-    if content.get("membership") not in _PROFILED_MEMBERSHIPS:
-        return
-    profile = await accounts_facts.profile(ctx.conn, target) or {}
-    for field in _PROFILE_FIELDS:
-        if field not in content and field in profile:
-            content[field] = profile[field]
 
 
 def _initial_power_levels(

@@ -8,13 +8,13 @@ change can slip between the permission check and the writes.
 
 from candor.core.canonical_json import JsonDict
 from candor.core.tokens import random_string
-from candor.matrix.accounts import facts as accounts_facts
 from candor.matrix.constants import EventType, Membership
 from candor.matrix.errors import Forbidden, NotFound
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.model import NewEvent
 from candor.matrix.events.persister import WriteContext
 from candor.matrix.rooms import repository as repo
+from candor.matrix.rooms.member_profiles import add_member_profile
 from candor.matrix.rooms.rules import AuthState, check_send
 
 # The state the spec has a server copy into the replacement room (membership is not
@@ -102,7 +102,7 @@ async def upgrade_room(
     )
     await put(EventType.CREATE, create)
     join: JsonDict = {"membership": Membership.JOIN}
-    await _add_profile(ctx, sender, join)
+    await add_member_profile(ctx, sender, join)
     await put(EventType.MEMBER, join, sender)
     old_pl = state.get((EventType.POWER_LEVELS, ""))
     if old_pl is not None:
@@ -117,7 +117,7 @@ async def upgrade_room(
     for user_id, membership in sorted(members, key=lambda m: m[0]):
         if membership == Membership.JOIN and user_id != sender:
             invite: JsonDict = {"membership": Membership.INVITE}
-            await _add_profile(ctx, user_id, invite)
+            await add_member_profile(ctx, user_id, invite)
             await put(EventType.MEMBER, invite, user_id)
 
     # The old room's local aliases and directory listing now lead to the new room.
@@ -136,11 +136,3 @@ async def upgrade_room(
         if locked != old_pl.content and _may_send(old.auth, sender, EventType.POWER_LEVELS, locked):
             await ctx.append(NewEvent(old_room_id, EventType.POWER_LEVELS, sender, locked, ""))
     return new_room_id
-
-
-async def _add_profile(ctx: WriteContext, target: str, content: JsonDict) -> None:
-    """A join or invite carries the target's profile, as `service.py`'s do."""
-    profile = await accounts_facts.profile(ctx.conn, target) or {}
-    for field in ("displayname", "avatar_url"):
-        if field in profile:
-            content[field] = profile[field]
