@@ -15,13 +15,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
+from playwright.async_api import Browser, async_playwright
 
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.helpers.databases import ENGINES, create_pg_database, drop_pg_database
 
 CANDOR = Path(sys.executable).parent / "candor"
@@ -178,3 +180,25 @@ def pytest_runtest_makereport(
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+@pytest.fixture
+def element(server: ServerProcess) -> Iterator[str]:
+    """Element's URL, served on its own origin and pointed at the test's server (the
+    Element tests skip, with the reason, when the bundle is absent)."""
+    from tests.helpers.element import element_web  # noqa: PLC0415 - lazy: Element tests only
+    from tests.helpers.element_ui import serve_element  # noqa: PLC0415 - lazy, as above
+
+    with serve_element(element_web(), server.base_url) as url:
+        yield url
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's chromium, headless, for the browser tests."""
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()

@@ -20,20 +20,18 @@ Element (media, settings, the room directory…) adds steps here without new plu
 """
 
 import re
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.conftest import ServerProcess
 from tests.helpers import element_ui as ui
-from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.browser import CHROMIUM
 from tests.helpers.browser import SKIP_REASON as NO_CHROMIUM
-from tests.helpers.element import element_web
 
 # Element is the subject, not the database: SQLite only (see tests/conftest.py).
 pytestmark = [pytest.mark.e2e, pytest.mark.engines("sqlite"), pytest.mark.timeout(240)]
@@ -137,23 +135,6 @@ C = "/_matrix/client"
 
 def unexpected(failures: list[ui.ApiFailure]) -> list[ui.ApiFailure]:
     return [f for f in failures if not any(a.matches(f) for a in EXPECTED)]
-
-
-@pytest.fixture
-def element(server: ServerProcess) -> Iterator[str]:
-    """Element's URL, served on its own origin and pointed at the test's server."""
-    with ui.serve_element(element_web(), server.base_url) as url:
-        yield url
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def register_by_api(server: ServerProcess, username: str, display_name: str) -> None:

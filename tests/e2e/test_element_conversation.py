@@ -9,23 +9,20 @@ message; Alice upgrades the room, and Bob's Element says the room was replaced a
 him to the new one.
 
 As in `test_element.py`, every API answer ≥ 400 Element receives is recorded, and the test
-fails on any that is not explained in `EXPECTED`.
+fails on any that is not explained in its `EXPECTED`.
 """
 
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from tests.e2e.conftest import ServerProcess
-from tests.e2e.test_element import EXPECTED as DM_EXPECTED
-from tests.e2e.test_element import Allowed
+from tests.e2e.test_element import unexpected
 from tests.helpers import element_ui as ui
-from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers.browser import CHROMIUM
 from tests.helpers.browser import SKIP_REASON as NO_CHROMIUM
-from tests.helpers.element import element_web
 
 pytestmark = [pytest.mark.e2e, pytest.mark.engines("sqlite"), pytest.mark.timeout(240)]
 
@@ -35,28 +32,6 @@ if not CHROMIUM.exists():
 PASSWORD = "correct horse battery staple"
 ROOM = "Weekend plans"
 C = "/_matrix/client"
-
-EXPECTED: tuple[Allowed, ...] = DM_EXPECTED
-
-
-def unexpected(failures: list[ui.ApiFailure]) -> list[ui.ApiFailure]:
-    return [f for f in failures if not any(a.matches(f) for a in EXPECTED)]
-
-
-@pytest.fixture
-def element(server: ServerProcess) -> Iterator[str]:
-    with ui.serve_element(element_web(), server.base_url) as url:
-        yield url
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 async def shared_room(server: ServerProcess) -> None:
