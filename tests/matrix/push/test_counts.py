@@ -15,7 +15,7 @@ from candor.config import Settings
 from candor.matrix.errors import Forbidden
 from candor.matrix.events.model import NewEvent
 from candor.matrix.events.persister import WriteContext
-from candor.matrix.push import repository as repo
+from candor.matrix.push import counting
 from candor.store.db import Database
 from candor.store.models.push import NotificationEvent, PushMembership
 from tests.helpers.matrix import MatrixTestClient
@@ -282,11 +282,12 @@ async def test_the_count_stops_at_its_cap_so_sync_cost_stays_bounded(db: Databas
                     "highlight": True,
                     "actions": "[]",
                 }
-                for pos in range(1, repo.MAX_COUNT + 6)
+                for pos in range(1, counting.MAX_COUNT + 6)
             ],
         )
     async with db.read() as conn:
-        assert await repo.count_unread(conn, room, bob) == (repo.MAX_COUNT, repo.MAX_COUNT)
+        unread = await counting.count_unread(conn, room, bob)
+    assert unread.total() == (counting.MAX_COUNT, counting.MAX_COUNT)
 
 
 async def test_a_failed_items_notifications_are_rolled_back_with_it(

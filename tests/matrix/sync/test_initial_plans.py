@@ -14,7 +14,7 @@ from candor.matrix.events.repository import (
     _STATE_HISTORIES,
     room_events_query,
 )
-from candor.matrix.push.repository import _COUNTS_OF_ROOMS
+from candor.matrix.push.counting import _MANY_ROOMS, _ONE_ROOM
 from candor.matrix.rooms.repository import _COUNTS_OF_ROOMS as _MEMBER_COUNTS
 from candor.matrix.rooms.repository import _FIRST_MEMBERS
 from tests.helpers.plans import query_plan
@@ -58,13 +58,31 @@ async def test_a_set_wise_read_is_index_ranges(settings: Settings, name: str) ->
         assert "Index" in plan, plan
 
 
-async def test_unread_counts_of_rooms_are_index_ranges(settings: Settings) -> None:
+@pytest.mark.parametrize("many", [True, False], ids=["rooms", "room"])
+async def test_unread_counts_are_index_ranges(settings: Settings, many: bool) -> None:
+    """Threads included: each thread's read position and count are index lookups and
+    ranges too (`push/counting.py`)."""
+    engine = "sqlite" if settings.sqlalchemy_url().startswith("sqlite") else "postgresql"
     rooms = ", ".join(f"'{r}'" for r in ROOMS)
-    sql = _COUNTS_OF_ROOMS.text.replace(":rooms", f"({rooms})").replace(":user", f"'{USER}'")
+    statement = (_MANY_ROOMS if many else _ONE_ROOM)[engine]
+    sql = (
+        statement.text.replace(":rooms", f"({rooms})")
+        .replace(":room", f"'{ROOMS[0]}'")
+        .replace(":user", f"'{USER}'")
+        .replace(":upto", str(10**9))
+    )
     found = await query_plan(settings, sql)
     plan, sqlite = found.text, found.sqlite
     if sqlite:
-        for table in ("events", "notification_events", "notifications", "receipts"):
+        for table in (
+            "events",
+            "notification_events",
+            "notifications",
+            "receipts",
+            "event_threads",
+        ):
             assert f"SCAN {table}" not in plan, plan
+        assert "ix_notification_events_room_thread_pos" in plan, plan
+        assert "ix_notification_events_room_sender_thread" in plan, plan
     else:
         assert "Seq Scan" not in plan, plan

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from candor.matrix.push.repository import WindowNotifications
+from candor.matrix.push.counting import Unread, WindowNotifications
 from candor.matrix.sync.service import SyncService
 from tests.helpers.e2ee import SIGNED_CURVE25519, FakeDevice, claim_one, login, upload_keys
 from tests.helpers.matrix import V3, MatrixTestClient
@@ -134,16 +134,22 @@ async def test_two_devices_of_one_person_share_an_answer_for_a_window(
 
 def test_window_rows_count_baselines_and_each_persons_exceptions() -> None:
     rows = WindowNotifications(
-        baselines=((11, "!r", "@a", False), (12, "!r", "@b", False), (13, "!other", "@a", True)),
+        baselines=(
+            (11, "!r", "@a", False, ""),
+            (12, "!r", "@b", False, ""),
+            (13, "!other", "@a", True, ""),
+            (14, "!r", "@a", False, "$root"),
+        ),
         exceptions={
-            "@b": [("!r", 11, True, True)],  # a mention of @b: replaces the baseline
-            "@c": [("!r", 12, False, False)],  # @c muted the room
+            "@b": [("!r", 11, True, True, "")],  # a mention of @b: replaces the baseline
+            "@c": [("!r", 12, False, False, ""), ("!r", 14, False, False, "$root")],  # muted
         },
     )
-    assert rows.counted("!r", "@b") == (1, 1)  # 11 as a highlight; 12 is their own
-    assert rows.counted("!r", "@c") == (1, 0)  # 11 only
-    assert rows.counted("!r", "@d") == (2, 0)
-    assert rows.counted("!other", "@d") == (1, 1)
+    # 11 as a highlight; 12 is their own; 14 is in a thread.
+    assert rows.counted("!r", "@b") == Unread((1, 1), {"$root": (1, 0)})
+    assert rows.counted("!r", "@c") == Unread((1, 0), {})  # 11 only
+    assert rows.counted("!r", "@d") == Unread((2, 0), {"$root": (1, 0)})
+    assert rows.counted("!other", "@d") == Unread((1, 1), {})
 
 
 @pytest.mark.parametrize(

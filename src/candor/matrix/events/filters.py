@@ -96,6 +96,8 @@ class SyncFilter:
     presence: EventFilter = ANY_EVENT
     include_leave: bool = False
     lazy_load_members: bool = False
+    # The timeline filter's `unread_thread_notifications`: counts split by thread.
+    unread_thread_notifications: bool = False
 
     @classmethod
     def parse(cls, raw: object) -> "SyncFilter":
@@ -112,8 +114,16 @@ class SyncFilter:
             raise BadJson("include_leave must be a boolean")
         state_raw = room.get("state")
         lazy = isinstance(state_raw, dict) and state_raw.get("lazy_load_members") is True
+        timeline_raw = room.get("timeline")
+        by_thread = (
+            timeline_raw.get("unread_thread_notifications", False)
+            if isinstance(timeline_raw, dict)
+            else False
+        )
+        if not isinstance(by_thread, bool):
+            raise BadJson("unread_thread_notifications must be a boolean")
         parsed = cls(
-            timeline=EventFilter.parse(room.get("timeline")),
+            timeline=EventFilter.parse(timeline_raw),
             state=EventFilter.parse(state_raw),
             ephemeral=EventFilter.parse(room.get("ephemeral")),
             room_account_data=EventFilter.parse(room.get("account_data")),
@@ -122,6 +132,7 @@ class SyncFilter:
             presence=EventFilter.parse(raw.get("presence")),
             include_leave=include_leave,
             lazy_load_members=lazy,
+            unread_thread_notifications=by_thread,
         )
         # The first instance of an equal filter stands for all later ones (up to a bound).
         known = _INTERNED.get(parsed)

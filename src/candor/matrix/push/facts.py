@@ -7,47 +7,54 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.core.canonical_json import JsonDict
+from candor.matrix.push import counting
 from candor.matrix.push import repository as repo
-from candor.matrix.push.repository import WindowNotifications as WindowNotifications
+from candor.matrix.push.counting import Unread as Unread
+from candor.matrix.push.counting import WindowNotifications as WindowNotifications
 from candor.matrix.push.rules import merge_ruleset
 
 PUSH_RULES = "m.push_rules"
 
 
 async def unread_counts(
-    conn: AsyncConnection, room_id: str, user_id: str, upto: int = repo.NOW
-) -> tuple[int, int]:
-    """A joined room's notifications and highlights after the user's read position, up to
-    stream position `upto` (see `repository.count_unread`)."""
-    return await repo.count_unread(conn, room_id, user_id, upto)
+    conn: AsyncConnection, room_id: str, user_id: str, upto: int = counting.NOW
+) -> Unread:
+    """A joined room's notifications and highlights after the user's read positions, up to
+    stream position `upto` (see `counting.py`)."""
+    return await counting.count_unread(conn, room_id, user_id, upto)
 
 
-def as_unread_notifications(counts: tuple[int, int]) -> JsonDict:
-    """`unread_notifications` of a /sync room: counts as `unread_counts` returns them."""
-    notifications, highlights = counts
+def as_sync_counts(unread: Unread, by_thread: bool) -> JsonDict:
+    """A /sync room's `unread_notifications`, and `unread_thread_notifications` when its
+    filter asked for them (then the former counts the main timeline only)."""
+
+    def counts(n: int, h: int) -> JsonDict:
+        return {
+            "notification_count": min(n, counting.MAX_COUNT),
+            "highlight_count": min(h, counting.MAX_COUNT),
+        }
+
+    if not by_thread:
+        return {"unread_notifications": counts(*unread.total())}
     return {
-        "notification_count": min(notifications, repo.MAX_COUNT),
-        "highlight_count": min(highlights, repo.MAX_COUNT),
+        "unread_notifications": counts(*unread.main),
+        "unread_thread_notifications": {
+            root: counts(*c) for root, c in sorted(unread.threads.items())
+        },
     }
 
 
-async def window_notifications(
-    conn: AsyncConnection, after: int, upto: int
-) -> repo.WindowNotifications:
+async def window_notifications(conn: AsyncConnection, after: int, upto: int) -> WindowNotifications:
     """Every notification row in (after, upto], read once for all the long-polls that
-    stretch wakes (`repository.WindowNotifications.counted` gives each one's share)."""
-    return await repo.window_notifications(conn, after, upto)
+    stretch wakes (`counting.WindowNotifications.counted` gives each one's share)."""
+    return await counting.window_notifications(conn, after, upto)
 
 
 async def unread_counts_of_rooms(
     conn: AsyncConnection, room_ids: Sequence[str], user_id: str
-) -> dict[str, JsonDict]:
+) -> dict[str, Unread]:
     """`unread_counts` of many rooms in one statement (an initial /sync)."""
-    counts = await repo.count_unread_of_rooms(conn, room_ids, user_id)
-    return {
-        room_id: {"notification_count": n, "highlight_count": h}
-        for room_id, (n, h) in counts.items()
-    }
+    return await counting.count_unread_of_rooms(conn, room_ids, user_id)
 
 
 async def push_rules_content(conn: AsyncConnection, user_id: str) -> JsonDict:

@@ -40,6 +40,7 @@ from candor.core.outbound import (
 from candor.core.urls import UrlRefused, check_webhook_url
 from candor.matrix.constants import EventType
 from candor.matrix.events import facts as events_facts
+from candor.matrix.push import counting
 from candor.matrix.push import repository as repo
 from candor.matrix.push.evaluate import tweaks_of
 from candor.matrix.push.pushers import EVENT_ID_ONLY, PushersService
@@ -191,7 +192,7 @@ class PushGatewayWorker:
             event = found[0]
             unread = 0
             for room_id in await rooms_facts.joined_rooms(conn, queued.user_id):
-                unread += (await repo.count_unread(conn, room_id, queued.user_id))[0]
+                unread += (await counting.count_unread(conn, room_id, queued.user_id)).total()[0]
             notification: JsonDict = {
                 "event_id": event.event_id,
                 "room_id": event.room_id,

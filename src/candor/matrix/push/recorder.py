@@ -42,6 +42,7 @@ from candor.matrix.push.evaluate import (
     evaluate_group,
 )
 from candor.matrix.push.rules import merge_ruleset
+from candor.matrix.relations.indexer import thread_of
 from candor.matrix.rooms.rules import AuthState
 
 logger = logging.getLogger(__name__)
@@ -315,6 +316,10 @@ class NotificationRecorder:
         outsider: the baseline covers members only) and a queue row per pusher of each
         notified user, for `before_commit`."""
         pos = ev.stream_pos
+        # Notifications count by thread (`counting.py`). An edit or a reaction counts in the
+        # main timeline: neither notifies under the default rules, and its parent's thread
+        # would cost a read on the send path.
+        thread = thread_of(ev.content) or ""
         if baseline.notify:
             self._baselines.append(
                 {
@@ -323,6 +328,7 @@ class NotificationRecorder:
                     "sender": ev.sender,
                     "highlight": baseline.highlight,
                     "actions": baseline.actions,
+                    "thread_id": thread,
                 }
             )
         self._exceptions.extend(
@@ -333,6 +339,7 @@ class NotificationRecorder:
                 "notify": outcome.notify,
                 "highlight": outcome.highlight,
                 "actions": outcome.actions,
+                "thread_id": thread,
             }
             for user_id, outcome in outcomes.items()
             if outcome != baseline or user_id in outsiders

@@ -1,8 +1,8 @@
-"""SQL for push rules, pushers, recorded notifications, their counts and the delivery queue.
+"""SQL for push rules, pushers, recorded notifications and the delivery queue (the unread
+counts are `counting.py`'s).
 
 Functions take the caller's connection; none commits. The statements on the send path
-(one baseline row, exception rows, queue rows) and on /sync (the counts) are built once at
-import. How notifications are stored, and why per event rather than per member, is in
+(one baseline row, exception rows, queue rows) are built once at import. How notifications are stored, and why per event rather than per member, is in
 `store/models/push.py`.
 """
 
@@ -16,10 +16,8 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    literal,
     select,
     text,
-    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -36,9 +34,6 @@ from candor.store.models.push import (
     PushRule,
     PushRuleSetting,
 )
-
-# Counting stops here: a /sync's cost must not grow with a room's unread history.
-MAX_COUNT = 1000
 
 
 def encode_json(value: object) -> str:
@@ -342,216 +337,6 @@ async def open_spell(conn: AsyncConnection, user_id: str, room_id: str, pos: int
 
 async def close_spell(conn: AsyncConnection, user_id: str, room_id: str, pos: int) -> None:
     await conn.execute(_CLOSE_SPELL, {"u": user_id, "r": room_id, "pos": pos})
-
-
-# --- counts (/sync) ------------------------------------------------------------------------
-
-_LOWER = """
-WITH bound AS (
-  SELECT
-    COALESCE((SELECT MAX(ev.stream_pos) FROM receipts r
-              JOIN events ev ON ev.event_id = r.event_id
-              WHERE r.room_id = :room AND r.user_id = :user
-                AND r.receipt_type IN ('m.read', 'm.read.private')), 0) AS read_pos,
-    COALESCE((SELECT MAX(m.joined_pos) FROM push_memberships m
-              WHERE m.user_id = :user AND m.room_id = :room AND m.left_pos IS NULL), 0)
-      AS joined_pos,
-    COALESCE((SELECT MAX(o.stream_pos) FROM notification_events o
-              WHERE o.room_id = :room AND o.sender = :user), 0) AS own_pos
-), lower_bound AS (
-  SELECT CASE
-    WHEN read_pos >= joined_pos AND read_pos >= own_pos THEN read_pos
-    WHEN joined_pos >= own_pos THEN joined_pos
-    ELSE own_pos END AS pos
-  FROM bound
-)
-"""
-
-
-def _count_baseline(extra: str) -> str:
-    return f"""(SELECT COUNT(*) FROM (SELECT 1 FROM notification_events e
-        WHERE e.room_id = :room AND e.stream_pos > (SELECT pos FROM lower_bound)
-          AND e.stream_pos <= :upto AND e.sender <> :user {extra}
-          AND NOT EXISTS (SELECT 1 FROM notifications x
-                          WHERE x.user_id = :user AND x.stream_pos = e.stream_pos)
-        LIMIT {MAX_COUNT}) AS counted)"""  # noqa: S608 - fragments are constants here
-
-
-def _count_mine(extra: str) -> str:
-    return f"""(SELECT COUNT(*) FROM (SELECT 1 FROM notifications n
-        WHERE n.user_id = :user AND n.room_id = :room
-          AND n.stream_pos > (SELECT pos FROM lower_bound) AND n.stream_pos <= :upto
-          AND n.notify {extra}
-        LIMIT {MAX_COUNT}) AS counted)"""  # noqa: S608 - fragments are constants here
-
-
-_COUNTS = text(
-    _LOWER
-    + "SELECT "
-    + ", ".join(
-        [
-            _count_baseline(""),
-            _count_baseline("AND e.highlight"),
-            _count_mine(""),
-            _count_mine("AND n.highlight"),
-        ]
-    )
-)
-
-
-# No stream position is this large: "up to now".
-NOW = 2**62
-
-
-async def count_unread(
-    conn: AsyncConnection, room_id: str, user_id: str, upto: int = NOW
-) -> tuple[int, int]:
-    """(notifications, highlights) in the room after the user's read position: their
-    latest m.read or m.read.private receipt, their own latest message, or the join that
-    began their membership, whichever is latest; events up to `upto` (the caller's stream
-    position, so that /sync can add a later window's counts to these). Each part stops
-    at MAX_COUNT."""
-    row = (await conn.execute(_COUNTS, {"room": room_id, "user": user_id, "upto": upto})).one()
-    base_n, base_h, mine_n, mine_h = (int(v or 0) for v in row)
-    return min(base_n + mine_n, MAX_COUNT), min(base_h + mine_h, MAX_COUNT)
-
-
-# The same counts for many rooms in one statement (an initial /sync): one row per room,
-# each part the per-room statement's, correlated on the room instead of bound to it.
-_LOWER_OF_ROOMS = """
-WITH bound AS MATERIALIZED (
-  SELECT rm.room_id AS room_id,
-    COALESCE((SELECT MAX(ev.stream_pos) FROM receipts r
-              JOIN events ev ON ev.event_id = r.event_id
-              WHERE r.room_id = rm.room_id AND r.user_id = :user
-                AND r.receipt_type IN ('m.read', 'm.read.private')), 0) AS read_pos,
-    COALESCE((SELECT MAX(m.joined_pos) FROM push_memberships m
-              WHERE m.user_id = :user AND m.room_id = rm.room_id AND m.left_pos IS NULL), 0)
-      AS joined_pos,
-    COALESCE((SELECT MAX(o.stream_pos) FROM notification_events o
-              WHERE o.room_id = rm.room_id AND o.sender = :user), 0) AS own_pos
-  FROM rooms rm WHERE rm.room_id IN :rooms
-), lower_bound AS MATERIALIZED (
-  SELECT room_id, CASE
-    WHEN read_pos >= joined_pos AND read_pos >= own_pos THEN read_pos
-    WHEN joined_pos >= own_pos THEN joined_pos
-    ELSE own_pos END AS pos
-  FROM bound
-)
-"""
-
-
-def _count_baseline_of_rooms(extra: str) -> str:
-    return f"""(SELECT COUNT(*) FROM (SELECT 1 FROM notification_events e
-        WHERE e.room_id = lb.room_id AND e.stream_pos > lb.pos
-          AND e.sender <> :user {extra}
-          AND NOT EXISTS (SELECT 1 FROM notifications x
-                          WHERE x.user_id = :user AND x.stream_pos = e.stream_pos)
-        LIMIT {MAX_COUNT}) AS counted)"""  # noqa: S608 - fragments are constants here
-
-
-def _count_mine_of_rooms(extra: str) -> str:
-    return f"""(SELECT COUNT(*) FROM (SELECT 1 FROM notifications n
-        WHERE n.user_id = :user AND n.room_id = lb.room_id
-          AND n.stream_pos > lb.pos AND n.notify {extra}
-        LIMIT {MAX_COUNT}) AS counted)"""  # noqa: S608 - fragments are constants here
-
-
-_COUNTS_OF_ROOMS = text(
-    _LOWER_OF_ROOMS  # noqa: S608 - constant fragments
-    + "SELECT lb.room_id, "
-    + ", ".join(
-        [
-            _count_baseline_of_rooms(""),
-            _count_baseline_of_rooms("AND e.highlight"),
-            _count_mine_of_rooms(""),
-            _count_mine_of_rooms("AND n.highlight"),
-        ]
-    )
-    + " FROM lower_bound lb"
-).bindparams(bindparam("rooms", expanding=True))
-
-
-async def count_unread_of_rooms(
-    conn: AsyncConnection, room_ids: Sequence[str], user_id: str
-) -> dict[str, tuple[int, int]]:
-    """`count_unread` of many rooms in one statement (a room unknown here is absent)."""
-    if not room_ids:
-        return {}
-    rows = await conn.execute(_COUNTS_OF_ROOMS, {"rooms": list(room_ids), "user": user_id})
-    out: dict[str, tuple[int, int]] = {}
-    for room_id, *parts in rows:
-        base_n, base_h, mine_n, mine_h = (int(v or 0) for v in parts)
-        out[room_id] = (min(base_n + mine_n, MAX_COUNT), min(base_h + mine_h, MAX_COUNT))
-    return out
-
-
-# The notification rows of one stretch of the stream, for every user at once, in one round
-# trip: /sync adds them to counts it read at the stretch's start (`sync/unread.py`). Kind 0
-# is a baseline (who = the sender), 1 an exception (who = the user it is for).
-_WINDOW_ROWS = union_all(
-    select(
-        literal(0).label("kind"),
-        NotificationEvent.stream_pos,
-        NotificationEvent.room_id,
-        NotificationEvent.sender.label("who"),
-        literal(True).label("notify"),
-        NotificationEvent.highlight,
-    ).where(
-        NotificationEvent.stream_pos > bindparam("after"),
-        NotificationEvent.stream_pos <= bindparam("upto"),
-    ),
-    select(
-        literal(1),
-        Notification.stream_pos,
-        Notification.room_id,
-        Notification.user_id,
-        Notification.notify,
-        Notification.highlight,
-    ).where(
-        Notification.stream_pos > bindparam("after"),
-        Notification.stream_pos <= bindparam("upto"),
-    ),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class WindowNotifications:
-    """Every notification row in (after, upto]: the baselines, and each user's exceptions."""
-
-    # (stream position, room, sender, highlight)
-    baselines: tuple[tuple[int, str, str, bool], ...]
-    # user -> (room, stream position, notify, highlight)
-    exceptions: dict[str, list[tuple[str, int, bool, bool]]]
-
-    def counted(self, room_id: str, user_id: str) -> tuple[int, int]:
-        """What `count_unread` adds for these rows, if the user's read position is before
-        them all (no receipt, join or message of theirs among them)."""
-        mine = self.exceptions.get(user_id, ())
-        singled_out = {pos for _, pos, _, _ in mine}
-        n = h = 0
-        for pos, room, sender, highlight in self.baselines:
-            if room == room_id and sender != user_id and pos not in singled_out:
-                n += 1
-                h += highlight
-        for room, _, notify, highlight in mine:
-            if room == room_id and notify:
-                n += 1
-                h += highlight
-        return n, h
-
-
-async def window_notifications(conn: AsyncConnection, after: int, upto: int) -> WindowNotifications:
-    baselines: list[tuple[int, str, str, bool]] = []
-    exceptions: dict[str, list[tuple[str, int, bool, bool]]] = {}
-    for kind, pos, room, who, notify, hl in await conn.execute(
-        _WINDOW_ROWS, {"after": after, "upto": upto}
-    ):
-        if kind == 0:
-            baselines.append((int(pos), room, who, bool(hl)))
-        else:
-            exceptions.setdefault(who, []).append((room, int(pos), bool(notify), bool(hl)))
-    return WindowNotifications(tuple(baselines), exceptions)
 
 
 # --- listing notifications (GET /notifications) --------------------------------------------

@@ -16,7 +16,7 @@ from candor.matrix.constants import EventType
 from candor.matrix.events.model import StoredEvent
 from candor.matrix.events.persister import RoomState, WriteContext
 from candor.matrix.relations import repository as repo
-from candor.matrix.relations.repository import Relation
+from candor.matrix.relations.repository import THREAD, Relation
 
 _MAX_ID = 255  # the width of the index's columns: a longer value is no relation we keep
 
@@ -35,6 +35,17 @@ def relation_of(content: JsonDict) -> tuple[str, str] | None:
     if not parent.startswith("$"):
         return None
     return rel_type, parent
+
+
+def thread_of(content: JsonDict) -> str | None:
+    """The thread an event is in, by its own content: the root's id for a thread reply
+    (`m.thread`), '' for an event in the main timeline, None for another relation (an
+    edit or reaction is in its parent's thread, which its content alone does not tell)."""
+    relation = relation_of(content)
+    if relation is None:
+        return ""
+    rel_type, parent = relation
+    return parent if rel_type == THREAD else None
 
 
 class RelationsIndexer:

@@ -7,6 +7,7 @@ stream, written through the persister so it takes a stream position; `m.fully_re
 user's room account data.
 """
 
+from candor.core.canonical_json import JsonDict
 from candor.core.clock import Clock
 from candor.core.ids import RoomID, parse_event_id
 from candor.matrix.accounts import facts as accounts_facts
@@ -14,6 +15,7 @@ from candor.matrix.constants import Membership
 from candor.matrix.errors import Forbidden, InvalidParam, NotFound
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.persister import EventPersister, WriteContext
+from candor.matrix.relations.indexer import thread_of
 from candor.matrix.requester import Requester
 from candor.matrix.rooms import repository as repo
 from candor.matrix.sync.notifier import Notifier
@@ -61,6 +63,8 @@ class ReceiptsService:
         event_id = parse_event_id(event_id)
         if receipt_type not in ("m.read", "m.read.private", "m.fully_read"):
             raise InvalidParam("Unknown receipt type")
+        if thread_id is not None and (thread_id == "" or receipt_type == "m.fully_read"):
+            raise InvalidParam("thread_id must be a non-empty string, on a read receipt")
         user_id = requester.user_id
 
         async def work(ctx: WriteContext) -> None:
@@ -70,6 +74,8 @@ class ReceiptsService:
             target = await events_repo.get_event(ctx.conn, event_id)
             if target is None or target.room_id != room_id:
                 raise NotFound("Event not found")
+            if thread_id is not None and not _in_thread(target.event_id, target.content, thread_id):
+                raise InvalidParam("The event is not in that thread")
             pos = ctx.next_position()
             if receipt_type == "m.fully_read":
                 await accounts_facts.set_account_data(
@@ -90,3 +96,16 @@ class ReceiptsService:
             ctx.rooms.add(room_id)
 
         await self._persister.run(work)
+
+
+def _in_thread(event_id: str, content: JsonDict, thread_id: str) -> bool:
+    """Whether a receipt for `thread_id` ("main" or a root's id) may point at the event
+    (spec: 400 when "the event_id is not related to the thread_id"). A thread's root is
+    in the main timeline and may start its thread's receipts too; an edit or a reaction
+    is in its parent's thread, which its content does not tell: accepted for any."""
+    thread = thread_of(content)
+    if thread is None:
+        return True
+    if thread_id == "main":
+        return thread == ""
+    return thread == thread_id or event_id == thread_id

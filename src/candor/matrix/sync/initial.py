@@ -21,6 +21,7 @@ from candor.core.canonical_json import JsonDict
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.model import StoredEvent
 from candor.matrix.push import facts as push_facts
+from candor.matrix.push.facts import Unread
 from candor.matrix.rooms import facts as rooms_facts
 from candor.matrix.rooms.reads import load_visibilities
 from candor.matrix.rooms.visibility import VisibilityContext
@@ -36,7 +37,7 @@ class InitialRoom:
     """A joined room's timeline and state (`body`), unread counts and summary."""
 
     body: JsonDict
-    unread: JsonDict
+    unread: Unread
     summary: JsonDict
 
 

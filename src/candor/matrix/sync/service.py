@@ -20,6 +20,7 @@ from candor.matrix.constants import EventType, Membership
 from candor.matrix.events import repository as events_repo
 from candor.matrix.events.filters import SyncFilter
 from candor.matrix.presence.stream import PresenceStream
+from candor.matrix.push import facts as push_facts
 from candor.matrix.relations.bundles import bundle_served_rooms
 from candor.matrix.requester import Requester
 from candor.matrix.rooms import facts as rooms_facts
@@ -413,13 +414,13 @@ class SyncService:
         room.setdefault("account_data", {"events": []})
         room.setdefault("ephemeral", {"events": []})
         user_id = w.requester.user_id
+        by_thread = w.flt.unread_thread_notifications
         if pre is not None:
-            room["unread_notifications"] = pre.unread
+            room.update(push_facts.as_sync_counts(pre.unread, by_thread))
             room["summary"] = pre.summary
             return room
-        room["unread_notifications"] = await self._unread.of_room(
-            conn, m.room_id, user_id, w.upto, shared
-        )
+        unread = await self._unread.of_room(conn, m.room_id, user_id, w.upto, shared)
+        room.update(push_facts.as_sync_counts(unread, by_thread))
         if initial or _has_member_events(room):
             if conn is None:
                 raise NeedsSnapshot

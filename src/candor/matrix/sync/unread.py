@@ -19,9 +19,8 @@ size.
 from cachetools import LRUCache
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from candor.core.canonical_json import JsonDict
 from candor.matrix.push import facts as push_facts
-from candor.matrix.push.facts import WindowNotifications
+from candor.matrix.push.facts import Unread, WindowNotifications
 from candor.matrix.sync.window import InFlight, NeedsSnapshot, StreamWindow
 
 _MAX_COUNTS = 65_536
@@ -30,7 +29,7 @@ _MAX_WINDOWS = 32
 
 class UnreadCounts:
     def __init__(self) -> None:
-        self._counts: LRUCache[tuple[str, str], tuple[int, tuple[int, int]]] = LRUCache(_MAX_COUNTS)
+        self._counts: LRUCache[tuple[str, str], tuple[int, Unread]] = LRUCache(_MAX_COUNTS)
         self._windows: LRUCache[tuple[int, int], WindowNotifications] = LRUCache(_MAX_WINDOWS)
         self._reading: InFlight[tuple[int, int], WindowNotifications] = InFlight()
 
@@ -41,9 +40,9 @@ class UnreadCounts:
         user_id: str,
         upto: int,
         shared: StreamWindow | None,
-    ) -> JsonDict:
-        """The room's `unread_notifications` at `upto`. Without `conn` (a build that holds
-        no snapshot) only a carried-forward count answers; else `NeedsSnapshot`."""
+    ) -> Unread:
+        """The room's unread counts at `upto`. Without `conn` (a build that holds no
+        snapshot) only a carried-forward count answers; else `NeedsSnapshot`."""
         counts = self._carried(room_id, user_id, upto, shared)
         if counts is None and shared is not None:
             if conn is not None:
@@ -56,7 +55,7 @@ class UnreadCounts:
                 raise NeedsSnapshot
             counts = await push_facts.unread_counts(conn, room_id, user_id, upto)
         self._counts[(user_id, room_id)] = (upto, counts)
-        return push_facts.as_unread_notifications(counts)
+        return counts
 
     async def load_window(self, conn: AsyncConnection, shared: StreamWindow) -> None:
         """Read the window's notification rows once, if counts can be carried over it."""
@@ -72,7 +71,7 @@ class UnreadCounts:
 
     def _carried(
         self, room_id: str, user_id: str, upto: int, shared: StreamWindow | None
-    ) -> tuple[int, int] | None:
+    ) -> Unread | None:
         if shared is None or shared.upto != upto:
             return None
         known = self._counts.get((user_id, room_id))
@@ -83,8 +82,7 @@ class UnreadCounts:
             return None
         # Only events in the window (a receipt or account data would have a position of
         # its own), none a membership change; a message of the person's own in the room
-        # moves their read position: count afresh.
+        # moves their read position in its thread: count afresh.
         if (room_id, user_id) in shared.senders:
             return None
-        n, h = rows.counted(room_id, user_id)
-        return known[1][0] + n, known[1][1] + h
+        return known[1].plus(rows.counted(room_id, user_id))

@@ -79,9 +79,18 @@ class NotificationEvent(Base):
     __tablename__ = "notification_events"
     __table_args__ = (
         Index("ix_notification_events_room_pos", "room_id", "stream_pos"),
-        # A user's own latest message counts as read up to there (the spec's "Receiving
-        # notifications": a read receipt is updated "by using the API or sending an event").
-        Index("ix_notification_events_room_sender", "room_id", "sender", "stream_pos"),
+        # Counting one thread (or the main timeline) after its own read position.
+        Index("ix_notification_events_room_thread_pos", "room_id", "thread_id", "stream_pos"),
+        # A user's own latest message in a thread counts as read up to there (the spec's
+        # "Receiving notifications": a read receipt is updated "by using the API or sending
+        # an event").
+        Index(
+            "ix_notification_events_room_sender_thread",
+            "room_id",
+            "sender",
+            "thread_id",
+            "stream_pos",
+        ),
     )
 
     stream_pos: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
@@ -89,6 +98,9 @@ class NotificationEvent(Base):
     sender: Mapped[str] = mapped_column(String(255))
     highlight: Mapped[bool] = mapped_column(Boolean)
     actions: Mapped[str] = mapped_column(Text)  # JSON text
+    # The thread's root event id ('' for the main timeline), as the receipts table keeps it:
+    # per-thread unread counts and threaded read receipts (spec "Threaded read receipts").
+    thread_id: Mapped[str] = mapped_column(String(255), server_default="", default="")
 
 
 class Notification(Base):
@@ -97,7 +109,9 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     __table_args__ = (
-        Index("ix_notifications_user_room_pos", "user_id", "room_id", "stream_pos"),
+        Index(
+            "ix_notifications_user_room_thread_pos", "user_id", "room_id", "thread_id", "stream_pos"
+        ),
         # A window of the stream for every user at once (`sync/unread.py`).
         Index("ix_notifications_pos", "stream_pos"),
     )
@@ -108,6 +122,7 @@ class Notification(Base):
     notify: Mapped[bool] = mapped_column(Boolean)
     highlight: Mapped[bool] = mapped_column(Boolean)
     actions: Mapped[str] = mapped_column(Text)  # JSON text
+    thread_id: Mapped[str] = mapped_column(String(255), server_default="", default="")
 
 
 class PushMembership(Base):
