@@ -12,8 +12,15 @@ state is read at a position deep in the history) and around the newest, and
 `/timestamp_to_event` forwards from that first message's time and backwards from now.
 It prints one JSON object; progress goes to stderr.
 
+With `--apart`, each size gets a room of its own, all filled first; then every request
+is made once per room in turn, `--pages` rounds. So the rooms are compared in the same
+server process and the same database (equally warm, equally large), and only the room's
+own length differs: a room of 1k and one of 100k side by side, not one room measured
+before and after the database grew a hundredfold.
+
     .venv/bin/candor serve --data-dir "$(mktemp -d)" --port 8030 --no-rate-limit &
     .venv/bin/python bench/history.py http://127.0.0.1:8030 --sizes 1000,10000,100000 --context
+    .venv/bin/python bench/history.py http://127.0.0.1:8030 --sizes 1000,100000 --apart
 """
 
 import argparse
@@ -128,6 +135,66 @@ async def time_context(
     }
 
 
+def _summary(samples: list[float]) -> dict[str, float]:
+    samples = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(samples), 2),
+        "p90_ms": round(samples[int(len(samples) * 0.9)], 2),
+    }
+
+
+async def apart(
+    client: httpx.AsyncClient,
+    sender: dict[str, str],
+    reader: dict[str, str],
+    sizes: list[int],
+    pages: int,
+    limit: int,
+    concurrency: int,
+) -> dict[str, dict[str, float]]:
+    """One room per size, then each request once per room in turn, `pages` rounds."""
+    rooms: dict[int, str] = {}
+    for size in sizes:
+        r = await client.post(f"{C}/createRoom", json={"preset": "public_chat"}, headers=sender)
+        r.raise_for_status()
+        rooms[size] = room = r.json()["room_id"]
+        (await client.post(f"{C}/join/{room}", json={}, headers=reader)).raise_for_status()
+        print(f"filling a room to {size} events", file=sys.stderr)
+        await fill(client, sender, room, size, concurrency)
+    requests: dict[int, dict[str, tuple[str, dict[str, int | str]]]] = {}
+    for size, room in rooms.items():
+        r = await client.get(
+            f"{C}/rooms/{room}/messages",
+            params={"dir": "f", "limit": 50, "filter": '{"types":["m.room.message"]}'},
+            headers=reader,
+        )
+        r.raise_for_status()
+        first = r.json()["chunk"][0]
+        r = await client.get(f"{C}/rooms/{room}/messages", params={"limit": 1}, headers=reader)
+        r.raise_for_status()
+        newest = r.json()["chunk"][0]
+        ts_path = f"{C1}/rooms/{room}/timestamp_to_event"
+        requests[size] = {
+            "messages_newest": (f"{C}/rooms/{room}/messages", {"dir": "b", "limit": limit}),
+            "messages_oldest": (f"{C}/rooms/{room}/messages", {"dir": "f", "limit": limit}),
+            "context_first": (f"{C}/rooms/{room}/context/{first['event_id']}", {"limit": limit}),
+            "context_newest": (f"{C}/rooms/{room}/context/{newest['event_id']}", {"limit": limit}),
+            "ts_forward_from_first": (ts_path, {"ts": first["origin_server_ts"], "dir": "f"}),
+            "ts_backward_from_now": (ts_path, {"ts": int(time.time() * 1000), "dir": "b"}),
+        }
+    samples: dict[str, list[float]] = {}
+    for round_ in range(pages + 5):  # the first 5 rounds warm up and are not counted
+        for size, named in requests.items():
+            for name, (path, params) in named.items():
+                start = time.perf_counter()
+                r = await client.get(path, params=params, headers=reader)
+                elapsed = (time.perf_counter() - start) * 1000
+                r.raise_for_status()
+                if round_ >= 5:
+                    samples.setdefault(f"{size}_{name}", []).append(elapsed)
+    return {key: _summary(values) for key, values in samples.items()}
+
+
 async def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("url")
@@ -137,12 +204,19 @@ async def main() -> None:
     p.add_argument("--concurrency", type=int, default=32)
     p.add_argument("--label", default="")
     p.add_argument("--context", action="store_true", help="also time /context and timestamps")
+    p.add_argument("--apart", action="store_true", help="a room per size, measured in turn")
     args = p.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     async with httpx.AsyncClient(base_url=args.url, timeout=60.0) as client:
         tag = uuid.uuid4().hex[:6]
         sender = await register(client, f"writer{tag}")
         reader = await register(client, f"reader{tag}")
+        if args.apart:
+            timings = await apart(
+                client, sender, reader, sizes, args.pages, args.limit, args.concurrency
+            )
+            print(json.dumps({"server": args.url, "label": args.label, "apart": timings}))
+            return
         r = await client.post(f"{C}/createRoom", json={"preset": "public_chat"}, headers=sender)
         r.raise_for_status()
         room = r.json()["room_id"]
