@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from candor.config import Settings
-from candor.matrix.relations.repository import children_query, threads_query
+from candor.matrix.relations.repository import children_query, descendants_query, threads_query
 from tests.helpers.plans import query_plan
 
 ROOM = "!a:test.local"
@@ -59,3 +59,19 @@ async def test_a_page_is_one_index_range(settings: Settings, name: str) -> None:
     else:
         assert "Seq Scan" not in plan, plan
         assert "Index" in plan, plan
+
+
+async def test_recursing_walks_the_parent_index_level_by_level(settings: Settings) -> None:
+    """`recurse=true` sorts what it found (the subtree is not in one index's order), but
+    each level is a range of the parent index: no scan of the relations or the events."""
+    statement = descendants_query(
+        ROOM, PARENT, rel_type=None, event_type=None, after=0, upto=10**9, descending=True, limit=51
+    )
+    found = await query_plan(settings, statement)
+    plan = found.text
+    if found.sqlite:
+        assert plan.count("USING INDEX ix_event_relations_parent") == 2, plan  # both levels
+        assert "SCAN event_relations" not in plan, plan
+        assert "SCAN events" not in plan, plan
+    else:
+        assert "Seq Scan on event_relations" not in plan, plan

@@ -100,10 +100,48 @@ async def test_relations_lists_children_newest_first_with_filters(
     wrong_type = await _ok(alice, f"/rooms/{room}/relations/{root}/m.annotation/m.room.message")
     assert wrong_type["chunk"] == []
     assert (await _ok(alice, f"/rooms/{room}/relations/{thumbs}"))["chunk"] == []
-    # recurse is accepted, not honoured: the depth reached is said to be 1.
-    assert (await _ok(alice, f"/rooms/{room}/relations/{root}", recurse="true"))[
-        "recursion_depth"
-    ] == 1
+    # recurse=false is the default, and says so.
+    direct = await _ok(alice, f"/rooms/{room}/relations/{root}", recurse="false")
+    assert _ids(direct) == [ref, reply, edit, thumbs]
+    assert direct["recursion_depth"] == 1
+
+
+async def test_recurse_lists_descendants_three_levels_deep(
+    alice: MatrixTestClient, bob: MatrixTestClient
+) -> None:
+    room = await _shared_room(alice, bob)
+    root = await alice.send(room, "root")
+    reply = await _reply_in_thread(bob, room, root, "level 1")
+    on_reply = await _react(alice, room, reply, "👍")  # level 2
+    edit = await _edit(bob, room, reply, "level 1, edited")  # level 2
+    on_edit = await _react(alice, room, edit, "🎉")  # level 3
+    too_deep = await _react(bob, room, on_edit, "🙃")  # level 4: past the depth
+    elsewhere = await alice.send(room, "unrelated")
+    await _react(bob, room, elsewhere, "👍")
+
+    body = await _ok(alice, f"/rooms/{room}/relations/{root}", recurse="true")
+    assert _ids(body) == [on_edit, edit, on_reply, reply]
+    assert too_deep not in _ids(body)
+    assert body["recursion_depth"] == 3
+    # The filters apply at every level, and pages follow the same order.
+    reactions = await _ok(alice, f"/rooms/{room}/relations/{root}/m.annotation", recurse="true")
+    assert _ids(reactions) == [on_edit, on_reply]
+    first = await _ok(alice, f"/rooms/{room}/relations/{root}", recurse="true", limit=3)
+    assert _ids(first) == [on_edit, edit, on_reply]
+    rest = await _ok(
+        alice,
+        f"/rooms/{room}/relations/{root}",
+        recurse="true",
+        limit=3,
+        **{"from": first["next_batch"]},
+    )
+    assert _ids(rest) == [reply]
+    assert _ids(await _ok(alice, f"/rooms/{room}/relations/{root}", recurse="true", dir="f")) == [
+        reply,
+        on_reply,
+        edit,
+        on_edit,
+    ]
 
 
 async def test_relations_paginate_both_directions(alice: MatrixTestClient) -> None:

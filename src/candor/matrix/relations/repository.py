@@ -15,12 +15,14 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal,
     or_,
     select,
     text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
 
 from candor.store.db import NowReads, insert_on_conflict
 from candor.store.models.events import Event
@@ -173,6 +175,51 @@ def children_query(
     return query.order_by(order).limit(limit)
 
 
+# `recurse=true` goes this deep (the spec: "SHOULD traverse at least 3 levels").
+MAX_DEPTH = 3
+
+
+def descendants_query(
+    room_id: str,
+    parent: str,
+    *,
+    rel_type: str | None,
+    event_type: str | None,
+    after: int,
+    upto: int,
+    descending: bool,
+    limit: int,
+) -> Select[int]:
+    """`list_children` with `recurse`: children, their children and theirs (MAX_DEPTH
+    levels), the filters applied at every level. Each level is a range of the parent index
+    per event of the level above, so the cost follows the size of the parent's subtree,
+    not the room's length. An event has one `m.relates_to`, so the subtree is a tree and
+    no event is reached twice."""
+    level = select(EventRelation.event_id, literal(1).label("depth")).where(
+        EventRelation.relates_to == parent, EventRelation.room_id == room_id
+    )
+    tree = level.cte("tree", recursive=True)
+    child = aliased(EventRelation)
+    tree = tree.union_all(
+        select(child.event_id, tree.c.depth + 1).where(
+            child.relates_to == tree.c.event_id,
+            child.room_id == room_id,
+            tree.c.depth < MAX_DEPTH,
+        )
+    )
+    order = EventRelation.stream_pos.desc() if descending else EventRelation.stream_pos.asc()
+    query = (
+        select(EventRelation.stream_pos)
+        .join(tree, tree.c.event_id == EventRelation.event_id)
+        .where(EventRelation.stream_pos > after, EventRelation.stream_pos <= upto)
+    )
+    if rel_type is not None:
+        query = query.where(EventRelation.rel_type == rel_type)
+    if event_type is not None:
+        query = query.where(EventRelation.type == event_type)
+    return query.order_by(order).limit(limit)
+
+
 async def list_children(
     conn: AsyncConnection,
     room_id: str,
@@ -184,9 +231,11 @@ async def list_children(
     upto: int,
     descending: bool,
     limit: int,
+    recurse: bool = False,
 ) -> list[int]:
-    """Stream positions of `parent`'s children in (after, upto], in page order."""
-    query = children_query(
+    """Stream positions of `parent`'s children (`recurse`: descendants) in (after, upto],
+    in page order."""
+    query = (descendants_query if recurse else children_query)(
         room_id,
         parent,
         rel_type=rel_type,

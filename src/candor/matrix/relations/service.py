@@ -7,9 +7,10 @@ of the relations index gives the page (its cost does not depend on the room's le
 the page's events and their bundles are read set-wise (`bundles.py`).
 
 Pagination tokens are the /messages ones (`t{position}`, `sync/tokens.py`), so a /sync
-`next_batch` or a /messages token is accepted too, as the spec allows. `recurse` is
-accepted and not honoured: only direct children are listed and `recursion_depth` is 1
-(the spec lets a server choose its depth).
+`next_batch` or a /messages token is accepted too, as the spec allows. `recurse=true`
+lists descendants three levels deep (`repository.MAX_DEPTH`, the spec's "at least 3"),
+the filters applied at every level; `recursion_depth` says the depth whenever `recurse`
+was given.
 """
 
 from collections.abc import Sequence
@@ -98,6 +99,7 @@ class RelationsService:
                 upto=upto,
                 descending=descending,
                 limit=limit + 1,
+                recurse=bool(q.recurse),
             )
             more = len(positions) > limit
             positions = positions[:limit]
@@ -116,7 +118,7 @@ class RelationsService:
         if q.from_token is not None:
             body["prev_batch"] = q.from_token
         if q.recurse is not None:
-            body["recursion_depth"] = 1
+            body["recursion_depth"] = repo.MAX_DEPTH if q.recurse else 1
         return body
 
     async def threads(
