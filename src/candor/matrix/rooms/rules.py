@@ -73,8 +73,11 @@ class AuthState:
         return _as_int(self.power_levels.get(key), DEFAULT_POWER_LEVELS[key])
 
 
-def check_membership_change(state: AuthState, sender: str, target: str, membership: str) -> None:
-    """Raise Forbidden unless `sender` may set `target`'s membership to `membership`."""
+def check_membership_change(
+    state: AuthState, sender: str, target: str, membership: str, content: JsonDict | None = None
+) -> None:
+    """Raise Forbidden unless `sender` may set `target`'s membership to `membership`
+    (`content`: the new member event's, read for a restricted join's voucher)."""
     current = state.membership(target)
     sender_membership = state.membership(sender)
     if membership == Membership.JOIN:
@@ -86,6 +89,16 @@ def check_membership_change(state: AuthState, sender: str, target: str, membersh
             return
         if state.power_levels is None and sender == state.creator:
             return  # the creator's first join, right after m.room.create
+        if state.join_rule in (JoinRule.RESTRICTED, JoinRule.KNOCK_RESTRICTED):
+            # Room version 8+: allowed when vouched for by a joined member who may invite
+            # (the server checked `allow` before it vouched, `restricted.py`).
+            voucher = (content or {}).get("join_authorised_via_users_server")
+            if (
+                isinstance(voucher, str)
+                and state.membership(voucher) == Membership.JOIN
+                and state.user_level(voucher) >= state.level("invite")
+            ):
+                return
         raise Forbidden("You are not invited to this room")
     if membership == Membership.INVITE:
         if sender_membership != Membership.JOIN:

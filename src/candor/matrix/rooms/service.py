@@ -39,6 +39,12 @@ from candor.matrix.requester import Requester
 from candor.matrix.rooms import repository as repo
 from candor.matrix.rooms.aliases import RoomAliasesService
 from candor.matrix.rooms.member_profiles import add_member_profile
+from candor.matrix.rooms.restricted import (
+    RESTRICTED_JOIN_RULES,
+    allowed_rooms,
+    authoriser,
+    member_of_any,
+)
 from candor.matrix.rooms.rules import (
     AuthState,
     check_encryption_change,
@@ -280,12 +286,15 @@ class RoomsService:
             ):
                 raise NotFound(f"Unknown user {target}")
             body = dict(content)
+            body.pop(VOUCHER, None)  # only the server vouches, after checking `allow`
             await add_member_profile(ctx, target, body)
             if membership == Membership.JOIN and state.membership(target) == Membership.JOIN:
                 current = (await ctx.room_state(room_id)).state.get((EventType.MEMBER, target))
                 if current is not None and current.content == body:
                     return current.event_id  # joined already, as this: nothing changes
-            check_membership_change(state, sender, target, membership)
+            if membership == Membership.JOIN and sender == target:
+                await _vouch_for_restricted_join(ctx, room_id, state, target, body)
+            check_membership_change(state, sender, target, membership, body)
             ev = await ctx.append(NewEvent(room_id, EventType.MEMBER, sender, body, target))
             return ev.event_id
 
@@ -471,3 +480,25 @@ def _initial_power_levels(
     }
     pl.update(body.power_level_content_override or {})
     return pl
+
+
+VOUCHER = "join_authorised_via_users_server"
+
+
+async def _vouch_for_restricted_join(
+    ctx: WriteContext, room_id: str, state: AuthState, user_id: str, body: JsonDict
+) -> None:
+    """A join into a restricted room by a member of one of its allowed rooms gets a
+    joined member with invite power as its voucher (`restricted.py`); any other join is
+    left for the auth rules to judge."""
+    if state.join_rule not in RESTRICTED_JOIN_RULES or state.membership(user_id) in (
+        Membership.JOIN,
+        Membership.INVITE,
+    ):
+        return
+    rules = (await ctx.room_state(room_id)).state.get((EventType.JOIN_RULES, ""))
+    allowed = allowed_rooms(rules.content if rules is not None else None)
+    if await member_of_any(ctx.conn, user_id, allowed):
+        voucher = authoriser(state)
+        if voucher is not None:
+            body[VOUCHER] = voucher

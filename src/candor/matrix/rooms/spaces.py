@@ -5,9 +5,11 @@ Why one module: all three answer "what may this user learn about rooms" from the
 rule (`may_see`), on one read snapshot, without writing anything. Candor does not
 federate, so `via` servers are never asked: every room is local or unknown.
 
-A room may be seen by its joined, invited and knocking members, and by anyone when its
+A room may be seen by its joined, invited and knocking members, by anyone when its
 join rule lets them ask in (public, knock, knock_restricted) or its history is
-world-readable. A banned user sees none of it (the hierarchy API's 403 names bans).
+world-readable, and, when it is restricted, by the members of a room its `allow` names
+(they may join it: `restricted.py`). A banned user sees none of it (the hierarchy API's
+403 names bans).
 """
 
 import re
@@ -31,6 +33,11 @@ from candor.matrix.events.model import StoredEvent
 from candor.matrix.rooms import repository as repo
 from candor.matrix.rooms.directory import SUMMARY_TYPES, summarise
 from candor.matrix.rooms.repository import ListedRoom, RoomRules
+from candor.matrix.rooms.restricted import (
+    RESTRICTED_JOIN_RULES,
+    allowed_rooms,
+    may_join_via_membership,
+)
 
 DEFAULT_HIERARCHY_PAGE: Final = 50
 MAX_HIERARCHY_PAGE: Final = 100
@@ -102,7 +109,7 @@ async def _summary(conn: AsyncConnection, room_id: str, rules: RoomRules) -> Jso
     """A room's summary chunk: the published directory's fields, room version and
     encryption."""
     state = await events_repo.list_current_state(
-        conn, room_id, [*SUMMARY_TYPES, EventType.ENCRYPTION]
+        conn, room_id, [*SUMMARY_TYPES, EventType.ENCRYPTION, EventType.JOIN_RULES]
     )
     joined = (await repo.count_members(conn, room_id)).get(Membership.JOIN, 0)
     listed = ListedRoom(room_id, rules.join_rule, rules.history_visibility, joined)
@@ -113,7 +120,24 @@ async def _summary(conn: AsyncConnection, room_id: str, rules: RoomRules) -> Jso
     algorithm = by_type.get(EventType.ENCRYPTION, {}).get("algorithm")
     if algorithm == "m.megolm.v1.aes-sha2":
         chunk["encryption"] = algorithm
+    if rules.join_rule in RESTRICTED_JOIN_RULES:
+        chunk["allowed_room_ids"] = allowed_rooms(by_type.get(EventType.JOIN_RULES))
     return chunk
+
+
+async def _visible(
+    conn: AsyncConnection, room_id: str, rules: RoomRules | None, user_id: str
+) -> bool:
+    """`may_see`, and for a restricted room also whether the user may join it."""
+    membership = await _membership(conn, room_id, user_id)
+    if may_see(rules, membership):
+        return True
+    return (
+        rules is not None
+        and membership != Membership.BAN
+        and rules.join_rule in RESTRICTED_JOIN_RULES
+        and await may_join_via_membership(conn, room_id, user_id)
+    )
 
 
 async def _membership(conn: AsyncConnection, room_id: str, user_id: str) -> str | None:
@@ -125,7 +149,7 @@ async def room_summary(conn: AsyncConnection, user_id: str, room_id: str) -> Jso
     """`GET /room_summary/{roomIdOrAlias}`: 404 alike for unknown rooms and hidden ones."""
     rules = await repo.get_room_rules(conn, room_id)
     membership = await _membership(conn, room_id, user_id)
-    if not may_see(rules, membership) or rules is None:
+    if rules is None or not await _visible(conn, room_id, rules, user_id):
         raise NotFound("Room not found")
     chunk = await _summary(conn, room_id, rules)
     chunk["membership"] = membership or Membership.LEAVE
@@ -148,7 +172,7 @@ async def hierarchy(
     limit = min(query.limit or DEFAULT_HIERARCHY_PAGE, MAX_HIERARCHY_PAGE)
     offset = query.offset()
     root_rules = await repo.get_room_rules(conn, root)
-    if not may_see(root_rules, await _membership(conn, root, user_id)):
+    if not await _visible(conn, root, root_rules, user_id):
         raise Forbidden("You may not view this room")
     if offset + limit > MAX_HIERARCHY_ROOMS:
         raise InvalidParam("The hierarchy is too large to page further")
@@ -161,7 +185,7 @@ async def hierarchy(
             continue
         seen.add(room_id)
         rules = await repo.get_room_rules(conn, room_id)
-        if rules is None or not may_see(rules, await _membership(conn, room_id, user_id)):
+        if rules is None or not await _visible(conn, room_id, rules, user_id):
             continue
         chunk = await _summary(conn, room_id, rules)
         children: list[StoredEvent] = []
