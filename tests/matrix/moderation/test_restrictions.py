@@ -71,6 +71,22 @@ async def test_a_locked_account_is_soft_logged_out_until_unlocked(env: AdminEnv)
     await env.bob.send(room, "back")
 
 
+async def test_a_locked_account_cannot_log_in_again_until_unlocked(env: AdminEnv) -> None:
+    devices = len((await env.bob.ok("GET", "/devices"))["devices"])
+    await admin_call(env, env.admin, "PUT", f"/lock/{env.bob.user_id}", {"locked": True})
+    body = {"type": "m.login.password", "user": env.bob.user_id, "password": "correct horse"}
+    r = await env.http.post("/_matrix/client/v3/login", json=body)
+    assert (r.status_code, r.json()["errcode"]) == (401, "M_USER_LOCKED")
+    # A wrong password says nothing about the lock.
+    wrong = await env.http.post("/_matrix/client/v3/login", json={**body, "password": "nope"})
+    assert (wrong.status_code, wrong.json()["errcode"]) == (403, "M_FORBIDDEN")
+    await admin_call(env, env.admin, "PUT", f"/lock/{env.bob.user_id}", {"locked": False})
+    # No device was made by the refused login.
+    assert len((await env.bob.ok("GET", "/devices"))["devices"]) == devices
+    r = await env.http.post("/_matrix/client/v3/login", json=body)
+    assert r.status_code == 200, r.text
+
+
 async def test_a_locked_account_may_log_out(env: AdminEnv) -> None:
     await admin_call(env, env.admin, "PUT", f"/lock/{env.bob.user_id}", {"locked": True})
     r = await env.bob.request("POST", "/logout", json={})

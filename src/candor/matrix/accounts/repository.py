@@ -204,6 +204,14 @@ async def get_token_owner(conn: AsyncConnection, token_hash: str) -> TokenRecord
     return TokenRecord(row[0], row[1], bool(row[2]), bool(row[3]), bool(row[4]), row[5], row[6])
 
 
+async def is_locked(conn: AsyncConnection, user_id: str) -> bool:
+    """Whether an administrator locked the account (`moderation`)."""
+    found = await conn.scalar(
+        select(AccountRestriction.locked).where(AccountRestriction.user_id == user_id)
+    )
+    return bool(found)
+
+
 async def retire_refresh_token(conn: AsyncConnection, token_hash: str, retires: str) -> None:
     """The access token `token_hash` was used: the refresh token it replaced is done."""
     await conn.execute(delete(RefreshToken).where(RefreshToken.token_hash == retires))

@@ -302,6 +302,10 @@ class AccountsService:
         *,
         refresh: bool = False,
     ) -> Session:
+        if await repo.is_locked(conn, user_id):
+            # No new session for a locked account (its existing ones answer M_USER_LOCKED
+            # too), checked after the password so the answer tells nothing to a stranger.
+            raise MatrixError(401, Codes.USER_LOCKED, "This account has been locked")
         device_id = device_id or random_string(8).upper().replace("-", "A").replace("_", "B")
         now = self._clock.now_ms()
         await devices_facts.add_device(conn, user_id, device_id, display_name, now)
