@@ -45,3 +45,25 @@ async def test_an_edit_by_someone_else_changes_nothing(
     await _edit(bob, room, original, "the plan is coffee", "e2")
     assert await _search(alice, "tea") == [original]
     assert await _search(alice, "coffee") == []
+
+
+async def test_redacting_an_edit_takes_its_words_back(
+    http: httpx.AsyncClient, alice: MatrixTestClient, bob: MatrixTestClient
+) -> None:
+    """Words someone took back by redacting the edit that added them are not found: the
+    original goes back to its newest edit still standing, or to its own words."""
+    room = await alice.create_room(preset="public_chat")
+    await bob.join(room)
+    original = await alice.send(room, "dinner at eight")
+    first = await _edit(alice, room, original, "dinner at nine", "r1")
+    second = await _edit(alice, room, original, "dinner at my secret address", "r2")
+    assert await _search(bob, "secret") == [original]
+
+    await alice.ok("PUT", f"/rooms/{room}/redact/{second}/x1", json={})
+    assert await _search(bob, "secret") == []
+    assert await _search(bob, "nine") == [original]
+
+    await alice.ok("PUT", f"/rooms/{room}/redact/{first}/x2", json={})
+    assert await _search(bob, "nine") == []
+    assert await _search(bob, "eight") == [original]
+    assert await _search(bob, "dinner") == [original]

@@ -16,8 +16,8 @@ An edit (`m.replace`) is not a message of its own: it changes the words of the o
 replaces, so the original's row takes the edit's `m.new_content.body` and the edit gets no
 row. A search then finds a message by what it says now, and clients are never handed the
 edit itself as a result (Element shows none of a page of results when the newest is an
-edit). Redacting an edit leaves the original findable by the edited words (its row is not
-rebuilt from the original's content).
+edit). Redacting an edit gives the original back the words of its newest edit still
+standing, or its own (`repository.restore_edited`), so words taken back are not found.
 """
 
 from candor.matrix.constants import EventType
@@ -26,8 +26,7 @@ from candor.matrix.events.persister import RoomState, WriteContext
 from candor.matrix.search import repository as repo
 from candor.matrix.search.criteria import KEY_OF_TYPE
 
-# Longer values are indexed by their start only (a body of a megabyte would bloat the index).
-MAX_INDEXED_CHARS = 65_536
+MAX_INDEXED_CHARS = repo.MAX_CHARS
 
 
 def index_row(ev: StoredEvent, room: RoomState) -> dict[str, object] | None:
@@ -96,6 +95,7 @@ class SearchIndexer:
                 self._dropped.append(ev.redacts)  # appended in this batch, not yet written
             else:
                 await repo.delete_events(ctx.conn, [ev.redacts])
+                await repo.restore_edited(ctx.conn, ev.redacts)
             return
         row = index_row(ev, room)
         if row is not None:

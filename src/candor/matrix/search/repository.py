@@ -18,8 +18,10 @@ from dataclasses import dataclass
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from candor.core.canonical_json import decode
 from candor.matrix.search.terms import SearchQuery
 from candor.store.models.events import Event
+from candor.store.models.relations import EventRelation
 from candor.store.models.search import EventSearch
 
 # `rank` ranks the newest this many visible matches, and `count` stops at as many: a
@@ -28,6 +30,9 @@ from candor.store.models.search import EventSearch
 # engines give cheaply (FTS5 walks its rowids backwards, PostgreSQL its primary key).
 WINDOW = 2_000
 COUNT_CAP = WINDOW
+# Longer values are indexed by their start only (a body of a megabyte would bloat the index).
+MAX_CHARS = 65_536
+REPLACE = "m.replace"
 
 
 async def add_rows(conn: AsyncConnection, rows: Sequence[dict[str, object]]) -> None:
@@ -54,6 +59,66 @@ async def replace_value(
     await conn.execute(
         update(EventSearch).where(EventSearch.stream_pos.in_(position)).values(value=value)
     )
+
+
+def _object(raw: str) -> dict[str, object]:
+    found = decode(raw)
+    return found if isinstance(found, dict) else {}
+
+
+async def restore_edited(conn: AsyncConnection, redacted_edit: str) -> None:
+    """A redacted edit's original goes back to the words of its newest edit still standing
+    (same sender, not redacted), or to its own. Without this, words someone took back by
+    redacting the edit that added them stayed findable. Called while the redaction is
+    appended: the edit's content is not pruned yet (its relation row may be gone)."""
+    edit = (
+        await conn.execute(
+            select(Event.content, Event.sender, Event.room_id).where(
+                Event.event_id == redacted_edit
+            )
+        )
+    ).first()
+    if edit is None:
+        return
+    relation = _object(edit[0]).get("m.relates_to")
+    if not isinstance(relation, dict) or relation.get("rel_type") != REPLACE:
+        return
+    target, sender = relation.get("event_id"), edit[1]
+    original = (
+        await conn.execute(
+            select(Event.stream_pos, Event.content, EventSearch.key)
+            .join(EventSearch, EventSearch.stream_pos == Event.stream_pos)
+            .where(Event.event_id == target, Event.sender == sender, Event.room_id == edit[2])
+        )
+    ).first()
+    if original is None:
+        return  # not indexed (redacted, encrypted, not a text) or not the sender's
+    pos, content, key = original
+    newest = (
+        await conn.execute(
+            select(Event.content)
+            .join(EventRelation, EventRelation.event_id == Event.event_id)
+            .where(
+                EventRelation.relates_to == target,
+                EventRelation.rel_type == REPLACE,
+                EventRelation.sender == sender,
+                EventRelation.event_id != redacted_edit,
+                Event.redacted_by.is_(None),
+            )
+            .order_by(EventRelation.stream_pos.desc())
+            .limit(1)
+        )
+    ).first()
+    words: object = None
+    if newest is not None:
+        new_content = _object(newest[0]).get("m.new_content")
+        words = new_content.get("body") if isinstance(new_content, dict) else None
+    if not isinstance(words, str) or not words.strip():
+        words = _object(content).get(key.removeprefix("content."))
+    if isinstance(words, str) and words.strip():
+        await conn.execute(
+            update(EventSearch).where(EventSearch.stream_pos == pos).values(value=words[:MAX_CHARS])
+        )
 
 
 async def delete_positions(conn: AsyncConnection, positions: Sequence[int]) -> None:
