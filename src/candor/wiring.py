@@ -7,6 +7,7 @@ parts a command uses (the database, the clock, a service or two) without paying 
 web stack (`candor --help` stays fast; see docs/architecture.md).
 """
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
@@ -78,7 +79,7 @@ from candor.reports.deliver import DEFAULT_SCHEDULE, DeliveryWorker
 from candor.reports.scheduler import ReportScheduler
 from candor.reports.service import ReportsService
 from candor.reports.views import ReportViews
-from candor.share.service import ShareService
+from candor.share.service import ShareService, forget_person
 from candor.store.db import Database
 from candor.transparency.access import AccessLog
 from candor.transparency.keys import load_or_create_signer
@@ -273,6 +274,7 @@ def build_services(hs: Homeserver) -> Services:
         access=hs.access,
         server_name=hs.server_name,
         on_deactivated=[partner_access.end_partner_access],
+        on_erased=[functools.partial(forget_person, hs.db)],
     )
     return Services(
         authenticator=Authenticator(hs.db, hs.token_key, hs.tokens, hs.clock),

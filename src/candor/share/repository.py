@@ -4,7 +4,7 @@ caller's connection; no IP address or user agent is ever written."""
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.store.models.share import (
@@ -134,3 +134,18 @@ async def claim_request(
         .values(share_id=share_id)
     )
     return bool(result.rowcount)
+
+
+async def pseudonymize_person(conn: AsyncConnection, user_id: str, pseudonym: str) -> None:
+    """An erased person's shares, clicks and report rows under a name that leads nowhere;
+    their pending share requests are dropped. One pseudonym for all the rows keeps every
+    count right (a click is still one person's first click; a report cell still counts
+    distinct people for its threshold)."""
+    await conn.execute(update(Share).where(Share.sender == user_id).values(sender=pseudonym))
+    await conn.execute(
+        update(ShareRecipient).where(ShareRecipient.user_id == user_id).values(user_id=pseudonym)
+    )
+    await conn.execute(
+        update(ShareEvent).where(ShareEvent.person == user_id).values(person=pseudonym)
+    )
+    await conn.execute(delete(ShareRequest).where(ShareRequest.user_id == user_id))

@@ -64,6 +64,15 @@ class SentShare:
     recipients: int
 
 
+async def forget_person(db: Database, user_id: str) -> None:
+    """Erasure (`account/deactivate` with `erase`): the person's part in shares and in the
+    engagement reports goes under a fresh pseudonym, the same in every row, so no count
+    changes and nothing leads back to them (the reports never showed who, but the rows
+    named them). Called before the account is erased, by the composition root."""
+    async with db.write() as conn:
+        await repo.pseudonymize_person(conn, user_id, f"erased:{random_string(24)}")
+
+
 def refused_click() -> PartnerError:
     return PartnerError(
         400,

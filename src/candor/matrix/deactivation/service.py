@@ -14,7 +14,8 @@ event, and, for an erasure, prunes their events as a redaction would
 Order of work: the password first (a wrong one changes nothing); then, for an erasure,
 the transparency-log record that it happens (fail closed, like every access record:
 no record, no erasure); then the partner layer's revocations (`on_deactivated`, given by
-the composition root, since matrix may not call partners); then the work item; then the
+the composition root, since matrix may not call partners) and, for an erasure, the share
+platform's pseudonyms for the person's rows (`on_erased`); then the work item; then the
 devices; then the uploaded media. Every step is idempotent, so an operator can finish an
 interrupted one (`candor user purge-media`).
 """
@@ -82,6 +83,7 @@ class DeactivationService:
         access: AccessLog,
         server_name: str,
         on_deactivated: Sequence[DeactivationHook] = (),
+        on_erased: Sequence[DeactivationHook] = (),
     ) -> None:
         self._persister = persister
         self._accounts = accounts
@@ -90,6 +92,7 @@ class DeactivationService:
         self._access = access
         self._server_name = server_name
         self._on_deactivated = tuple(on_deactivated)
+        self._on_erased = tuple(on_erased)
 
     async def deactivate(
         self, requester: Requester, auth: AuthDict | None, *, erase: bool
@@ -113,6 +116,9 @@ class DeactivationService:
             )
         for hook in self._on_deactivated:
             await hook(user_id)
+        if erase:
+            for hook in self._on_erased:
+                await hook(user_id)
 
         async def work(ctx: WriteContext) -> tuple[int, list[str]]:
             return await _deactivate_in(ctx, user_id, erase=erase)
