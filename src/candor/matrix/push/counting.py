@@ -74,7 +74,8 @@ def _of_rows(rows: Sequence[tuple[str, int, int, int, int]]) -> Unread:
 
 # --- the statements ------------------------------------------------------------------------
 # Written once per engine: the larger of several values is MAX(a, b, ...) in SQLite and
-# GREATEST(a, b, ...) in PostgreSQL. `{room}` is the room's id: a bound value for one room,
+# GREATEST(a, b, ...) in PostgreSQL. The read positions are MATERIALIZED: inlined, each of
+# a thread's four counts looked them up again (PostgreSQL: 0.5 ms a thread instead of 0.1). `{room}` is the room's id: a bound value for one room,
 # the row's column for many.
 
 _RECEIPT = """COALESCE((SELECT MAX(ev.stream_pos) FROM receipts r
@@ -119,7 +120,7 @@ def _one_room(greatest: str) -> TextClause:
     room = ":room"
     return text(
         f"""
-WITH fl AS (
+WITH fl AS MATERIALIZED (
   SELECT {greatest}({_RECEIPT.format(room=room, thread="''")},
                     {_JOINED.format(room=room)}) AS pos
 ), th AS (
@@ -128,7 +129,7 @@ WITH fl AS (
   SELECT tid FROM (SELECT t.root_event_id AS tid FROM event_threads t
     WHERE t.room_id = :room AND t.latest_pos > (SELECT pos FROM fl)
     ORDER BY t.latest_pos DESC LIMIT {MAX_THREADS}) AS recent
-), lb AS (
+), lb AS MATERIALIZED (
   SELECT th.tid AS tid, {greatest}((SELECT pos FROM fl),
     {_RECEIPT.format(room=room, thread=_RECEIPT_THREAD)},
     {_OWN.format(room=room, thread="th.tid")}) AS pos
