@@ -233,3 +233,21 @@ async def test_a_threaded_receipt_must_point_into_its_thread(
     for event_id, thread in ((root, root), (reaction, root), (root, "main"), (main, "main")):
         await read(bob, room, event_id, thread)
     assert await by_thread(bob, room) == ((0, 0), {})
+
+
+async def test_notifications_are_read_by_their_own_thread_s_receipt(
+    alice: MatrixTestClient, bob: MatrixTestClient
+) -> None:
+    room = await thread_room(alice, bob)
+    root = await alice.send(room, "root")
+    reply = await reply_in_thread(alice, room, root, "in the thread")
+    main = await alice.send(room, "main")
+    await read(bob, room, reply, root)
+
+    def flags(body: dict[str, Any]) -> dict[str, bool]:
+        return {n["event"]["event_id"]: n["read"] for n in body["notifications"]}
+
+    # The thread's receipt is later than the root, but reads only its thread.
+    assert flags(await bob.ok("GET", "/notifications")) == {main: False, reply: True, root: False}
+    await read(bob, room, main, "main")
+    assert flags(await bob.ok("GET", "/notifications")) == {main: True, reply: True, root: True}

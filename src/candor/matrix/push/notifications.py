@@ -5,8 +5,9 @@ https://spec.matrix.org/v1.11/client-server-api/#get_matrixclientv3notifications
 Read from what the send path recorded (`repository.list_notifications`): the events of
 their rooms' baselines while they were members, minus their exceptions, plus their own
 notifying exceptions (mentions, invites). `read` is whether their latest read receipt in
-that room (public or private) is at or after the event. The paging token is the stream
-position of the last notification returned.
+that room (public or private) is at or after the event: the unthreaded one, or the one for
+the event's thread (`main` for the main timeline), as the unread counts read them. The
+paging token is the stream position of the last notification returned.
 """
 
 from candor.core.canonical_json import JsonDict, decode
@@ -59,7 +60,7 @@ class NotificationsService:
                 {
                     "actions": decode(row.actions),
                     "event": serialize_event(event, now_ms=now, with_room_id=False),
-                    "read": read.get(row.room_id, 0) >= row.stream_pos,
+                    "read": _is_read(read, row),
                     "room_id": row.room_id,
                     "ts": event.origin_server_ts,
                 }
@@ -68,3 +69,8 @@ class NotificationsService:
         if len(rows) == count:
             body["next_token"] = str(rows[-1].stream_pos)
         return body
+
+
+def _is_read(read: dict[tuple[str, str], int], row: repo.NotificationRow) -> bool:
+    thread = row.thread_id or "main"
+    return max(read.get((row.room_id, ""), 0), read.get((row.room_id, thread), 0)) >= row.stream_pos

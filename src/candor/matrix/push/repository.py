@@ -348,11 +348,13 @@ class NotificationRow:
     room_id: str
     highlight: bool
     actions: str
+    thread_id: str  # '' for the main timeline
 
 
 def _baseline_page(extra: str) -> TextClause:
     return text(
-        f"""SELECT e.stream_pos, e.room_id, e.highlight, e.actions FROM notification_events e
+        f"""SELECT e.stream_pos, e.room_id, e.highlight, e.actions, e.thread_id
+        FROM notification_events e
         JOIN push_memberships m ON m.room_id = e.room_id AND m.user_id = :user
           AND e.stream_pos > m.joined_pos AND (m.left_pos IS NULL OR e.stream_pos < m.left_pos)
         WHERE e.stream_pos < :before AND e.sender <> :user {extra}
@@ -364,7 +366,8 @@ def _baseline_page(extra: str) -> TextClause:
 
 def _mine_page(extra: str) -> TextClause:
     return text(
-        f"""SELECT n.stream_pos, n.room_id, n.highlight, n.actions FROM notifications n
+        f"""SELECT n.stream_pos, n.room_id, n.highlight, n.actions, n.thread_id
+        FROM notifications n
         WHERE n.user_id = :user AND n.notify AND n.stream_pos < :before {extra}
         ORDER BY n.stream_pos DESC LIMIT :limit"""  # noqa: S608 - constant fragments
     )
@@ -385,28 +388,29 @@ async def list_notifications(
     baseline, mine = _PAGES[only_highlight]
     params = {"user": user_id, "before": before, "limit": limit}
     rows = [*await conn.execute(baseline, params), *await conn.execute(mine, params)]
-    found = [NotificationRow(int(r[0]), r[1], bool(r[2]), r[3]) for r in rows]
+    found = [NotificationRow(int(r[0]), r[1], bool(r[2]), r[3], r[4]) for r in rows]
     found.sort(key=lambda n: n.stream_pos, reverse=True)
     return found[:limit]
 
 
 _READ_POSITIONS = text(
-    """SELECT r.room_id, MAX(ev.stream_pos) FROM receipts r
+    """SELECT r.room_id, r.thread_id, MAX(ev.stream_pos) FROM receipts r
     JOIN events ev ON ev.event_id = r.event_id
     WHERE r.user_id = :user AND r.room_id IN :rooms
       AND r.receipt_type IN ('m.read', 'm.read.private')
-    GROUP BY r.room_id"""
+    GROUP BY r.room_id, r.thread_id"""
 ).bindparams(bindparam("rooms", expanding=True))
 
 
 async def read_positions(
     conn: AsyncConnection, user_id: str, room_ids: Sequence[str]
-) -> dict[str, int]:
-    """The position of the user's latest read receipt (public or private) per room."""
+) -> dict[tuple[str, str], int]:
+    """The position of the user's latest read receipt (public or private) per room and
+    thread: '' the unthreaded one, `main` the main timeline's, else a thread root's."""
     if not room_ids:
         return {}
     rows = await conn.execute(_READ_POSITIONS, {"user": user_id, "rooms": list(room_ids)})
-    return {r[0]: int(r[1]) for r in rows if r[1] is not None}
+    return {(r[0], r[1]): int(r[2]) for r in rows if r[2] is not None}
 
 
 # --- the delivery queue --------------------------------------------------------------------
