@@ -30,6 +30,7 @@ import statistics
 import sys
 import time
 import uuid
+from typing import Any
 
 import httpx
 
@@ -102,10 +103,10 @@ async def _timed(
     }
 
 
-async def time_context(
-    client: httpx.AsyncClient, auth: dict[str, str], room: str, pages: int, limit: int
-) -> dict[str, dict[str, float]]:
-    """/context around the first and the newest message; /timestamp_to_event both ways."""
+async def first_and_newest(
+    client: httpx.AsyncClient, auth: dict[str, str], room: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The room's first message and its newest event."""
     r = await client.get(
         f"{C}/rooms/{room}/messages",
         params={"dir": "f", "limit": 50, "filter": '{"types":["m.room.message"]}'},
@@ -115,7 +116,14 @@ async def time_context(
     first = r.json()["chunk"][0]
     r = await client.get(f"{C}/rooms/{room}/messages", params={"limit": 1}, headers=auth)
     r.raise_for_status()
-    newest = r.json()["chunk"][0]
+    return first, r.json()["chunk"][0]
+
+
+async def time_context(
+    client: httpx.AsyncClient, auth: dict[str, str], room: str, pages: int, limit: int
+) -> dict[str, dict[str, float]]:
+    """/context around the first and the newest message; /timestamp_to_event both ways."""
+    first, newest = await first_and_newest(client, auth, room)
     params: dict[str, int | str] = {"limit": limit}
     ts_path = f"{C1}/rooms/{room}/timestamp_to_event"
     now_ms = int(time.time() * 1000)
@@ -163,16 +171,7 @@ async def apart(
         await fill(client, sender, room, size, concurrency)
     requests: dict[int, dict[str, tuple[str, dict[str, int | str]]]] = {}
     for size, room in rooms.items():
-        r = await client.get(
-            f"{C}/rooms/{room}/messages",
-            params={"dir": "f", "limit": 50, "filter": '{"types":["m.room.message"]}'},
-            headers=reader,
-        )
-        r.raise_for_status()
-        first = r.json()["chunk"][0]
-        r = await client.get(f"{C}/rooms/{room}/messages", params={"limit": 1}, headers=reader)
-        r.raise_for_status()
-        newest = r.json()["chunk"][0]
+        first, newest = await first_and_newest(client, reader, room)
         ts_path = f"{C1}/rooms/{room}/timestamp_to_event"
         requests[size] = {
             "messages_newest": (f"{C}/rooms/{room}/messages", {"dir": "b", "limit": limit}),

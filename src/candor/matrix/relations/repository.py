@@ -161,17 +161,24 @@ def children_query(
     """`list_children`' statement: one range of the index that starts with the parent and
     the filters given, read in its order (no sort), whatever the room's length (its plan
     is tested on both engines)."""
-    order = EventRelation.stream_pos.desc() if descending else EventRelation.stream_pos.asc()
     query = select(EventRelation.stream_pos).where(
         EventRelation.relates_to == parent,
         EventRelation.room_id == room_id,
         EventRelation.stream_pos > after,
         EventRelation.stream_pos <= upto,
     )
+    return _page(query, rel_type, event_type, descending, limit)
+
+
+def _page(
+    query: Select[int], rel_type: str | None, event_type: str | None, descending: bool, limit: int
+) -> Select[int]:
+    """A page of relation positions: the filters, the order, the limit."""
     if rel_type is not None:
         query = query.where(EventRelation.rel_type == rel_type)
     if event_type is not None:
         query = query.where(EventRelation.type == event_type)
+    order = EventRelation.stream_pos.desc() if descending else EventRelation.stream_pos.asc()
     return query.order_by(order).limit(limit)
 
 
@@ -207,17 +214,12 @@ def descendants_query(
             tree.c.depth < MAX_DEPTH,
         )
     )
-    order = EventRelation.stream_pos.desc() if descending else EventRelation.stream_pos.asc()
     query = (
         select(EventRelation.stream_pos)
         .join(tree, tree.c.event_id == EventRelation.event_id)
         .where(EventRelation.stream_pos > after, EventRelation.stream_pos <= upto)
     )
-    if rel_type is not None:
-        query = query.where(EventRelation.rel_type == rel_type)
-    if event_type is not None:
-        query = query.where(EventRelation.type == event_type)
-    return query.order_by(order).limit(limit)
+    return _page(query, rel_type, event_type, descending, limit)
 
 
 async def list_children(
