@@ -10,6 +10,7 @@ import pytest
 
 from candor.app import create_app
 from candor.config import Settings
+from candor.matrix.moderation.repository import set_restriction
 from tests.helpers.matrix import MatrixTestClient
 from tests.helpers.web import (
     CSRF_COOKIE,
@@ -326,3 +327,34 @@ async def test_a_new_password_ends_every_browser_session(
     r = await browser.get("/privacy/accesses")
     assert r.status_code == 303
     assert r.headers["location"].startswith("/login")
+
+
+async def _lock(web: WebEnv, user_id: str, locked: bool) -> None:
+    async with web.hs.db.write() as conn:
+        await set_restriction(conn, user_id, locked, False, "@root:test.local", 0)
+
+
+async def test_a_lock_ends_the_web_session_and_refuses_a_new_one(
+    web: WebEnv, alice: MatrixTestClient
+) -> None:
+    """An administrator's lock holds on Candor's own pages too (the privacy dashboard,
+    the consent pages): the session ends at once, and logging in says why."""
+    browser = web.browser()
+    assert (await browser.login("alice")).status_code == 303
+    assert (await browser.get("/privacy/accesses")).status_code == 200
+
+    await _lock(web, alice.user_id, True)
+    r = await browser.get("/privacy/accesses")
+    assert r.status_code == 303
+    assert r.headers["location"].startswith("/login")
+    refused = await browser.login("alice")
+    assert refused.status_code == 403
+    assert "This account has been locked" in refused.text
+    wrong = await browser.login("alice", password="not it")
+    assert wrong.status_code == 400
+    assert LOGIN_FAILED in wrong.text
+    assert "locked" not in wrong.text
+
+    await _lock(web, alice.user_id, False)
+    assert (await browser.login("alice")).status_code == 303
+    assert (await browser.get("/privacy/accesses")).status_code == 200

@@ -2,10 +2,11 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from candor.store.models.accounts import User
+from candor.store.models.moderation import AccountRestriction
 from candor.store.models.web_sessions import WebSession
 
 
@@ -34,17 +35,20 @@ async def add_web_session(
 async def get_web_session(
     conn: AsyncConnection, token_hash: str, *, now_ts: int
 ) -> WebSessionRow | None:
-    """The live session with this hash: not expired, and its account not deactivated."""
+    """The live session with this hash: not expired, and its account neither deactivated
+    nor locked (a lock ends the web pages too, at once, on every worker)."""
     row = (
         await conn.execute(
             select(
                 WebSession.user_id, User.is_admin, WebSession.expires_ts, WebSession.last_seen_ts
             )
             .join(User, User.user_id == WebSession.user_id)
+            .outerjoin(AccountRestriction, AccountRestriction.user_id == WebSession.user_id)
             .where(
                 WebSession.token_hash == token_hash,
                 WebSession.expires_ts > now_ts,
                 User.deactivated.is_(False),
+                or_(AccountRestriction.locked.is_(None), AccountRestriction.locked.is_(False)),
             )
         )
     ).first()

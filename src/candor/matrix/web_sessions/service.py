@@ -13,7 +13,7 @@ from candor.core.clock import Clock
 from candor.core.errors import CandorError
 from candor.core.tokens import hash_token, is_well_formed, new_token
 from candor.matrix.accounts.schemas import AuthDict, RegisterBody
-from candor.matrix.accounts.service import AccountsService
+from candor.matrix.accounts.service import AccountLocked, AccountsService
 from candor.matrix.constants import LoginType
 from candor.matrix.errors import Forbidden
 from candor.matrix.web_sessions import repository as repo
@@ -23,6 +23,17 @@ SESSION_TOKEN_PREFIX = "cdr_ws_"  # noqa: S105 - the token kind prefix, not a se
 SESSION_LIFETIME_MS = 14 * 24 * 3600 * 1000
 # last_seen is informative only: refresh it at most this often, not on every page view.
 LAST_SEEN_GRANULARITY_MS = 10 * 60 * 1000
+
+
+class WebAccountLocked(CandorError):
+    """The right password for a locked account: said plainly, since only its owner knows
+    the password."""
+
+    status = 403
+    errcode = "CANDOR_ACCOUNT_LOCKED"
+
+    def __init__(self) -> None:
+        super().__init__("This account has been locked by the server's administrators")
 
 
 class LoginFailed(CandorError):
@@ -80,6 +91,8 @@ class WebSessionsService:
             user_id = await self._accounts.authenticate(username, password, address)
         except Forbidden:
             raise LoginFailed from None
+        except AccountLocked:
+            raise WebAccountLocked from None
         return await self._start(user_id, replacing)
 
     @property

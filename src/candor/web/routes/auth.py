@@ -21,7 +21,7 @@ from starlette.responses import Response
 from candor.matrix.client.discovery import Discovery
 from candor.matrix.errors import Codes, Forbidden, LimitExceeded, MatrixError
 from candor.matrix.http import Provided
-from candor.matrix.web_sessions.service import LoginFailed
+from candor.matrix.web_sessions.service import LoginFailed, WebAccountLocked
 from candor.web.forms import FormInvalid, LoginForm, RegisterForm, read_form, validate_form
 from candor.web.pages import CurrentUserDep, Page, PageDep, WebSessionsDep
 from candor.web.redirects import safe_next
@@ -30,6 +30,9 @@ from candor.web.sessions import CSRF_COOKIE, SESSION_COOKIE, clear_cookie, set_s
 router = APIRouter(include_in_schema=False)
 
 LOGIN_FAILED = "That username and password do not match. Check both and try again."
+ACCOUNT_LOCKED = (
+    "This account has been locked by the server's administrators. Ask them why, and to unlock it."
+)
 TOO_MANY = "Too many login attempts. Wait {wait}, then try again."
 LOGGED_OUT = "You have logged out."
 TOO_MANY_SIGNUPS = "Too many sign-ups from your network. Wait {wait}, then try again."
@@ -116,6 +119,15 @@ async def login(page: PageDep, sessions: WebSessionsDep) -> Response:
             next_path=target,
             status=400,
             error=LOGIN_FAILED,
+            username=username,
+            registration_enabled=sessions.registration_enabled,
+        )
+    except WebAccountLocked:
+        return _login_page(
+            page,
+            next_path=target,
+            status=403,
+            error=ACCOUNT_LOCKED,
             username=username,
             registration_enabled=sessions.registration_enabled,
         )
