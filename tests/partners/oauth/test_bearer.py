@@ -2,6 +2,7 @@
 
 import pytest
 
+from candor.matrix.moderation.repository import set_restriction
 from candor.partners.apps.rules import AgreementTerms
 from candor.partners.errors import PartnerError
 from candor.partners.oauth import repository as repo
@@ -127,3 +128,23 @@ async def test_a_new_agreement_stops_tokens_until_the_person_consents_again(
     assert (await env.refresh(client, tokens["refresh_token"])).json()["error"] == "invalid_grant"
     fresh = await env.tokens(client, browser)  # the consent page, Allow: version 2
     assert (await env.me(fresh["access_token"])).status_code == 200
+
+
+async def test_a_locked_person_s_tokens_stop_until_the_account_is_unlocked(
+    env: OAuthEnv,
+) -> None:
+    """An administrator's lock stops the account entirely, apps acting for it included;
+    the tokens are not revoked, so they work again after the lock is lifted."""
+    client = await env.client()
+    tokens = await env.tokens(client)
+    assert (await env.me(tokens["access_token"])).status_code == 200
+
+    async def lock(locked: bool) -> None:
+        async with env.web.hs.db.write() as conn:
+            await set_restriction(conn, "@alice:test.local", locked, False, "@root:test.local", 0)
+
+    await lock(True)
+    r = await env.me(tokens["access_token"])
+    assert (r.status_code, r.json()["errcode"]) == (403, "CANDOR_USER_LOCKED")
+    await lock(False)
+    assert (await env.me(tokens["access_token"])).status_code == 200

@@ -68,3 +68,8 @@ async def deactivate(conn: AsyncConnection, user_id: str) -> bool:
     flag, and everything the account kept about itself goes (`repository.deactivate_user`).
     False when it was deactivated already."""
     return await repo.deactivate_user(conn, user_id)
+
+
+async def is_locked(conn: AsyncConnection, user_id: str) -> bool:
+    """Whether an administrator locked the account (partner tokens stop while it is)."""
+    return await repo.is_locked(conn, user_id)

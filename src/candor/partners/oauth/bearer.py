@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from candor.core.clock import Clock
 from candor.core.tokens import hash_token, is_well_formed
+from candor.matrix.accounts import facts as accounts_facts
 from candor.matrix.accounts.service import AccountsService
 from candor.matrix.errors import LimitExceeded, MatrixError
 from candor.matrix.ratelimit import RateLimiter
@@ -69,6 +70,7 @@ class BearerService:
         async with self._db.read() as conn:
             row = await repo.get_token_by_access(conn, hash_token(token, self._key))
             current = row is not None and await consent_current_on(conn, row.client_id, row.user_id)
+            locked = row is not None and await accounts_facts.is_locked(conn, row.user_id)
         if (
             row is None
             or row.revoked_ts is not None
@@ -76,6 +78,10 @@ class BearerService:
             or not current
         ):
             raise unknown_token()
+        if locked:
+            # An administrator's lock stops the account entirely, apps acting for it
+            # included; the tokens stay, and work again once it is unlocked.
+            raise PartnerError(403, "CANDOR_USER_LOCKED", "The person's account is locked")
         return PartnerToken(row.client_id, row.user_id, frozenset(row.scope.split()), row.id)
 
     async def authenticate(self, token: str, scope: str) -> PartnerToken:
