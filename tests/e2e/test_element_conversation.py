@@ -2,7 +2,9 @@
 features of issue 18, each done by one person and seen by the other.
 
 Alice and Bob (accounts made through the API) sign in to Element and share an unencrypted
-room. Bob replies to Alice's question in a thread, and Alice sees the thread's reply; Alice
+room. Bob replies to Alice's question in a thread, and Alice's Element shows the thread
+as notifying (from the server's per-thread counts), then its reply, and reading it clears
+the notification; Alice
 edits her question, and Bob sees the new words marked "(edited)"; Bob reacts with 👍, and
 Alice sees the reaction; Bob searches the room for a word Alice wrote, and finds her
 message; Alice upgrades the room, and Bob's Element says the room was replaced and takes
@@ -84,9 +86,14 @@ async def test_element_threads_edits_reactions_search_and_upgrade(
         question = "Shall we meet on Friday for croissants?"
         await ui.send_message(alice, question, encrypted=False)
 
-        # Bob replies in a thread; Alice sees the thread's reply.
+        # Bob replies in a thread; Alice's Threads button shows the thread's notification
+        # (the server's per-thread count), she sees the reply, and reading it clears it
+        # (Element's threaded receipt).
         await ui.reply_in_thread(bob, question, "Friday works for me")
+        await ui.expect_threads_unread(alice, True)
+        await snapshot("1-thread-unread")
         await ui.expect_thread_reply(alice, question, "Friday works for me")
+        await ui.expect_threads_unread(alice, False)
         await snapshot("1-thread")
 
         # Alice edits her question; Bob sees the new words, marked as edited.

@@ -490,6 +490,24 @@ async def reply_in_thread(page: Page, root_text: str, reply: str) -> None:
     await expect(tile).not_to_have_class(SENDING, timeout=STEP_TIMEOUT_MS)
 
 
+def threads_button(page: Page) -> Locator:
+    """The room header's Threads button; its `data-indicator` is Compound's dot."""
+    return page.locator('.mx_RoomHeader button[aria-label="Threads"]')
+
+
+async def expect_threads_unread(page: Page, unread: bool) -> None:
+    """Whether the header's Threads button shows a notification dot. Element shows
+    "success" (a notification, not a highlight) only from the server's per-thread counts
+    (`unread_thread_notifications`); unread messages it merely saw make "default"."""
+    button = threads_button(page)
+    if unread:
+        await expect(button).to_have_attribute("data-indicator", "success", timeout=STEP_TIMEOUT_MS)
+    else:
+        await expect(button).not_to_have_attribute(
+            "data-indicator", re.compile("."), timeout=STEP_TIMEOUT_MS
+        )
+
+
 async def expect_thread_reply(page: Page, root_text: str, reply: str) -> None:
     """The root message shows the thread's summary ("1 reply"), and opening it shows
     `reply`."""
