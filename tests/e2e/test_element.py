@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, expect
 
 from tests.e2e.conftest import ServerProcess
 from tests.helpers import element_ui as ui
@@ -196,22 +196,9 @@ def picture(path: Path, color: str) -> Path:
 async def test_element_users_chat_encrypted_and_verify_a_new_session(
     server: ServerProcess, element: str, browser: Browser, tmp_path: Path
 ) -> None:
-    record = ui.ApiRecord()
-    pages: dict[str, Page] = {}
-
-    async def person(who: str) -> Page:
-        page = await (await browser.new_context()).new_page()
-        record.watch(page, who)
-        pages[who] = page
-        return page
-
-    async def snapshot(step: str) -> None:
-        for who, page in pages.items():
-            await page.screenshot(path=tmp_path / f"{step}-{who}.png")
-
-    try:
+    async with ui.people(browser, tmp_path) as cast:
         # Alice registers in Element; Element sets up her cross-signing keys.
-        alice = await person("alice")
+        alice = await cast.page("alice")
         await ui.register(alice, element, "alice", PASSWORD)
 
         # Bob's account exists; he signs in (Element sets up his cross-signing keys), finds
@@ -219,7 +206,7 @@ async def test_element_users_chat_encrypted_and_verify_a_new_session(
         await register_by_api(server, "bob", BOB_NAME)
         teapot = picture(tmp_path / "teapot.png", "teal")
         await public_room_with_a_picture(server, teapot.read_bytes())
-        bob = await person("bob")
+        bob = await cast.page("bob")
         await ui.sign_in(bob, element, "bob", PASSWORD)
         await ui.expect_home(bob)
         await ui.explore_and_join(bob, PUBLIC_ROOM)
@@ -244,11 +231,11 @@ async def test_element_users_chat_encrypted_and_verify_a_new_session(
             tile = ui.event_tile(page, text)
             await expect(tile).to_be_visible(timeout=ui.STEP_TIMEOUT_MS)
             assert await ui.shield_kind(tile) is None, text
-        await snapshot("1-dm")
+        await cast.snapshot("1-dm")
 
         # Bob signs in on a second session and writes before verifying it: Alice's Element
         # marks that message "not verified by its owner".
-        bob2 = await person("bob-new-session")
+        bob2 = await cast.page("bob-new-session")
         await ui.sign_in(bob2, element, "bob", PASSWORD)
         await ui.skip_device_verification(bob2)
         await ui.open_room(bob2, "alice")
@@ -256,11 +243,11 @@ async def test_element_users_chat_encrypted_and_verify_a_new_session(
         unverified = ui.event_tile(alice, "Bob on his new laptop")
         await expect(unverified).to_be_visible(timeout=ui.STEP_TIMEOUT_MS)
         await expect(ui.shield(unverified)).to_have_class(re.compile("_warning"))
-        await snapshot("2-unverified")
+        await cast.snapshot("2-unverified")
 
         # He verifies it from his first session by comparing emoji.
         await ui.verify_session(bob2, bob)
-        await snapshot("3-verified")
+        await cast.snapshot("3-verified")
 
         # The shield is gone, for Alice and for Bob's first session, once they look again.
         for page in (alice, bob):
@@ -286,7 +273,7 @@ async def test_element_users_chat_encrypted_and_verify_a_new_session(
             tile = ui.event_tile(page, "Welcome, new laptop")
             await expect(tile).to_be_visible(timeout=ui.STEP_TIMEOUT_MS)
             assert await ui.shield_kind(tile) in shields
-        await snapshot("4-after")
+        await cast.snapshot("4-after")
 
         # A picture in the encrypted DM: Element encrypts it before the upload; Bob's
         # Element downloads the ciphertext and decrypts it.
@@ -306,7 +293,7 @@ async def test_element_users_chat_encrypted_and_verify_a_new_session(
             notifications.get_by_text("Enable notifications for this account")
         ).to_be_visible(timeout=ui.STEP_TIMEOUT_MS)
         await expect(notifications.get_by_text("error", exact=False)).to_have_count(0)
-        await snapshot("5-media-favourite-notifications")
+        await cast.snapshot("5-media-favourite-notifications")
         await ui.close_settings(bob)
 
         # Settings → Sessions lists both of Bob's sessions as verified; from there he signs
@@ -319,17 +306,11 @@ async def test_element_users_chat_encrypted_and_verify_a_new_session(
         )
         other = ui.session_tile(settings, new_session)
         await expect(other.get_by_test_id("device-metadata-isVerified")).to_have_text("Verified")
-        await snapshot("6-sessions")
+        await cast.snapshot("6-sessions")
         await ui.sign_out_other_sessions(bob, settings, PASSWORD)
         await ui.close_settings(bob)
         await ui.expect_signed_out(bob2)
-        await snapshot("7-end")
-    except BaseException:
-        await snapshot("failed")
-        raise
-    finally:
-        seen = "\n".join(map(str, record.failures))
-        (tmp_path / "api-failures.txt").write_text(seen + "\n")
+        await cast.snapshot("7-end")
 
-    wrong = unexpected(record.failures)
+    wrong = unexpected(cast.record.failures)
     assert not wrong, "unexpected API errors:\n" + "\n".join(map(str, wrong))

@@ -62,24 +62,16 @@ async def shared_room(server: ServerProcess) -> None:
 async def test_element_threads_edits_reactions_search_and_upgrade(
     server: ServerProcess, element: str, browser: Browser, tmp_path: Path
 ) -> None:
-    record = ui.ApiRecord()
-    pages: dict[str, Page] = {}
-
-    async def person(who: str) -> Page:
-        page = await (await browser.new_context()).new_page()
-        record.watch(page, who)
-        pages[who] = page
-        await ui.sign_in(page, element, who, PASSWORD)
-        await ui.expect_home(page)
-        await ui.open_room(page, ROOM)
-        return page
-
-    async def snapshot(step: str) -> None:
-        for who, page in pages.items():
-            await page.screenshot(path=tmp_path / f"{step}-{who}.png")
-
     await shared_room(server)
-    try:
+    async with ui.people(browser, tmp_path) as cast:
+
+        async def person(who: str) -> Page:
+            page = await cast.page(who)
+            await ui.sign_in(page, element, who, PASSWORD)
+            await ui.expect_home(page)
+            await ui.open_room(page, ROOM)
+            return page
+
         alice = await person("alice")
         bob = await person("bob")
 
@@ -91,38 +83,32 @@ async def test_element_threads_edits_reactions_search_and_upgrade(
         # (Element's threaded receipt).
         await ui.reply_in_thread(bob, question, "Friday works for me")
         await ui.expect_threads_unread(alice, True)
-        await snapshot("1-thread-unread")
+        await cast.snapshot("1-thread-unread")
         await ui.expect_thread_reply(alice, question, "Friday works for me")
         await ui.expect_threads_unread(alice, False)
-        await snapshot("1-thread")
+        await cast.snapshot("1-thread")
 
         # Alice edits her question; Bob sees the new words, marked as edited.
         edited = "Shall we meet on Saturday for croissants?"
         await ui.edit_message(alice, question, edited)
         await ui.expect_edited(bob, edited)
-        await snapshot("2-edit")
+        await cast.snapshot("2-edit")
 
         # Bob reacts with 👍; Alice sees it.
         await ui.react(bob, edited, "👍")
         await ui.expect_reaction(alice, edited, "👍", 1)
-        await snapshot("3-react")
+        await cast.snapshot("3-react")
 
         # Bob searches the room for a word of Alice's and finds her message.
         await ui.search_room(bob, "croissants")
         await ui.expect_search_result(bob, "croissants")
-        await snapshot("4-search")
+        await cast.snapshot("4-search")
         await ui.close_search(bob)
 
         # Alice upgrades the room; Bob's Element says it was replaced and follows it.
         await ui.upgrade_room(alice, "10")
         await ui.expect_room_replaced(bob)
-        await snapshot("5-upgrade")
-    except BaseException:
-        await snapshot("failed")
-        raise
-    finally:
-        seen = "\n".join(map(str, record.failures))
-        (tmp_path / "api-failures.txt").write_text(seen + "\n")
+        await cast.snapshot("5-upgrade")
 
-    wrong = unexpected(record.failures)
+    wrong = unexpected(cast.record.failures)
     assert not wrong, "unexpected API errors:\n" + "\n".join(map(str, wrong))

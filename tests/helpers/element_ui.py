@@ -16,7 +16,7 @@ import contextlib
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -24,8 +24,8 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import anyio
+from playwright.async_api import Browser, Locator, Page, Response, expect
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Locator, Page, Response, expect
 
 STEP_TIMEOUT_MS = 30_000
 API_PATH = re.compile(r"/_matrix/|/\.well-known/matrix/")
@@ -129,6 +129,43 @@ class ApiRecord:
             )
 
         page.on("response", on_response)
+
+
+class People:
+    """The people of one Element scenario: a browser context each, every failed API call
+    any of them saw (`record`), and screenshots of all of them at once."""
+
+    def __init__(self, browser: Browser, folder: Path) -> None:
+        self.record = ApiRecord()
+        self._browser = browser
+        self._folder = folder
+        self._pages: dict[str, Page] = {}
+
+    async def page(self, who: str) -> Page:
+        """A fresh browser context for `who`, watched for failed API calls."""
+        page = await (await self._browser.new_context()).new_page()
+        self.record.watch(page, who)
+        self._pages[who] = page
+        return page
+
+    async def snapshot(self, step: str) -> None:
+        for who, page in self._pages.items():
+            await page.screenshot(path=self._folder / f"{step}-{who}.png")
+
+
+@contextlib.asynccontextmanager
+async def people(browser: Browser, folder: Path) -> AsyncIterator[People]:
+    """A scenario's people; on a failure, a screenshot of each ("failed-…"), and in any
+    case the failed API calls in `api-failures.txt` beside the screenshots."""
+    found = People(browser, folder)
+    try:
+        yield found
+    except BaseException:
+        await found.snapshot("failed")
+        raise
+    finally:
+        seen = "\n".join(map(str, found.record.failures))
+        (folder / "api-failures.txt").write_text(seen + "\n")
 
 
 # --- steps -------------------------------------------------------------------------------
