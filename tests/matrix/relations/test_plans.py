@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from candor.config import Settings
-from candor.matrix.relations.repository import children_query, descendants_query, threads_query
+from candor.matrix.relations.repository import children_query, threads_query
 from tests.helpers.plans import query_plan
 
 ROOM = "!a:test.local"
@@ -64,8 +64,16 @@ async def test_a_page_is_one_index_range(settings: Settings, name: str) -> None:
 async def test_recursing_walks_the_parent_index_level_by_level(settings: Settings) -> None:
     """`recurse=true` sorts what it found (the subtree is not in one index's order), but
     each level is a range of the parent index: no scan of the relations or the events."""
-    statement = descendants_query(
-        ROOM, PARENT, rel_type=None, event_type=None, after=0, upto=10**9, descending=True, limit=51
+    statement = children_query(
+        ROOM,
+        PARENT,
+        rel_type=None,
+        event_type=None,
+        after=0,
+        upto=10**9,
+        descending=True,
+        limit=51,
+        recurse=True,
     )
     found = await query_plan(settings, statement)
     plan = found.text

@@ -147,6 +147,10 @@ async def remove_relation(conn: AsyncConnection, room_id: str, event_id: str) ->
 # --- a parent's children, one page ----------------------------------------------------
 
 
+# `recurse=true` goes this deep (the spec: "SHOULD traverse at least 3 levels").
+MAX_DEPTH = 3
+
+
 def children_query(
     room_id: str,
     parent: str,
@@ -157,69 +161,40 @@ def children_query(
     upto: int,
     descending: bool,
     limit: int,
+    recurse: bool = False,
 ) -> Select[int]:
-    """`list_children`' statement: one range of the index that starts with the parent and
-    the filters given, read in its order (no sort), whatever the room's length (its plan
-    is tested on both engines)."""
+    """`list_children`' statement. Direct children: one range of the index that starts
+    with the parent and the filters given, read in its order (no sort), whatever the
+    room's length. With `recurse`: children, their children and theirs (MAX_DEPTH levels),
+    the filters applied at every level; each level is a range of the parent index per
+    event of the level above, so the cost follows the size of the parent's subtree, not
+    the room's length (an event has one `m.relates_to`, so no event is reached twice).
+    Both plans are tested on both engines."""
     query = select(EventRelation.stream_pos).where(
-        EventRelation.relates_to == parent,
-        EventRelation.room_id == room_id,
-        EventRelation.stream_pos > after,
-        EventRelation.stream_pos <= upto,
+        EventRelation.stream_pos > after, EventRelation.stream_pos <= upto
     )
-    return _page(query, rel_type, event_type, descending, limit)
-
-
-def _page(
-    query: Select[int], rel_type: str | None, event_type: str | None, descending: bool, limit: int
-) -> Select[int]:
-    """A page of relation positions: the filters, the order, the limit."""
+    if recurse:
+        level = select(EventRelation.event_id, literal(1).label("depth")).where(
+            EventRelation.relates_to == parent, EventRelation.room_id == room_id
+        )
+        tree = level.cte("tree", recursive=True)
+        child = aliased(EventRelation)
+        tree = tree.union_all(
+            select(child.event_id, tree.c.depth + 1).where(
+                child.relates_to == tree.c.event_id,
+                child.room_id == room_id,
+                tree.c.depth < MAX_DEPTH,
+            )
+        )
+        query = query.join(tree, tree.c.event_id == EventRelation.event_id)
+    else:
+        query = query.where(EventRelation.relates_to == parent, EventRelation.room_id == room_id)
     if rel_type is not None:
         query = query.where(EventRelation.rel_type == rel_type)
     if event_type is not None:
         query = query.where(EventRelation.type == event_type)
     order = EventRelation.stream_pos.desc() if descending else EventRelation.stream_pos.asc()
     return query.order_by(order).limit(limit)
-
-
-# `recurse=true` goes this deep (the spec: "SHOULD traverse at least 3 levels").
-MAX_DEPTH = 3
-
-
-def descendants_query(
-    room_id: str,
-    parent: str,
-    *,
-    rel_type: str | None,
-    event_type: str | None,
-    after: int,
-    upto: int,
-    descending: bool,
-    limit: int,
-) -> Select[int]:
-    """`list_children` with `recurse`: children, their children and theirs (MAX_DEPTH
-    levels), the filters applied at every level. Each level is a range of the parent index
-    per event of the level above, so the cost follows the size of the parent's subtree,
-    not the room's length. An event has one `m.relates_to`, so the subtree is a tree and
-    no event is reached twice."""
-    level = select(EventRelation.event_id, literal(1).label("depth")).where(
-        EventRelation.relates_to == parent, EventRelation.room_id == room_id
-    )
-    tree = level.cte("tree", recursive=True)
-    child = aliased(EventRelation)
-    tree = tree.union_all(
-        select(child.event_id, tree.c.depth + 1).where(
-            child.relates_to == tree.c.event_id,
-            child.room_id == room_id,
-            tree.c.depth < MAX_DEPTH,
-        )
-    )
-    query = (
-        select(EventRelation.stream_pos)
-        .join(tree, tree.c.event_id == EventRelation.event_id)
-        .where(EventRelation.stream_pos > after, EventRelation.stream_pos <= upto)
-    )
-    return _page(query, rel_type, event_type, descending, limit)
 
 
 async def list_children(
@@ -237,7 +212,7 @@ async def list_children(
 ) -> list[int]:
     """Stream positions of `parent`'s children (`recurse`: descendants) in (after, upto],
     in page order."""
-    query = (descendants_query if recurse else children_query)(
+    query = children_query(
         room_id,
         parent,
         rel_type=rel_type,
@@ -246,6 +221,7 @@ async def list_children(
         upto=upto,
         descending=descending,
         limit=limit,
+        recurse=recurse,
     )
     return [int(r[0]) for r in await conn.execute(query)]
 
