@@ -126,10 +126,13 @@ async def _summary(conn: AsyncConnection, room_id: str, rules: RoomRules) -> Jso
 
 
 async def _visible(
-    conn: AsyncConnection, room_id: str, rules: RoomRules | None, user_id: str
+    conn: AsyncConnection,
+    room_id: str,
+    rules: RoomRules | None,
+    user_id: str,
+    membership: str | None,
 ) -> bool:
     """`may_see`, and for a restricted room also whether the user may join it."""
-    membership = await _membership(conn, room_id, user_id)
     if may_see(rules, membership):
         return True
     return (
@@ -149,7 +152,7 @@ async def room_summary(conn: AsyncConnection, user_id: str, room_id: str) -> Jso
     """`GET /room_summary/{roomIdOrAlias}`: 404 alike for unknown rooms and hidden ones."""
     rules = await repo.get_room_rules(conn, room_id)
     membership = await _membership(conn, room_id, user_id)
-    if rules is None or not await _visible(conn, room_id, rules, user_id):
+    if rules is None or not await _visible(conn, room_id, rules, user_id, membership):
         raise NotFound("Room not found")
     chunk = await _summary(conn, room_id, rules)
     chunk["membership"] = membership or Membership.LEAVE
@@ -172,7 +175,7 @@ async def hierarchy(
     limit = min(query.limit or DEFAULT_HIERARCHY_PAGE, MAX_HIERARCHY_PAGE)
     offset = query.offset()
     root_rules = await repo.get_room_rules(conn, root)
-    if not await _visible(conn, root, root_rules, user_id):
+    if not await _visible(conn, root, root_rules, user_id, await _membership(conn, root, user_id)):
         raise Forbidden("You may not view this room")
     if offset + limit > MAX_HIERARCHY_ROOMS:
         raise InvalidParam("The hierarchy is too large to page further")
@@ -185,7 +188,9 @@ async def hierarchy(
             continue
         seen.add(room_id)
         rules = await repo.get_room_rules(conn, room_id)
-        if rules is None or not await _visible(conn, room_id, rules, user_id):
+        if rules is None or not await _visible(
+            conn, room_id, rules, user_id, await _membership(conn, room_id, user_id)
+        ):
             continue
         chunk = await _summary(conn, room_id, rules)
         children: list[StoredEvent] = []
