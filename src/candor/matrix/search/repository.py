@@ -273,30 +273,45 @@ def _sqlite_parts(sql: _Sql, where: Where) -> tuple[str, str]:
     return cte, body
 
 
-async def _pg_way(conn: AsyncConnection, where: Where, wanted: int, walk: bool | None) -> bool:
+async def _pg_way(
+    conn: AsyncConnection, where: Where, wanted: int, walk: bool | None, estimate: float | None
+) -> bool:
     """How the statement finds the matches (`walk`, or `pg_walks` when None). A walk turns
     parallel workers off for the rest of the read: a parallel walk (each worker walking
     its share of the primary key, merged) cost 51 ms where one walk cost 19
     (a word in 8 % of 1M messages)."""
     if walk is None:
-        walk = await pg_walks(conn, where, wanted)
+        walk = await pg_walks(conn, where, wanted, estimate)
     if walk:
         await conn.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     return walk
 
 
-async def pg_walks(conn: AsyncConnection, where: Where, wanted: int) -> bool:
-    """Whether `wanted` newest matches are cheaper found by walking the primary key than by
-    reading every match through GIN (see the module docstring), from the planner's
-    estimate of the matches for this query's words. `where.upto`, the stream position,
-    stands for the rows: it counts every event, so it errs towards the index, whose cost
-    does not grow when the searcher sees few of the rows walked."""
+async def match_estimate(conn: AsyncConnection, where: Where) -> float | None:
+    """PostgreSQL's estimate of the rows this query's words match (`EXPLAIN` of the match
+    alone, the words bound); None on SQLite, which needs none. Read once per search, it
+    serves both the page and the count (`search`, `count`)."""
+    if conn.dialect.name == "sqlite" or _empty(where):
+        return None
     sql = _Sql()
     explain = "EXPLAIN (FORMAT JSON) SELECT 1 FROM event_search s WHERE s.tsv @@ "
     found = (await conn.execute(text(explain + _tsquery(sql, where.query)), sql.params)).scalar()
     # asyncpg hands json over as text; decoded already if a codec is registered.
     plan: Any = json.loads(found) if isinstance(found, str) else found  # Any: EXPLAIN JSON
-    matches = float(plan[0]["Plan"]["Plan Rows"])
+    return float(plan[0]["Plan"]["Plan Rows"])
+
+
+async def pg_walks(
+    conn: AsyncConnection, where: Where, wanted: int, estimate: float | None = None
+) -> bool:
+    """Whether `wanted` newest matches are cheaper found by walking the primary key than by
+    reading every match through GIN (see the module docstring), from the planner's
+    estimate of the matches for this query's words (`estimate`, read if not given).
+    `where.upto`, the stream position, stands for the rows: it counts every event, so it
+    errs towards the index, whose cost does not grow when the searcher sees few of the
+    rows walked."""
+    matches = estimate if estimate is not None else await match_estimate(conn, where)
+    matches = matches or 0.0
     return matches * matches > _WALK_FACTOR * wanted * max(where.upto, 1)
 
 
@@ -330,16 +345,18 @@ async def search(
     limit: int,
     offset: int = 0,
     walk: bool | None = None,
+    estimate: float | None = None,
 ) -> "Page":
     """One page of matches, best (or newest) first; `limit` rows at most. The rank is
     higher for a closer match (FTS5's bm25 is negated); `rank` pages end with the window,
     and count it on the way (the matches in the window: the same as `count`). `walk`
-    chooses PostgreSQL's way to the matches (None: `pg_walks` does)."""
+    chooses PostgreSQL's way to the matches (None: `pg_walks` does, from `estimate` if
+    given, see `match_estimate`)."""
     if _empty(where):
         return Page([], 0)
     postgres = conn.dialect.name != "sqlite"
     if postgres:
-        walk = await _pg_way(conn, where, limit if order == "recent" else WINDOW, walk)
+        walk = await _pg_way(conn, where, limit if order == "recent" else WINDOW, walk, estimate)
     statement, params = search_sql(
         where, postgres=postgres, order=order, limit=limit, offset=offset, walk=bool(walk)
     )
@@ -381,13 +398,19 @@ def search_sql(
     return statement, sql.params
 
 
-async def count(conn: AsyncConnection, where: Where, *, walk: bool | None = None) -> int:
-    """How many events match (up to `COUNT_CAP`); `walk` as for `search`."""
+async def count(
+    conn: AsyncConnection,
+    where: Where,
+    *,
+    walk: bool | None = None,
+    estimate: float | None = None,
+) -> int:
+    """How many events match (up to `COUNT_CAP`); `walk` and `estimate` as for `search`."""
     if _empty(where):
         return 0
     postgres = conn.dialect.name != "sqlite"
     if postgres:
-        walk = await _pg_way(conn, where, COUNT_CAP, walk)
+        walk = await _pg_way(conn, where, COUNT_CAP, walk, estimate)
     statement, params = count_sql(where, postgres=postgres, walk=bool(walk))
     return int((await conn.execute(text(statement), params)).scalar_one())
 

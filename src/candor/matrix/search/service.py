@@ -94,12 +94,23 @@ class SearchService:
                 upto=current,
             )
             paged = replace(where, before=before)
+            # One estimate of the words' matches for the page and the count (PostgreSQL).
+            estimate = await repo.match_estimate(conn, where)
             page = await repo.search(
-                conn, paged, order=crit.order, limit=crit.limit + 1, offset=offset
+                conn,
+                paged,
+                order=crit.order,
+                limit=crit.limit + 1,
+                offset=offset,
+                estimate=estimate,
             )
             more = len(page.hits) > crit.limit
             hits = page.hits[: crit.limit]
-            total = page.total if page.total is not None else await repo.count(conn, where)
+            total = (
+                page.total
+                if page.total is not None
+                else await repo.count(conn, where, estimate=estimate)
+            )
             events = await events_repo.list_events_at(conn, [h.stream_pos for h in hits])
             found = {e.stream_pos: e for e in events}
             results = []
