@@ -45,6 +45,14 @@ async def register(client: httpx.AsyncClient, name: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
+def _summary(samples: list[float]) -> dict[str, float]:
+    samples = sorted(samples)
+    return {
+        "p50_ms": round(statistics.median(samples), 2),
+        "p90_ms": round(samples[int(len(samples) * 0.9)], 2),
+    }
+
+
 async def fill(
     client: httpx.AsyncClient, auth: dict[str, str], room: str, count: int, concurrency: int
 ) -> None:
@@ -80,11 +88,7 @@ async def time_pages(
         r.raise_for_status()
         if len(r.json()["chunk"]) != limit:
             raise SystemExit(f"a short page: {r.text[:200]}")
-    samples.sort()
-    return {
-        "p50_ms": round(statistics.median(samples), 2),
-        "p90_ms": round(samples[int(len(samples) * 0.9)], 2),
-    }
+    return _summary(samples)
 
 
 async def _timed(
@@ -96,11 +100,7 @@ async def _timed(
         r = await client.get(path, params=params, headers=auth)
         samples.append((time.perf_counter() - start) * 1000)
         r.raise_for_status()
-    samples.sort()
-    return {
-        "p50_ms": round(statistics.median(samples), 2),
-        "p90_ms": round(samples[int(len(samples) * 0.9)], 2),
-    }
+    return _summary(samples)
 
 
 async def first_and_newest(
@@ -140,14 +140,6 @@ async def time_context(
         "ts_backward_from_now": await _timed(
             client, auth, ts_path, {"ts": now_ms, "dir": "b"}, pages
         ),
-    }
-
-
-def _summary(samples: list[float]) -> dict[str, float]:
-    samples = sorted(samples)
-    return {
-        "p50_ms": round(statistics.median(samples), 2),
-        "p90_ms": round(samples[int(len(samples) * 0.9)], 2),
     }
 
 
