@@ -32,7 +32,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 from sqlalchemy import delete, insert, text
 
 from candor.matrix.push import counting
@@ -42,6 +41,7 @@ from candor.store.models.events import Event, Receipt
 from candor.store.models.push import NotificationEvent, PushMembership
 from candor.store.models.relations import EventThread
 from candor.store.models.rooms import Room
+from search import create_pg  # bench/search.py, beside this one
 
 ROOM = "!bench:bench.local"
 SENDER = "@alice:bench.local"
@@ -183,16 +183,6 @@ async def run(db: Database, sizes: list[int], threads: list[int], reads: int) ->
     return out
 
 
-async def pg_database() -> str:
-    conn = await asyncpg.connect(PG_BASE)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{PG_NAME}"')
-        await conn.execute(f'CREATE DATABASE "{PG_NAME}"')
-    finally:
-        await conn.close()
-    return f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_NAME}"
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
@@ -206,7 +196,9 @@ def main() -> None:
         if args.engine == "sqlite":
             url = f"sqlite+aiosqlite:///{Path(tmp) / 'candor.db'}"
         else:
-            url = asyncio.run(pg_database())
+            url = asyncio.run(create_pg(PG_BASE, PG_NAME)).replace(
+                "postgresql://", "postgresql+asyncpg://", 1
+            )
         upgrade(url)
         db = Database(url)
 
