@@ -104,6 +104,17 @@ async def login(page: PageDep, sessions: WebSessionsDep) -> Response:
     page.check_csrf(fields)
     target = safe_next(fields.get("next"))
     username = fields.get("username", "")
+
+    def refused(status: int, error: str) -> Response:
+        return _login_page(
+            page,
+            next_path=target,
+            status=status,
+            error=error,
+            username=username,
+            registration_enabled=sessions.registration_enabled,
+        )
+
     try:
         form = validate_form(LoginForm, fields)
         client = page.request.client
@@ -114,33 +125,11 @@ async def login(page: PageDep, sessions: WebSessionsDep) -> Response:
             replacing=page.session_token,
         )
     except (FormInvalid, LoginFailed):
-        return _login_page(
-            page,
-            next_path=target,
-            status=400,
-            error=LOGIN_FAILED,
-            username=username,
-            registration_enabled=sessions.registration_enabled,
-        )
+        return refused(400, LOGIN_FAILED)
     except WebAccountLocked:
-        return _login_page(
-            page,
-            next_path=target,
-            status=403,
-            error=ACCOUNT_LOCKED,
-            username=username,
-            registration_enabled=sessions.registration_enabled,
-        )
+        return refused(403, ACCOUNT_LOCKED)
     except LimitExceeded as exc:
-        wait = _how_long(exc.retry_after_ms)
-        response = _login_page(
-            page,
-            next_path=target,
-            status=429,
-            error=TOO_MANY.format(wait=wait),
-            username=username,
-            registration_enabled=sessions.registration_enabled,
-        )
+        response = refused(429, TOO_MANY.format(wait=_how_long(exc.retry_after_ms)))
         response.headers.update(exc.headers)
         return response
     response = page.redirect(target)
