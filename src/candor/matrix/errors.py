@@ -112,6 +112,15 @@ class UserLocked(MatrixError):
         super().__init__(401, Codes.USER_LOCKED, "This account has been locked", soft_logout=True)
 
 
+class LoginLocked(MatrixError):
+    """A correct password for a locked account: no new session, on Matrix or on Candor's
+    web pages. `UserLocked`'s code without `soft_logout`: there is no session to keep (as
+    Synapse answers a locked login)."""
+
+    def __init__(self) -> None:
+        super().__init__(401, Codes.USER_LOCKED, "This account has been locked")
+
+
 class UserSuspended(MatrixError):
     """An administrator suspended the account: it may read, not act (`moderation/rules.py`)."""
 

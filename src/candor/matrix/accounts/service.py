@@ -24,6 +24,7 @@ from candor.matrix.errors import (
     Codes,
     Forbidden,
     InvalidParam,
+    LoginLocked,
     MatrixError,
     MissingParam,
     NotFound,
@@ -39,14 +40,6 @@ from candor.store.db import Database
 logger = logging.getLogger(__name__)
 
 MAX_PASSWORD_LENGTH = 512
-
-
-class AccountLocked(MatrixError):
-    """A correct password for an account an administrator locked: no new session, on
-    Matrix (401 M_USER_LOCKED, as Synapse answers) or on Candor's web pages."""
-
-    def __init__(self) -> None:
-        super().__init__(401, Codes.USER_LOCKED, "This account has been locked")
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +256,7 @@ class AccountsService:
         await self._check_login(user_id, password, address)
         async with self._db.read() as conn:
             if await repo.is_locked(conn, user_id):
-                raise AccountLocked
+                raise LoginLocked
         return user_id
 
     async def _check_login(self, user_id: str, password: str, address: str | None) -> None:
@@ -316,7 +309,7 @@ class AccountsService:
         if await repo.is_locked(conn, user_id):
             # No new session for a locked account (its existing ones answer M_USER_LOCKED
             # too), checked after the password so the answer tells nothing to a stranger.
-            raise AccountLocked
+            raise LoginLocked
         device_id = device_id or random_string(8).upper().replace("-", "A").replace("_", "B")
         now = self._clock.now_ms()
         await devices_facts.add_device(conn, user_id, device_id, display_name, now)

@@ -13,9 +13,9 @@ from candor.core.clock import Clock
 from candor.core.errors import CandorError
 from candor.core.tokens import hash_token, is_well_formed, new_token
 from candor.matrix.accounts.schemas import AuthDict, RegisterBody
-from candor.matrix.accounts.service import AccountLocked, AccountsService
+from candor.matrix.accounts.service import AccountsService
 from candor.matrix.constants import LoginType
-from candor.matrix.errors import Forbidden
+from candor.matrix.errors import Forbidden, LoginLocked
 from candor.matrix.web_sessions import repository as repo
 from candor.store.db import Database
 
@@ -91,7 +91,7 @@ class WebSessionsService:
             user_id = await self._accounts.authenticate(username, password, address)
         except Forbidden:
             raise LoginFailed from None
-        except AccountLocked:
+        except LoginLocked:
             raise WebAccountLocked from None
         return await self._start(user_id, replacing)
 
